@@ -1,0 +1,12 @@
+//! sea-orm entities, one module per table; hand-written logic lives in the
+//! service's `store` and `domain` modules, never here.
+
+pub mod audit_head;
+pub mod audit_log;
+pub mod dealers;
+pub mod idempotency_keys;
+pub mod login_failures;
+pub mod sales_qualifications;
+pub mod sessions;
+pub mod user_dealers;
+pub mod users;

@@ -1,0 +1,346 @@
+//! The `autochannel` command line: serve, migrate, manage users, load demo
+//! data and verify the audit trail. Errors print one line and exit non-zero.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use rand::RngCore;
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use tracing_subscriber::EnvFilter;
+
+use crate::app::{self, AppState};
+use crate::config::{DatabaseConfig, ServeConfig};
+use crate::db::{self, Migrator, begin_write};
+use crate::demo::{self, DemoOptions};
+use crate::domain::auth::{Role, hash_password, password_problem};
+use crate::store::PageRequest;
+use crate::store::audit::{self, Actor, Verification};
+use crate::store::users::{self, NewUser, UserChange, UserFilter};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "autochannel",
+    version,
+    about = "Auto insurance through car dealers: underwriting, claims, commission, dealer monitoring"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    database: DatabaseConfig,
+
+    /// Log filter, e.g. `info` or `autochannel=debug,tower_http=info`.
+    #[arg(long, env = "AUTOCHANNEL_LOG", value_name = "AUTOCHANNEL_LOG", default_value = "info", global = true)]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate to the latest schema, then serve the web pages and the API.
+    Serve {
+        /// Fill an empty database with demo data and create one login per role.
+        #[arg(long)]
+        demo: bool,
+        #[command(flatten)]
+        config: ServeConfig,
+    },
+    /// Apply, roll back or list schema migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Fill an empty database with deterministic demo data.
+    DemoData {
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        dealers: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration (the default).
+    Up,
+    /// Roll back the latest migration.
+    Down,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input or a prompt, never from the command line.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, help = format!("one of: {}", Role::ALL.map(Role::as_str).join(", ")))]
+        role: String,
+        /// Shown in pages; defaults to the name.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Dealer code, repeat for several (sales assistants and dealer staff).
+        #[arg(long = "dealer")]
+        dealers: Vec<String>,
+        /// Claims settlement authority in CNY.
+        #[arg(long)]
+        authority_limit: Option<Decimal>,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Disable a user and end their sessions.
+    Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; print OK with the count, or the first broken record and exit 1.
+    Verify,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match EnvFilter::try_new(&cli.log) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("error: AUTOCHANNEL_LOG: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let db = db::connect(&cli.database.database_url)
+        .await
+        .with_context(|| format!("DATABASE_URL: cannot open {}", redact(&cli.database.database_url)))?;
+    match cli.command {
+        Command::Serve { demo, config } => serve(db, config, demo).await,
+        Command::Migrate { action } => migrate(&db, action.unwrap_or(MigrateAction::Up)).await,
+        Command::User { action } => user(&db, action).await,
+        Command::DemoData { dealers, seed } => {
+            db::migrate(&db).await?;
+            let options = DemoOptions { dealers, seed, as_of: Utc::now().date_naive() };
+            let data = demo::load(&db, &options).await?;
+            println!("demo data: {} dealers, {} staff (seed {seed})", data.dealers.len(), data.staff.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { action: AuditCommand::Verify } => match audit::verify(&db).await? {
+            Verification::Intact { records } => {
+                println!("OK: {records} audit records, chain intact");
+                Ok(ExitCode::SUCCESS)
+            }
+            Verification::Broken { checked, first_break } => {
+                println!("BROKEN after {checked} good records: {first_break}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+    }
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn serve(db: DatabaseConnection, config: ServeConfig, with_demo: bool) -> anyhow::Result<ExitCode> {
+    db::migrate(&db).await.context("migrating the database")?;
+    if with_demo {
+        if crate::store::demo::has_dealers(&db).await? {
+            tracing::info!("the database already has data; --demo adds nothing");
+        } else {
+            let today = Utc::now().date_naive();
+            demo::load(&db, &DemoOptions { dealers: 20, seed: 1, as_of: today }).await?;
+            let (password, generated) = match std::env::var("AUTOCHANNEL_DEMO_PASSWORD") {
+                Ok(password) if !password.is_empty() => (password, false),
+                _ => (random_password(), true),
+            };
+            if let Some(problem) = password_problem(&password) {
+                bail!("AUTOCHANNEL_DEMO_PASSWORD: {problem}");
+            }
+            demo::create_logins(&db, &password, today).await?;
+            let shown = if generated { password.as_str() } else { "(from AUTOCHANNEL_DEMO_PASSWORD)" };
+            println!("demo logins: admin, manager, underwriter, adjuster, assistant, dealer; password: {shown}");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("AUTOCHANNEL_BIND: cannot listen on {}", config.bind))?;
+    println!("autochannel listening on http://{}", listener.local_addr()?);
+    app::serve(listener, AppState::new(db, config), app::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn random_password() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+async fn migrate(db: &DatabaseConnection, action: MigrateAction) -> anyhow::Result<ExitCode> {
+    match action {
+        MigrateAction::Up => {
+            Migrator::up(db, None).await?;
+            println!("migrated to the latest schema");
+        }
+        MigrateAction::Down => {
+            Migrator::down(db, Some(1)).await?;
+            println!("rolled back the latest migration");
+        }
+        MigrateAction::Status => {
+            for migration in Migrator::get_migration_with_status(db).await? {
+                println!("{:<50} {}", migration.name(), migration.status());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user(db: &DatabaseConnection, action: UserCommand) -> anyhow::Result<ExitCode> {
+    db::migrate(db).await?;
+    let actor = Actor::system("cli");
+    match action {
+        UserCommand::Add { name, role, display_name, dealers, authority_limit } => {
+            let Some(role) = Role::parse(&role) else {
+                bail!("--role: {role:?} is not a role; use one of {}", Role::ALL.map(Role::as_str).join(", "));
+            };
+            let password = read_password()?;
+            if let Some(problem) = password_problem(&password) {
+                bail!("password: {problem}");
+            }
+            let password_hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+            let new = NewUser {
+                display_name: display_name.unwrap_or_else(|| name.clone()),
+                username: name,
+                role,
+                password_hash,
+                dealer_codes: dealers,
+                authority_limit,
+            };
+            let tx = begin_write(db).await?;
+            let user = users::create(&tx, &actor, new).await.map_err(describe)?;
+            tx.commit().await?;
+            println!("added user {} ({}) with id {}", user.username, user.role.as_str(), user.id);
+        }
+        UserCommand::List { role } => {
+            let role = match role {
+                Some(name) => Some(Role::parse(&name).with_context(|| format!("--role: {name:?} is not a role"))?),
+                None => None,
+            };
+            let mut page = 1;
+            println!("{:<6} {:<20} {:<16} {:<9} display name", "id", "username", "role", "status");
+            loop {
+                let listed =
+                    users::list(db, &UserFilter { role, search: None }, PageRequest::new(Some(page), Some(200)))
+                        .await
+                        .map_err(describe)?;
+                for u in &listed.items {
+                    let status = if u.disabled { "disabled" } else { "active" };
+                    println!("{:<6} {:<20} {:<16} {:<9} {}", u.id, u.username, u.role.as_str(), status, u.display_name);
+                }
+                if page >= listed.pages() {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        UserCommand::Disable { name } => {
+            let Some(row) = users::find_by_username(db, &name).await.map_err(describe)? else {
+                bail!("no user is named {name:?}");
+            };
+            let tx = begin_write(db).await?;
+            users::update(
+                &tx,
+                &actor,
+                row.id,
+                UserChange { version: row.version, disabled: Some(true), ..Default::default() },
+            )
+            .await
+            .map_err(describe)?;
+            tx.commit().await?;
+            println!("disabled {name}; their sessions are ended");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per refused field, for the terminal.
+fn describe(error: crate::error::AppError) -> anyhow::Error {
+    match error {
+        crate::error::AppError::Validation(errors) => {
+            let lines: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            anyhow::anyhow!("{}", lines.join("; "))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// From a prompt (twice, to catch typos) on a terminal, else the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("password: ")?;
+        let second = rpassword::prompt_password("again: ")?;
+        if first != second {
+            bail!("the two passwords differ");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_in_database_urls_are_hidden() {
+        assert_eq!(redact("postgres://app:secret@db:5432/x"), "postgres://app:***@db:5432/x");
+        assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
+        assert_eq!(redact("sqlite://autochannel.db"), "sqlite://autochannel.db");
+    }
+}

@@ -1,0 +1,5 @@
+//! The rules of the business, free of web and database code, each unit-tested in place.
+
+pub mod audit;
+pub mod auth;
+pub mod money;

@@ -1,0 +1,8 @@
+//! JSON handlers under `/api/v1`, one file per area: parse, call the store, respond.
+
+pub mod audit;
+pub mod auth;
+pub mod dealers;
+pub mod health;
+pub mod openapi;
+pub mod users;

@@ -1,0 +1,66 @@
+//! The OpenAPI document, generated from the handlers' annotations, and a
+//! browser for it from embedded assets (Swagger UI, vendored from npm).
+
+use std::sync::LazyLock;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::pages::Shell;
+
+use super::{audit, auth, dealers, health, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "autochannel", description = "Auto insurance through car dealers: underwriting, claims, commission and dealer monitoring. Errors are application/problem+json (RFC 9457)."),
+    paths(
+        health::healthz, health::readyz,
+        auth::login, auth::logout, auth::logout_everywhere, auth::me,
+        users::list, users::create, users::show, users::update,
+        dealers::list, dealers::show,
+        audit::list, audit::verify,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-in and sessions"),
+        (name = "users", description = "User administration"),
+        (name = "dealers", description = "Dealers (车商)"),
+        (name = "audit", description = "The append-only, hash-chained audit trail"),
+        (name = "health", description = "Probes"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_json().unwrap_or_default());
+
+/// `GET /api/openapi.json`
+pub async fn document() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "api_docs.html")]
+pub struct ApiDocsPage {
+    pub shell: Shell,
+}
+
+/// `GET /api/docs`: the API browser.
+pub async fn browser(shell: Shell) -> ApiDocsPage {
+    ApiDocsPage { shell }
+}

@@ -1,0 +1,196 @@
+//! The app's own extractors. Each turns a bad request into an `AppError`, so
+//! clients always get problem+json with the field at fault, never axum's
+//! plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::error::{AppError, FieldError};
+use crate::i18n::Lang;
+use crate::store::audit::Actor;
+use crate::store::sessions::SessionUser;
+
+/// A JSON body: `application/json`, unknown fields refused by the target type.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        require_content_type(&req, is_json, "send the body as application/json")?;
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Deserialises JSON, naming the field at fault (`dealers[1]`) when a value is wrong.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            AppError::BadRequest(format!("the body is not well-formed JSON: {inner}"))
+        } else {
+            AppError::Validation(vec![FieldError::new(field_name(&field), "invalid", inner.to_string())])
+        }
+    })?;
+    deserializer.end().map_err(|e| AppError::BadRequest(format!("the body has data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+/// An HTML form body (`application/x-www-form-urlencoded`).
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Form<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        require_content_type(&req, is_form, "send the form as application/x-www-form-urlencoded")?;
+        let bytes = read_body(req, state).await?;
+        parse_urlencoded(&bytes).map(Form)
+    }
+}
+
+/// Query-string parameters.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes()).map(Query)
+    }
+}
+
+fn parse_urlencoded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        AppError::Validation(vec![FieldError::new(field_name(&field), "invalid", err.into_inner().to_string())])
+    })
+}
+
+/// Path parameters; a value of the wrong type is a 400 naming it.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| AppError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// The signed-in user; requests without one are refused with 401.
+pub struct CurrentUser(pub SessionUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        parts.extensions.get::<SessionUser>().cloned().map(CurrentUser).ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// The client's address, as the auth layer determined it.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        Ok(parts.extensions.get::<ClientIp>().cloned().unwrap_or(ClientIp("unknown".into())))
+    }
+}
+
+/// Who is acting in this request, for the audit trail.
+pub struct RequestActor(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestActor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        Ok(RequestActor(user.actor(Some(ip))))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        Ok(parts.extensions.get::<Lang>().copied().unwrap_or_default())
+    }
+}
+
+/// The optional `Idempotency-Key` header of a creating call.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        let key =
+            value.to_str().ok().filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+        match key {
+            Some(key) => Ok(IdempotencyKey(Some(key.to_string()))),
+            None => Err(AppError::field(
+                "Idempotency-Key",
+                "invalid",
+                "an idempotency key is 1 to 128 visible ASCII characters",
+            )),
+        }
+    }
+}
+
+fn field_name(path: &str) -> String {
+    if path == "." || path.is_empty() { "body".into() } else { path.to_string() }
+}
+
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .parse::<mime::Mime>()
+        .map(|m| m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)))
+        .unwrap_or(false)
+}
+
+fn is_form(content_type: &str) -> bool {
+    content_type.starts_with("application/x-www-form-urlencoded")
+}
+
+fn require_content_type(req: &Request, accepts: fn(&str) -> bool, message: &str) -> Result<(), AppError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accepts(content_type) { Ok(()) } else { Err(AppError::UnsupportedMediaType(message.to_string())) }
+}
+
+/// Reads the whole body within the configured limit.
+pub async fn read_body(req: Request, state: &AppState) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge { limit: state.config.max_body_bytes as usize }
+        } else {
+            AppError::BadRequest(rejection.body_text())
+        }
+    })
+}

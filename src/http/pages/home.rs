@@ -1,0 +1,39 @@
+//! The start page after sign-in: what this user works on, at a glance.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::app::AppState;
+use crate::domain::auth::Role;
+use crate::error::AppResult;
+use crate::http::extract::CurrentUser;
+use crate::store::PageRequest;
+use crate::store::dealers::{self, Dealer, DealerFilter};
+
+use super::Shell;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub shell: Shell,
+    pub dealer_count: u64,
+    pub dealers: Vec<Dealer>,
+    pub user_count: Option<u64>,
+    pub audit_count: Option<u64>,
+}
+
+pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user): CurrentUser) -> AppResult<HomePage> {
+    let page =
+        dealers::list(&state.db, &user.scope, &DealerFilter::default(), PageRequest::new(Some(1), Some(12))).await?;
+    let (user_count, audit_count) = if user.role == Role::Administrator {
+        (
+            Some(entity::users::Entity::find().count(&state.db).await?),
+            Some(entity::audit_log::Entity::find().count(&state.db).await?),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(HomePage { shell, dealer_count: page.total, dealers: page.items, user_count, audit_count })
+}

@@ -1,0 +1,149 @@
+//! Every route of the service on one screen, each with its access rule. A
+//! route cannot be added without a rule: `RouteTable` takes both together and
+//! records the rule, and the access-matrix tests read that record.
+
+use axum::Router;
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+
+use crate::app::AppState;
+use crate::domain::auth::Role;
+use crate::error::AppError;
+use crate::store::sessions::SessionUser;
+
+use super::{api, assets, pages};
+
+/// Who may call a route. Record scope (which dealers) is checked further in,
+/// by the store, which answers 404 for records outside the user's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No sign-in: sign-in itself, health checks, static assets.
+    Public,
+    /// Any signed-in user; what they see is limited by their dealer scope.
+    SignedIn,
+    /// Signed-in users with one of these roles.
+    Roles(&'static [Role]),
+}
+
+const ADMIN: Access = Access::Roles(&[Role::Administrator]);
+
+/// One route and its rule, as registered.
+#[derive(Debug, Clone)]
+pub struct RouteRule {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Builds the router and the list of rules side by side.
+pub struct RouteTable {
+    router: Router<AppState>,
+    rules: Vec<RouteRule>,
+}
+
+impl RouteTable {
+    fn new() -> Self {
+        Self { router: Router::new(), rules: Vec::new() }
+    }
+
+    fn add<H, T>(
+        mut self,
+        method: &'static str,
+        filter: MethodFilter,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let endpoint = on(filter, handler)
+            .route_layer(middleware::from_fn(move |req: Request, next: Next| enforce(access, req, next)));
+        self.router = self.router.route(path, endpoint);
+        self.rules.push(RouteRule { method, path, access });
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> Self {
+        self.add("GET", MethodFilter::GET, path, access, handler)
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> Self {
+        self.add("POST", MethodFilter::POST, path, access, handler)
+    }
+
+    fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> Self {
+        self.add("PATCH", MethodFilter::PATCH, path, access, handler)
+    }
+
+    pub fn rules(&self) -> &[RouteRule] {
+        &self.rules
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+/// The whole service.
+pub fn routes() -> RouteTable {
+    use Access::{Public, SignedIn};
+    RouteTable::new()
+        // Health
+        .get("/healthz", Public, api::health::healthz)
+        .get("/readyz", Public, api::health::readyz)
+        // API: sign-in
+        .post("/api/v1/auth/login", Public, api::auth::login)
+        .post("/api/v1/auth/logout", SignedIn, api::auth::logout)
+        .post("/api/v1/auth/logout-everywhere", SignedIn, api::auth::logout_everywhere)
+        .get("/api/v1/me", SignedIn, api::auth::me)
+        // API: users
+        .get("/api/v1/users", ADMIN, api::users::list)
+        .post("/api/v1/users", ADMIN, api::users::create)
+        .get("/api/v1/users/{id}", ADMIN, api::users::show)
+        .patch("/api/v1/users/{id}", ADMIN, api::users::update)
+        // API: dealers
+        .get("/api/v1/dealers", SignedIn, api::dealers::list)
+        .get("/api/v1/dealers/{id}", SignedIn, api::dealers::show)
+        // API: audit
+        .get("/api/v1/audit", ADMIN, api::audit::list)
+        .get("/api/v1/audit/verify", ADMIN, api::audit::verify)
+        // API description
+        .get("/api/openapi.json", SignedIn, api::openapi::document)
+        .get("/api/docs", SignedIn, api::openapi::browser)
+        // Pages
+        .get("/login", Public, pages::auth::login_form)
+        .post("/login", Public, pages::auth::login)
+        .post("/logout", SignedIn, pages::auth::logout)
+        .get("/", SignedIn, pages::home::home)
+        .get("/account", SignedIn, pages::auth::account)
+        .post("/account/logout-everywhere", SignedIn, pages::auth::logout_everywhere)
+        .get("/dealers", SignedIn, pages::dealers::list)
+        .get("/dealers/{id}", SignedIn, pages::dealers::show)
+        .get("/admin/users", ADMIN, pages::users::list)
+        .get("/admin/users/new", ADMIN, pages::users::new_form)
+        .post("/admin/users", ADMIN, pages::users::create)
+        .get("/admin/users/{id}", ADMIN, pages::users::edit_form)
+        .post("/admin/users/{id}", ADMIN, pages::users::update)
+        .get("/admin/audit", ADMIN, pages::audit::list)
+        .get("/assets/{*path}", Public, assets::serve)
+}
+
+async fn enforce(access: Access, req: Request, next: Next) -> Response {
+    let user = req.extensions().get::<SessionUser>();
+    let verdict = match (access, user) {
+        (Access::Public, _) => Ok(()),
+        (_, None) => Err(AppError::Unauthenticated),
+        (Access::SignedIn, Some(_)) => Ok(()),
+        (Access::Roles(roles), Some(user)) if roles.contains(&user.role) => Ok(()),
+        (Access::Roles(_), Some(_)) => Err(AppError::Forbidden),
+    };
+    match verdict {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}

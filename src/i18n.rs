@@ -1,0 +1,256 @@
+//! Every user-visible string of the pages, in Simplified Chinese (the
+//! default) and English. One table, so a missing translation cannot compile:
+//! each entry has both languages by construction. (rust-i18n was considered;
+//! its lookups fall back silently when a key or language is missing.)
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// `zh`, `zh-CN`, `en`, `en-US`, … in any case.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The supported language the browser prefers most, by `q` weight.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        header
+            .split(',')
+            .enumerate()
+            .filter_map(|(position, entry)| {
+                let mut parts = entry.split(';');
+                let lang = Lang::from_code(parts.next()?)?;
+                let weight =
+                    parts.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+                // Ties go to the earlier entry.
+                Some((weight, std::cmp::Reverse(position), lang))
+            })
+            .filter(|(weight, _, _)| *weight > 0.0)
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map(|(_, _, lang)| lang)
+    }
+}
+
+/// The translator handed to templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    /// The text for `key`; an unknown key shows as itself (and the i18n tests fail).
+    pub fn t(&self, key: &str) -> &'static str {
+        match MESSAGES.get(key) {
+            Some((zh, en)) => match self.0 {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => {
+                tracing::warn!(key, "missing translation");
+                Box::leak(key.to_string().into_boxed_str())
+            }
+        }
+    }
+
+    pub fn html_lang(&self) -> &'static str {
+        match self.0 {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+static MESSAGES: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =
+    LazyLock::new(|| TABLE.iter().map(|(key, zh, en)| (*key, (*zh, *en))).collect());
+
+/// (key, 简体中文, English)
+pub const TABLE: &[(&str, &str, &str)] = &[
+    ("app.tagline", "车商渠道车险平台", "Dealer-channel auto insurance"),
+    ("lang.switch", "English", "中文"),
+    ("nav.menu", "菜单", "Menu"),
+    ("nav.home", "首页", "Home"),
+    ("nav.dealers", "车商", "Dealers"),
+    ("nav.my_dealers", "我的门店", "My stores"),
+    ("nav.users", "用户", "Users"),
+    ("nav.audit", "审计日志", "Audit log"),
+    ("nav.api", "接口文档", "API"),
+    ("nav.account", "我的账户", "My account"),
+    ("nav.logout", "退出", "Sign out"),
+    ("role.administrator", "系统管理员", "Administrator"),
+    ("role.channel_manager", "渠道经理", "Channel manager"),
+    ("role.underwriter", "核保员", "Underwriter"),
+    ("role.claims_adjuster", "理赔员", "Claims adjuster"),
+    ("role.sales_assistant", "驻店销售助理", "Sales assistant"),
+    ("role.dealer_staff", "车商人员", "Dealer staff"),
+    ("login.title", "登录", "Sign in"),
+    ("login.intro", "请使用您的工作账号登录。", "Sign in with your work account."),
+    ("login.username", "用户名", "Username"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Sign in"),
+    ("login.bad_credentials", "用户名或密码错误。", "Wrong username or password."),
+    ("login.locked", "尝试次数过多，请在 {minutes} 分钟后再试。", "Too many attempts; try again in {minutes} minutes."),
+    ("account.title", "我的账户", "My account"),
+    ("account.sessions", "登录会话", "Sessions"),
+    (
+        "account.sessions_hint",
+        "如果手机或电脑丢失，可在此退出所有设备上的登录。",
+        "If a phone or computer is lost, sign out on every device here.",
+    ),
+    ("account.logout_everywhere", "退出所有设备", "Sign out everywhere"),
+    ("home.hello", "您好，", "Hello, "),
+    ("home.dealers_in_scope", "可查看的车商", "Dealers you can see"),
+    ("home.users", "用户", "Users"),
+    ("home.audit_records", "审计记录", "Audit records"),
+    ("home.your_dealers", "您的车商", "Your dealers"),
+    ("home.all_dealers", "查看全部车商", "All dealers"),
+    ("dealers.title", "车商", "Dealers"),
+    ("dealers.search", "代码、名称或集团", "Code, name or group"),
+    ("dealers.all_regions", "全部地区", "All regions"),
+    ("dealers.all_statuses", "全部状态", "All statuses"),
+    ("dealers.none", "没有符合条件的车商。", "No dealer matches."),
+    ("dealer.code", "代码", "Code"),
+    ("dealer.name", "名称", "Name"),
+    ("dealer.group", "经销商集团", "Dealer group"),
+    ("dealer.region", "地区", "Region"),
+    ("dealer.brands", "品牌", "Brands"),
+    ("dealer.status", "状态", "Status"),
+    ("dealer.repair_shop", "自有维修车间", "Own repair shop"),
+    ("dealer.channel_manager", "渠道经理", "Channel manager"),
+    ("dealer.status.active", "正常", "Active"),
+    ("dealer.status.remediation", "整改中", "Remediation"),
+    ("dealer.status.suspended", "暂停合作", "Suspended"),
+    ("common.yes", "是", "Yes"),
+    ("common.no", "否", "No"),
+    ("filter.apply", "筛选", "Filter"),
+    ("pager.label", "分页", "Pages"),
+    ("pager.prev", "上一页", "Previous"),
+    ("pager.next", "下一页", "Next"),
+    ("form.save", "保存", "Save"),
+    ("form.fix_fields", "请修改下方标出的内容后再保存。", "Please fix the fields marked below and save again."),
+    ("users.title", "用户", "Users"),
+    ("users.new", "新建用户", "New user"),
+    ("users.search", "用户名或姓名", "Username or name"),
+    ("users.all_roles", "全部角色", "All roles"),
+    ("user.username", "用户名", "Username"),
+    ("user.display_name", "姓名", "Name"),
+    ("user.role", "角色", "Role"),
+    ("user.status", "状态", "Status"),
+    ("user.active", "启用", "Active"),
+    ("user.disabled", "已停用", "Disabled"),
+    ("user.authority_limit", "理赔审批权限", "Settlement authority"),
+    ("user.dealers", "所属车商", "Dealers"),
+    (
+        "user.dealers_hint",
+        "车商代码，用逗号分隔（仅驻店助理和车商人员）",
+        "Dealer codes separated by commas (sales assistants and dealer staff only)",
+    ),
+    ("user.new_password", "新密码（不修改请留空）", "New password (leave empty to keep)"),
+    ("user.qualifications", "销售从业资格", "Sales qualifications"),
+    ("user.history", "变更记录", "Change history"),
+    ("qualification.number", "证书编号", "Certificate number"),
+    ("qualification.valid_from", "生效日期", "Valid from"),
+    ("qualification.valid_to", "到期日期", "Valid to"),
+    ("audit.title", "审计日志", "Audit log"),
+    ("audit.at", "时间", "Time"),
+    ("audit.actor", "操作人", "Actor"),
+    ("audit.action", "操作", "Action"),
+    ("audit.entity", "对象", "Record"),
+    ("audit.entity_id", "对象编号", "Record id"),
+    ("audit.change", "变更", "Change"),
+    ("audit.before", "变更前", "Before"),
+    ("audit.after", "变更后", "After"),
+    ("audit.from", "从", "From"),
+    ("audit.to", "至", "To"),
+    ("audit.verify", "校验哈希链", "Verify the chain"),
+    ("audit.chain_ok", "哈希链完整，记录未被篡改", "The chain is intact: no record was changed"),
+    ("audit.chain_broken", "哈希链已损坏", "The chain is broken"),
+    ("audit.bad_dates", "日期格式应为 YYYY-MM-DD，已忽略。", "Dates must be YYYY-MM-DD; the date filter was ignored."),
+    ("api.intro", "接口说明由代码生成：", "The API description is generated from the code:"),
+    ("error.back_home", "返回首页", "Back to the start page"),
+    ("error.validation", "提交的内容有误", "Some fields are invalid"),
+    ("error.bad_request", "请求格式有误", "The request is malformed"),
+    ("error.unauthenticated", "请先登录", "Please sign in"),
+    ("error.bad_credentials", "用户名或密码错误", "Wrong username or password"),
+    ("error.forbidden", "您的角色无权进行此操作", "Your role may not do this"),
+    ("error.csrf", "页面已过期，请刷新后重试。", "The page has expired; reload it and try again."),
+    ("error.not_found", "找不到该页面或记录", "Page or record not found"),
+    ("error.method_not_allowed", "不支持该操作", "This action is not supported here"),
+    ("error.conflict", "记录已被他人修改", "The record was changed by someone else"),
+    ("error.payload_too_large", "提交的内容过大", "The upload is too large"),
+    ("error.unsupported_media_type", "提交的格式不受支持", "This format is not accepted"),
+    ("error.too_many_requests", "操作过于频繁，请稍后再试", "Too many attempts; try again later"),
+    ("error.internal", "系统出错了，请稍后再试", "Something went wrong; please try again later"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique() {
+        assert_eq!(MESSAGES.len(), TABLE.len(), "a key appears twice in the table");
+    }
+
+    #[test]
+    fn every_key_used_in_templates_and_code_is_translated() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let pattern = "t(\"";
+        let mut missing = Vec::new();
+        for dir in ["templates", "src"] {
+            for path in files(&root.join(dir)) {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for (index, _) in text.match_indices(pattern) {
+                    let rest = &text[index + pattern.len()..];
+                    let key: String = rest.chars().take_while(|c| *c != '"').collect();
+                    let looks_like_key =
+                        key.contains('.') && key.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+                    if looks_like_key && !MESSAGES.contains_key(key.as_str()) {
+                        missing.push(format!("{}: {key}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "untranslated keys: {missing:?}");
+    }
+
+    fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() { found.extend(files(&path)) } else { found.push(path) }
+        }
+        found
+    }
+
+    #[test]
+    fn browsers_preference_picks_the_language() {
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Some(Lang::Zh));
+        assert_eq!(Lang::from_accept_language("fr-FR,en;q=0.5"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("fr-FR"), None);
+        assert_eq!(Lang::from_accept_language("en;q=0, zh;q=0.1"), Some(Lang::Zh));
+    }
+
+    #[test]
+    fn both_languages_differ_for_page_titles() {
+        assert_eq!(Tr(Lang::Zh).t("login.title"), "登录");
+        assert_eq!(Tr(Lang::En).t("login.title"), "Sign in");
+    }
+}

@@ -1,0 +1,5 @@
+//! The `autochannel` command; see `cli` for what it does.
+
+fn main() -> std::process::ExitCode {
+    autochannel::cli::main()
+}

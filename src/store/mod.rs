@@ -1,0 +1,50 @@
+//! The only code that queries the database. Maps entity rows to domain types;
+//! every write runs in a transaction that also appends its audit record.
+
+pub mod audit;
+pub mod dealers;
+pub mod demo;
+pub mod idempotency;
+pub mod sessions;
+pub mod users;
+
+use chrono::{DateTime, Utc};
+
+/// The current time at the precision both databases keep (microseconds).
+pub fn now() -> DateTime<Utc> {
+    crate::domain::audit::audit_time(Utc::now())
+}
+
+/// One page of a list, with the total count for the pager.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl<T> Page<T> {
+    pub fn pages(&self) -> u64 {
+        self.total.div_ceil(self.per_page.max(1)).max(1)
+    }
+}
+
+/// Paging asked for by a client, clamped to sane bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl PageRequest {
+    pub const MAX_PER_PAGE: u64 = 200;
+
+    pub fn new(page: Option<u64>, per_page: Option<u64>) -> Self {
+        Self { page: page.unwrap_or(1).max(1), per_page: per_page.unwrap_or(50).clamp(1, Self::MAX_PER_PAGE) }
+    }
+
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
