@@ -37,6 +37,9 @@ impl<T: Serialize> IntoResponse for Json<T> {
 
 /// Deserialises JSON, naming the field at fault (`dealers[1]`) when a value is wrong.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    // Syntax first, so that `{} trailing` is malformed (400) rather than missing fields (422).
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| AppError::BadRequest(format!("the body is not well-formed JSON: {e}")))?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let field = err.path().to_string();
