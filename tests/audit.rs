@@ -1,0 +1,163 @@
+//! The audit trail: every write appends, the chain verifies, the database
+//! refuses edits, and tampering by someone who bypasses that is found.
+
+mod common;
+
+use autochannel::domain::auth::Role;
+use autochannel::store::audit::{self, Verification};
+use common::TestApp;
+use serde_json::{Value, json};
+
+on_both_databases!(
+    writes_append_records_that_verify,
+    the_database_refuses_to_change_or_delete_records,
+    a_tampered_record_is_found,
+    a_deleted_record_is_found,
+    concurrent_writes_keep_one_unbroken_chain,
+    administrators_browse_and_filter_the_trail,
+);
+
+async fn verify(app: &TestApp) -> Verification {
+    audit::verify(&app.db).await.unwrap()
+}
+
+async fn writes_append_records_that_verify(app: TestApp) {
+    app.add_user("root", Role::Administrator, &[]).await;
+    let token = app.token("root").await;
+    let body = json!({ "username": "zhou", "display_name": "周宁", "role": "underwriter", "password": "long-password-1" });
+    let created: Value = app.client.post(app.url("/api/v1/users")).bearer_auth(&token).json(&body).send().await.unwrap().json().await.unwrap();
+    app.client
+        .patch(app.url(&format!("/api/v1/users/{}", created["id"])))
+        .bearer_auth(&token)
+        .json(&json!({ "version": 1, "display_name": "周宁宁" }))
+        .send()
+        .await
+        .unwrap();
+    let trail: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/audit?entity=user&entity_id={}", created["id"])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = trail["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["action"], "update");
+    assert_eq!(items[0]["actor"], "root");
+    assert_eq!(items[0]["before"]["display_name"], "周宁");
+    assert_eq!(items[0]["after"]["display_name"], "周宁宁");
+    assert_eq!(items[1]["action"], "create");
+    assert!(items[1]["after"].get("password_hash").is_none(), "no secrets in the trail");
+    let status: Value = app.client.get(app.url("/api/v1/audit/verify")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["intact"], true);
+    assert_eq!(status["records"], 4, "create root, login, create zhou, update zhou");
+}
+
+async fn the_database_refuses_to_change_or_delete_records(app: TestApp) {
+    app.add_user("root", Role::Administrator, &[]).await;
+    assert!(app.sql("UPDATE audit_log SET actor = 'someone-else' WHERE id = 1").await.is_err());
+    assert!(app.sql("DELETE FROM audit_log WHERE id = 1").await.is_err());
+    assert!(matches!(verify(&app).await, Verification::Intact { records: 1 }));
+}
+
+async fn drop_guards(app: &TestApp) {
+    match app.backend {
+        common::Backend::Sqlite => {
+            app.sql("DROP TRIGGER audit_log_no_update").await.unwrap();
+            app.sql("DROP TRIGGER audit_log_no_delete").await.unwrap();
+        }
+        common::Backend::Postgres => {
+            app.sql("DROP TRIGGER audit_log_append_only ON audit_log").await.unwrap();
+        }
+    }
+}
+
+async fn a_tampered_record_is_found(app: TestApp) {
+    for name in ["a1", "a2", "a3"] {
+        app.add_user(name, Role::Underwriter, &[]).await;
+    }
+    drop_guards(&app).await;
+    app.sql("UPDATE audit_log SET after_json = replace(after_json, 'underwriter', 'administrator') WHERE id = 2").await.unwrap();
+    match verify(&app).await {
+        Verification::Broken { checked, first_break } => {
+            assert_eq!(checked, 1);
+            assert!(first_break.to_string().contains("record 2 was changed"), "{first_break}");
+        }
+        other => panic!("tampering went unnoticed: {other:?}"),
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_autochannel"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "audit verify exits non-zero on a broken chain");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("record 2 was changed"));
+}
+
+async fn a_deleted_record_is_found(app: TestApp) {
+    for name in ["a1", "a2", "a3"] {
+        app.add_user(name, Role::Underwriter, &[]).await;
+    }
+    drop_guards(&app).await;
+    app.sql("DELETE FROM audit_log WHERE id = 2").await.unwrap();
+    match verify(&app).await {
+        Verification::Broken { first_break, .. } => assert!(first_break.to_string().contains("missing"), "{first_break}"),
+        other => panic!("deletion went unnoticed: {other:?}"),
+    }
+    // Cutting records off the end leaves no gap, but the chain head still remembers the last one.
+    app.sql("DELETE FROM audit_log WHERE id > 1").await.unwrap();
+    match verify(&app).await {
+        Verification::Broken { first_break, .. } => assert!(first_break.to_string().contains("chain head"), "{first_break}"),
+        other => panic!("cutting off the end went unnoticed: {other:?}"),
+    }
+}
+
+async fn concurrent_writes_keep_one_unbroken_chain(app: TestApp) {
+    for i in 0..8 {
+        app.add_user(&format!("u{i}"), Role::Underwriter, &[]).await;
+    }
+    let logins = (0..8).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/auth/login");
+        async move {
+            client
+                .post(url)
+                .json(&json!({ "username": format!("u{i}"), "password": common::PASSWORD }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures_join_all(logins).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(matches!(verify(&app).await, Verification::Intact { records: 16 }));
+}
+
+async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut results = Vec::new();
+    for handle in handles {
+        results.push(handle.await.unwrap());
+    }
+    results
+}
+
+async fn administrators_browse_and_filter_the_trail(app: TestApp) {
+    app.add_user("root", Role::Administrator, &[]).await;
+    app.add_user("zhou", Role::Underwriter, &[]).await;
+    let (browser, _) = app.browser_login("root").await;
+    let page = browser.get(app.url("/admin/audit?action=create&verify=1")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("哈希链完整"));
+    assert!(page.contains("zhou"));
+    assert!(!page.contains("<td data-label=\"操作\">login</td>"), "the filter keeps only creations");
+    let zhou = app.token("zhou").await;
+    let refused = app.client.get(app.url("/api/v1/audit")).bearer_auth(&zhou).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+}
