@@ -2,6 +2,9 @@
 //! a route added without the right rule fails here; the scope tests check
 //! every dealer-bearing endpoint for store staff and channel managers.
 
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use autochannel::domain::auth::Role;

@@ -1,6 +1,9 @@
 //! The audit trail: every write appends, the chain verifies, the database
 //! refuses edits, and tampering by someone who bypasses that is found.
 
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use autochannel::domain::auth::Role;
@@ -24,8 +27,19 @@ async fn verify(app: &TestApp) -> Verification {
 async fn writes_append_records_that_verify(app: TestApp) {
     app.add_user("root", Role::Administrator, &[]).await;
     let token = app.token("root").await;
-    let body = json!({ "username": "zhou", "display_name": "周宁", "role": "underwriter", "password": "long-password-1" });
-    let created: Value = app.client.post(app.url("/api/v1/users")).bearer_auth(&token).json(&body).send().await.unwrap().json().await.unwrap();
+    let body =
+        json!({ "username": "zhou", "display_name": "周宁", "role": "underwriter", "password": "long-password-1" });
+    let created: Value = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     app.client
         .patch(app.url(&format!("/api/v1/users/{}", created["id"])))
         .bearer_auth(&token)
@@ -51,7 +65,8 @@ async fn writes_append_records_that_verify(app: TestApp) {
     assert_eq!(items[0]["after"]["display_name"], "周宁宁");
     assert_eq!(items[1]["action"], "create");
     assert!(items[1]["after"].get("password_hash").is_none(), "no secrets in the trail");
-    let status: Value = app.client.get(app.url("/api/v1/audit/verify")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let status: Value =
+        app.client.get(app.url("/api/v1/audit/verify")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["intact"], true);
     assert_eq!(status["records"], 4, "create root, login, create zhou, update zhou");
 }
@@ -80,7 +95,9 @@ async fn a_tampered_record_is_found(app: TestApp) {
         app.add_user(name, Role::Underwriter, &[]).await;
     }
     drop_guards(&app).await;
-    app.sql("UPDATE audit_log SET after_json = replace(after_json, 'underwriter', 'administrator') WHERE id = 2").await.unwrap();
+    app.sql("UPDATE audit_log SET after_json = replace(after_json, 'underwriter', 'administrator') WHERE id = 2")
+        .await
+        .unwrap();
     match verify(&app).await {
         Verification::Broken { checked, first_break } => {
             assert_eq!(checked, 1);
@@ -104,13 +121,17 @@ async fn a_deleted_record_is_found(app: TestApp) {
     drop_guards(&app).await;
     app.sql("DELETE FROM audit_log WHERE id = 2").await.unwrap();
     match verify(&app).await {
-        Verification::Broken { first_break, .. } => assert!(first_break.to_string().contains("missing"), "{first_break}"),
+        Verification::Broken { first_break, .. } => {
+            assert!(first_break.to_string().contains("missing"), "{first_break}")
+        }
         other => panic!("deletion went unnoticed: {other:?}"),
     }
     // Cutting records off the end leaves no gap, but the chain head still remembers the last one.
     app.sql("DELETE FROM audit_log WHERE id > 1").await.unwrap();
     match verify(&app).await {
-        Verification::Broken { first_break, .. } => assert!(first_break.to_string().contains("chain head"), "{first_break}"),
+        Verification::Broken { first_break, .. } => {
+            assert!(first_break.to_string().contains("chain head"), "{first_break}")
+        }
         other => panic!("cutting off the end went unnoticed: {other:?}"),
     }
 }

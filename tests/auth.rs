@@ -1,5 +1,8 @@
 //! Sign-in and sign-out, throttling, CSRF, sessions, and the sign-in page's language.
 
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use autochannel::domain::auth::Role;

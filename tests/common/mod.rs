@@ -45,7 +45,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::common::TestApp::start(crate::common::Backend::Sqlite).await).await;
+                    super::$name($crate::common::TestApp::start($crate::common::Backend::Sqlite).await).await;
                 }
             )+
         }
@@ -53,7 +53,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::common::TestApp::start(crate::common::Backend::Postgres).await).await;
+                    super::$name($crate::common::TestApp::start($crate::common::Backend::Postgres).await).await;
                 }
             )+
         }
@@ -146,10 +146,14 @@ impl TestApp {
 
     /// Signs in through the API and returns the bearer token.
     pub async fn token(&self, username: &str) -> String {
+        self.token_with(username, PASSWORD).await
+    }
+
+    pub async fn token_with(&self, username: &str, password: &str) -> String {
         let response = self
             .client
             .post(self.url("/api/v1/auth/login"))
-            .json(&serde_json::json!({ "username": username, "password": PASSWORD }))
+            .json(&serde_json::json!({ "username": username, "password": password }))
             .send()
             .await
             .expect("login request");
