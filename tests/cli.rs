@@ -16,6 +16,7 @@ on_both_databases!(
     users_are_added_listed_and_disabled,
     demo_data_is_deterministic_and_refuses_a_filled_database,
     serve_demo_signs_in_every_role_with_its_navigation,
+    sigterm_stops_the_server_cleanly,
 );
 
 fn autochannel(app: &TestApp) -> Command {
@@ -103,9 +104,11 @@ async fn dealer_rows(app: &TestApp) -> Vec<(String, String, String)> {
         .collect()
 }
 
-async fn serve_demo_signs_in_every_role_with_its_navigation(app: TestApp) {
-    let mut server = autochannel(&app)
-        .args(["serve", "--demo"])
+/// Starts `autochannel serve` with `args` on a free port; returns the process and its base URL.
+async fn spawn_server(app: &TestApp, args: &[&str]) -> (std::process::Child, String) {
+    let mut server = autochannel(app)
+        .arg("serve")
+        .args(args)
         .env("AUTOCHANNEL_BIND", "127.0.0.1:0")
         .env("AUTOCHANNEL_DEMO_PASSWORD", "demo-password-1")
         .stdout(Stdio::piped())
@@ -122,6 +125,20 @@ async fn serve_demo_signs_in_every_role_with_its_navigation(app: TestApp) {
     .await
     .unwrap()
     .expect("the server says where it listens");
+    (server, base)
+}
+
+async fn sigterm_stops_the_server_cleanly(app: TestApp) {
+    let (mut server, base) = spawn_server(&app, &[]).await;
+    assert_eq!(reqwest::get(format!("{base}/readyz")).await.unwrap().status(), 200);
+    let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+async fn serve_demo_signs_in_every_role_with_its_navigation(app: TestApp) {
+    let (mut server, base) = spawn_server(&app, &["--demo"]).await;
     let expectations = [
         ("admin", "系统管理员", "/admin/users"),
         ("manager", "渠道经理", "/api/docs"),
