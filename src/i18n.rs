@@ -69,6 +69,19 @@ impl Tr {
         }
     }
 
+    /// A field error in this language: by its code where the table has one, else its own message.
+    pub fn field_error<'a>(&self, error: &'a crate::error::FieldError) -> &'a str {
+        let key = format!("field_error.{}.{}", error.field.split('[').next().unwrap_or(""), error.code);
+        let general = format!("field_error.{}", error.code);
+        match MESSAGES.get(key.as_str()).or_else(|| MESSAGES.get(general.as_str())) {
+            Some((zh, en)) => match self.0 {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => &error.message,
+        }
+    }
+
     pub fn html_lang(&self) -> &'static str {
         match self.0 {
             Lang::Zh => "zh-CN",
@@ -183,6 +196,32 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("audit.chain_broken", "哈希链已损坏", "The chain is broken"),
     ("audit.bad_dates", "日期格式应为 YYYY-MM-DD，已忽略。", "Dates must be YYYY-MM-DD; the date filter was ignored."),
     ("api.intro", "接口说明由代码生成：", "The API description is generated from the code:"),
+    ("field_error.required", "此项必填", "This field is required"),
+    (
+        "field_error.username.invalid",
+        "用户名为 2–64 位小写字母、数字或 . _ -",
+        "A username is 2 to 64 lowercase letters, digits, '.', '_' or '-'",
+    ),
+    ("field_error.username.taken", "该用户名已被使用", "This username is already in use"),
+    ("field_error.display_name.invalid", "姓名为 1–64 个字符", "The name is 1 to 64 characters"),
+    (
+        "field_error.dealers.required",
+        "驻店助理和车商人员至少属于一家车商",
+        "Sales assistants and dealer staff work for at least one dealer",
+    ),
+    (
+        "field_error.dealers.not_allowed",
+        "只有驻店助理和车商人员才归属车商",
+        "Only sales assistants and dealer staff are tied to dealers",
+    ),
+    ("field_error.unknown_dealer", "没有这个代码的车商", "No dealer has this code"),
+    ("field_error.weak", "密码至少 10 个字符", "A password needs at least 10 characters"),
+    (
+        "field_error.invalid_amount",
+        "请输入金额，例如 50000.00（最多两位小数）",
+        "Enter an amount such as 50000.00 (at most 2 decimals)",
+    ),
+    ("field_error.role.required", "请选择角色", "Choose a role"),
     ("error.back_home", "返回首页", "Back to the start page"),
     ("error.validation", "提交的内容有误", "Some fields are invalid"),
     ("error.bad_request", "请求格式有误", "The request is malformed"),

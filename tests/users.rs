@@ -236,7 +236,9 @@ async fn the_user_form_keeps_what_was_typed_and_marks_bad_fields(app: TestApp) {
     let html = response.text().await.unwrap();
     assert!(html.contains("请修改下方标出的内容"));
     assert!(html.contains("value=\"王芳\""), "what was typed is kept");
-    assert!(html.contains("enter an amount such as 50000.00"));
+    assert!(html.contains("请输入金额，例如 50000.00"), "every bad field is marked, in the page's language");
+    assert!(html.contains("用户名为 2–64 位小写字母"));
+    assert!(html.contains("没有这个代码的车商"));
     assert!(!html.contains("long-password-1"), "the password is not echoed back");
 }
 

@@ -84,11 +84,7 @@ pub struct UserFilter {
 /// Creates a user inside the caller's transaction, refusing every invalid field at once.
 pub async fn create(tx: &impl ConnectionTrait, actor: &Actor, new: NewUser) -> AppResult<User> {
     let mut errors = Vec::new();
-    if let Some(problem) = username_problem(&new.username) {
-        errors.push(FieldError::new("username", "invalid", problem));
-    } else if users::Entity::find().filter(users::Column::Username.eq(&new.username)).count(tx).await? > 0 {
-        errors.push(FieldError::new("username", "taken", "this username is already in use"));
-    }
+    check_username(tx, &new.username, &mut errors).await?;
     check_display_name(&new.display_name, &mut errors);
     let dealer_ids = resolve_dealers(tx, new.role, &new.dealer_codes, &mut errors).await?;
     let authority_fen = authority_fen(new.authority_limit, &mut errors);
@@ -293,6 +289,32 @@ pub async fn list(db: &DatabaseConnection, filter: &UserFilter, paging: PageRequ
 
 pub(crate) fn parse_role(name: &str) -> AppResult<Role> {
     Role::parse(name).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {name:?} in the database")))
+}
+
+/// What `create` would refuse in these fields, for forms that report every problem at once.
+pub async fn new_user_problems(
+    db: &impl ConnectionTrait,
+    username: &str,
+    display_name: &str,
+    role: Option<Role>,
+    dealer_codes: &[String],
+) -> AppResult<Vec<FieldError>> {
+    let mut errors = Vec::new();
+    check_username(db, username, &mut errors).await?;
+    check_display_name(display_name, &mut errors);
+    if let Some(role) = role {
+        resolve_dealers(db, role, dealer_codes, &mut errors).await?;
+    }
+    Ok(errors)
+}
+
+async fn check_username(db: &impl ConnectionTrait, username: &str, errors: &mut Vec<FieldError>) -> AppResult<()> {
+    if let Some(problem) = username_problem(username) {
+        errors.push(FieldError::new("username", "invalid", problem));
+    } else if users::Entity::find().filter(users::Column::Username.eq(username)).count(db).await? > 0 {
+        errors.push(FieldError::new("username", "taken", "this username is already in use"));
+    }
+    Ok(())
 }
 
 fn check_display_name(name: &str, errors: &mut Vec<FieldError>) {

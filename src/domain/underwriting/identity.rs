@@ -84,15 +84,17 @@ fn vin_check_char(vin: &[char]) -> Option<char> {
 
 /// Trims, uppercases and validates a VIN: 17 letters and digits, no I/O/Q, a correct check digit.
 pub fn normalize_vin(input: &str) -> Result<String, Invalid> {
-    let vin: Vec<char> = prepare(input).chars().collect();
-    if vin.len() != 17 {
-        let message = if vin.is_empty() {
-            "Enter the 17-character VIN.".to_string()
-        } else {
-            format!("A VIN has exactly 17 characters; this one has {}.", vin.len())
-        };
-        return Err(invalid("vin_length", message));
-    }
+    let vin: [char; 17] = match prepare(input).chars().collect::<Vec<char>>().try_into() {
+        Ok(vin) => vin,
+        Err(chars) => {
+            let message = if chars.is_empty() {
+                "Enter the 17-character VIN.".to_string()
+            } else {
+                format!("A VIN has exactly 17 characters; this one has {}.", chars.len())
+            };
+            return Err(invalid("vin_length", message));
+        }
+    };
     for (index, &c) in vin.iter().enumerate() {
         let position = index + 1;
         match c {
@@ -194,7 +196,7 @@ pub fn normalize_plate(input: &str) -> Result<Plate, Invalid> {
             return Err(invalid(
                 "plate_format",
                 format!(
-                    "After the city letter a plate has 5 characters (6 for a new-energy plate); this one has {n}, {EXAMPLE}."
+                    "After the city letter a plate has 5 characters, or 6 for a new-energy plate; this one has {n}."
                 ),
             ));
         }
@@ -239,7 +241,7 @@ impl ResidentId {
 
 /// Whether `year` is a Gregorian leap year.
 fn is_leap_year(year: u32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// Whether year-month-day is a real calendar date with the year in 1900..=2100.
@@ -261,20 +263,22 @@ fn digits_value(digits: &[u32]) -> u32 {
 
 /// Validates an 18-character resident ID: 17 digits and a digit or X, a real birth date, a correct check character.
 pub fn normalize_resident_id(input: &str) -> Result<ResidentId, Invalid> {
-    let chars: Vec<char> = prepare(input).chars().collect();
-    if chars.len() != 18 {
-        let message = match chars.len() {
-            0 => "Enter the 18-character resident ID number.".to_string(),
-            15 => "Old 15-digit ID numbers are not accepted; enter the 18-character number on the current card."
-                .to_string(),
-            n => format!("A resident ID number has 18 characters; this one has {n}."),
-        };
-        return Err(invalid("id_length", message));
-    }
-    let mut digits = Vec::with_capacity(17);
-    for (index, &c) in chars.iter().take(17).enumerate() {
+    let chars: [char; 18] = match prepare(input).chars().collect::<Vec<char>>().try_into() {
+        Ok(chars) => chars,
+        Err(chars) => {
+            let message = match chars.len() {
+                0 => "Enter the 18-character resident ID number.".to_string(),
+                15 => "Old 15-digit ID numbers are not accepted; enter the 18-character number on the current card."
+                    .to_string(),
+                n => format!("A resident ID number has 18 characters; this one has {n}."),
+            };
+            return Err(invalid("id_length", message));
+        }
+    };
+    let mut digits = [0u32; 17];
+    for (index, (slot, &c)) in digits.iter_mut().zip(chars.iter()).enumerate() {
         match c.to_digit(10).filter(|_| c.is_ascii_digit()) {
-            Some(d) => digits.push(d),
+            Some(d) => *slot = d,
             None => {
                 return Err(invalid(
                     "id_format",
@@ -290,7 +294,8 @@ pub fn normalize_resident_id(input: &str) -> Result<ResidentId, Invalid> {
             format!("The last character of a resident ID is a digit or X; it is {last:?}."),
         ));
     }
-    let (year, month, day) = (digits_value(&digits[6..10]), digits_value(&digits[10..12]), digits_value(&digits[12..14]));
+    let (year, month, day) =
+        (digits_value(&digits[6..10]), digits_value(&digits[10..12]), digits_value(&digits[12..14]));
     if !is_real_birth_date(year, month, day) {
         return Err(invalid(
             "id_birth_date",
@@ -331,7 +336,10 @@ pub fn normalize_mobile(input: &str) -> Result<String, Invalid> {
         None => compact.strip_prefix("86").filter(|rest| rest.len() == 11).unwrap_or(&compact),
     };
     if number.is_empty() {
-        return Err(invalid("mobile_format", format!("Enter the mobile number. {EXPECTED}.")));
+        return Err(invalid(
+            "mobile_format",
+            "Enter the mobile number: 11 digits starting with 13 to 19, e.g. 13812345678.",
+        ));
     }
     if let Some(bad) = number.chars().find(|c| !c.is_ascii_digit()) {
         return Err(invalid("mobile_format", format!("{EXPECTED}; remove {bad:?}.")));
@@ -829,9 +837,14 @@ mod tests {
 
     #[test]
     fn mobile_with_country_code_spaces_and_hyphens_is_normalised() {
-        for input in
-            ["+86 138 1234 5678", "+8613812345678", "8613812345678", "86-138-1234-5678", " 138-1234-5678 ", "+86-13812345678"]
-        {
+        for input in [
+            "+86 138 1234 5678",
+            "+8613812345678",
+            "8613812345678",
+            "86-138-1234-5678",
+            " 138-1234-5678 ",
+            "+86-13812345678",
+        ] {
             assert_eq!(normalize_mobile(input).unwrap(), "13812345678", "{input}");
         }
     }

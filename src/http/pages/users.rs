@@ -145,11 +145,10 @@ pub struct UserFormPage {
 }
 
 impl UserFormPage {
+    /// The problem with `field`, in the page's language where the code has a translation.
     pub fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-            .map(|e| e.message.as_str())
+        let error = self.errors.iter().find(|e| e.field == field || e.field.starts_with(&format!("{field}[")))?;
+        Some(self.shell.tr.field_error(error))
     }
 
     fn render_with(self, status: StatusCode) -> Response {
@@ -182,6 +181,10 @@ pub async fn create(
             .render_with(StatusCode::UNPROCESSABLE_ENTITY)
     };
     let Some(role) = role.filter(|_| errors.is_empty()) else {
+        // Report the record's own problems too, so one round trip shows everything to fix.
+        let codes = form.dealer_codes();
+        errors
+            .extend(users::new_user_problems(&state.db, form.username.trim(), &form.display_name, role, &codes).await?);
         return Ok(refused(errors, shell, form));
     };
     let new = NewUser {
