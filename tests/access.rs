@@ -21,6 +21,21 @@ on_both_databases!(
     dealer_pages_hide_other_stores,
 );
 
+#[test]
+fn only_sign_in_probes_and_assets_are_public() {
+    let mut public: Vec<String> = routes()
+        .rules()
+        .iter()
+        .filter(|r| r.access == Access::Public)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    public.sort();
+    assert_eq!(
+        public,
+        ["GET /assets/{*path}", "GET /healthz", "GET /login", "GET /readyz", "POST /api/v1/auth/login", "POST /login"]
+    );
+}
+
 fn concrete_path(rule: &RouteRule, user_id: i64, dealer_id: i64) -> String {
     let id = if rule.path.contains("/users/") { user_id } else { dealer_id };
     rule.path.replace("{id}", &id.to_string()).replace("{*path}", "app.css")

@@ -171,6 +171,27 @@ async fn serve_demo_signs_in_every_role_with_its_navigation(app: TestApp) {
     let _ = server.wait();
 }
 
+#[tokio::test]
+async fn the_sqlite_file_is_created_in_wal_mode_with_foreign_keys() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    let db = autochannel::db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    assert!(path.exists(), "the file is created if missing");
+    let pragma = |name: &str| {
+        let db = db.clone();
+        let sql = format!("PRAGMA {name}");
+        async move {
+            let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
+                .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("foreign_keys").await, "1");
+}
+
 #[test]
 fn bad_configuration_stops_the_start_naming_the_setting() {
     let bin = env!("CARGO_BIN_EXE_autochannel");
