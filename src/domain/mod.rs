@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod auth;
+pub mod dealers;
 pub mod money;
 pub mod underwriting;

@@ -29,6 +29,7 @@ pub enum Access {
 }
 
 const ADMIN: Access = Access::Roles(&[Role::Administrator]);
+const DEALER_KEEPERS: Access = Access::Roles(&[Role::Administrator, Role::ChannelManager]);
 
 /// One route and its rule, as registered.
 #[derive(Debug, Clone)]
@@ -106,9 +107,13 @@ pub fn routes() -> RouteTable {
         .post("/api/v1/users", ADMIN, api::users::create)
         .get("/api/v1/users/{id}", ADMIN, api::users::show)
         .patch("/api/v1/users/{id}", ADMIN, api::users::update)
+        .post("/api/v1/users/{id}/qualifications", ADMIN, api::users::add_qualification)
         // API: dealers
         .get("/api/v1/dealers", SignedIn, api::dealers::list)
+        .post("/api/v1/dealers", DEALER_KEEPERS, api::dealers::create)
+        .post("/api/v1/dealers/import", ADMIN, api::dealers::import)
         .get("/api/v1/dealers/{id}", SignedIn, api::dealers::show)
+        .patch("/api/v1/dealers/{id}", DEALER_KEEPERS, api::dealers::update)
         // API: audit
         .get("/api/v1/audit", ADMIN, api::audit::list)
         .get("/api/v1/audit/verify", ADMIN, api::audit::verify)
@@ -123,12 +128,19 @@ pub fn routes() -> RouteTable {
         .get("/account", SignedIn, pages::auth::account)
         .post("/account/logout-everywhere", SignedIn, pages::auth::logout_everywhere)
         .get("/dealers", SignedIn, pages::dealers::list)
+        .get("/dealers/new", DEALER_KEEPERS, pages::dealers::new_form)
+        .post("/dealers", DEALER_KEEPERS, pages::dealers::create)
+        .get("/dealers/import", ADMIN, pages::dealers::import_form)
+        .post("/dealers/import", ADMIN, pages::dealers::import)
         .get("/dealers/{id}", SignedIn, pages::dealers::show)
+        .get("/dealers/{id}/edit", DEALER_KEEPERS, pages::dealers::edit_form)
+        .post("/dealers/{id}", DEALER_KEEPERS, pages::dealers::update)
         .get("/admin/users", ADMIN, pages::users::list)
         .get("/admin/users/new", ADMIN, pages::users::new_form)
         .post("/admin/users", ADMIN, pages::users::create)
         .get("/admin/users/{id}", ADMIN, pages::users::edit_form)
         .post("/admin/users/{id}", ADMIN, pages::users::update)
+        .post("/admin/users/{id}/qualifications", ADMIN, pages::users::add_qualification)
         .get("/admin/audit", ADMIN, pages::audit::list)
         .get("/assets/{*path}", Public, assets::serve)
 }

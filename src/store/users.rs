@@ -188,6 +188,16 @@ pub async fn add_qualification(
     if qualification.certificate_no.trim().is_empty() {
         return Err(AppError::field("certificate_no", "required", "the certificate number is required"));
     }
+    if get(tx, user_id).await?.role != Role::SalesAssistant {
+        return Err(AppError::field("user", "not_a_seller", "only sales assistants hold sales qualifications"));
+    }
+    let taken = sales_qualifications::Entity::find()
+        .filter(sales_qualifications::Column::CertificateNo.eq(qualification.certificate_no.as_str()))
+        .count(tx)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::field("certificate_no", "taken", "this certificate number is already recorded"));
+    }
     sales_qualifications::Entity::insert(sales_qualifications::ActiveModel {
         user_id: Set(user_id),
         certificate_no: Set(qualification.certificate_no.clone()),

@@ -19,8 +19,8 @@ use super::{audit, auth, dealers, health, users};
     paths(
         health::healthz, health::readyz,
         auth::login, auth::logout, auth::logout_everywhere, auth::me,
-        users::list, users::create, users::show, users::update,
-        dealers::list, dealers::show,
+        users::list, users::create, users::show, users::update, users::add_qualification,
+        dealers::list, dealers::show, dealers::create, dealers::update, dealers::import,
         audit::list, audit::verify,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),

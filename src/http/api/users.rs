@@ -175,3 +175,32 @@ pub fn created_response(outcome: Outcome, collection: &str) -> Response {
     }
     response
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QualificationRequest {
+    pub certificate_no: String,
+    pub valid_from: chrono::NaiveDate,
+    pub valid_to: chrono::NaiveDate,
+}
+
+/// Records a sales qualification certificate (销售从业资格) for a sales assistant.
+#[utoipa::path(post, path = "/api/v1/users/{id}/qualifications", tag = "users", request_body = QualificationRequest,
+    security(("bearer" = [])), responses((status = 201, body = User), (status = 422, body = crate::error::Problem)))]
+pub async fn add_qualification(
+    State(state): State<AppState>,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+    Json(request): Json<QualificationRequest>,
+) -> AppResult<(StatusCode, Json<User>)> {
+    let tx = begin_write(&state.db).await?;
+    let qualification = users::Qualification {
+        certificate_no: request.certificate_no.trim().to_string(),
+        valid_from: request.valid_from,
+        valid_to: request.valid_to,
+    };
+    users::add_qualification(&tx, &actor, id, qualification).await?;
+    let user = users::get(&tx, id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}

@@ -260,3 +260,57 @@ pub async fn update(
         Err(e) => Err(e),
     }
 }
+
+#[derive(Debug, Deserialize)]
+pub struct QualificationForm {
+    #[serde(default)]
+    pub certificate_no: String,
+    #[serde(default)]
+    pub valid_from: String,
+    #[serde(default)]
+    pub valid_to: String,
+}
+
+pub async fn add_qualification(
+    State(state): State<AppState>,
+    shell: Shell,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+    Form(form): Form<QualificationForm>,
+) -> AppResult<Response> {
+    let user = users::get(&state.db, id).await?;
+    let date = |text: &str, field: &str, errors: &mut Vec<FieldError>| {
+        let parsed = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
+        if parsed.is_none() {
+            errors.push(FieldError::new(field, "invalid_date", "enter a date as YYYY-MM-DD"));
+        }
+        parsed
+    };
+    let mut errors = Vec::new();
+    let valid_from = date(&form.valid_from, "valid_from", &mut errors);
+    let valid_to = date(&form.valid_to, "valid_to", &mut errors);
+    let result = match (valid_from, valid_to) {
+        (Some(valid_from), Some(valid_to)) => {
+            let qualification =
+                users::Qualification { certificate_no: form.certificate_no.trim().to_string(), valid_from, valid_to };
+            let tx = begin_write(&state.db).await?;
+            match users::add_qualification(&tx, &actor, id, qualification).await {
+                Ok(()) => {
+                    tx.commit().await?;
+                    Ok(())
+                }
+                Err(AppError::Validation(found)) => Err(found),
+                Err(e) => return Err(e),
+            }
+        }
+        _ => Err(errors),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/users/{id}")).into_response()),
+        Err(errors) => {
+            let form = UserForm::from_user(&user);
+            let page = UserFormPage { shell, user: Some(user), form, roles: role_options(), errors };
+            Ok(page.render_with(StatusCode::UNPROCESSABLE_ENTITY))
+        }
+    }
+}
