@@ -47,6 +47,14 @@ pub struct ServeConfig {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "AUTOCHANNEL_MAX_BODY_BYTES", value_name = "AUTOCHANNEL_MAX_BODY_BYTES", default_value = "2097152", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
     pub max_body_bytes: u64,
+
+    /// Days from issue to the start of cover (cover starts at 00:00 of that day).
+    #[arg(long, env = "AUTOCHANNEL_POLICY_START_OFFSET_DAYS", value_name = "AUTOCHANNEL_POLICY_START_OFFSET_DAYS", default_value = "1", value_parser = clap::value_parser!(u32).range(0..=30))]
+    pub policy_start_offset_days: u32,
+
+    /// Days ahead that a dealer's renewal list looks.
+    #[arg(long, env = "AUTOCHANNEL_RENEWAL_WINDOW_DAYS", value_name = "AUTOCHANNEL_RENEWAL_WINDOW_DAYS", default_value = "60", value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub renewal_window_days: u32,
 }
 
 impl Default for ServeConfig {
@@ -60,6 +68,8 @@ impl Default for ServeConfig {
             login_max_failures_per_ip: 50,
             login_lock_minutes: 15,
             max_body_bytes: 2 * 1024 * 1024,
+            policy_start_offset_days: 1,
+            renewal_window_days: 60,
         }
     }
 }

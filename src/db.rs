@@ -32,8 +32,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// Brings the schema to the latest migration.
+/// Brings the schema to the latest migration and stores the default rating
+/// tables when there are none yet.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    Migrator::up(db, None).await?;
+    crate::store::rating::ensure_defaults(db)
+        .await
+        .map_err(|e| DbErr::Custom(format!("storing the default rating tables: {e}")))
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at

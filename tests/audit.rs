@@ -68,14 +68,14 @@ async fn writes_append_records_that_verify(app: TestApp) {
     let status: Value =
         app.client.get(app.url("/api/v1/audit/verify")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["intact"], true);
-    assert_eq!(status["records"], 4, "create root, login, create zhou, update zhou");
+    assert_eq!(status["records"], 5, "default rating tables, create root, login, create zhou, update zhou");
 }
 
 async fn the_database_refuses_to_change_or_delete_records(app: TestApp) {
     app.add_user("root", Role::Administrator, &[]).await;
     assert!(app.sql("UPDATE audit_log SET actor = 'someone-else' WHERE id = 1").await.is_err());
     assert!(app.sql("DELETE FROM audit_log WHERE id = 1").await.is_err());
-    assert!(matches!(verify(&app).await, Verification::Intact { records: 1 }));
+    assert!(matches!(verify(&app).await, Verification::Intact { records: 2 }));
 }
 
 async fn drop_guards(app: &TestApp) {
@@ -155,7 +155,7 @@ async fn concurrent_writes_keep_one_unbroken_chain(app: TestApp) {
     });
     let statuses = futures_join_all(logins).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    assert!(matches!(verify(&app).await, Verification::Intact { records: 16 }));
+    assert!(matches!(verify(&app).await, Verification::Intact { records: 17 }));
 }
 
 async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>

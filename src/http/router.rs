@@ -30,6 +30,9 @@ pub enum Access {
 
 const ADMIN: Access = Access::Roles(&[Role::Administrator]);
 const DEALER_KEEPERS: Access = Access::Roles(&[Role::Administrator, Role::ChannelManager]);
+const SELLER: Access = Access::Roles(&[Role::SalesAssistant]);
+const UNDERWRITER: Access = Access::Roles(&[Role::Underwriter, Role::Administrator]);
+const POLICY_KEEPERS: Access = Access::Roles(&[Role::SalesAssistant, Role::Underwriter, Role::Administrator]);
 
 /// One route and its rule, as registered.
 #[derive(Debug, Clone)]
@@ -114,6 +117,21 @@ pub fn routes() -> RouteTable {
         .post("/api/v1/dealers/import", ADMIN, api::dealers::import)
         .get("/api/v1/dealers/{id}", SignedIn, api::dealers::show)
         .patch("/api/v1/dealers/{id}", DEALER_KEEPERS, api::dealers::update)
+        // API: underwriting
+        .post("/api/v1/quotes", SELLER, api::underwriting::create_quote)
+        .get("/api/v1/quotes", SignedIn, api::underwriting::list_quotes)
+        .get("/api/v1/quotes/{id}", SignedIn, api::underwriting::show_quote)
+        .post("/api/v1/quotes/{id}/approve", UNDERWRITER, api::underwriting::approve_quote)
+        .post("/api/v1/quotes/{id}/decline", UNDERWRITER, api::underwriting::decline_quote)
+        .post("/api/v1/quotes/{id}/issue", SELLER, api::underwriting::issue)
+        .get("/api/v1/policies", SignedIn, api::underwriting::list_policies)
+        .get("/api/v1/policies/{id}", SignedIn, api::underwriting::show_policy)
+        .post("/api/v1/policies/{id}/endorse", POLICY_KEEPERS, api::underwriting::endorse)
+        .post("/api/v1/policies/{id}/cancel", POLICY_KEEPERS, api::underwriting::cancel)
+        .post("/api/v1/policies/{id}/renew", SELLER, api::underwriting::renew)
+        .get("/api/v1/renewals", SignedIn, api::underwriting::renewals)
+        .get("/api/v1/rating-versions", SignedIn, api::underwriting::list_rating_versions)
+        .post("/api/v1/rating-versions", UNDERWRITER, api::underwriting::create_rating_version)
         // API: audit
         .get("/api/v1/audit", ADMIN, api::audit::list)
         .get("/api/v1/audit/verify", ADMIN, api::audit::verify)
@@ -141,6 +159,20 @@ pub fn routes() -> RouteTable {
         .get("/admin/users/{id}", ADMIN, pages::users::edit_form)
         .post("/admin/users/{id}", ADMIN, pages::users::update)
         .post("/admin/users/{id}/qualifications", ADMIN, pages::users::add_qualification)
+        .get("/quotes/new", SELLER, pages::underwriting::new_quote)
+        .post("/quotes", SELLER, pages::underwriting::create_quote)
+        .get("/quotes", SignedIn, pages::underwriting::list_quotes)
+        .get("/quotes/{id}", SignedIn, pages::underwriting::show_quote)
+        .post("/quotes/{id}/review", UNDERWRITER, pages::underwriting::review_quote)
+        .post("/quotes/{id}/issue", SELLER, pages::underwriting::issue)
+        .get("/policies", SignedIn, pages::underwriting::list_policies)
+        .get("/policies/{id}", SignedIn, pages::underwriting::show_policy)
+        .post("/policies/{id}/endorse", POLICY_KEEPERS, pages::underwriting::endorse)
+        .post("/policies/{id}/cancel", POLICY_KEEPERS, pages::underwriting::cancel)
+        .post("/policies/{id}/renew", SELLER, pages::underwriting::renew)
+        .get("/renewals", SignedIn, pages::underwriting::renewals)
+        .get("/rating", SignedIn, pages::underwriting::rating_tables)
+        .post("/rating", UNDERWRITER, pages::underwriting::create_rating_version)
         .get("/admin/audit", ADMIN, pages::audit::list)
         .get("/assets/{*path}", Public, assets::serve)
 }

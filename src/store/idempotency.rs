@@ -57,7 +57,21 @@ pub async fn run_once(
     {
         return Ok(outcome);
     }
-    let (status, body) = work(&tx).await?;
+    let (status, body) = match work(&tx).await {
+        Ok(response) => response,
+        Err(error) => {
+            // A concurrent request with the same key may have done the work and made ours fail
+            // (it changed the record first): then its answer is ours too.
+            if let Some(key) = key {
+                tx.rollback().await?;
+                let check = db.begin().await?;
+                if let Some(outcome) = stored(&check, user_id, key, fingerprint).await? {
+                    return Ok(outcome);
+                }
+            }
+            return Err(error);
+        }
+    };
     if let Some(key) = key {
         let insert = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
             user_id: Set(user_id),

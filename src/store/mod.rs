@@ -5,6 +5,9 @@ pub mod audit;
 pub mod dealers;
 pub mod demo;
 pub mod idempotency;
+pub mod policies;
+pub mod quotes;
+pub mod rating;
 pub mod sessions;
 pub mod users;
 

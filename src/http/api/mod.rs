@@ -5,4 +5,5 @@ pub mod auth;
 pub mod dealers;
 pub mod health;
 pub mod openapi;
+pub mod underwriting;
 pub mod users;

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::pages::Shell;
 
-use super::{audit, auth, dealers, health, users};
+use super::{audit, auth, dealers, health, underwriting, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,10 @@ use super::{audit, auth, dealers, health, users};
         users::list, users::create, users::show, users::update, users::add_qualification,
         dealers::list, dealers::show, dealers::create, dealers::update, dealers::import,
         audit::list, audit::verify,
+        underwriting::create_quote, underwriting::list_quotes, underwriting::show_quote,
+        underwriting::approve_quote, underwriting::decline_quote, underwriting::issue,
+        underwriting::list_policies, underwriting::show_policy, underwriting::endorse, underwriting::cancel,
+        underwriting::renew, underwriting::renewals, underwriting::list_rating_versions, underwriting::create_rating_version,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -29,6 +33,7 @@ use super::{audit, auth, dealers, health, users};
         (name = "auth", description = "Sign-in and sessions"),
         (name = "users", description = "User administration"),
         (name = "dealers", description = "Dealers (车商)"),
+        (name = "underwriting", description = "Quotes, referrals, policies, endorsements, cancellations, renewals, rating tables"),
         (name = "audit", description = "The append-only, hash-chained audit trail"),
         (name = "health", description = "Probes"),
     )

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod dealers;
 pub mod home;
+pub mod underwriting;
 pub mod users;
 
 use askama::Template;
@@ -48,7 +49,11 @@ impl Shell {
                     .map(|(href, label)| NavItem {
                         href,
                         label,
-                        active: if href == "/" { path == "/" } else { path.starts_with(href) },
+                        active: if href == "/" {
+                            path == "/"
+                        } else {
+                            path.starts_with(href.split('?').next().unwrap_or(href))
+                        },
                     })
                     .collect()
             })
@@ -83,7 +88,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Shell {
 /// The navigation of each role: only pages that exist and that the role may open.
 fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut nav = vec![("/", "nav.home")];
+    if role == Role::SalesAssistant {
+        nav.push(("/quotes/new", "nav.new_quote"));
+    }
+    if matches!(role, Role::Underwriter | Role::Administrator) {
+        nav.push(("/quotes?status=referred", "nav.referrals"));
+    }
+    nav.push(("/policies", "nav.policies"));
+    if matches!(role, Role::SalesAssistant | Role::ChannelManager | Role::Administrator) {
+        nav.push(("/renewals", "nav.renewals"));
+    }
     nav.push(("/dealers", if role.is_tied_to_dealers() { "nav.my_dealers" } else { "nav.dealers" }));
+    if matches!(role, Role::Underwriter | Role::Administrator) {
+        nav.push(("/rating", "nav.rating"));
+    }
     if role == Role::Administrator {
         nav.push(("/admin/users", "nav.users"));
         nav.push(("/admin/audit", "nav.audit"));

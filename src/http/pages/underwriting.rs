@@ -1,0 +1,829 @@
+//! Underwriting pages: the quote form for the showroom (made for a phone),
+//! the quote with its breakdown, the referral queue, policies with their
+//! history, renewals and the rating-table editor.
+
+use std::str::FromStr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::db::begin_write;
+use crate::domain::auth::Role;
+use crate::domain::underwriting::rating::{AccidentHistory, CoverageChoice};
+use crate::domain::underwriting::{BusinessType, Product, QuoteStatus, RatingDocument};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::http::extract::{CurrentUser, Form, Path, Query, RequestActor};
+use crate::store::dealers::{self, Dealer, DealerFilter};
+use crate::store::policies::{self, Cancellation, Endorsement, Policy, PolicyFilter, RenewalCandidate};
+use crate::store::quotes::{self, OwnerRequest, Quote, QuoteFilter, QuoteRequest, VehicleRequest};
+use crate::store::rating::{self, RatingVersion};
+use crate::store::{Page, PageRequest};
+
+use super::Shell;
+
+const HISTORIES: [(&str, &str); 7] = [
+    ("new_or_no_record", "history.new_or_no_record"),
+    ("claim_free_1_year", "history.claim_free_1_year"),
+    ("claim_free_2_years", "history.claim_free_2_years"),
+    ("claim_free_3_years_or_more", "history.claim_free_3_years_or_more"),
+    ("one_at_fault_no_death", "history.one_at_fault_no_death"),
+    ("two_or_more_at_fault", "history.two_or_more_at_fault"),
+    ("at_fault_with_death", "history.at_fault_with_death"),
+];
+
+const BUSINESS_TYPES: [(&str, &str); 3] =
+    [("new_car", "business.new_car"), ("renewal", "business.renewal"), ("transfer_in", "business.transfer_in")];
+
+/// Everything the quote form holds, as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QuoteForm {
+    #[serde(default)]
+    pub dealer_id: String,
+    #[serde(default)]
+    pub business_type: String,
+    #[serde(default)]
+    pub vin: String,
+    #[serde(default)]
+    pub plate: String,
+    #[serde(default)]
+    pub first_registration: String,
+    #[serde(default)]
+    pub new_car_price: String,
+    #[serde(default)]
+    pub seats: String,
+    #[serde(default)]
+    pub owner_name: String,
+    #[serde(default)]
+    pub owner_id_number: String,
+    #[serde(default)]
+    pub owner_phone: String,
+    #[serde(default)]
+    pub accident_history: String,
+    #[serde(default)]
+    pub ncd_level: String,
+    #[serde(default)]
+    pub pricing_coefficient: String,
+    pub compulsory: Option<String>,
+    pub vehicle_damage: Option<String>,
+    #[serde(default)]
+    pub third_party_limit: String,
+    #[serde(default)]
+    pub driver_limit: String,
+    #[serde(default)]
+    pub passenger_limit: String,
+    #[serde(default)]
+    pub riders: Vec<String>,
+}
+
+impl QuoteForm {
+    fn defaults(dealer_id: Option<i64>) -> Self {
+        QuoteForm {
+            dealer_id: dealer_id.map(|d| d.to_string()).unwrap_or_default(),
+            business_type: "new_car".into(),
+            seats: "5".into(),
+            accident_history: "new_or_no_record".into(),
+            ncd_level: "0".into(),
+            pricing_coefficient: "1.00".into(),
+            compulsory: Some("on".into()),
+            vehicle_damage: Some("on".into()),
+            third_party_limit: "1000000".into(),
+            ..Default::default()
+        }
+    }
+
+    /// The request the form stands for, or every field that could not be read.
+    fn request(&self) -> Result<QuoteRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut need = |field: &str, ok: bool, message: &str| {
+            if !ok {
+                errors.push(FieldError::new(field, "invalid", message));
+            }
+        };
+        let dealer_id = self.dealer_id.trim().parse::<i64>().ok();
+        need("dealer_id", dealer_id.is_some(), "choose the store");
+        let business_type = BusinessType::parse(self.business_type.trim());
+        need("business_type", business_type.is_some(), "choose new car, renewal or transfer-in");
+        let first_registration = NaiveDate::parse_from_str(self.first_registration.trim(), "%Y-%m-%d").ok();
+        need("vehicle.first_registration", first_registration.is_some(), "enter a date as YYYY-MM-DD");
+        let price = Decimal::from_str(self.new_car_price.trim()).ok();
+        need("vehicle.new_car_price", price.is_some(), "enter an amount such as 200000.00");
+        let seats = self.seats.trim().parse::<u32>().ok();
+        need("vehicle.seats", seats.is_some(), "enter the number of seats");
+        let history: Option<AccidentHistory> =
+            serde_json::from_value(serde_json::Value::String(self.accident_history.clone())).ok();
+        need("accident_history", history.is_some(), "choose the accident history");
+        let ncd_level = self.ncd_level.trim().parse::<i32>().ok();
+        need("ncd_level", ncd_level.is_some(), "choose the NCD level");
+        let coefficient = Decimal::from_str(self.pricing_coefficient.trim()).ok();
+        need("pricing_coefficient", coefficient.is_some(), "enter a coefficient such as 1.00");
+        let limit = |text: &str, field: &str, errors: &mut Vec<FieldError>| {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            let parsed = Decimal::from_str(text).ok();
+            if parsed.is_none() {
+                errors.push(FieldError::new(field, "invalid", "choose a limit"));
+            }
+            parsed
+        };
+        let third_party_limit = limit(&self.third_party_limit, "coverages.third_party_limit", &mut errors);
+        let driver_limit = limit(&self.driver_limit, "coverages.driver_limit", &mut errors);
+        let passenger_limit = limit(&self.passenger_limit, "coverages.passenger_limit", &mut errors);
+        let (
+            Some(dealer_id),
+            Some(business_type),
+            Some(first_registration),
+            Some(new_car_price),
+            Some(seats),
+            Some(accident_history),
+            Some(ncd_level),
+            Some(pricing_coefficient),
+            true,
+        ) = (
+            dealer_id,
+            business_type,
+            first_registration,
+            price,
+            seats,
+            history,
+            ncd_level,
+            coefficient,
+            errors.is_empty(),
+        )
+        else {
+            return Err(errors);
+        };
+        Ok(QuoteRequest {
+            dealer_id,
+            business_type,
+            vehicle: VehicleRequest {
+                vin: self.vin.clone(),
+                plate: self.plate.clone(),
+                first_registration,
+                new_car_price,
+                seats,
+            },
+            owner: OwnerRequest {
+                name: self.owner_name.clone(),
+                id_number: self.owner_id_number.clone(),
+                phone: self.owner_phone.clone(),
+            },
+            accident_history,
+            ncd_level,
+            pricing_coefficient,
+            start_date: None,
+            coverages: CoverageChoice {
+                compulsory: self.compulsory.is_some(),
+                vehicle_damage: self.vehicle_damage.is_some(),
+                third_party_limit,
+                driver_limit,
+                passenger_limit,
+                riders: self.riders.clone(),
+            },
+        })
+    }
+}
+
+/// A choice in a select box: value, label, selected.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "underwriting/quote_form.html")]
+pub struct QuoteFormPage {
+    pub shell: Shell,
+    pub form: QuoteForm,
+    pub dealers: Vec<Dealer>,
+    pub business_types: Vec<Choice>,
+    pub histories: Vec<Choice>,
+    pub ncd_levels: Vec<Choice>,
+    pub third_party_limits: Vec<Choice>,
+    pub seat_limits: Vec<(Choice, Choice)>,
+    pub riders: Vec<Choice>,
+    pub errors: Vec<FieldError>,
+}
+
+impl QuoteFormPage {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        let error = self.errors.iter().find(|e| e.field == field || e.field.ends_with(&format!(".{field}")))?;
+        Some(self.shell.tr.field_error(error))
+    }
+
+    /// Errors that belong to no field on the form.
+    pub fn other_errors(&self) -> Vec<&str> {
+        const SHOWN: [&str; 17] = [
+            "dealer_id",
+            "business_type",
+            "vehicle.vin",
+            "vehicle.plate",
+            "vehicle.first_registration",
+            "vehicle.new_car_price",
+            "vehicle.seats",
+            "owner.name",
+            "owner.id_number",
+            "owner.phone",
+            "accident_history",
+            "ncd_level",
+            "pricing_coefficient",
+            "coverages.third_party_limit",
+            "coverages.driver_limit",
+            "coverages.passenger_limit",
+            "coverages.riders",
+        ];
+        self.errors
+            .iter()
+            .filter(|e| !SHOWN.contains(&e.field.as_str()))
+            .map(|e| self.shell.tr.field_error(e))
+            .collect()
+    }
+
+    async fn build(
+        state: &AppState,
+        shell: Shell,
+        scope: &crate::domain::auth::Scope,
+        form: QuoteForm,
+        errors: Vec<FieldError>,
+    ) -> AppResult<Self> {
+        let dealers = dealers::list(&state.db, scope, &DealerFilter::default(), PageRequest::new(Some(1), Some(200)))
+            .await?
+            .items;
+        let document = rating::in_force(&state.db, quotes::tomorrow()).await?.document;
+        let tr = shell.tr;
+        let choices = |pairs: &[(&str, &str)], current: &str| {
+            pairs
+                .iter()
+                .map(|(v, k)| Choice { value: v.to_string(), label: tr.t(k).to_string(), selected: *v == current })
+                .collect()
+        };
+        let amount = |d: &Decimal, current: &str| Choice {
+            value: d.normalize().to_string(),
+            label: format!("{}", d.normalize()),
+            selected: Decimal::from_str(current.trim()).is_ok_and(|c| c == *d),
+        };
+        let tables = &document.tables.commercial;
+        let ncd_levels = tables
+            .ncd_levels
+            .iter()
+            .map(|l| Choice {
+                value: l.level.to_string(),
+                label: format!("{} (× {})", l.level, l.factor),
+                selected: l.level.to_string() == form.ncd_level.trim(),
+            })
+            .collect();
+        let third_party_limits =
+            tables.third_party_limits.iter().map(|l| amount(&l.limit, &form.third_party_limit)).collect();
+        let seat_limits = tables
+            .seat_limits
+            .iter()
+            .map(|l| (amount(l, &form.driver_limit), amount(l, &form.passenger_limit)))
+            .collect();
+        let riders = tables
+            .riders
+            .iter()
+            .map(|r| Choice {
+                value: r.code.clone(),
+                label: if tr.0 == crate::i18n::Lang::Zh { r.name_zh.clone() } else { r.name_en.clone() },
+                selected: form.riders.contains(&r.code),
+            })
+            .collect();
+        Ok(QuoteFormPage {
+            business_types: choices(&BUSINESS_TYPES, &form.business_type),
+            histories: choices(&HISTORIES, &form.accident_history),
+            ncd_levels,
+            third_party_limits,
+            seat_limits,
+            riders,
+            dealers,
+            shell,
+            form,
+            errors,
+        })
+    }
+}
+
+pub async fn new_quote(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+) -> AppResult<QuoteFormPage> {
+    let first = match &user.scope {
+        crate::domain::auth::Scope::Dealers(ids) if ids.len() == 1 => ids.first().copied(),
+        _ => None,
+    };
+    QuoteFormPage::build(&state, shell, &user.scope, QuoteForm::defaults(first), Vec::new()).await
+}
+
+pub async fn create_quote(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Form(form): Form<QuoteForm>,
+) -> AppResult<Response> {
+    let request = match form.request() {
+        Ok(request) => request,
+        Err(errors) => return refused_quote(&state, shell, &user.scope, form, errors).await,
+    };
+    let tx = begin_write(&state.db).await?;
+    match quotes::create(&tx, &actor, &user.scope, &request, None).await {
+        Ok(quote) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/quotes/{}", quote.id)).into_response())
+        }
+        Err(AppError::Validation(errors)) => refused_quote(&state, shell, &user.scope, form, errors).await,
+        Err(e) => Err(e),
+    }
+}
+
+async fn refused_quote(
+    state: &AppState,
+    shell: Shell,
+    scope: &crate::domain::auth::Scope,
+    form: QuoteForm,
+    errors: Vec<FieldError>,
+) -> AppResult<Response> {
+    let page = QuoteFormPage::build(state, shell, scope, form, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "underwriting/quote.html")]
+pub struct QuotePage {
+    pub shell: Shell,
+    pub quote: Quote,
+    pub dealer: Dealer,
+    pub can_issue: bool,
+    pub can_review: bool,
+    pub notice: Option<String>,
+}
+
+impl QuotePage {
+    pub fn coverage_label(&self, code: &str) -> String {
+        let key = format!("coverage.{code}");
+        self.shell.tr.try_t(&key).map(str::to_string).unwrap_or_else(|| code.to_string())
+    }
+
+    pub fn factor_label(&self, name: &str) -> String {
+        let key = format!("factor.{name}");
+        self.shell.tr.try_t(&key).map(str::to_string).unwrap_or_else(|| name.to_string())
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        self.shell.tr.t(&format!("quote_status.{}", self.quote.status.as_str()))
+    }
+}
+
+async fn quote_page(
+    state: &AppState,
+    shell: Shell,
+    user: &crate::store::sessions::SessionUser,
+    id: i64,
+    notice: Option<String>,
+) -> AppResult<QuotePage> {
+    let quote = quotes::get(&state.db, &user.scope, id).await?;
+    let dealer = dealers::get(&state.db, &user.scope, quote.dealer_id).await?;
+    let can_issue = user.role == Role::SalesAssistant && quote.status.can_issue();
+    let can_review =
+        matches!(user.role, Role::Underwriter | Role::Administrator) && quote.status == QuoteStatus::Referred;
+    Ok(QuotePage { shell, quote, dealer, can_issue, can_review, notice })
+}
+
+pub async fn show_quote(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<QuotePage> {
+    quote_page(&state, shell, &user, id, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReviewForm {
+    pub version: i32,
+    #[serde(default)]
+    pub note: String,
+    pub decision: String,
+}
+
+pub async fn review_quote(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+    Form(form): Form<ReviewForm>,
+) -> AppResult<Response> {
+    let approve = form.decision == "approve";
+    match quotes::review(&state.db, &actor, user.role, id, form.version, approve, &form.note).await {
+        Ok(_) => Ok(Redirect::to(&format!("/quotes/{id}")).into_response()),
+        Err(AppError::Validation(errors)) => {
+            let message = errors.first().map(|e| shell.tr.field_error(e).to_string());
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, quote_page(&state, shell, &user, id, message).await?).into_response())
+        }
+        Err(AppError::Conflict(message)) => {
+            Ok((StatusCode::CONFLICT, quote_page(&state, shell, &user, id, Some(message)).await?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn issue(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let tx = begin_write(&state.db).await?;
+    match policies::issue(&tx, &actor, &user.scope, id, today, state.config.policy_start_offset_days).await {
+        Ok(issued) => {
+            tx.commit().await?;
+            let first = issued.first().map(|p| p.id).unwrap_or_default();
+            Ok(Redirect::to(&format!("/policies/{first}")).into_response())
+        }
+        Err(AppError::Validation(errors)) => {
+            drop(tx);
+            let message = errors.first().map(|e| shell.tr.field_error(e).to_string());
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, quote_page(&state, shell, &user, id, message).await?).into_response())
+        }
+        Err(AppError::Conflict(message)) => {
+            drop(tx);
+            Ok((StatusCode::CONFLICT, quote_page(&state, shell, &user, id, Some(message)).await?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct QuoteListQuery {
+    pub status: Option<String>,
+    pub page: Option<u64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "underwriting/quotes.html")]
+pub struct QuoteListPage {
+    pub shell: Shell,
+    pub page: Page<Quote>,
+    pub status: String,
+}
+
+impl QuoteListPage {
+    pub fn page_link(&self, page: u64) -> String {
+        format!("/quotes?status={}&page={page}", self.status)
+    }
+
+    pub fn status_label(&self, status: &QuoteStatus) -> &'static str {
+        self.shell.tr.t(&format!("quote_status.{}", status.as_str()))
+    }
+}
+
+pub async fn list_quotes(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<QuoteListQuery>,
+) -> AppResult<QuoteListPage> {
+    let status = query.status.as_deref().and_then(QuoteStatus::parse);
+    let filter = QuoteFilter { status, dealer_id: None };
+    let page = quotes::list(&state.db, &user.scope, &filter, PageRequest::new(query.page, Some(50))).await?;
+    Ok(QuoteListPage { shell, page, status: status.map(|s| s.as_str().to_string()).unwrap_or_default() })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PolicyListQuery {
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub product: Option<String>,
+    pub page: Option<u64>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "underwriting/policies.html")]
+pub struct PolicyListPage {
+    pub shell: Shell,
+    pub page: Page<Policy>,
+    pub q: String,
+    pub status: String,
+    pub product: String,
+}
+
+impl PolicyListPage {
+    pub fn page_link(&self, page: u64) -> String {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &self.q)
+            .append_pair("status", &self.status)
+            .append_pair("product", &self.product)
+            .append_pair("page", &page.to_string())
+            .finish();
+        format!("/policies?{query}")
+    }
+}
+
+fn parse_product(text: &str) -> Option<Product> {
+    match text {
+        "compulsory" => Some(Product::Compulsory),
+        "commercial" => Some(Product::Commercial),
+        _ => None,
+    }
+}
+
+pub async fn list_policies(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<PolicyListQuery>,
+) -> AppResult<PolicyListPage> {
+    let product = query.product.as_deref().and_then(parse_product);
+    let filter = PolicyFilter { search: query.q.clone(), status: query.status.clone(), product, dealer_id: None };
+    let page = policies::list(&state.db, &user.scope, &filter, PageRequest::new(query.page, Some(50))).await?;
+    Ok(PolicyListPage {
+        shell,
+        page,
+        q: query.q.unwrap_or_default(),
+        status: query.status.unwrap_or_default(),
+        product: product.map(|p| p.as_str().to_string()).unwrap_or_default(),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "underwriting/policy.html")]
+pub struct PolicyPage {
+    pub shell: Shell,
+    pub policy: Policy,
+    pub dealer: Dealer,
+    pub can_change: bool,
+    pub errors: Vec<FieldError>,
+    pub notice: Option<String>,
+}
+
+impl PolicyPage {
+    pub fn coverage_label(&self, code: &str) -> String {
+        self.shell.tr.try_t(&format!("coverage.{code}")).map(str::to_string).unwrap_or_else(|| code.to_string())
+    }
+
+    pub fn error(&self, field: &str) -> Option<&str> {
+        let error = self.errors.iter().find(|e| e.field == field)?;
+        Some(self.shell.tr.field_error(error))
+    }
+}
+
+async fn policy_page(
+    state: &AppState,
+    shell: Shell,
+    user: &crate::store::sessions::SessionUser,
+    id: i64,
+    errors: Vec<FieldError>,
+    notice: Option<String>,
+) -> AppResult<PolicyPage> {
+    let policy = policies::get(&state.db, &user.scope, id).await?;
+    let dealer = dealers::get(&state.db, &user.scope, policy.dealer_id).await?;
+    let can_change = matches!(user.role, Role::SalesAssistant | Role::Underwriter | Role::Administrator)
+        && policy.status == "in_force";
+    Ok(PolicyPage { shell, policy, dealer, can_change, errors, notice })
+}
+
+pub async fn show_policy(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<PolicyPage> {
+    policy_page(&state, shell, &user, id, Vec::new(), None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EndorseForm {
+    pub version: i32,
+    #[serde(default)]
+    pub plate: String,
+    #[serde(default)]
+    pub owner_phone: String,
+    #[serde(default)]
+    pub effective_date: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CancelForm {
+    pub version: i32,
+    #[serde(default)]
+    pub effective_date: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+fn optional_date(text: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let parsed = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    if parsed.is_none() {
+        errors.push(FieldError::new("effective_date", "invalid_date", "enter a date as YYYY-MM-DD"));
+    }
+    parsed
+}
+
+async fn policy_change_result(
+    state: &AppState,
+    shell: Shell,
+    user: &crate::store::sessions::SessionUser,
+    id: i64,
+    result: AppResult<Policy>,
+) -> AppResult<Response> {
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/policies/{id}")).into_response()),
+        Err(AppError::Validation(errors)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, policy_page(state, shell, user, id, errors, None).await?)
+                .into_response())
+        }
+        Err(AppError::Conflict(message)) => {
+            Ok((StatusCode::CONFLICT, policy_page(state, shell, user, id, Vec::new(), Some(message)).await?)
+                .into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn endorse(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+    Form(form): Form<EndorseForm>,
+) -> AppResult<Response> {
+    let mut errors = Vec::new();
+    let effective_date = optional_date(&form.effective_date, &mut errors);
+    if !errors.is_empty() {
+        return policy_change_result(&state, shell, &user, id, Err(AppError::Validation(errors))).await;
+    }
+    let endorsement = Endorsement {
+        version: form.version,
+        effective_date,
+        plate: Some(form.plate.trim().to_string()).filter(|p| !p.is_empty()),
+        owner_phone: Some(form.owner_phone.trim().to_string()).filter(|p| !p.is_empty()),
+        coverages: None,
+    };
+    let tx = begin_write(&state.db).await?;
+    let result = policies::endorse(&tx, &actor, &user.scope, id, endorsement).await;
+    if result.is_ok() {
+        tx.commit().await?;
+    }
+    policy_change_result(&state, shell, &user, id, result).await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+    Form(form): Form<CancelForm>,
+) -> AppResult<Response> {
+    let mut errors = Vec::new();
+    let effective_date = optional_date(&form.effective_date, &mut errors);
+    if !errors.is_empty() {
+        return policy_change_result(&state, shell, &user, id, Err(AppError::Validation(errors))).await;
+    }
+    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let cancellation = Cancellation { version: form.version, effective_date, reason: form.reason };
+    let tx = begin_write(&state.db).await?;
+    let result = policies::cancel(&tx, &actor, &user.scope, id, cancellation, today).await;
+    if result.is_ok() {
+        tx.commit().await?;
+    }
+    policy_change_result(&state, shell, &user, id, result).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "underwriting/renewals.html")]
+pub struct RenewalsPage {
+    pub shell: Shell,
+    pub candidates: Vec<RenewalCandidate>,
+    pub days: u32,
+    pub can_renew: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RenewalsQuery {
+    pub days: Option<u32>,
+}
+
+pub async fn renewals(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<RenewalsQuery>,
+) -> AppResult<RenewalsPage> {
+    let days = query.days.unwrap_or(state.config.renewal_window_days).clamp(1, 366);
+    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let candidates = policies::renewals(&state.db, &user.scope, today, days).await?;
+    Ok(RenewalsPage { shell, candidates, days, can_renew: user.role == Role::SalesAssistant })
+}
+
+pub async fn renew(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let quote = quotes::renew(&state.db, &actor, &user.scope, id).await?;
+    Ok(Redirect::to(&format!("/quotes/{}", quote.id)).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "underwriting/rating.html")]
+pub struct RatingPage {
+    pub shell: Shell,
+    pub versions: Vec<RatingVersion>,
+    pub document: String,
+    pub effective_from: String,
+    pub note: String,
+    pub can_edit: bool,
+    pub errors: Vec<FieldError>,
+}
+
+pub async fn rating_tables(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+) -> AppResult<RatingPage> {
+    let versions = rating::list(&state.db).await?;
+    let current = rating::in_force(&state.db, quotes::tomorrow()).await?;
+    let document = serde_json::to_string_pretty(&current.document).unwrap_or_default();
+    Ok(RatingPage {
+        shell,
+        versions,
+        document,
+        effective_from: quotes::tomorrow().to_string(),
+        note: String::new(),
+        can_edit: matches!(user.role, Role::Underwriter | Role::Administrator),
+        errors: Vec::new(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RatingForm {
+    #[serde(default)]
+    pub effective_from: String,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub document: String,
+}
+
+pub async fn create_rating_version(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Form(form): Form<RatingForm>,
+) -> AppResult<Response> {
+    let mut errors = Vec::new();
+    let effective = NaiveDate::parse_from_str(form.effective_from.trim(), "%Y-%m-%d").ok();
+    if effective.is_none() {
+        errors.push(FieldError::new("effective_from", "invalid_date", "enter a date as YYYY-MM-DD"));
+    }
+    let document: Option<RatingDocument> = match serde_json::from_str(&form.document) {
+        Ok(document) => Some(document),
+        Err(e) => {
+            errors.push(FieldError::new("document", "invalid", format!("the document is not valid: {e}")));
+            None
+        }
+    };
+    if let (Some(effective), Some(document), true) = (effective, document, errors.is_empty()) {
+        let tx = begin_write(&state.db).await?;
+        match rating::create(&tx, &actor, effective, &document, &form.note).await {
+            Ok(_) => {
+                tx.commit().await?;
+                return Ok(Redirect::to("/rating").into_response());
+            }
+            Err(AppError::Validation(found)) => errors = found,
+            Err(e) => return Err(e),
+        }
+    }
+    let versions = rating::list(&state.db).await?;
+    let page = RatingPage {
+        shell,
+        versions,
+        document: form.document,
+        effective_from: form.effective_from,
+        note: form.note,
+        can_edit: matches!(user.role, Role::Underwriter | Role::Administrator),
+        errors,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}

@@ -1,0 +1,684 @@
+//! Policies: issued from an accepted quote, endorsed and cancelled pro rata by
+//! day, every change kept as a version; renewal lists per dealer.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::auth::Scope;
+use crate::domain::money::{from_fen, rate_from_micros, to_fen};
+use crate::domain::underwriting::identity;
+use crate::domain::underwriting::lifecycle::{self, Period};
+use crate::domain::underwriting::rating::{self, CoverageChoice, CoverageKind, PremiumLine, PricingInput, Vehicle};
+use crate::domain::underwriting::{BusinessType, Product};
+use crate::error::{AppError, AppResult, FieldError};
+use entity::{policies, policy_coverages, policy_versions, quotes, sales_qualifications};
+
+use super::audit::{self, Actor, Change};
+use super::dealers::in_scope;
+use super::quotes::{mask_id, to_quote};
+use super::{Page, PageRequest, now};
+
+/// One coverage of a policy with its premium.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Coverage {
+    pub kind: String,
+    pub code: String,
+    #[schema(value_type = Option<String>)]
+    pub sum_insured: Option<Decimal>,
+    #[schema(value_type = String)]
+    pub base_premium: Decimal,
+    #[schema(value_type = String)]
+    pub premium: Decimal,
+    #[schema(value_type = Object)]
+    pub factors: serde_json::Value,
+}
+
+/// One version of a policy: its issue, an endorsement or its cancellation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PolicyVersion {
+    pub seq: i32,
+    /// `issue`, `endorse` or `cancel`.
+    pub kind: String,
+    pub effective_date: NaiveDate,
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+    #[schema(value_type = String)]
+    pub premium_before: Decimal,
+    #[schema(value_type = String)]
+    pub premium_after: Decimal,
+    /// Premium charged (positive) or refunded (negative) by this version.
+    #[schema(value_type = String)]
+    pub adjustment: Decimal,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A policy as shown: personal data masked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Policy {
+    pub id: i64,
+    pub policy_no: String,
+    pub product: Product,
+    pub quote_id: i64,
+    pub dealer_id: i64,
+    pub seller_id: i64,
+    pub business_type: BusinessType,
+    pub vin: String,
+    pub plate: String,
+    pub owner_name: String,
+    pub owner_id_number: String,
+    pub owner_phone: String,
+    pub start_date: NaiveDate,
+    /// Cover ends at 00:00 of this day.
+    pub end_date: NaiveDate,
+    /// `in_force` or `cancelled` (expiry is by date).
+    pub status: String,
+    /// The full-term premium as it stands after endorsements.
+    #[schema(value_type = String)]
+    pub premium: Decimal,
+    #[schema(value_type = String)]
+    pub pricing_coefficient: Decimal,
+    pub ncd_level: i32,
+    pub rating_version_id: i64,
+    pub cancelled_from: Option<NaiveDate>,
+    pub cancel_reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub refund: Option<Decimal>,
+    pub renewal_of_policy_id: Option<i64>,
+    pub version: i32,
+    pub issued_at: DateTime<Utc>,
+    pub coverages: Vec<Coverage>,
+    pub versions: Vec<PolicyVersion>,
+}
+
+impl Policy {
+    fn period(&self) -> Period {
+        Period { start: self.start_date, end: self.end_date }
+    }
+}
+
+fn parse_product(text: &str) -> AppResult<Product> {
+    match text {
+        "compulsory" => Ok(Product::Compulsory),
+        "commercial" => Ok(Product::Commercial),
+        other => Err(AppError::Internal(anyhow::anyhow!("unknown product {other:?}"))),
+    }
+}
+
+async fn to_policy(db: &impl ConnectionTrait, row: policies::Model, with_details: bool) -> AppResult<Policy> {
+    let (coverages, versions) = if with_details {
+        let coverages = policy_coverages::Entity::find()
+            .filter(policy_coverages::Column::PolicyId.eq(row.id))
+            .order_by_asc(policy_coverages::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| Coverage {
+                kind: c.kind,
+                code: c.code,
+                sum_insured: c.sum_insured_fen.map(from_fen),
+                base_premium: from_fen(c.base_premium_fen),
+                premium: from_fen(c.premium_fen),
+                factors: serde_json::from_str(&c.factors_json).unwrap_or_default(),
+            })
+            .collect();
+        let versions = policy_versions::Entity::find()
+            .filter(policy_versions::Column::PolicyId.eq(row.id))
+            .order_by_asc(policy_versions::Column::Seq)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|v| PolicyVersion {
+                seq: v.seq,
+                kind: v.kind,
+                effective_date: v.effective_date,
+                changes: serde_json::from_str(&v.changes_json).unwrap_or_default(),
+                premium_before: from_fen(v.premium_before_fen),
+                premium_after: from_fen(v.premium_after_fen),
+                adjustment: from_fen(v.adjustment_fen),
+                created_by: v.created_by,
+                created_at: v.created_at,
+            })
+            .collect();
+        (coverages, versions)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(Policy {
+        id: row.id,
+        policy_no: row.policy_no,
+        product: parse_product(&row.product)?,
+        quote_id: row.quote_id,
+        dealer_id: row.dealer_id,
+        seller_id: row.seller_id,
+        business_type: BusinessType::parse(&row.business_type).unwrap_or(BusinessType::NewCar),
+        vin: row.vin,
+        plate: row.plate,
+        owner_name: row.owner_name,
+        owner_id_number: mask_id(&row.owner_id_number),
+        owner_phone: identity::mask_mobile(&row.owner_phone),
+        start_date: row.start_date,
+        end_date: row.end_date,
+        status: row.status,
+        premium: from_fen(row.premium_fen),
+        pricing_coefficient: rate_from_micros(row.pricing_coefficient_micros),
+        ncd_level: row.ncd_level,
+        rating_version_id: row.rating_version_id,
+        cancelled_from: row.cancelled_from,
+        cancel_reason: row.cancel_reason,
+        refund: row.refund_fen.map(from_fen),
+        renewal_of_policy_id: row.renewal_of_policy_id,
+        version: row.version,
+        issued_at: row.issued_at,
+        coverages,
+        versions,
+    })
+}
+
+/// A policy within the scope, with its coverages and versions.
+pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<Policy> {
+    let row = policies::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+    if !scope.allows(row.dealer_id) {
+        return Err(AppError::NotFound);
+    }
+    to_policy(db, row, true).await
+}
+
+/// Whether the seller holds a sales qualification valid on `day`.
+pub async fn seller_qualified(db: &impl ConnectionTrait, seller_id: i64, day: NaiveDate) -> AppResult<bool> {
+    Ok(sales_qualifications::Entity::find()
+        .filter(sales_qualifications::Column::UserId.eq(seller_id))
+        .filter(sales_qualifications::Column::ValidFrom.lte(day))
+        .filter(sales_qualifications::Column::ValidTo.gte(day))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Issues the quote's policies (compulsory and commercial, each numbered in its own series).
+/// Refused when the seller's qualification is not valid that day, or the quote may not be issued.
+pub async fn issue(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    quote_id: i64,
+    today: NaiveDate,
+    start_offset_days: u32,
+) -> AppResult<Vec<Policy>> {
+    let quote_row = super::quotes::row(tx, scope, quote_id).await?;
+    let quote = to_quote(quote_row.clone())?;
+    if !quote.status.can_issue() {
+        return Err(AppError::Conflict(format!("a quote that is {} cannot be issued", quote.status.as_str())));
+    }
+    let seller_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    if !seller_qualified(tx, seller_id, today).await? {
+        let message =
+            format!("your sales qualification certificate is missing or not valid on {today}; issuing is refused");
+        return Err(AppError::field("seller", "seller_unqualified", message));
+    }
+    let dealer = super::dealers::get(tx, scope, quote.dealer_id).await?;
+    if dealer.status == "suspended" {
+        return Err(AppError::Conflict("the dealer is suspended and may not issue policies".into()));
+    }
+    let mut period = lifecycle::standard_period(today, start_offset_days);
+    if quote.start_date > period.start {
+        // A renewal starts when the old policy ends.
+        period = Period { start: quote.start_date, end: lifecycle::standard_period(quote.start_date, 0).end };
+    }
+    super::quotes::mark_issued(tx, quote.id, quote.version).await?;
+    let mut issued = Vec::new();
+    for product in [Product::Compulsory, Product::Commercial] {
+        let lines: Vec<&PremiumLine> = quote
+            .premium
+            .lines
+            .iter()
+            .filter(|l| (l.coverage == CoverageKind::Compulsory) == (product == Product::Compulsory))
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let premium: Decimal = lines.iter().map(|l| l.premium).sum();
+        let id = insert_policy(tx, &quote_row, product, &period, premium).await?;
+        insert_coverages(tx, id, &lines).await?;
+        insert_version(
+            tx,
+            id,
+            1,
+            "issue",
+            period.start,
+            serde_json::json!({ "quote_id": quote.id }),
+            Decimal::ZERO,
+            premium,
+            premium,
+            seller_id,
+        )
+        .await?;
+        let policy = get(tx, &Scope::All, id).await?;
+        let change = Change::new("issue", "policy", id).after(&serde_json::json!({
+            "policy_no": policy.policy_no, "product": product, "premium": premium, "dealer_id": policy.dealer_id,
+            "start_date": policy.start_date, "end_date": policy.end_date,
+        }));
+        audit::append(tx, actor, change).await?;
+        issued.push(policy);
+    }
+    Ok(issued)
+}
+
+async fn insert_policy(
+    tx: &impl ConnectionTrait,
+    quote: &quotes::Model,
+    product: Product,
+    period: &Period,
+    premium: Decimal,
+) -> AppResult<i64> {
+    let at = now();
+    let placeholder = format!("pending-{}-{}", quote.id, product.as_str());
+    let inserted = policies::Entity::insert(policies::ActiveModel {
+        policy_no: Set(placeholder),
+        product: Set(product.as_str().into()),
+        quote_id: Set(quote.id),
+        dealer_id: Set(quote.dealer_id),
+        seller_id: Set(quote.seller_id),
+        business_type: Set(quote.business_type.clone()),
+        vin: Set(quote.vin.clone()),
+        plate: Set(quote.plate.clone()),
+        owner_name: Set(quote.owner_name.clone()),
+        owner_id_number: Set(quote.owner_id_number.clone()),
+        owner_phone: Set(quote.owner_phone.clone()),
+        start_date: Set(period.start),
+        end_date: Set(period.end),
+        status: Set("in_force".into()),
+        premium_fen: Set(fen(premium)?),
+        pricing_coefficient_micros: Set(quote.pricing_coefficient_micros),
+        ncd_level: Set(quote.ncd_level),
+        rating_version_id: Set(quote.rating_version_id),
+        cancelled_from: Set(None),
+        cancel_reason: Set(None),
+        refund_fen: Set(None),
+        renewal_of_policy_id: Set(quote.renewal_of_policy_id),
+        version: Set(1),
+        issued_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    let id = inserted.last_insert_id;
+    policies::Entity::update_many()
+        .col_expr(policies::Column::PolicyNo, Expr::value(product.policy_number(period.start.year(), id)))
+        .filter(policies::Column::Id.eq(id))
+        .exec(tx)
+        .await?;
+    Ok(id)
+}
+
+fn fen(amount: Decimal) -> AppResult<i64> {
+    to_fen(amount).map_err(|e| AppError::Internal(anyhow::anyhow!("amount {amount}: {e}")))
+}
+
+async fn insert_coverages(tx: &impl ConnectionTrait, policy_id: i64, lines: &[&PremiumLine]) -> AppResult<()> {
+    policy_coverages::Entity::delete_many().filter(policy_coverages::Column::PolicyId.eq(policy_id)).exec(tx).await?;
+    for line in lines {
+        policy_coverages::Entity::insert(policy_coverages::ActiveModel {
+            policy_id: Set(policy_id),
+            kind: Set(serde_json::to_value(line.coverage)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()),
+            code: Set(line.code.clone()),
+            sum_insured_fen: Set(line.sum_insured.map(fen).transpose()?),
+            base_premium_fen: Set(fen(line.base_premium)?),
+            premium_fen: Set(fen(line.premium)?),
+            factors_json: Set(serde_json::to_string(&line.factors).unwrap_or_else(|_| "[]".into())),
+            ..Default::default()
+        })
+        .exec(tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_version(
+    tx: &impl ConnectionTrait,
+    policy_id: i64,
+    seq: i32,
+    kind: &str,
+    effective: NaiveDate,
+    changes: serde_json::Value,
+    before: Decimal,
+    after: Decimal,
+    adjustment: Decimal,
+    created_by: i64,
+) -> AppResult<()> {
+    policy_versions::Entity::insert(policy_versions::ActiveModel {
+        policy_id: Set(policy_id),
+        seq: Set(seq),
+        kind: Set(kind.into()),
+        effective_date: Set(effective),
+        changes_json: Set(changes.to_string()),
+        premium_before_fen: Set(fen(before)?),
+        premium_after_fen: Set(fen(after)?),
+        adjustment_fen: Set(fen(adjustment)?),
+        created_by: Set(created_by),
+        created_at: Set(now()),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    Ok(())
+}
+
+/// What an endorsement changes; fields left out stay.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endorsement {
+    /// The policy version you read.
+    pub version: i32,
+    /// First day the change applies; tomorrow when left out.
+    pub effective_date: Option<NaiveDate>,
+    pub plate: Option<String>,
+    pub owner_phone: Option<String>,
+    /// New commercial coverages (commercial policies only).
+    #[schema(value_type = Option<Object>)]
+    pub coverages: Option<CoverageChoice>,
+}
+
+/// Applies an endorsement: a pro-rata premium difference by day, recorded as a new version.
+pub async fn endorse(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    endorsement: Endorsement,
+) -> AppResult<Policy> {
+    let before = get(tx, scope, id).await?;
+    if before.status != "in_force" {
+        return Err(AppError::Conflict("only a policy in force can be endorsed".into()));
+    }
+    if before.version != endorsement.version {
+        return Err(AppError::stale_version());
+    }
+    let effective = endorsement.effective_date.unwrap_or_else(super::quotes::tomorrow);
+    let mut errors = Vec::new();
+    if effective < before.start_date || effective >= before.end_date {
+        errors.push(FieldError::new(
+            "effective_date",
+            "outside_period",
+            "the change must take effect within the policy period",
+        ));
+    }
+    let plate = match endorsement.plate.as_deref() {
+        Some(text) => identity::normalize_plate(text).map(|p| Some(p.text)).unwrap_or_else(|e| {
+            errors.push(FieldError::new("plate", e.code, e.message));
+            None
+        }),
+        None => None,
+    };
+    let phone = match endorsement.owner_phone.as_deref() {
+        Some(text) => identity::normalize_mobile(text).map(Some).unwrap_or_else(|e| {
+            errors.push(FieldError::new("owner_phone", e.code, e.message));
+            None
+        }),
+        None => None,
+    };
+    let mut new_lines = None;
+    if let Some(mut coverages) = endorsement.coverages.clone() {
+        if before.product != Product::Commercial {
+            errors.push(FieldError::new("coverages", "not_allowed", "coverages change only on a commercial policy"));
+        } else {
+            coverages.compulsory = false;
+            match reprice(tx, &before, coverages).await? {
+                Ok(lines) => new_lines = Some(lines),
+                Err(found) => errors.extend(found),
+            }
+        }
+    }
+    if plate.is_none() && phone.is_none() && new_lines.is_none() && errors.is_empty() {
+        errors.push(FieldError::new("body", "nothing_to_change", "give a plate, a phone or coverages to change"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let new_premium = new_lines.as_ref().map(|lines| lines.iter().map(|l| l.premium).sum()).unwrap_or(before.premium);
+    let adjustment = lifecycle::endorsement_adjustment(before.premium, new_premium, &before.period(), effective);
+    let mut update = policies::Entity::update_many()
+        .col_expr(policies::Column::PremiumFen, Expr::value(fen(new_premium)?))
+        .col_expr(policies::Column::Version, Expr::col(policies::Column::Version).add(1))
+        .col_expr(policies::Column::UpdatedAt, Expr::value(now()))
+        .filter(policies::Column::Id.eq(id))
+        .filter(policies::Column::Version.eq(endorsement.version));
+    if let Some(plate) = &plate {
+        update = update.col_expr(policies::Column::Plate, Expr::value(plate.clone()));
+    }
+    if let Some(phone) = &phone {
+        update = update.col_expr(policies::Column::OwnerPhone, Expr::value(phone.clone()));
+    }
+    if update.exec(tx).await?.rows_affected == 0 {
+        return Err(AppError::stale_version());
+    }
+    if let Some(lines) = &new_lines {
+        let refs: Vec<&PremiumLine> = lines.iter().collect();
+        insert_coverages(tx, id, &refs).await?;
+    }
+    let changes = serde_json::json!({
+        "plate": plate, "owner_phone": phone.as_deref().map(identity::mask_mobile),
+        "coverages": endorsement.coverages.as_ref().filter(|_| new_lines.is_some()),
+    });
+    let seq = before.versions.len() as i32 + 1;
+    insert_version(
+        tx,
+        id,
+        seq,
+        "endorse",
+        effective,
+        changes.clone(),
+        before.premium,
+        new_premium,
+        adjustment,
+        actor.user_id.unwrap_or_default(),
+    )
+    .await?;
+    let after = get(tx, &Scope::All, id).await?;
+    let change = Change::new("endorse", "policy", id)
+        .before(&serde_json::json!({ "premium": before.premium, "plate": before.plate }))
+        .after(&serde_json::json!({ "premium": after.premium, "plate": after.plate, "adjustment": adjustment, "changes": changes }));
+    audit::append(tx, actor, change).await?;
+    Ok(after)
+}
+
+/// Prices new commercial coverages with the rating version the policy was priced with.
+async fn reprice(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    coverages: CoverageChoice,
+) -> AppResult<Result<Vec<PremiumLine>, Vec<FieldError>>> {
+    let quote = super::quotes::row(db, &Scope::All, policy.quote_id).await?;
+    let rating = super::rating::get(db, policy.rating_version_id).await?;
+    let input = PricingInput {
+        vehicle: Vehicle {
+            first_registration: quote.first_registration,
+            new_car_price: from_fen(quote.new_car_price_fen),
+            seats: u32::try_from(quote.seats).unwrap_or_default(),
+        },
+        start_date: policy.start_date,
+        accident_history: to_quote(quote.clone())?.accident_history,
+        ncd_level: quote.ncd_level,
+        pricing_coefficient: rate_from_micros(quote.pricing_coefficient_micros),
+        coverages,
+    };
+    Ok(match rating::price(&rating.document.tables, &input) {
+        Ok(premium) => Ok(premium.lines.into_iter().filter(|l| l.coverage != CoverageKind::Compulsory).collect()),
+        Err(problems) => Err(problems.into_iter().map(|p| FieldError::new(p.field, p.code, p.message)).collect()),
+    })
+}
+
+/// A cancellation request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancellation {
+    pub version: i32,
+    /// From this day the policy covers nothing; today when left out.
+    pub effective_date: Option<NaiveDate>,
+    pub reason: String,
+}
+
+/// Cancels a policy: refunds the unearned premium pro rata by day, to the fen.
+pub async fn cancel(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    cancellation: Cancellation,
+    today: NaiveDate,
+) -> AppResult<Policy> {
+    let before = get(tx, scope, id).await?;
+    if before.status != "in_force" {
+        return Err(AppError::Conflict("the policy is already cancelled".into()));
+    }
+    if before.version != cancellation.version {
+        return Err(AppError::stale_version());
+    }
+    let reason = cancellation.reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::field("reason", "required", "give the reason for the cancellation"));
+    }
+    let effective = cancellation.effective_date.unwrap_or(today);
+    if effective >= before.end_date {
+        return Err(AppError::field("effective_date", "outside_period", "the policy has already ended by then"));
+    }
+    let refund = lifecycle::refund_on_cancel(before.premium, &before.period(), effective);
+    let result = policies::Entity::update_many()
+        .col_expr(policies::Column::Status, Expr::value("cancelled"))
+        .col_expr(policies::Column::CancelledFrom, Expr::value(Some(effective)))
+        .col_expr(policies::Column::CancelReason, Expr::value(Some(reason.to_string())))
+        .col_expr(policies::Column::RefundFen, Expr::value(Some(fen(refund)?)))
+        .col_expr(policies::Column::Version, Expr::col(policies::Column::Version).add(1))
+        .col_expr(policies::Column::UpdatedAt, Expr::value(now()))
+        .filter(policies::Column::Id.eq(id))
+        .filter(policies::Column::Version.eq(cancellation.version))
+        .exec(tx)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::stale_version());
+    }
+    let seq = before.versions.len() as i32 + 1;
+    let changes = serde_json::json!({ "reason": reason, "refund": refund });
+    insert_version(
+        tx,
+        id,
+        seq,
+        "cancel",
+        effective,
+        changes,
+        before.premium,
+        before.premium - refund,
+        -refund,
+        actor.user_id.unwrap_or_default(),
+    )
+    .await?;
+    let after = get(tx, &Scope::All, id).await?;
+    let change = Change::new("cancel", "policy", id).before(&serde_json::json!({ "status": before.status })).after(
+        &serde_json::json!({ "status": after.status, "cancelled_from": effective, "refund": refund, "reason": reason }),
+    );
+    audit::append(tx, actor, change).await?;
+    Ok(after)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFilter {
+    /// Policy number, plate, VIN or owner name (part of).
+    pub search: Option<String>,
+    pub status: Option<String>,
+    pub product: Option<Product>,
+    pub dealer_id: Option<i64>,
+}
+
+/// Policies in scope, newest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: &PolicyFilter,
+    paging: PageRequest,
+) -> AppResult<Page<Policy>> {
+    let mut query = policies::Entity::find().filter(in_scope(scope, policies::Column::DealerId));
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", search.replace(['%', '_'], "").to_uppercase());
+        let name = format!("%{}%", search.replace(['%', '_'], ""));
+        query = query.filter(
+            Condition::any()
+                .add(policies::Column::PolicyNo.like(&pattern))
+                .add(policies::Column::Plate.like(&pattern))
+                .add(policies::Column::Vin.like(&pattern))
+                .add(policies::Column::OwnerName.like(&name)),
+        );
+    }
+    if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(policies::Column::Status.eq(status));
+    }
+    if let Some(product) = filter.product {
+        query = query.filter(policies::Column::Product.eq(product.as_str()));
+    }
+    if let Some(dealer_id) = filter.dealer_id {
+        query = query.filter(policies::Column::DealerId.eq(dealer_id));
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query.order_by_desc(policies::Column::Id).offset(paging.offset()).limit(paging.per_page).all(db).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        items.push(to_policy(db, row, false).await?);
+    }
+    Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
+}
+
+/// A policy coming up for renewal, with the NCD level its renewal is priced at.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RenewalCandidate {
+    pub policy: Policy,
+    pub days_left: i64,
+    pub next_ncd_level: i32,
+}
+
+/// In-force policies in scope ending within `days` of `today` and not yet renewed.
+pub async fn renewals(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    today: NaiveDate,
+    days: u32,
+) -> AppResult<Vec<RenewalCandidate>> {
+    let until = today + chrono::Duration::days(i64::from(days));
+    let renewed: Vec<Option<i64>> = policies::Entity::find()
+        .select_only()
+        .column(policies::Column::RenewalOfPolicyId)
+        .filter(policies::Column::RenewalOfPolicyId.is_not_null())
+        .filter(in_scope(scope, policies::Column::DealerId))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let renewed: std::collections::HashSet<i64> = renewed.into_iter().flatten().collect();
+    let rows = policies::Entity::find()
+        .filter(in_scope(scope, policies::Column::DealerId))
+        .filter(policies::Column::Status.eq("in_force"))
+        .filter(policies::Column::EndDate.gt(today))
+        .filter(policies::Column::EndDate.lte(until))
+        .order_by_asc(policies::Column::EndDate)
+        .limit(1000)
+        .all(db)
+        .await?;
+    let (lowest, highest) = super::rating::in_force(db, today).await?.document.tables.ncd_range().unwrap_or((0, 0));
+    let mut candidates = Vec::new();
+    for row in rows.into_iter().filter(|r| !renewed.contains(&r.id)) {
+        let days_left = (row.end_date - today).num_days();
+        // Claims come with the claims area; until then every policy is claim-free.
+        let next_ncd_level = lifecycle::next_ncd_level(row.ncd_level, 0, lowest, highest);
+        candidates.push(RenewalCandidate { policy: to_policy(db, row, false).await?, days_left, next_ncd_level });
+    }
+    Ok(candidates)
+}

@@ -1,0 +1,463 @@
+//! Quotes: priced with the rating version in force, judged by its rules, kept
+//! with the version they were priced with; referred quotes wait for an underwriter.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::auth::{Role, Scope};
+use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, to_fen, to_fen_non_negative};
+use crate::domain::underwriting::identity::{self, Invalid};
+use crate::domain::underwriting::rating::{self, AccidentHistory, CoverageChoice, Premium, PricingInput, Vehicle};
+use crate::domain::underwriting::rules::{self, Decision, RuleContext, RuleHit};
+use crate::domain::underwriting::{BusinessType, QuoteStatus};
+use crate::error::{AppError, AppResult, FieldError};
+use entity::quotes;
+
+use super::audit::{self, Actor, Change};
+use super::dealers::in_scope;
+use super::{Page, PageRequest, now, rating as rating_store};
+
+fn one() -> Decimal {
+    Decimal::ONE
+}
+
+/// The vehicle as typed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleRequest {
+    /// 17 characters, no I, O or Q, with a valid check digit.
+    pub vin: String,
+    /// e.g. 粤B12345 or new-energy 粤BD12345.
+    pub plate: String,
+    pub first_registration: NaiveDate,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "200000.00")]
+    pub new_car_price: Decimal,
+    pub seats: u32,
+}
+
+/// The owner as typed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerRequest {
+    pub name: String,
+    /// 18-character resident ID with its check digit.
+    pub id_number: String,
+    pub phone: String,
+}
+
+/// What a sales assistant sends to price a quote.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuoteRequest {
+    pub dealer_id: i64,
+    pub business_type: BusinessType,
+    pub vehicle: VehicleRequest,
+    pub owner: OwnerRequest,
+    #[schema(value_type = String, example = "claim_free_1_year")]
+    pub accident_history: AccidentHistory,
+    pub ncd_level: i32,
+    #[serde(default = "one", with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "1.00")]
+    pub pricing_coefficient: Decimal,
+    /// First day of cover for pricing; tomorrow when left out.
+    pub start_date: Option<NaiveDate>,
+    #[schema(value_type = Object)]
+    pub coverages: CoverageChoice,
+}
+
+/// A quote as shown: personal data masked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Quote {
+    pub id: i64,
+    pub dealer_id: i64,
+    pub seller_id: i64,
+    pub rating_version_id: i64,
+    pub status: QuoteStatus,
+    pub business_type: BusinessType,
+    pub vin: String,
+    pub plate: String,
+    pub first_registration: NaiveDate,
+    #[schema(value_type = String)]
+    pub new_car_price: Decimal,
+    pub seats: u32,
+    pub owner_name: String,
+    pub owner_id_number: String,
+    pub owner_phone: String,
+    #[schema(value_type = String)]
+    pub accident_history: AccidentHistory,
+    pub ncd_level: i32,
+    #[schema(value_type = String)]
+    pub pricing_coefficient: Decimal,
+    pub start_date: NaiveDate,
+    #[schema(value_type = Object)]
+    pub coverages: CoverageChoice,
+    #[schema(value_type = Object)]
+    pub premium: Premium,
+    #[schema(value_type = Vec<Object>)]
+    pub rule_hits: Vec<RuleHit>,
+    pub renewal_of_policy_id: Option<i64>,
+    pub reviewed_by: Option<i64>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub review_note: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The checked identifiers of a quote, unmasked, for storing.
+struct Identity {
+    vin: String,
+    plate: String,
+    owner_name: String,
+    id_number: String,
+    phone: String,
+}
+
+fn invalid(field: &str, problem: Invalid) -> FieldError {
+    FieldError::new(field, problem.code, problem.message)
+}
+
+fn check_identity(request: &QuoteRequest, errors: &mut Vec<FieldError>) -> Option<Identity> {
+    let vin = identity::normalize_vin(&request.vehicle.vin).map_err(|e| errors.push(invalid("vehicle.vin", e))).ok();
+    let plate =
+        identity::normalize_plate(&request.vehicle.plate).map_err(|e| errors.push(invalid("vehicle.plate", e))).ok();
+    let id_number = identity::normalize_resident_id(&request.owner.id_number)
+        .map_err(|e| errors.push(invalid("owner.id_number", e)))
+        .ok();
+    let phone =
+        identity::normalize_mobile(&request.owner.phone).map_err(|e| errors.push(invalid("owner.phone", e))).ok();
+    let owner_name = request.owner.name.trim().to_string();
+    if owner_name.is_empty() || owner_name.chars().count() > 64 {
+        errors.push(FieldError::new("owner.name", "required", "the owner's name is 1 to 64 characters"));
+    }
+    Some(Identity { vin: vin?, plate: plate?.text, owner_name, id_number: id_number?.text, phone: phone? })
+}
+
+/// The first day of cover when none is asked for: tomorrow, in China Standard Time.
+pub fn tomorrow() -> NaiveDate {
+    let china =
+        chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero"));
+    Utc::now().with_timezone(&china).date_naive() + chrono::Duration::days(1)
+}
+
+/// Prices and judges a quote for a dealer in the seller's scope, and stores it.
+pub async fn create(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    request: &QuoteRequest,
+    renewal_of_policy_id: Option<i64>,
+) -> AppResult<Quote> {
+    let dealer = super::dealers::get(tx, scope, request.dealer_id).await?;
+    let mut errors = Vec::new();
+    let identity = check_identity(request, &mut errors);
+    if let Err(e) = to_fen_non_negative(request.vehicle.new_car_price) {
+        errors.push(FieldError::new("vehicle.new_car_price", "invalid_amount", e.to_string()));
+    }
+    let start_date = request.start_date.unwrap_or_else(tomorrow);
+    let rating = rating_store::in_force(tx, start_date).await?;
+    let input = PricingInput {
+        vehicle: Vehicle {
+            first_registration: request.vehicle.first_registration,
+            new_car_price: request.vehicle.new_car_price,
+            seats: request.vehicle.seats,
+        },
+        start_date,
+        accident_history: request.accident_history,
+        ncd_level: request.ncd_level,
+        pricing_coefficient: request.pricing_coefficient,
+        coverages: request.coverages.clone(),
+    };
+    let premium = match rating::price(&rating.document.tables, &input) {
+        Ok(premium) => Some(premium),
+        Err(problems) => {
+            errors.extend(problems.into_iter().map(|p| FieldError::new(p.field, p.code, p.message)));
+            None
+        }
+    };
+    let coefficient_micros = rate_to_micros(request.pricing_coefficient)
+        .map_err(|e| errors.push(FieldError::new("pricing_coefficient", "invalid", e.to_string())))
+        .ok();
+    let (Some(identity), Some(premium), Some(coefficient_micros), true) =
+        (identity, premium, coefficient_micros, errors.is_empty())
+    else {
+        return Err(AppError::Validation(errors));
+    };
+    let context = RuleContext { input: &input, dealer_status: &dealer.status };
+    let (status, hits) = match rules::evaluate(&rating.document.rules, &context) {
+        Decision::Accept => (QuoteStatus::Accepted, Vec::new()),
+        Decision::Refer(hits) => (QuoteStatus::Referred, hits),
+        Decision::Decline(hits) => (QuoteStatus::Declined, hits),
+    };
+    let at = now();
+    let inserted = quotes::Entity::insert(quotes::ActiveModel {
+        dealer_id: Set(dealer.id),
+        seller_id: Set(actor.user_id.unwrap_or_default()),
+        rating_version_id: Set(rating.id),
+        status: Set(status.as_str().into()),
+        business_type: Set(request.business_type.as_str().into()),
+        vin: Set(identity.vin),
+        plate: Set(identity.plate),
+        first_registration: Set(request.vehicle.first_registration),
+        new_car_price_fen: Set(to_fen(request.vehicle.new_car_price).unwrap_or_default()),
+        seats: Set(i32::try_from(request.vehicle.seats).unwrap_or(i32::MAX)),
+        owner_name: Set(identity.owner_name),
+        owner_id_number: Set(identity.id_number),
+        owner_phone: Set(identity.phone),
+        ncd_level: Set(request.ncd_level),
+        accident_history: Set(serde_plain(&request.accident_history)),
+        pricing_coefficient_micros: Set(coefficient_micros),
+        start_date: Set(start_date),
+        coverages_json: Set(to_json(&request.coverages)),
+        premium_json: Set(to_json(&premium)),
+        compulsory_fen: Set(to_fen(premium.compulsory_total).unwrap_or_default()),
+        commercial_fen: Set(to_fen(premium.commercial_total).unwrap_or_default()),
+        total_fen: Set(to_fen(premium.total).unwrap_or_default()),
+        rule_hits_json: Set(to_json(&hits)),
+        renewal_of_policy_id: Set(renewal_of_policy_id),
+        reviewed_by: Set(None),
+        reviewed_at: Set(None),
+        review_note: Set(None),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    let quote = get(tx, &Scope::All, inserted.last_insert_id).await?;
+    let change = Change::new("create", "quote", quote.id).after(&serde_json::json!({
+        "dealer_id": quote.dealer_id, "status": quote.status, "total": quote.premium.total, "rating_version_id": rating.id,
+    }));
+    audit::append(tx, actor, change).await?;
+    Ok(quote)
+}
+
+/// JSON text of one of our own types, which always serialise.
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A unit enum's serde name (`claim_free_1_year`).
+fn serde_plain<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn from_plain<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_string()))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored value {text:?} is unreadable: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
+    serde_json::from_str(text).map_err(|e| AppError::Internal(anyhow::anyhow!("stored JSON is unreadable: {e}")))
+}
+
+pub(crate) fn to_quote(row: quotes::Model) -> AppResult<Quote> {
+    Ok(Quote {
+        id: row.id,
+        dealer_id: row.dealer_id,
+        seller_id: row.seller_id,
+        rating_version_id: row.rating_version_id,
+        status: QuoteStatus::parse(&row.status)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("quote status {}", row.status)))?,
+        business_type: BusinessType::parse(&row.business_type)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("business type {}", row.business_type)))?,
+        vin: row.vin,
+        plate: row.plate,
+        first_registration: row.first_registration,
+        new_car_price: from_fen(row.new_car_price_fen),
+        seats: u32::try_from(row.seats).unwrap_or_default(),
+        owner_name: row.owner_name,
+        owner_id_number: mask_id(&row.owner_id_number),
+        owner_phone: identity::mask_mobile(&row.owner_phone),
+        accident_history: from_plain(&row.accident_history)?,
+        ncd_level: row.ncd_level,
+        pricing_coefficient: rate_from_micros(row.pricing_coefficient_micros),
+        start_date: row.start_date,
+        coverages: from_json(&row.coverages_json)?,
+        premium: from_json(&row.premium_json)?,
+        rule_hits: from_json(&row.rule_hits_json)?,
+        renewal_of_policy_id: row.renewal_of_policy_id,
+        reviewed_by: row.reviewed_by,
+        reviewed_at: row.reviewed_at,
+        review_note: row.review_note,
+        version: row.version,
+        created_at: row.created_at,
+    })
+}
+
+/// Resident IDs are shown as their first 6 and last 4 characters.
+pub fn mask_id(id_number: &str) -> String {
+    identity::normalize_resident_id(id_number)
+        .map(|id| id.masked())
+        .unwrap_or_else(|_| "*".repeat(id_number.chars().count()))
+}
+
+/// A quote within the scope; store staff see their dealers' quotes only.
+pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<Quote> {
+    let row = quotes::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+    if !scope.allows(row.dealer_id) {
+        return Err(AppError::NotFound);
+    }
+    to_quote(row)
+}
+
+/// The unmasked row, for issuing.
+pub(crate) async fn row(db: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<quotes::Model> {
+    let row = quotes::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+    if !scope.allows(row.dealer_id) {
+        return Err(AppError::NotFound);
+    }
+    Ok(row)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QuoteFilter {
+    pub status: Option<QuoteStatus>,
+    pub dealer_id: Option<i64>,
+}
+
+/// Quotes in scope, newest first (the referral queue is `status = referred`, oldest first).
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: &QuoteFilter,
+    paging: PageRequest,
+) -> AppResult<Page<Quote>> {
+    let mut query = quotes::Entity::find().filter(in_scope(scope, quotes::Column::DealerId));
+    if let Some(status) = filter.status {
+        query = query.filter(quotes::Column::Status.eq(status.as_str()));
+    }
+    if let Some(dealer_id) = filter.dealer_id {
+        query = query.filter(quotes::Column::DealerId.eq(dealer_id));
+    }
+    let total = query.clone().count(db).await?;
+    let query = if filter.status == Some(QuoteStatus::Referred) {
+        query.order_by_asc(quotes::Column::CreatedAt)
+    } else {
+        query.order_by_desc(quotes::Column::Id)
+    };
+    let rows = query.offset(paging.offset()).limit(paging.per_page).all(db).await?;
+    let items = rows.into_iter().map(to_quote).collect::<AppResult<Vec<_>>>()?;
+    Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
+}
+
+/// An underwriter's decision on a referred quote; a second decision on the same version loses with 409.
+pub async fn review(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    role: Role,
+    id: i64,
+    version: i32,
+    approve: bool,
+    note: &str,
+) -> AppResult<Quote> {
+    if !matches!(role, Role::Underwriter | Role::Administrator) {
+        return Err(AppError::Forbidden);
+    }
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(AppError::field("note", "required", "say why, for the record"));
+    }
+    let tx = crate::db::begin_write(db).await?;
+    let before = get(&tx, &Scope::All, id).await?;
+    if before.status != QuoteStatus::Referred {
+        return Err(AppError::Conflict(format!("the quote is {}, not waiting for review", before.status.as_str())));
+    }
+    let status = if approve { QuoteStatus::Approved } else { QuoteStatus::Rejected };
+    let result = quotes::Entity::update_many()
+        .col_expr(quotes::Column::Status, Expr::value(status.as_str()))
+        .col_expr(quotes::Column::ReviewedBy, Expr::value(actor.user_id))
+        .col_expr(quotes::Column::ReviewedAt, Expr::value(Some(now())))
+        .col_expr(quotes::Column::ReviewNote, Expr::value(Some(note.to_string())))
+        .col_expr(quotes::Column::Version, Expr::col(quotes::Column::Version).add(1))
+        .col_expr(quotes::Column::UpdatedAt, Expr::value(now()))
+        .filter(quotes::Column::Id.eq(id))
+        .filter(quotes::Column::Version.eq(version))
+        .exec(&tx)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::stale_version());
+    }
+    let after = get(&tx, &Scope::All, id).await?;
+    let change = Change::new(if approve { "approve" } else { "decline" }, "quote", id)
+        .before(&serde_json::json!({ "status": before.status }))
+        .after(&serde_json::json!({ "status": after.status, "note": note }));
+    audit::append(&tx, actor, change).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Marks a quote issued, if it is still at `version` and may be issued.
+pub(crate) async fn mark_issued(tx: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
+    let result = quotes::Entity::update_many()
+        .col_expr(quotes::Column::Status, Expr::value(QuoteStatus::Issued.as_str()))
+        .col_expr(quotes::Column::Version, Expr::col(quotes::Column::Version).add(1))
+        .col_expr(quotes::Column::UpdatedAt, Expr::value(now()))
+        .filter(quotes::Column::Id.eq(id))
+        .filter(quotes::Column::Version.eq(version))
+        .filter(quotes::Column::Status.is_in([QuoteStatus::Accepted.as_str(), QuoteStatus::Approved.as_str()]))
+        .exec(tx)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::Conflict("the quote was issued or changed meanwhile".into()));
+    }
+    Ok(())
+}
+
+/// Distinct counts by status in scope, for the queue's tabs.
+pub async fn referred_count(db: &DatabaseConnection, scope: &Scope) -> AppResult<u64> {
+    Ok(quotes::Entity::find()
+        .filter(in_scope(scope, quotes::Column::DealerId))
+        .filter(quotes::Column::Status.eq(QuoteStatus::Referred.as_str()))
+        .select_only()
+        .column(quotes::Column::Id)
+        .count(db)
+        .await?)
+}
+
+/// A renewal quote for a policy in scope: the same vehicle, owner and coverages,
+/// one NCD level down for a claim-free year, starting when the policy ends.
+pub async fn renew(db: &DatabaseConnection, actor: &Actor, scope: &Scope, policy_id: i64) -> AppResult<Quote> {
+    let tx = crate::db::begin_write(db).await?;
+    let policy = entity::policies::Entity::find_by_id(policy_id).one(&tx).await?.ok_or(AppError::NotFound)?;
+    if !scope.allows(policy.dealer_id) {
+        return Err(AppError::NotFound);
+    }
+    let original = row(&tx, scope, policy.quote_id).await?;
+    let original_quote = to_quote(original.clone())?;
+    let (lowest, highest) =
+        rating_store::in_force(&tx, policy.end_date).await?.document.tables.ncd_range().unwrap_or((0, 0));
+    let request = QuoteRequest {
+        dealer_id: original.dealer_id,
+        business_type: BusinessType::Renewal,
+        vehicle: VehicleRequest {
+            vin: original.vin.clone(),
+            plate: policy.plate.clone(),
+            first_registration: original.first_registration,
+            new_car_price: from_fen(original.new_car_price_fen),
+            seats: original_quote.seats,
+        },
+        owner: OwnerRequest {
+            name: policy.owner_name.clone(),
+            id_number: original.owner_id_number.clone(),
+            phone: policy.owner_phone.clone(),
+        },
+        accident_history: crate::domain::underwriting::next_accident_history(original_quote.accident_history),
+        // Claims come with the claims area; until then every year is claim-free.
+        ncd_level: crate::domain::underwriting::lifecycle::next_ncd_level(original.ncd_level, 0, lowest, highest),
+        pricing_coefficient: rate_from_micros(original.pricing_coefficient_micros),
+        start_date: Some(policy.end_date),
+        coverages: original_quote.coverages,
+    };
+    let quote = create(&tx, actor, scope, &request, Some(policy.id)).await?;
+    tx.commit().await?;
+    Ok(quote)
+}

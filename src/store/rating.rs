@@ -1,0 +1,124 @@
+//! Versioned rating documents: the tables and underwriting rules in force from
+//! a date. A quote keeps the id of the version it was priced with.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
+use serde::Serialize;
+
+use crate::domain::underwriting::RatingDocument;
+use crate::error::{AppError, AppResult, FieldError};
+use entity::rating_versions;
+
+use super::audit::{self, Actor, Change};
+use super::now;
+
+/// One version of the rating document.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RatingVersion {
+    pub id: i64,
+    pub effective_from: NaiveDate,
+    #[schema(value_type = Object)]
+    pub document: RatingDocument,
+    pub note: String,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn from_row(row: rating_versions::Model) -> AppResult<RatingVersion> {
+    let document = serde_json::from_str(&row.document)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rating version {} is unreadable: {e}", row.id)))?;
+    Ok(RatingVersion {
+        id: row.id,
+        effective_from: row.effective_from,
+        document,
+        note: row.note,
+        created_by: row.created_by,
+        created_at: row.created_at,
+    })
+}
+
+/// Stores the shipped defaults as the first version when there is none, so a new database can quote at once.
+pub async fn ensure_defaults(db: &DatabaseConnection) -> AppResult<()> {
+    if rating_versions::Entity::find().count(db).await? > 0 {
+        return Ok(());
+    }
+    let tx = crate::db::begin_write(db).await?;
+    if rating_versions::Entity::find().count(&tx).await? == 0 {
+        let effective = NaiveDate::from_ymd_opt(2020, 9, 19).unwrap_or_default();
+        insert(&tx, &Actor::system("defaults"), effective, &RatingDocument::defaults(), "DOMAIN.md defaults").await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The version in force on `day`: the latest effective on or before it.
+pub async fn in_force(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<RatingVersion> {
+    let row = rating_versions::Entity::find()
+        .filter(rating_versions::Column::EffectiveFrom.lte(day))
+        .order_by_desc(rating_versions::Column::EffectiveFrom)
+        .order_by_desc(rating_versions::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Conflict(format!("no rating tables are in force on {day}")))?;
+    from_row(row)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<RatingVersion> {
+    from_row(rating_versions::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?)
+}
+
+/// Every version, newest first.
+pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<RatingVersion>> {
+    rating_versions::Entity::find()
+        .order_by_desc(rating_versions::Column::EffectiveFrom)
+        .order_by_desc(rating_versions::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_row)
+        .collect()
+}
+
+/// Adds a version after checking the document; earlier versions are never changed.
+pub async fn create(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    effective_from: NaiveDate,
+    document: &RatingDocument,
+    note: &str,
+) -> AppResult<RatingVersion> {
+    if let Err(problems) = document.validate() {
+        let errors =
+            problems.into_iter().map(|p| FieldError::new(format!("document.{}", p.path), "invalid", p.message));
+        return Err(AppError::Validation(errors.collect()));
+    }
+    insert(tx, actor, effective_from, document, note).await
+}
+
+async fn insert(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    effective_from: NaiveDate,
+    document: &RatingDocument,
+    note: &str,
+) -> AppResult<RatingVersion> {
+    let text = serde_json::to_string(document).map_err(|e| AppError::Internal(e.into()))?;
+    let inserted = rating_versions::Entity::insert(rating_versions::ActiveModel {
+        effective_from: Set(effective_from),
+        document: Set(text),
+        note: Set(note.trim().to_string()),
+        created_by: Set(actor.user_id),
+        created_at: Set(now()),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    let version = get(tx, inserted.last_insert_id).await?;
+    let change = Change::new("create", "rating_version", version.id)
+        .after(&serde_json::json!({ "effective_from": effective_from, "note": note }));
+    audit::append(tx, actor, change).await?;
+    Ok(version)
+}

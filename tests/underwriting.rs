@@ -1,0 +1,382 @@
+//! Underwriting end to end: quote → (refer → approve) → issue → endorse →
+//! cancel → renew, with the rules, the seller's qualification and scoping.
+
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use autochannel::db;
+use autochannel::domain::auth::Role;
+use autochannel::store::audit::Actor;
+use autochannel::store::users::{self, Qualification};
+use chrono::{Duration, NaiveDate, Utc};
+use common::TestApp;
+use serde_json::{Value, json};
+
+on_both_databases!(
+    a_seller_quotes_and_issues_both_policies,
+    issuing_needs_a_valid_qualification,
+    a_referred_quote_waits_for_an_underwriter,
+    a_suspended_dealer_is_declined_naming_the_rule,
+    every_bad_identifier_is_named,
+    sellers_see_only_their_stores_quotes_and_policies,
+    the_same_issue_key_issues_once,
+    concurrent_endorsements_cannot_both_win,
+    cancelling_on_the_first_day_refunds_everything,
+    renewal_quotes_move_one_ncd_level_down,
+    a_new_rating_version_prices_new_quotes_only,
+);
+
+const VIN: &str = "1M8GDM9AXKP042788";
+const ID_NUMBER: &str = "11010519491231002X";
+
+fn today() -> NaiveDate {
+    (Utc::now() + Duration::hours(8)).date_naive()
+}
+
+/// A store with a qualified sales assistant `sa` and an underwriter `uw`; returns the dealer id.
+async fn store(app: &TestApp) -> i64 {
+    let dealer = app.add_dealer("D001", None).await;
+    let sa = app.add_user("sa", Role::SalesAssistant, &["D001"]).await;
+    app.add_user("uw", Role::Underwriter, &[]).await;
+    certify(app, sa, "QC-SA", today() - Duration::days(30), today() + Duration::days(365)).await;
+    dealer
+}
+
+async fn certify(app: &TestApp, user: i64, number: &str, from: NaiveDate, to: NaiveDate) {
+    let tx = db::begin_write(&app.db).await.unwrap();
+    let certificate = Qualification { certificate_no: number.into(), valid_from: from, valid_to: to };
+    users::add_qualification(&tx, &Actor::system("test"), user, certificate).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn quote_body(dealer: i64) -> Value {
+    json!({
+        "dealer_id": dealer, "business_type": "new_car",
+        "vehicle": { "vin": VIN, "plate": "粤B12345", "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
+        "owner": { "name": "陈立", "id_number": ID_NUMBER, "phone": "138 0013 8000" },
+        "accident_history": "new_or_no_record", "ncd_level": 0, "pricing_coefficient": "1.00",
+        "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": null,
+                       "passenger_limit": null, "riders": [] }
+    })
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
+    app.client.post(app.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+}
+
+async fn quote(app: &TestApp, token: &str, body: &Value) -> Value {
+    let response = post(app, token, "/api/v1/quotes", body).await;
+    assert_eq!(response.status(), 201, "quote created");
+    response.json().await.unwrap()
+}
+
+async fn issue(app: &TestApp, token: &str, quote_id: &Value) -> reqwest::Response {
+    app.client.post(app.url(&format!("/api/v1/quotes/{quote_id}/issue"))).bearer_auth(token).send().await.unwrap()
+}
+
+async fn a_seller_quotes_and_issues_both_policies(app: TestApp) {
+    let dealer = store(&app).await;
+    let token = app.token("sa").await;
+    let quote = quote(&app, &token, &quote_body(dealer)).await;
+    assert_eq!(quote["status"], "accepted");
+    assert_eq!(quote["owner_id_number"], "110105********002X", "the owner's ID is masked");
+    assert_eq!(quote["owner_phone"], "138****8000");
+    let lines = quote["premium"]["lines"].as_array().unwrap();
+    let codes: Vec<&str> = lines.iter().map(|l| l["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["compulsory", "vehicle_damage", "third_party"]);
+    // Compulsory: 950 (under 6 seats) × 1.0 (new or no record) = 950.00
+    assert_eq!(lines[0]["premium"], "950.00");
+    let total: rust_decimal::Decimal =
+        lines.iter().map(|l| l["premium"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap()).sum();
+    assert_eq!(quote["premium"]["total"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap(), total);
+
+    let response = issue(&app, &token, &quote["id"]).await;
+    assert_eq!(response.status(), 201);
+    let policies: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(policies.len(), 2);
+    assert!(policies[0]["policy_no"].as_str().unwrap().starts_with("PDZA"));
+    assert!(policies[1]["policy_no"].as_str().unwrap().starts_with("PDAA"));
+    assert_eq!(policies[0]["premium"], "950.00");
+    assert_eq!(policies[1]["premium"], quote["premium"]["commercial_total"]);
+    let start = NaiveDate::parse_from_str(policies[0]["start_date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    assert_eq!(start, today() + Duration::days(1), "cover starts the next day at 00:00");
+    assert_eq!(policies[0]["business_type"], "new_car");
+    let shown: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/policies/{}", policies[1]["id"])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["versions"][0]["kind"], "issue");
+    assert_eq!(shown["coverages"].as_array().unwrap().len(), 2);
+    let again = issue(&app, &token, &quote["id"]).await;
+    assert_eq!(again.status(), 409, "a quote issues once");
+}
+
+async fn issuing_needs_a_valid_qualification(app: TestApp) {
+    let dealer = store(&app).await;
+    let lapsed = app.add_user("sa2", Role::SalesAssistant, &["D001"]).await;
+    certify(&app, lapsed, "QC-OLD", today() - Duration::days(400), today() - Duration::days(1)).await;
+    app.add_user("sa3", Role::SalesAssistant, &["D001"]).await;
+    for seller in ["sa2", "sa3"] {
+        let token = app.token(seller).await;
+        let quote = quote(&app, &token, &quote_body(dealer)).await;
+        let refused = issue(&app, &token, &quote["id"]).await;
+        assert_eq!(refused.status(), 422, "{seller} may quote but not issue");
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["code"], "seller_unqualified");
+        let page: Value =
+            app.client.get(app.url("/api/v1/policies")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(page["total"], 0, "nothing was issued");
+    }
+}
+
+async fn a_referred_quote_waits_for_an_underwriter(app: TestApp) {
+    let dealer = store(&app).await;
+    let sa = app.token("sa").await;
+    let uw = app.token("uw").await;
+    let mut body = quote_body(dealer);
+    body["vehicle"]["new_car_price"] = json!("1500000.00");
+    let referred = quote(&app, &sa, &body).await;
+    assert_eq!(referred["status"], "referred");
+    assert_eq!(referred["rule_hits"][0]["code"], "luxury");
+    assert_eq!(issue(&app, &sa, &referred["id"]).await.status(), 409, "a referred quote cannot be issued");
+    let queue: Value = app
+        .client
+        .get(app.url("/api/v1/quotes?status=referred"))
+        .bearer_auth(&uw)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["total"], 1);
+    let path = format!("/api/v1/quotes/{}/approve", referred["id"]);
+    let no_note = post(&app, &uw, &path, &json!({ "version": 1, "note": " " })).await;
+    assert_eq!(no_note.status(), 422);
+    assert_eq!(
+        post(&app, &sa, &path, &json!({ "version": 1, "note": "ok" })).await.status(),
+        403,
+        "sellers do not approve"
+    );
+    let approved = post(&app, &uw, &path, &json!({ "version": 1, "note": "车主为老客户，同意承保" })).await;
+    assert_eq!(approved.status(), 200);
+    assert_eq!(approved.json::<Value>().await.unwrap()["status"], "approved");
+    let twice =
+        post(&app, &uw, &format!("/api/v1/quotes/{}/decline", referred["id"]), &json!({ "version": 1, "note": "no" }))
+            .await;
+    assert_eq!(twice.status(), 409);
+    assert_eq!(issue(&app, &sa, &referred["id"]).await.status(), 201);
+}
+
+async fn a_suspended_dealer_is_declined_naming_the_rule(app: TestApp) {
+    let dealer = store(&app).await;
+    app.sql("UPDATE dealers SET status = 'suspended'").await.unwrap();
+    let token = app.token("sa").await;
+    let declined = quote(&app, &token, &quote_body(dealer)).await;
+    assert_eq!(declined["status"], "declined");
+    assert_eq!(declined["rule_hits"][0]["code"], "dealer_suspended");
+    assert_eq!(issue(&app, &token, &declined["id"]).await.status(), 409);
+}
+
+async fn every_bad_identifier_is_named(app: TestApp) {
+    let dealer = store(&app).await;
+    let token = app.token("sa").await;
+    let mut body = quote_body(dealer);
+    body["vehicle"]["vin"] = json!("1M8GDM9AXKP04278O");
+    body["vehicle"]["plate"] = json!("XX12345");
+    body["owner"]["id_number"] = json!("110105194912310021");
+    body["owner"]["phone"] = json!("12345");
+    body["pricing_coefficient"] = json!("9.00");
+    let response = post(&app, &token, "/api/v1/quotes", &body).await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    let mut fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    fields.sort();
+    assert!(fields.contains(&"vehicle.vin") && fields.contains(&"vehicle.plate"), "{fields:?}");
+    assert!(fields.contains(&"owner.id_number") && fields.contains(&"owner.phone"), "{fields:?}");
+    assert!(fields.iter().any(|f| f.contains("coefficient")), "{fields:?}");
+}
+
+async fn sellers_see_only_their_stores_quotes_and_policies(app: TestApp) {
+    let dealer = store(&app).await;
+    let other = app.add_dealer("D002", None).await;
+    let outsider = app.add_user("sa-other", Role::SalesAssistant, &["D002"]).await;
+    certify(&app, outsider, "QC-O", today() - Duration::days(1), today() + Duration::days(100)).await;
+    let sa = app.token("sa").await;
+    let them = app.token("sa-other").await;
+    let quote = quote(&app, &sa, &quote_body(dealer)).await;
+    let policies: Vec<Value> = issue(&app, &sa, &quote["id"]).await.json().await.unwrap();
+    let hidden = post(&app, &them, "/api/v1/quotes", &quote_body(dealer)).await;
+    assert_eq!(hidden.status(), 404, "no quoting for another store");
+    assert_eq!(
+        app.client
+            .get(app.url(&format!("/api/v1/quotes/{}", quote["id"])))
+            .bearer_auth(&them)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(issue(&app, &them, &quote["id"]).await.status(), 404);
+    let policy = format!("/api/v1/policies/{}", policies[0]["id"]);
+    assert_eq!(app.client.get(app.url(&policy)).bearer_auth(&them).send().await.unwrap().status(), 404);
+    let cancel = post(&app, &them, &format!("{policy}/cancel"), &json!({ "version": 1, "reason": "x" })).await;
+    assert_eq!(cancel.status(), 404);
+    let listed: Value =
+        app.client.get(app.url("/api/v1/policies")).bearer_auth(&them).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["total"], 0);
+    let _ = other;
+}
+
+async fn the_same_issue_key_issues_once(app: TestApp) {
+    let dealer = store(&app).await;
+    let token = app.token("sa").await;
+    let quote = quote(&app, &token, &quote_body(dealer)).await;
+    let send = || {
+        app.client
+            .post(app.url(&format!("/api/v1/quotes/{}/issue", quote["id"])))
+            .bearer_auth(&token)
+            .header("idempotency-key", "issue-1")
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (201, 201));
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a[0]["policy_no"], b[0]["policy_no"], "the same policies, never two sets");
+    let listed: Value =
+        app.client.get(app.url("/api/v1/policies")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["total"], 2);
+}
+
+async fn issued_commercial_policy(app: &TestApp, token: &str, dealer: i64) -> Value {
+    let quote = quote(app, token, &quote_body(dealer)).await;
+    let policies: Vec<Value> = issue(app, token, &quote["id"]).await.json().await.unwrap();
+    policies.into_iter().find(|p| p["product"] == "commercial").unwrap()
+}
+
+async fn concurrent_endorsements_cannot_both_win(app: TestApp) {
+    let dealer = store(&app).await;
+    let token = app.token("sa").await;
+    let policy = issued_commercial_policy(&app, &token, dealer).await;
+    let path = format!("/api/v1/policies/{}/endorse", policy["id"]);
+    let start = policy["start_date"].clone();
+    let first = json!({ "version": 1, "plate": "粤B54321", "effective_date": start });
+    let second = json!({ "version": 1, "plate": "粤BD12345", "effective_date": start });
+    let (a, b) = tokio::join!(post(&app, &token, &path, &first), post(&app, &token, &path, &second));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let shown: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/policies/{}", policy["id"])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["versions"].as_array().unwrap().len(), 2, "one endorsement recorded");
+    assert_eq!(shown["versions"][1]["kind"], "endorse");
+    assert_eq!(shown["versions"][1]["adjustment"], "0.00", "a plate change costs nothing");
+}
+
+async fn cancelling_on_the_first_day_refunds_everything(app: TestApp) {
+    let dealer = store(&app).await;
+    let token = app.token("sa").await;
+    let policy = issued_commercial_policy(&app, &token, dealer).await;
+    let path = format!("/api/v1/policies/{}/cancel", policy["id"]);
+    let no_reason = post(&app, &token, &path, &json!({ "version": 1, "reason": "" })).await;
+    assert_eq!(no_reason.status(), 422);
+    let body = json!({ "version": 1, "reason": "车辆转卖", "effective_date": policy["start_date"] });
+    let cancelled: Value = post(&app, &token, &path, &body).await.json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["refund"], policy["premium"], "cancelled on its first day, the whole premium comes back");
+    assert_eq!(cancelled["versions"][1]["kind"], "cancel");
+    let again = post(&app, &token, &path, &json!({ "version": 2, "reason": "again" })).await;
+    assert_eq!(again.status(), 409);
+}
+
+async fn renewal_quotes_move_one_ncd_level_down(app: TestApp) {
+    let dealer = store(&app).await;
+    let token = app.token("sa").await;
+    let policy = issued_commercial_policy(&app, &token, dealer).await;
+    let soon: Vec<Value> =
+        app.client.get(app.url("/api/v1/renewals")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert!(soon.is_empty(), "a new policy is not due within 60 days");
+    let due: Vec<Value> = app
+        .client
+        .get(app.url("/api/v1/renewals?days=366"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let candidate = due.iter().find(|c| c["policy"]["id"] == policy["id"]).unwrap();
+    assert_eq!(candidate["next_ncd_level"], -1);
+    let renewal: Value = post(&app, &token, &format!("/api/v1/policies/{}/renew", policy["id"]), &json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(renewal["business_type"], "renewal");
+    assert_eq!(renewal["ncd_level"], -1);
+    assert_eq!(renewal["start_date"], policy["end_date"]);
+    assert_eq!(renewal["renewal_of_policy_id"], policy["id"]);
+    let issued: Vec<Value> = issue(&app, &token, &renewal["id"]).await.json().await.unwrap();
+    assert_eq!(issued[0]["start_date"], policy["end_date"], "the renewal starts when the old policy ends");
+    assert_eq!(issued[0]["renewal_of_policy_id"], policy["id"]);
+}
+
+async fn a_new_rating_version_prices_new_quotes_only(app: TestApp) {
+    let dealer = store(&app).await;
+    let sa = app.token("sa").await;
+    let uw = app.token("uw").await;
+    let before = quote(&app, &sa, &quote_body(dealer)).await;
+    let versions: Vec<Value> =
+        app.client.get(app.url("/api/v1/rating-versions")).bearer_auth(&uw).send().await.unwrap().json().await.unwrap();
+    let mut document = versions[0]["document"].clone();
+    document["tables"]["compulsory"]["base_premium_under_6_seats"] = json!("1000.00");
+    let bad = post(&app, &uw, "/api/v1/rating-versions", &json!({ "effective_from": today().to_string(), "note": "x",
+        "document": { "tables": document["tables"].clone(), "rules": [document["rules"][0].clone(), document["rules"][0].clone()] } })).await;
+    assert_eq!(bad.status(), 422, "duplicate rule codes are refused");
+    let created = post(
+        &app,
+        &uw,
+        "/api/v1/rating-versions",
+        &json!({ "effective_from": today().to_string(), "note": "交强险基础保费调整", "document": document }),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(post(&app, &sa, "/api/v1/rating-versions", &json!({})).await.status(), 403);
+    let after = quote(&app, &sa, &quote_body(dealer)).await;
+    assert_eq!(after["premium"]["lines"][0]["premium"], "1000.00");
+    assert_ne!(after["rating_version_id"], before["rating_version_id"]);
+    let kept: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/quotes/{}", before["id"])))
+        .bearer_auth(&sa)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        kept["premium"]["lines"][0]["premium"], "950.00",
+        "an earlier quote keeps the version it was priced with"
+    );
+}
