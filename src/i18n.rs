@@ -368,6 +368,52 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
     ("field_error.outside_period", "日期不在保险期间内", "The date is outside the period of cover"),
     ("field_error.nothing_to_change", "请填写要批改的内容", "Give something to change"),
+    ("field_error.vin_length", "车架号应为 17 位", "A VIN has 17 characters"),
+    (
+        "field_error.vin_letters",
+        "车架号只含字母和数字，且不含 I、O、Q",
+        "A VIN has letters and digits only, never I, O or Q",
+    ),
+    (
+        "field_error.vin_check_digit",
+        "车架号校验位不符，请核对是否输错",
+        "The VIN's check digit does not match: check for a typo",
+    ),
+    (
+        "field_error.plate_province",
+        "车牌应以省份简称开头，如 粤、京",
+        "A plate starts with a province abbreviation such as 粤 or 京",
+    ),
+    (
+        "field_error.plate_format",
+        "车牌格式不对，例如 粤B12345 或新能源 粤BD12345",
+        "The plate should look like 粤B12345, or 粤BD12345 for new energy",
+    ),
+    ("field_error.id_length", "身份证号应为 18 位", "A resident ID has 18 characters"),
+    ("field_error.id_format", "身份证号为 17 位数字加一位数字或 X", "A resident ID is 17 digits and a digit or X"),
+    ("field_error.id_birth_date", "身份证号中的出生日期不存在", "The birth date in the ID does not exist"),
+    (
+        "field_error.id_check_digit",
+        "身份证号校验位不符，请核对是否输错",
+        "The ID's check character does not match: check for a typo",
+    ),
+    (
+        "field_error.mobile_format",
+        "手机号为 11 位数字，以 13–19 开头",
+        "A mobile number has 11 digits starting with 13 to 19",
+    ),
+    (
+        "field_error.coefficient_out_of_range",
+        "自主定价系数超出允许范围",
+        "The pricing coefficient is outside the allowed range",
+    ),
+    ("field_error.no_coverage", "请至少选择一个险种", "Choose at least one coverage"),
+    (
+        "field_error.registered_after_start",
+        "初次登记日期不能晚于起保日期",
+        "The first registration cannot be after the start of cover",
+    ),
+    ("field_error.rider_needs_coverage", "附加险需要同时投保其主险", "A rider needs its main coverage"),
     ("field_error.required", "此项必填", "This field is required"),
     (
         "field_error.username.invalid",

@@ -380,3 +380,118 @@ async fn a_new_rating_version_prices_new_quotes_only(app: TestApp) {
         "an earlier quote keeps the version it was priced with"
     );
 }
+
+mod pages {
+    use super::*;
+
+    async fn a_seller_quotes_issues_and_cancels_on_the_pages(app: TestApp) {
+        let dealer = store(&app).await.to_string();
+        let (browser, csrf) = app.browser_login("sa").await;
+        let form = browser.get(app.url("/quotes/new")).send().await.unwrap().text().await.unwrap();
+        assert!(
+            form.contains("车架号") && form.contains("100万"),
+            "the form speaks Chinese and shows limits as people say them"
+        );
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("dealer_id", dealer.as_str()),
+            ("business_type", "new_car"),
+            ("vin", VIN),
+            ("plate", "粤B·12345"),
+            ("first_registration", "2024-03-15"),
+            ("new_car_price", "200000"),
+            ("seats", "5"),
+            ("owner_name", "陈立"),
+            ("owner_id_number", ID_NUMBER),
+            ("owner_phone", "13800138000"),
+            ("accident_history", "new_or_no_record"),
+            ("ncd_level", "0"),
+            ("pricing_coefficient", "1.00"),
+            ("compulsory", "on"),
+            ("vehicle_damage", "on"),
+            ("third_party_limit", "1000000"),
+            ("driver_limit", ""),
+            ("passenger_limit", ""),
+        ];
+        let mut bad = fields.to_vec();
+        bad[4] = ("plate", "XX123");
+        let refused = browser.post(app.url("/quotes")).form(&bad).send().await.unwrap();
+        assert_eq!(refused.status(), 422);
+        let html = refused.text().await.unwrap();
+        assert!(
+            html.contains("车牌应以省份简称开头") && html.contains("value=\"陈立\""),
+            "the error is named and what was typed is kept"
+        );
+        let created = browser.post(app.url("/quotes")).form(&fields).send().await.unwrap();
+        assert_eq!(created.status(), 303);
+        let quote_url = created.headers()["location"].to_str().unwrap().to_string();
+        let quote = browser.get(app.url(&quote_url)).send().await.unwrap().text().await.unwrap();
+        assert!(quote.contains("保费明细") && quote.contains("¥950.00") && quote.contains("确认出单"));
+        let issued =
+            browser.post(app.url(&format!("{quote_url}/issue"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(issued.status(), 303);
+        let policy_url = issued.headers()["location"].to_str().unwrap().to_string();
+        let policy = browser.get(app.url(&policy_url)).send().await.unwrap().text().await.unwrap();
+        assert!(policy.contains("PDZA") && policy.contains("PDAA"), "the policy page links its pair");
+        let version = common::hidden_field(&policy, "version").unwrap();
+        let cancelled = browser
+            .post(app.url(&format!("{policy_url}/cancel")))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("version", version.as_str()),
+                ("reason", "客户改投他司"),
+                ("effective_date", ""),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cancelled.status(), 303);
+        let after = browser.get(app.url(&policy_url)).send().await.unwrap().text().await.unwrap();
+        assert!(after.contains("已退保") && after.contains("客户改投他司"));
+    }
+
+    async fn an_underwriter_approves_a_referral_on_the_pages(app: TestApp) {
+        let dealer = store(&app).await;
+        let sa = app.token("sa").await;
+        let mut body = quote_body(dealer);
+        body["vehicle"]["new_car_price"] = json!("1500000.00");
+        let referred = quote(&app, &sa, &body).await;
+        let (browser, csrf) = app.browser_login("uw").await;
+        let queue = browser.get(app.url("/quotes?status=referred")).send().await.unwrap().text().await.unwrap();
+        assert!(queue.contains("待核保") && queue.contains("粤B12345"));
+        let page =
+            browser.get(app.url(&format!("/quotes/{}", referred["id"]))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("luxury") && page.contains("同意承保"));
+        let approved = browser
+            .post(app.url(&format!("/quotes/{}/review", referred["id"])))
+            .form(&[("csrf", csrf.as_str()), ("version", "1"), ("note", "老客户"), ("decision", "approve")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(approved.status(), 303);
+        let page =
+            browser.get(app.url(&format!("/quotes/{}", referred["id"]))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("核保通过") && page.contains("老客户"));
+        let rating = browser.get(app.url("/rating")).send().await.unwrap().text().await.unwrap();
+        assert!(rating.contains("base_premium_under_6_seats"), "the editor shows the tables in force");
+        let refused = browser
+            .post(app.url("/rating"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("effective_from", "2026-13-01"),
+                ("note", "x"),
+                ("document", "{not json"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 422);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("effective_from") && html.contains("document"));
+    }
+
+    on_both_databases!(
+        a_seller_quotes_issues_and_cancels_on_the_pages,
+        an_underwriter_approves_a_referral_on_the_pages
+    );
+}

@@ -191,6 +191,17 @@ pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult
     to_policy(db, row, true).await
 }
 
+/// The other policies issued from the same quote (the compulsory and commercial pair).
+pub async fn siblings(db: &impl ConnectionTrait, policy: &Policy) -> AppResult<Vec<(i64, String, Product)>> {
+    let rows = policies::Entity::find()
+        .filter(policies::Column::QuoteId.eq(policy.quote_id))
+        .filter(policies::Column::Id.ne(policy.id))
+        .order_by_asc(policies::Column::Id)
+        .all(db)
+        .await?;
+    rows.into_iter().map(|r| Ok((r.id, r.policy_no, parse_product(&r.product)?))).collect()
+}
+
 /// Whether the seller holds a sales qualification valid on `day`.
 pub async fn seller_qualified(db: &impl ConnectionTrait, seller_id: i64, day: NaiveDate) -> AppResult<bool> {
     Ok(sales_qualifications::Entity::find()

@@ -192,6 +192,23 @@ impl QuoteForm {
     }
 }
 
+/// A limit as people say it: 100万 in Chinese, 1,000,000 in English.
+fn limit_label(lang: crate::i18n::Lang, amount: Decimal) -> String {
+    let ten_thousand = Decimal::from(10_000);
+    if lang == crate::i18n::Lang::Zh && (amount % ten_thousand).is_zero() {
+        return format!("{}万", (amount / ten_thousand).normalize());
+    }
+    let digits = amount.trunc().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
+
 /// A choice in a select box: value, label, selected.
 pub struct Choice {
     pub value: String,
@@ -268,7 +285,7 @@ impl QuoteFormPage {
         };
         let amount = |d: &Decimal, current: &str| Choice {
             value: d.normalize().to_string(),
-            label: format!("{}", d.normalize()),
+            label: limit_label(tr.0, *d),
             selected: Decimal::from_str(current.trim()).is_ok_and(|c| c == *d),
         };
         let tables = &document.tables.commercial;
@@ -563,6 +580,7 @@ pub async fn list_policies(
 pub struct PolicyPage {
     pub shell: Shell,
     pub policy: Policy,
+    pub siblings: Vec<(i64, String, Product)>,
     pub dealer: Dealer,
     pub can_change: bool,
     pub errors: Vec<FieldError>,
@@ -592,7 +610,8 @@ async fn policy_page(
     let dealer = dealers::get(&state.db, &user.scope, policy.dealer_id).await?;
     let can_change = matches!(user.role, Role::SalesAssistant | Role::Underwriter | Role::Administrator)
         && policy.status == "in_force";
-    Ok(PolicyPage { shell, policy, dealer, can_change, errors, notice })
+    let siblings = policies::siblings(&state.db, &policy).await?;
+    Ok(PolicyPage { shell, policy, siblings, dealer, can_change, errors, notice })
 }
 
 pub async fn show_policy(
