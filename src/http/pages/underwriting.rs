@@ -201,7 +201,7 @@ fn limit_label(lang: crate::i18n::Lang, amount: Decimal) -> String {
     let digits = amount.trunc().to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
