@@ -67,6 +67,9 @@ enum Command {
         dealers: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Policies to issue over the last 13 months; 100 per dealer when left out.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=50_000_000))]
+        policies: Option<u64>,
     },
     /// The audit trail.
     Audit {
@@ -152,11 +155,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { demo, config } => serve(db, config, demo).await,
         Command::Migrate { action } => migrate(&db, action.unwrap_or(MigrateAction::Up)).await,
         Command::User { action } => user(&db, action).await,
-        Command::DemoData { dealers, seed } => {
+        Command::DemoData { dealers, seed, policies } => {
             db::migrate(&db).await?;
             let options = DemoOptions { dealers, seed, as_of: Utc::now().date_naive() };
+            let started = std::time::Instant::now();
             let data = demo::load(&db, &options).await?;
-            println!("demo data: {} dealers, {} staff (seed {seed})", data.dealers.len(), data.staff.len());
+            let count = policies.unwrap_or(u64::from(dealers) * 100);
+            let issued = demo::load_policies(&db, &options, usize::try_from(count)?).await?;
+            println!(
+                "demo data: {} dealers, {} staff, {issued} policies (seed {seed}) in {:.1} s",
+                data.dealers.len(),
+                data.staff.len(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { action: AuditCommand::Verify } => match audit::verify(&db).await? {
@@ -193,7 +204,9 @@ async fn serve(db: DatabaseConnection, config: ServeConfig, with_demo: bool) -> 
             tracing::info!("the database already has data; --demo adds nothing");
         } else {
             let today = Utc::now().date_naive();
-            demo::load(&db, &DemoOptions { dealers: 20, seed: 1, as_of: today }).await?;
+            let options = DemoOptions { dealers: 20, seed: 1, as_of: today };
+            demo::load(&db, &options).await?;
+            demo::load_policies(&db, &options, 2_000).await?;
             let (password, generated) = match std::env::var("AUTOCHANNEL_DEMO_PASSWORD") {
                 Ok(password) if !password.is_empty() => (password, false),
                 _ => (random_password(), true),

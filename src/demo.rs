@@ -11,6 +11,11 @@ use sea_orm::DatabaseConnection;
 
 use crate::db::begin_write;
 use crate::domain::auth::Role;
+use crate::domain::underwriting::BusinessType;
+use crate::domain::underwriting::identity;
+use crate::domain::underwriting::rating::{
+    AccidentHistory, CoverageChoice, CoverageKind, Premium, PricingInput, RatingTables, Vehicle,
+};
 use crate::store::audit::Actor;
 use crate::store::demo::{DemoDealer, DemoStaff};
 use crate::store::{self, users};
@@ -218,5 +223,246 @@ mod tests {
         }
         let regions: std::collections::HashSet<_> = data.dealers.iter().map(|d| &d.region).collect();
         assert!(regions.len() > 3, "dealers spread across regions");
+    }
+}
+
+/// A dealer as policy generation needs it.
+#[derive(Debug, Clone)]
+pub struct PolicyDealer {
+    pub id: i64,
+    pub region: String,
+    pub brand: String,
+    pub seller_id: i64,
+}
+
+/// One generated sale: the quote and what happened to its policies afterwards.
+#[derive(Debug, Clone)]
+pub struct DemoSale {
+    pub dealer_id: i64,
+    pub seller_id: i64,
+    pub business_type: BusinessType,
+    pub vin: String,
+    pub plate: String,
+    pub first_registration: NaiveDate,
+    pub new_car_price: Decimal,
+    pub seats: u32,
+    pub owner_name: String,
+    pub owner_id_number: String,
+    pub owner_phone: String,
+    pub accident_history: AccidentHistory,
+    pub ncd_level: i32,
+    pub pricing_coefficient: Decimal,
+    pub issue_date: NaiveDate,
+    pub coverages: CoverageChoice,
+    pub premium: Premium,
+    /// Cancellation day and reason.
+    pub cancelled: Option<(NaiveDate, &'static str)>,
+    /// Endorsement day and new plate.
+    pub endorsed: Option<(NaiveDate, String)>,
+}
+
+impl DemoSale {
+    /// How many policy records the sale makes: compulsory and/or commercial.
+    pub fn policy_count(&self) -> usize {
+        let commercial = self.premium.lines.iter().any(|l| l.coverage != CoverageKind::Compulsory);
+        usize::from(self.coverages.compulsory) + usize::from(commercial)
+    }
+}
+
+const PROVINCE_OF: [(&str, &str); 8] = [
+    ("广东", "粤"),
+    ("浙江", "浙"),
+    ("江苏", "苏"),
+    ("四川", "川"),
+    ("湖北", "鄂"),
+    ("北京", "京"),
+    ("上海", "沪"),
+    ("山东", "鲁"),
+];
+const WMI: [&str; 8] = ["LSV", "LFV", "LGB", "LHG", "LVS", "LBV", "LDC", "LS5"];
+const VIN_CHARS: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
+const AREA_CODES: [&str; 8] = ["440305", "440106", "330106", "320102", "510104", "420102", "110105", "310104"];
+
+/// Generates `count` policies' worth of sales across `dealers`, issued over the 13 months before
+/// `options.as_of`, priced with `tables`; deterministic for the same seed. Bigger dealers sell more.
+pub fn generate_sales(
+    options: &DemoOptions,
+    dealers: &[PolicyDealer],
+    tables: &RatingTables,
+    count: usize,
+) -> Vec<DemoSale> {
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x5A1E5);
+    if dealers.is_empty() {
+        return Vec::new();
+    }
+    let weights: Vec<f64> = dealers.iter().map(|_| 0.3 + rng.random::<f64>() * rng.random::<f64>() * 3.0).collect();
+    let total_weight: f64 = weights.iter().sum();
+    let mut sales = Vec::with_capacity(count / 2 + 1);
+    let mut policies = 0;
+    let mut failures = 0;
+    // A generator that keeps failing is a bug; stop rather than spin.
+    while policies < count && failures < 1_000 {
+        let mut pick = rng.random::<f64>() * total_weight;
+        let index = weights.iter().position(|w| {
+            pick -= w;
+            pick <= 0.0
+        });
+        let dealer = &dealers[index.unwrap_or(dealers.len() - 1)];
+        match generate_sale(&mut rng, options.as_of, dealer, tables) {
+            Some(sale) => {
+                policies += sale.policy_count();
+                sales.push(sale);
+            }
+            None => failures += 1,
+        }
+    }
+    sales
+}
+
+fn generate_sale(
+    rng: &mut ChaCha8Rng,
+    as_of: NaiveDate,
+    dealer: &PolicyDealer,
+    tables: &RatingTables,
+) -> Option<DemoSale> {
+    let issue_date = as_of - Duration::days(rng.random_range(1..=395));
+    let business_type = match rng.random_range(0..100) {
+        0..=39 => BusinessType::NewCar,
+        40..=89 => BusinessType::Renewal,
+        _ => BusinessType::TransferIn,
+    };
+    let first_registration = match business_type {
+        BusinessType::NewCar => issue_date - Duration::days(rng.random_range(0..20)),
+        _ => issue_date - Duration::days(rng.random_range(300..3_600)),
+    };
+    let (ncd_level, accident_history) = match business_type {
+        BusinessType::NewCar => (0, AccidentHistory::NewOrNoRecord),
+        _ => {
+            let level = *[-3, -2, -1, -1, -1, 0, 0, 1, 2].choose(rng)?;
+            let history = *[
+                AccidentHistory::ClaimFree1Year,
+                AccidentHistory::ClaimFree2Years,
+                AccidentHistory::ClaimFree3YearsOrMore,
+                AccidentHistory::OneAtFaultNoDeath,
+            ]
+            .choose(rng)?;
+            (level, history)
+        }
+    };
+    let price_yuan = rng.random_range(80_000..600_000) / 100 * 100;
+    let seats = if rng.random_bool(0.12) { 7 } else { 5 };
+    let commercial = rng.random_bool(0.88);
+    let limits: Vec<Decimal> = tables.commercial.third_party_limits.iter().map(|l| l.limit).collect();
+    let seat_limits = &tables.commercial.seat_limits;
+    let coverages = CoverageChoice {
+        compulsory: true,
+        vehicle_damage: commercial && rng.random_bool(0.85),
+        third_party_limit: if commercial {
+            limits.get(rng.random_range(3..limits.len().max(4))).or(limits.last()).copied()
+        } else {
+            None
+        },
+        driver_limit: if commercial && rng.random_bool(0.5) { seat_limits.first().copied() } else { None },
+        passenger_limit: if commercial && rng.random_bool(0.4) { seat_limits.first().copied() } else { None },
+        riders: if commercial && rng.random_bool(0.15) { vec!["medical_extra".into()] } else { Vec::new() },
+    };
+    let pricing_coefficient = Decimal::new(rng.random_range(85..=115), 2);
+    let input = PricingInput {
+        vehicle: Vehicle { first_registration, new_car_price: Decimal::from(price_yuan), seats },
+        start_date: issue_date + Duration::days(1),
+        accident_history,
+        ncd_level,
+        pricing_coefficient,
+        coverages: coverages.clone(),
+    };
+    let premium = crate::domain::underwriting::rating::price(tables, &input).ok()?;
+    let province = PROVINCE_OF.iter().find(|(p, _)| dealer.region.starts_with(p)).map(|(_, a)| *a).unwrap_or("粤");
+    let plate =
+        format!("{province}{}{:05}", *[b'A', b'B', b'C', b'E'].choose(rng)? as char, rng.random_range(0..100_000));
+    let vin_body: String = (0..13).filter_map(|_| VIN_CHARS.choose(rng).map(|b| *b as char)).collect();
+    let raw_vin = format!("{}{}0{}", WMI.choose(rng)?, &vin_body[..5], &vin_body[5..]);
+    let vin = identity::with_vin_check_digit(&raw_vin)?;
+    let birth =
+        NaiveDate::from_ymd_opt(rng.random_range(1960..2004), rng.random_range(1..=12), rng.random_range(1..=28))?;
+    let id_body = format!("{}{}{:03}", AREA_CODES.choose(rng)?, birth.format("%Y%m%d"), rng.random_range(0..1000));
+    let owner_id_number = identity::with_id_check_character(&id_body)?;
+    let owner_phone = format!("1{}{:09}", rng.random_range(3..=9), rng.random_range(0..1_000_000_000u64));
+    let start = issue_date + Duration::days(1);
+    let days_in_force = (as_of - start).num_days();
+    let cancelled = (days_in_force > 2 && rng.random_bool(0.03)).then(|| {
+        let day = start + Duration::days(rng.random_range(0..days_in_force.min(364)));
+        (day, *["车辆转卖", "客户改投他司", "重复投保", "车辆报废"].choose(rng).unwrap_or(&"车辆转卖"))
+    });
+    let endorsed = (cancelled.is_none() && days_in_force > 2 && rng.random_bool(0.04)).then(|| {
+        let day = start + Duration::days(rng.random_range(0..days_in_force.min(364)));
+        (day, format!("{province}{}{:05}", 'D', rng.random_range(0..100_000)))
+    });
+    Some(DemoSale {
+        dealer_id: dealer.id,
+        seller_id: dealer.seller_id,
+        business_type,
+        vin,
+        plate,
+        first_registration,
+        new_car_price: Decimal::from(price_yuan),
+        seats,
+        owner_name: person_name(rng),
+        owner_id_number,
+        owner_phone,
+        accident_history,
+        ncd_level,
+        pricing_coefficient,
+        issue_date,
+        coverages,
+        premium,
+        cancelled,
+        endorsed,
+    })
+}
+
+/// Generates and stores `count` policies in batches, with a progress bar on a terminal.
+pub async fn load_policies(db: &DatabaseConnection, options: &DemoOptions, count: usize) -> anyhow::Result<usize> {
+    let dealers = store::demo::policy_dealers(db).await?;
+    let rating = store::rating::in_force(db, options.as_of - Duration::days(400))
+        .await
+        .or(store::rating::in_force(db, options.as_of).await)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sales = generate_sales(options, &dealers, &rating.document.tables, count);
+    let progress = ProgressBar::new(sales.iter().map(DemoSale::policy_count).sum::<usize>() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("  policies [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let stored = store::demo::insert_sales(db, &sales, rating.id, options.seed, &progress).await?;
+    progress.finish();
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod sales_tests {
+    use super::*;
+
+    #[test]
+    fn generated_sales_price_and_carry_valid_identifiers() {
+        let options = DemoOptions { dealers: 3, seed: 9, as_of: NaiveDate::from_ymd_opt(2026, 11, 22).expect("date") };
+        let dealers: Vec<PolicyDealer> = (1..=3)
+            .map(|id| PolicyDealer { id, region: "广东-深圳".into(), brand: "丰田".into(), seller_id: 10 + id })
+            .collect();
+        let tables = RatingTables::defaults();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let one = generate_sale(&mut rng, options.as_of, &dealers[0], &tables);
+        assert!(one.is_some(), "a sale can be generated");
+        let sales = generate_sales(&options, &dealers, &tables, 300);
+        let policies: usize = sales.iter().map(DemoSale::policy_count).sum();
+        assert!(policies >= 300);
+        for sale in &sales {
+            assert!(identity::normalize_vin(&sale.vin).is_ok(), "{}", sale.vin);
+            assert!(identity::normalize_plate(&sale.plate).is_ok(), "{}", sale.plate);
+            assert!(identity::normalize_resident_id(&sale.owner_id_number).is_ok());
+            assert!(identity::normalize_mobile(&sale.owner_phone).is_ok());
+        }
+        let cancelled = sales.iter().filter(|s| s.cancelled.is_some()).count();
+        assert!(cancelled > 0 && cancelled * 10 < sales.len(), "a few percent are cancelled");
     }
 }

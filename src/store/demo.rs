@@ -1,16 +1,21 @@
 //! Bulk inserts for demo data, in one transaction, audited once per kind of record.
 
+use chrono::Datelike;
 use indicatif::ProgressBar;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::db::begin_write;
 use crate::domain::auth::{NO_LOGIN_HASH, Role};
-use crate::domain::money::to_fen_non_negative;
-use entity::{dealers, sales_qualifications, user_dealers, users};
+use crate::domain::money::{rate_to_micros, to_fen, to_fen_non_negative};
+use crate::domain::underwriting::lifecycle::{self, Period};
+use crate::domain::underwriting::rating::{CoverageKind, PremiumLine};
+use crate::domain::underwriting::{Product, QuoteStatus};
+use entity::{dealers, policies, policy_coverages, policy_versions, quotes, sales_qualifications, user_dealers, users};
 
 use super::audit::{self, Actor, Change};
 use super::now;
@@ -201,4 +206,254 @@ pub async fn assign_dealer(tx: &impl ConnectionTrait, actor: &Actor, code: &str,
         .after(&serde_json::json!({ "channel_manager_id": user_id }));
     audit::append(tx, actor, change).await?;
     Ok(())
+}
+
+/// Each dealer with the first sales assistant working there, for generated sales.
+pub async fn policy_dealers(db: &DatabaseConnection) -> anyhow::Result<Vec<crate::demo::PolicyDealer>> {
+    let dealers = dealers::Entity::find().order_by_asc(dealers::Column::Id).all(db).await?;
+    let assistants: std::collections::HashSet<i64> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(users::Column::Role.eq(Role::SalesAssistant.as_str()))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let sellers: Vec<(i64, i64)> = user_dealers::Entity::find()
+        .select_only()
+        .column(user_dealers::Column::DealerId)
+        .column(user_dealers::Column::UserId)
+        .order_by_asc(user_dealers::Column::UserId)
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|(_, user)| assistants.contains(user))
+        .collect();
+    Ok(dealers
+        .into_iter()
+        .filter_map(|d| {
+            let seller_id = sellers.iter().find(|(dealer, _)| *dealer == d.id).map(|(_, user)| *user)?;
+            let brand = serde_json::from_str::<Vec<String>>(&d.brands).ok()?.into_iter().next().unwrap_or_default();
+            Some(crate::demo::PolicyDealer { id: d.id, region: d.region, brand, seller_id })
+        })
+        .collect())
+}
+
+fn fen(amount: Decimal) -> anyhow::Result<i64> {
+    to_fen(amount).map_err(|e| anyhow::anyhow!("amount {amount}: {e}"))
+}
+
+fn plain<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// Stores generated sales as quotes, policies, coverages and versions, in batches within one transaction.
+pub async fn insert_sales(
+    db: &DatabaseConnection,
+    sales: &[crate::demo::DemoSale],
+    rating_version_id: i64,
+    seed: u64,
+    progress: &ProgressBar,
+) -> anyhow::Result<usize> {
+    let tx = begin_write(db).await?;
+    let next_quote: Option<i64> = quotes::Entity::find()
+        .select_only()
+        .column_as(quotes::Column::Id.max(), "m")
+        .into_tuple()
+        .one(&tx)
+        .await?
+        .flatten();
+    let next_policy: Option<i64> = policies::Entity::find()
+        .select_only()
+        .column_as(policies::Column::Id.max(), "m")
+        .into_tuple()
+        .one(&tx)
+        .await?
+        .flatten();
+    let mut quote_id = next_quote.unwrap_or(0);
+    let mut policy_id = next_policy.unwrap_or(0);
+    let mut stored = 0;
+    let china = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("offset"))?;
+    for chunk in sales.chunks(400) {
+        let (mut quote_rows, mut policy_rows, mut coverage_rows, mut version_rows) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for sale in chunk {
+            quote_id += 1;
+            let issued_at = sale
+                .issue_date
+                .and_hms_opt(10, 0, 0)
+                .and_then(|t| t.and_local_timezone(china).single())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or_else(now);
+            let period = Period::one_year_from(sale.issue_date + chrono::Duration::days(1));
+            quote_rows.push(quotes::ActiveModel {
+                id: Set(quote_id),
+                dealer_id: Set(sale.dealer_id),
+                seller_id: Set(sale.seller_id),
+                rating_version_id: Set(rating_version_id),
+                status: Set(QuoteStatus::Issued.as_str().into()),
+                business_type: Set(sale.business_type.as_str().into()),
+                vin: Set(sale.vin.clone()),
+                plate: Set(sale.plate.clone()),
+                first_registration: Set(sale.first_registration),
+                new_car_price_fen: Set(fen(sale.new_car_price)?),
+                seats: Set(i32::try_from(sale.seats)?),
+                owner_name: Set(sale.owner_name.clone()),
+                owner_id_number: Set(sale.owner_id_number.clone()),
+                owner_phone: Set(sale.owner_phone.clone()),
+                ncd_level: Set(sale.ncd_level),
+                accident_history: Set(plain(&sale.accident_history)),
+                pricing_coefficient_micros: Set(rate_to_micros(sale.pricing_coefficient)?),
+                start_date: Set(period.start),
+                coverages_json: Set(serde_json::to_string(&sale.coverages)?),
+                premium_json: Set(serde_json::to_string(&sale.premium)?),
+                compulsory_fen: Set(fen(sale.premium.compulsory_total)?),
+                commercial_fen: Set(fen(sale.premium.commercial_total)?),
+                total_fen: Set(fen(sale.premium.total)?),
+                rule_hits_json: Set("[]".into()),
+                renewal_of_policy_id: Set(None),
+                reviewed_by: Set(None),
+                reviewed_at: Set(None),
+                review_note: Set(None),
+                version: Set(2),
+                created_at: Set(issued_at),
+                updated_at: Set(issued_at),
+            });
+            for product in [Product::Compulsory, Product::Commercial] {
+                let lines: Vec<&PremiumLine> = sale
+                    .premium
+                    .lines
+                    .iter()
+                    .filter(|l| (l.coverage == CoverageKind::Compulsory) == (product == Product::Compulsory))
+                    .collect();
+                if lines.is_empty() {
+                    continue;
+                }
+                policy_id += 1;
+                let premium: Decimal = lines.iter().map(|l| l.premium).sum();
+                let refund = sale.cancelled.map(|(day, _)| lifecycle::refund_on_cancel(premium, &period, day));
+                let plate =
+                    sale.endorsed.as_ref().map(|(_, plate)| plate.clone()).unwrap_or_else(|| sale.plate.clone());
+                policy_rows.push(policies::ActiveModel {
+                    id: Set(policy_id),
+                    policy_no: Set(product.policy_number(period.start.year(), policy_id)),
+                    product: Set(product.as_str().into()),
+                    quote_id: Set(quote_id),
+                    dealer_id: Set(sale.dealer_id),
+                    seller_id: Set(sale.seller_id),
+                    business_type: Set(sale.business_type.as_str().into()),
+                    vin: Set(sale.vin.clone()),
+                    plate: Set(plate.clone()),
+                    owner_name: Set(sale.owner_name.clone()),
+                    owner_id_number: Set(sale.owner_id_number.clone()),
+                    owner_phone: Set(sale.owner_phone.clone()),
+                    start_date: Set(period.start),
+                    end_date: Set(period.end),
+                    status: Set(if sale.cancelled.is_some() { "cancelled" } else { "in_force" }.into()),
+                    premium_fen: Set(fen(premium)?),
+                    pricing_coefficient_micros: Set(rate_to_micros(sale.pricing_coefficient)?),
+                    ncd_level: Set(sale.ncd_level),
+                    rating_version_id: Set(rating_version_id),
+                    cancelled_from: Set(sale.cancelled.map(|(day, _)| day)),
+                    cancel_reason: Set(sale.cancelled.map(|(_, reason)| reason.to_string())),
+                    refund_fen: Set(refund.map(fen).transpose()?),
+                    renewal_of_policy_id: Set(None),
+                    version: Set(1 + i32::from(sale.cancelled.is_some()) + i32::from(sale.endorsed.is_some())),
+                    issued_at: Set(issued_at),
+                    updated_at: Set(issued_at),
+                });
+                for line in &lines {
+                    coverage_rows.push(policy_coverages::ActiveModel {
+                        policy_id: Set(policy_id),
+                        kind: Set(line.coverage.as_str().into()),
+                        code: Set(line.code.clone()),
+                        sum_insured_fen: Set(line.sum_insured.map(fen).transpose()?),
+                        base_premium_fen: Set(fen(line.base_premium)?),
+                        premium_fen: Set(fen(line.premium)?),
+                        factors_json: Set(serde_json::to_string(&line.factors)?),
+                        ..Default::default()
+                    });
+                }
+                let version = |seq: i32,
+                               kind: &str,
+                               day,
+                               changes: serde_json::Value,
+                               before: Decimal,
+                               after: Decimal,
+                               adjustment: Decimal| {
+                    Ok::<_, anyhow::Error>(policy_versions::ActiveModel {
+                        policy_id: Set(policy_id),
+                        seq: Set(seq),
+                        kind: Set(kind.into()),
+                        effective_date: Set(day),
+                        changes_json: Set(changes.to_string()),
+                        premium_before_fen: Set(fen(before)?),
+                        premium_after_fen: Set(fen(after)?),
+                        adjustment_fen: Set(fen(adjustment)?),
+                        created_by: Set(sale.seller_id),
+                        created_at: Set(issued_at),
+                        ..Default::default()
+                    })
+                };
+                version_rows.push(version(
+                    1,
+                    "issue",
+                    period.start,
+                    serde_json::json!({ "quote_id": quote_id }),
+                    Decimal::ZERO,
+                    premium,
+                    premium,
+                )?);
+                let mut seq = 1;
+                if let Some((day, plate)) = &sale.endorsed {
+                    seq += 1;
+                    version_rows.push(version(
+                        seq,
+                        "endorse",
+                        *day,
+                        serde_json::json!({ "plate": plate }),
+                        premium,
+                        premium,
+                        Decimal::ZERO,
+                    )?);
+                }
+                if let (Some((day, reason)), Some(refund)) = (sale.cancelled, refund) {
+                    seq += 1;
+                    let changes = serde_json::json!({ "reason": reason, "refund": refund });
+                    version_rows.push(version(seq, "cancel", day, changes, premium, premium - refund, -refund)?);
+                }
+            }
+        }
+        stored += policy_rows.len();
+        quotes::Entity::insert_many(quote_rows).exec_without_returning(&tx).await?;
+        policies::Entity::insert_many(policy_rows.clone()).exec_without_returning(&tx).await?;
+        for rows in coverage_rows.chunks(1000) {
+            policy_coverages::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+        }
+        for rows in version_rows.chunks(1000) {
+            policy_versions::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+        }
+        progress.inc(policy_rows.len() as u64);
+    }
+    if tx.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Ids were given explicitly; move the sequences past them.
+        for table in ["quotes", "policies"] {
+            let sql = format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            );
+            tx.execute_unprepared(&sql).await?;
+        }
+    }
+    let change = Change {
+        action: "demo_import",
+        entity: "policy",
+        entity_id: None,
+        before: None,
+        after: Some(serde_json::json!({ "count": stored, "seed": seed })),
+    };
+    audit::append(&tx, &Actor::system("demo-data"), change).await?;
+    tx.commit().await?;
+    Ok(stored)
 }

@@ -82,6 +82,18 @@ fn vin_check_char(vin: &[char]) -> Option<char> {
     }
 }
 
+/// A VIN with its 9th character replaced by the right check digit, for generated data;
+/// `None` unless given 17 valid VIN characters.
+pub fn with_vin_check_digit(vin: &str) -> Option<String> {
+    let mut chars: Vec<char> = vin.chars().collect();
+    if chars.len() != 17 {
+        return None;
+    }
+    let check = vin_check_char(&chars)?;
+    *chars.get_mut(8)? = check;
+    Some(chars.into_iter().collect())
+}
+
 /// Trims, uppercases and validates a VIN: 17 letters and digits, no I/O/Q, a correct check digit.
 pub fn normalize_vin(input: &str) -> Result<String, Invalid> {
     let vin: [char; 17] = match prepare(input).chars().collect::<Vec<char>>().try_into() {
@@ -239,6 +251,17 @@ impl ResidentId {
     }
 }
 
+/// The 17 leading digits of a resident ID completed with their check character, for generated data.
+pub fn with_id_check_character(first_17: &str) -> Option<String> {
+    let digits: Vec<u32> = first_17.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
+    if digits.len() != 17 {
+        return None;
+    }
+    let sum: u32 = digits.iter().zip(ID_WEIGHTS.iter()).map(|(d, w)| d * w).sum();
+    let check = ID_CHECK_CHARS.get((sum % 11) as usize)?;
+    Some(format!("{first_17}{check}"))
+}
+
 /// Whether `year` is a Gregorian leap year.
 fn is_leap_year(year: u32) -> bool {
     (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
@@ -360,6 +383,23 @@ pub fn mask_mobile(mobile: &str) -> String {
     match normalize_mobile(mobile) {
         Ok(number) => number.chars().enumerate().map(|(i, c)| if (3..7).contains(&i) { '*' } else { c }).collect(),
         Err(_) => "*".repeat(mobile.trim().chars().count()),
+    }
+}
+
+#[cfg(test)]
+mod completion_tests {
+    use super::*;
+
+    #[test]
+    fn completed_identifiers_validate() {
+        let vin = with_vin_check_digit("LSVAU2180N2183294").expect("17 characters");
+        assert_eq!(vin, "LSVAU218XN2183294");
+        assert!(normalize_vin(&vin).is_ok());
+        let id = with_id_check_character("11010519491231002").expect("17 digits");
+        assert_eq!(id, "11010519491231002X");
+        assert!(normalize_resident_id(&id).is_ok());
+        assert_eq!(with_vin_check_digit("SHORT"), None);
+        assert_eq!(with_id_check_character("1101051949123100A"), None);
     }
 }
 
