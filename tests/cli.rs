@@ -78,18 +78,46 @@ async fn users_are_added_listed_and_disabled(app: TestApp) {
 }
 
 async fn demo_data_is_deterministic_and_refuses_a_filled_database(app: TestApp) {
-    let (ok, out, err) = run(autochannel(&app).args(["demo-data", "--dealers", "30", "--seed", "5"]));
+    let (ok, out, err) = run(autochannel(&app).args(["demo-data", "--dealers", "30", "--seed", "5", "--policies", "600"]));
     assert!(ok, "{err}");
     assert!(out.contains("30 dealers"), "{out}");
+    let policies: Vec<(String, i64)> = {
+        use sea_orm::{EntityTrait, QueryOrder};
+        entity::policies::Entity::find()
+            .order_by_asc(entity::policies::Column::Id)
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.policy_no, p.premium_fen))
+            .collect()
+    };
+    assert!(policies.len() >= 600, "{}", policies.len());
+    let (ok, out, _) = run(autochannel(&app).args(["audit", "verify"]));
+    assert!(ok && out.starts_with("OK"), "{out}");
     let first: Vec<(String, String, String)> = dealer_rows(&app).await;
     assert_eq!(first.len(), 30);
     let (ok, _, err) = run(autochannel(&app).args(["demo-data", "--dealers", "30", "--seed", "5"]));
     assert!(!ok && err.contains("already has dealers"), "{err}");
 
     let other = TestApp::start(app.backend).await;
-    let (ok, _, _) = run(autochannel(&other).args(["demo-data", "--dealers", "30", "--seed", "5"]));
+    let (ok, _, _) = run(autochannel(&other).args(["demo-data", "--dealers", "30", "--seed", "5", "--policies", "600"]));
     assert!(ok);
     assert_eq!(dealer_rows(&other).await, first, "the same seed gives the same dealers");
+    let again: Vec<(String, i64)> = {
+        use sea_orm::{EntityTrait, QueryOrder};
+        entity::policies::Entity::find()
+            .order_by_asc(entity::policies::Column::Id)
+            .all(&other.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.policy_no, p.premium_fen))
+            .collect()
+    };
+    assert_eq!(again.len(), policies.len(), "the same seed gives the same policies");
+    let sample = |rows: &[(String, i64)]| rows.iter().map(|r| r.1).sum::<i64>();
+    assert_eq!(sample(&again), sample(&policies));
 }
 
 async fn dealer_rows(app: &TestApp) -> Vec<(String, String, String)> {
