@@ -106,8 +106,7 @@ async fn every_route_answers_each_role_as_its_rule_says(app: TestApp) {
 }
 
 async fn dealer_codes(app: &TestApp, token: &str) -> Vec<String> {
-    let page: Value =
-        app.client.get(app.url("/api/v1/dealers")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let page: Value = app.get_json("/api/v1/dealers", token).await;
     page["items"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap().to_string()).collect()
 }
 
@@ -128,8 +127,7 @@ async fn store_staff_see_only_their_own_dealers(app: TestApp) {
         assert_eq!(hidden.status(), StatusCode::NOT_FOUND, "another store is not even said to exist");
         let problem: Value = hidden.json().await.unwrap();
         assert_eq!(problem["code"], "not_found");
-        let me: Value =
-            app.client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let me: Value = app.get_json("/api/v1/me", &token).await;
         assert_eq!(me["dealers"][0]["code"], "D001");
     }
 }

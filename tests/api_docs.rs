@@ -15,8 +15,7 @@ on_both_databases!(openapi_document_describes_every_api_route, api_browser_loads
 async fn openapi_document_describes_every_api_route(app: TestApp) {
     app.add_user("uw", Role::Underwriter, &[]).await;
     let token = app.token("uw").await;
-    let doc: Value =
-        app.client.get(app.url("/api/openapi.json")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let doc: Value = app.get_json("/api/openapi.json", &token).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let mut undocumented = Vec::new();
     for rule in routes().rules().iter().filter(|r| r.path.starts_with("/api/v1/") || r.path.ends_with("z")) {

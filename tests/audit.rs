@@ -47,16 +47,7 @@ async fn writes_append_records_that_verify(app: TestApp) {
         .send()
         .await
         .unwrap();
-    let trail: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/audit?entity=user&entity_id={}", created["id"])))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let trail: Value = app.get_json(&format!("/api/v1/audit?entity=user&entity_id={}", created["id"]), &token).await;
     let items = trail["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["action"], "update");
@@ -65,8 +56,7 @@ async fn writes_append_records_that_verify(app: TestApp) {
     assert_eq!(items[0]["after"]["display_name"], "周宁宁");
     assert_eq!(items[1]["action"], "create");
     assert!(items[1]["after"].get("password_hash").is_none(), "no secrets in the trail");
-    let status: Value =
-        app.client.get(app.url("/api/v1/audit/verify")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let status: Value = app.get_json("/api/v1/audit/verify", &token).await;
     assert_eq!(status["intact"], true);
     assert_eq!(status["records"], 5, "default rating tables, create root, login, create zhou, update zhou");
 }

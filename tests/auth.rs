@@ -26,8 +26,7 @@ on_both_databases!(
 async fn api_sign_in_gives_a_token_that_signs_requests(app: TestApp) {
     app.add_user("lin", Role::Underwriter, &[]).await;
     let token = app.token("lin").await;
-    let me: Value =
-        app.client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", &token).await;
     assert_eq!(me["username"], "lin");
     assert_eq!(me["role"], "underwriter");
     assert!(me.get("password_hash").is_none());
@@ -208,16 +207,7 @@ async fn sign_in_is_audited(app: TestApp) {
     let token = app.token("lin").await;
     app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&token).send().await.unwrap();
     let admin = app.token("root").await;
-    let records: Value = app
-        .client
-        .get(app.url("/api/v1/audit?actor=lin"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let records: Value = app.get_json("/api/v1/audit?actor=lin", &admin).await;
     let actions: Vec<&str> =
         records["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["logout", "login", "login_failed"]);

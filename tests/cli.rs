@@ -78,7 +78,8 @@ async fn users_are_added_listed_and_disabled(app: TestApp) {
 }
 
 async fn demo_data_is_deterministic_and_refuses_a_filled_database(app: TestApp) {
-    let (ok, out, err) = run(autochannel(&app).args(["demo-data", "--dealers", "30", "--seed", "5", "--policies", "600"]));
+    let (ok, out, err) =
+        run(autochannel(&app).args(["demo-data", "--dealers", "30", "--seed", "5", "--policies", "600"]));
     assert!(ok, "{err}");
     assert!(out.contains("30 dealers"), "{out}");
     let policies: Vec<(String, i64)> = {
@@ -101,7 +102,8 @@ async fn demo_data_is_deterministic_and_refuses_a_filled_database(app: TestApp) 
     assert!(!ok && err.contains("already has dealers"), "{err}");
 
     let other = TestApp::start(app.backend).await;
-    let (ok, _, _) = run(autochannel(&other).args(["demo-data", "--dealers", "30", "--seed", "5", "--policies", "600"]));
+    let (ok, _, _) =
+        run(autochannel(&other).args(["demo-data", "--dealers", "30", "--seed", "5", "--policies", "600"]));
     assert!(ok);
     assert_eq!(dealer_rows(&other).await, first, "the same seed gives the same dealers");
     let again: Vec<(String, i64)> = {

@@ -47,8 +47,7 @@ async fn administrators_create_dealers_for_a_channel_manager(app: TestApp) {
         app.client.post(app.url("/api/v1/dealers")).bearer_auth(&token).json(&dealer("SZ-001")).send().await.unwrap();
     assert_eq!(twice.json::<Value>().await.unwrap()["errors"][0]["code"], "taken");
     let cm = app.token("cm1").await;
-    let listed: Value =
-        app.client.get(app.url("/api/v1/dealers")).bearer_auth(&cm).send().await.unwrap().json().await.unwrap();
+    let listed: Value = app.get_json("/api/v1/dealers", &cm).await;
     assert_eq!(listed["total"], 1, "the new dealer is in its manager's scope at once");
 }
 
@@ -131,8 +130,7 @@ async fn import(app: &TestApp, token: &str, body: String) -> reqwest::Response {
 }
 
 async fn dealer_count(app: &TestApp, token: &str) -> u64 {
-    let page: Value =
-        app.client.get(app.url("/api/v1/dealers")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let page: Value = app.get_json("/api/v1/dealers", token).await;
     page["total"].as_u64().unwrap()
 }
 

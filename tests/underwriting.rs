@@ -103,16 +103,7 @@ async fn a_seller_quotes_and_issues_both_policies(app: TestApp) {
     let start = NaiveDate::parse_from_str(policies[0]["start_date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
     assert_eq!(start, today() + Duration::days(1), "cover starts the next day at 00:00");
     assert_eq!(policies[0]["business_type"], "new_car");
-    let shown: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/policies/{}", policies[1]["id"])))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get_json(&format!("/api/v1/policies/{}", policies[1]["id"]), &token).await;
     assert_eq!(shown["versions"][0]["kind"], "issue");
     assert_eq!(shown["coverages"].as_array().unwrap().len(), 2);
     let again = issue(&app, &token, &quote["id"]).await;
@@ -131,8 +122,7 @@ async fn issuing_needs_a_valid_qualification(app: TestApp) {
         assert_eq!(refused.status(), 422, "{seller} may quote but not issue");
         let problem: Value = refused.json().await.unwrap();
         assert_eq!(problem["errors"][0]["code"], "seller_unqualified");
-        let page: Value =
-            app.client.get(app.url("/api/v1/policies")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let page: Value = app.get_json("/api/v1/policies", &token).await;
         assert_eq!(page["total"], 0, "nothing was issued");
     }
 }
@@ -147,16 +137,7 @@ async fn a_referred_quote_waits_for_an_underwriter(app: TestApp) {
     assert_eq!(referred["status"], "referred");
     assert_eq!(referred["rule_hits"][0]["code"], "luxury");
     assert_eq!(issue(&app, &sa, &referred["id"]).await.status(), 409, "a referred quote cannot be issued");
-    let queue: Value = app
-        .client
-        .get(app.url("/api/v1/quotes?status=referred"))
-        .bearer_auth(&uw)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let queue: Value = app.get_json("/api/v1/quotes?status=referred", &uw).await;
     assert_eq!(queue["total"], 1);
     let path = format!("/api/v1/quotes/{}/approve", referred["id"]);
     let no_note = post(&app, &uw, &path, &json!({ "version": 1, "note": " " })).await;
@@ -232,8 +213,7 @@ async fn sellers_see_only_their_stores_quotes_and_policies(app: TestApp) {
     assert_eq!(app.client.get(app.url(&policy)).bearer_auth(&them).send().await.unwrap().status(), 404);
     let cancel = post(&app, &them, &format!("{policy}/cancel"), &json!({ "version": 1, "reason": "x" })).await;
     assert_eq!(cancel.status(), 404);
-    let listed: Value =
-        app.client.get(app.url("/api/v1/policies")).bearer_auth(&them).send().await.unwrap().json().await.unwrap();
+    let listed: Value = app.get_json("/api/v1/policies", &them).await;
     assert_eq!(listed["total"], 0);
     let _ = other;
 }
@@ -254,8 +234,7 @@ async fn the_same_issue_key_issues_once(app: TestApp) {
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (201, 201));
     let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
     assert_eq!(a[0]["policy_no"], b[0]["policy_no"], "the same policies, never two sets");
-    let listed: Value =
-        app.client.get(app.url("/api/v1/policies")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let listed: Value = app.get_json("/api/v1/policies", &token).await;
     assert_eq!(listed["total"], 2);
 }
 
@@ -277,16 +256,7 @@ async fn concurrent_endorsements_cannot_both_win(app: TestApp) {
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 409]);
-    let shown: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/policies/{}", policy["id"])))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get_json(&format!("/api/v1/policies/{}", policy["id"]), &token).await;
     assert_eq!(shown["versions"].as_array().unwrap().len(), 2, "one endorsement recorded");
     assert_eq!(shown["versions"][1]["kind"], "endorse");
     assert_eq!(shown["versions"][1]["adjustment"], "0.00", "a plate change costs nothing");
@@ -312,19 +282,9 @@ async fn renewal_quotes_move_one_ncd_level_down(app: TestApp) {
     let dealer = store(&app).await;
     let token = app.token("sa").await;
     let policy = issued_commercial_policy(&app, &token, dealer).await;
-    let soon: Vec<Value> =
-        app.client.get(app.url("/api/v1/renewals")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let soon: Vec<Value> = app.get_json("/api/v1/renewals", &token).await;
     assert!(soon.is_empty(), "a new policy is not due within 60 days");
-    let due: Vec<Value> = app
-        .client
-        .get(app.url("/api/v1/renewals?days=366"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &token).await;
     let candidate = due.iter().find(|c| c["policy"]["id"] == policy["id"]).unwrap();
     assert_eq!(candidate["next_ncd_level"], -1);
     let renewal: Value = post(&app, &token, &format!("/api/v1/policies/{}/renew", policy["id"]), &json!(null))
@@ -346,8 +306,7 @@ async fn a_new_rating_version_prices_new_quotes_only(app: TestApp) {
     let sa = app.token("sa").await;
     let uw = app.token("uw").await;
     let before = quote(&app, &sa, &quote_body(dealer)).await;
-    let versions: Vec<Value> =
-        app.client.get(app.url("/api/v1/rating-versions")).bearer_auth(&uw).send().await.unwrap().json().await.unwrap();
+    let versions: Vec<Value> = app.get_json("/api/v1/rating-versions", &uw).await;
     let mut document = versions[0]["document"].clone();
     document["tables"]["compulsory"]["base_premium_under_6_seats"] = json!("1000.00");
     let bad = post(&app, &uw, "/api/v1/rating-versions", &json!({ "effective_from": today().to_string(), "note": "x",
@@ -365,16 +324,7 @@ async fn a_new_rating_version_prices_new_quotes_only(app: TestApp) {
     let after = quote(&app, &sa, &quote_body(dealer)).await;
     assert_eq!(after["premium"]["lines"][0]["premium"], "1000.00");
     assert_ne!(after["rating_version_id"], before["rating_version_id"]);
-    let kept: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/quotes/{}", before["id"])))
-        .bearer_auth(&sa)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kept: Value = app.get_json(&format!("/api/v1/quotes/{}", before["id"]), &sa).await;
     assert_eq!(
         kept["premium"]["lines"][0]["premium"], "950.00",
         "an earlier quote keeps the version it was priced with"

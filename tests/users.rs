@@ -40,8 +40,7 @@ async fn creating_a_user_answers_201_with_its_location(app: TestApp) {
     let created: Value = response.json().await.unwrap();
     assert_eq!(location, format!("/api/v1/users/{}", created["id"]));
     assert_eq!(created["version"], 1);
-    let fetched: Value =
-        app.client.get(app.url(&location)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let fetched: Value = app.get_json(&location, &token).await;
     assert_eq!(fetched["display_name"], "周宁");
     let again =
         app.client.post(app.url("/api/v1/users")).bearer_auth(&token).json(&new_user("zhou")).send().await.unwrap();
@@ -70,8 +69,7 @@ async fn the_same_idempotency_key_creates_one_user(app: TestApp) {
     assert_eq!(a["id"], b["id"]);
     let third = send().await.unwrap();
     assert_eq!(third.json::<Value>().await.unwrap()["id"], a["id"]);
-    let list: Value =
-        app.client.get(app.url("/api/v1/users?q=zhou")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let list: Value = app.get_json("/api/v1/users?q=zhou", &token).await;
     assert_eq!(list["total"], 1);
 }
 
@@ -113,16 +111,7 @@ async fn amounts_round_trip_exactly(app: TestApp) {
             .json()
             .await
             .unwrap();
-        let stored: Value = app
-            .client
-            .get(app.url(&format!("/api/v1/users/{}", created["id"])))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stored: Value = app.get_json(&format!("/api/v1/users/{}", created["id"]), &token).await;
         let expected = if amount == "0" { "0.00".to_string() } else { amount.to_string() };
         assert_eq!(stored["authority_limit"], expected, "{amount} is stored to the fen");
     }

@@ -162,6 +162,12 @@ impl TestApp {
         body["token"].as_str().expect("token").to_string()
     }
 
+    /// GETs `path` with a bearer token and returns the JSON body.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        let response = self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request");
+        response.json().await.expect("JSON body")
+    }
+
     /// A browser-like client with cookies, not following redirects.
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("browser")
