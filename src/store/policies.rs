@@ -271,13 +271,15 @@ pub async fn issue(
             seller_id,
         )
         .await?;
-        let policy = get(tx, &Scope::All, id).await?;
-        let change = Change::new("issue", "policy", id).after(&serde_json::json!({
-            "policy_no": policy.policy_no, "product": product, "premium": premium, "dealer_id": policy.dealer_id,
-            "start_date": policy.start_date, "end_date": policy.end_date,
+        issued.push(get(tx, &Scope::All, id).await?);
+    }
+    // Audit last: appending locks the chain head until commit, so it should be held as briefly as possible.
+    for policy in &issued {
+        let change = Change::new("issue", "policy", policy.id).after(&serde_json::json!({
+            "policy_no": policy.policy_no, "product": policy.product, "premium": policy.premium,
+            "dealer_id": policy.dealer_id, "start_date": policy.start_date, "end_date": policy.end_date,
         }));
         audit::append(tx, actor, change).await?;
-        issued.push(policy);
     }
     Ok(issued)
 }
