@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, SqlErr,
+    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -98,8 +99,6 @@ pub async fn run_once(
     tx.commit().await?;
     Ok(Outcome { status, body, replayed: false })
 }
-
-use sea_orm::TransactionTrait;
 
 async fn stored(tx: &DatabaseTransaction, user_id: i64, key: &str, fingerprint: &str) -> AppResult<Option<Outcome>> {
     let Some(row) = idempotency_keys::Entity::find()

@@ -140,11 +140,16 @@ fn check_identity(request: &QuoteRequest, errors: &mut Vec<FieldError>) -> Optio
     Some(Identity { vin: vin?, plate: plate?.text, owner_name, id_number: id_number?.text, phone: phone? })
 }
 
-/// The first day of cover when none is asked for: tomorrow, in China Standard Time.
-pub fn tomorrow() -> NaiveDate {
+/// Today in China Standard Time, the day issues, cancellations and renewal lists count from.
+pub fn today() -> NaiveDate {
     let china =
         chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero"));
-    Utc::now().with_timezone(&china).date_naive() + chrono::Duration::days(1)
+    Utc::now().with_timezone(&china).date_naive()
+}
+
+/// The first day of cover when none is asked for: tomorrow.
+pub fn tomorrow() -> NaiveDate {
+    today() + chrono::Duration::days(1)
 }
 
 /// Prices and judges a quote for a dealer in the seller's scope, and stores it.
@@ -410,17 +415,6 @@ pub(crate) async fn mark_issued(tx: &impl ConnectionTrait, id: i64, version: i32
         return Err(AppError::Conflict("the quote was issued or changed meanwhile".into()));
     }
     Ok(())
-}
-
-/// Distinct counts by status in scope, for the queue's tabs.
-pub async fn referred_count(db: &DatabaseConnection, scope: &Scope) -> AppResult<u64> {
-    Ok(quotes::Entity::find()
-        .filter(in_scope(scope, quotes::Column::DealerId))
-        .filter(quotes::Column::Status.eq(QuoteStatus::Referred.as_str()))
-        .select_only()
-        .column(quotes::Column::Id)
-        .count(db)
-        .await?)
 }
 
 /// A renewal quote for a policy in scope: the same vehicle, owner and coverages,

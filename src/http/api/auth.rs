@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -99,9 +98,4 @@ pub async fn logout_everywhere(
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = users::User)))]
 pub async fn me(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> AppResult<Json<users::User>> {
     Ok(Json(users::get(&state.db, user.user_id).await?))
-}
-
-/// How long a session lasts, for cookies.
-pub fn session_ttl(state: &AppState) -> Duration {
-    Duration::hours(i64::from(state.config.session_hours))
 }

@@ -129,7 +129,7 @@ pub async fn issue(
 ) -> AppResult<Response> {
     let path = format!("/api/v1/quotes/{id}/issue");
     let fingerprint = idempotency::fingerprint("POST", &path, &serde_json::Value::Null);
-    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let today = quotes::today();
     let offset = state.config.policy_start_offset_days;
     let scope = user.scope.clone();
     let work: idempotency::Work = Box::new(move |tx| {
@@ -205,7 +205,7 @@ pub async fn cancel(
     Path(id): Path<i64>,
     Json(request): Json<Cancellation>,
 ) -> AppResult<Json<Policy>> {
-    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let today = quotes::today();
     let tx = begin_write(&state.db).await?;
     let policy = policies::cancel(&tx, &actor, &user.scope, id, request, today).await?;
     tx.commit().await?;
@@ -227,7 +227,7 @@ pub async fn renewals(
     CurrentUser(user): CurrentUser,
     Query(query): Query<RenewalQuery>,
 ) -> AppResult<Json<Vec<RenewalCandidate>>> {
-    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let today = quotes::today();
     let days = query.days.unwrap_or(state.config.renewal_window_days).min(366);
     Ok(Json(policies::renewals(&state.db, &user.scope, today, days).await?))
 }

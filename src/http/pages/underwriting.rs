@@ -462,7 +462,7 @@ pub async fn issue(
     RequestActor(actor): RequestActor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let today = quotes::today();
     let tx = begin_write(&state.db).await?;
     match policies::issue(&tx, &actor, &user.scope, id, today, state.config.policy_start_offset_days).await {
         Ok(issued) => {
@@ -717,7 +717,7 @@ pub async fn cancel(
     if !errors.is_empty() {
         return policy_change_result(&state, shell, &user, id, Err(AppError::Validation(errors))).await;
     }
-    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let today = quotes::today();
     let cancellation = Cancellation { version: form.version, effective_date, reason: form.reason };
     let tx = begin_write(&state.db).await?;
     let result = policies::cancel(&tx, &actor, &user.scope, id, cancellation, today).await;
@@ -748,7 +748,7 @@ pub async fn renewals(
     Query(query): Query<RenewalsQuery>,
 ) -> AppResult<RenewalsPage> {
     let days = query.days.unwrap_or(state.config.renewal_window_days).clamp(1, 366);
-    let today = quotes::tomorrow() - chrono::Duration::days(1);
+    let today = quotes::today();
     let candidates = policies::renewals(&state.db, &user.scope, today, days).await?;
     Ok(RenewalsPage { shell, candidates, days, can_renew: user.role == Role::SalesAssistant })
 }
