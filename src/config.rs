@@ -55,6 +55,50 @@ pub struct ServeConfig {
     /// Days ahead that a dealer's renewal list looks.
     #[arg(long, env = "AUTOCHANNEL_RENEWAL_WINDOW_DAYS", value_name = "AUTOCHANNEL_RENEWAL_WINDOW_DAYS", default_value = "60", value_parser = clap::value_parser!(u32).range(1..=366))]
     pub renewal_window_days: u32,
+
+    /// Hours a reported claim may wait to be registered (DOMAIN.md default 24).
+    #[arg(long, env = "AUTOCHANNEL_CLAIM_REGISTER_HOURS", value_name = "AUTOCHANNEL_CLAIM_REGISTER_HOURS", default_value = "24", value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub claim_register_hours: u32,
+
+    /// Hours a registered claim may wait for its survey (default 48).
+    #[arg(long, env = "AUTOCHANNEL_CLAIM_SURVEY_HOURS", value_name = "AUTOCHANNEL_CLAIM_SURVEY_HOURS", default_value = "48", value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub claim_survey_hours: u32,
+
+    /// Hours a surveyed claim may wait to be settled (default 120, five days).
+    #[arg(long, env = "AUTOCHANNEL_CLAIM_SETTLE_HOURS", value_name = "AUTOCHANNEL_CLAIM_SETTLE_HOURS", default_value = "120", value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub claim_settle_hours: u32,
+
+    /// Claims on the same vehicle with accidents this many days apart or fewer are flagged as possible duplicates.
+    #[arg(long, env = "AUTOCHANNEL_CLAIM_DUPLICATE_DAYS", value_name = "AUTOCHANNEL_CLAIM_DUPLICATE_DAYS", default_value = "3", value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub claim_duplicate_days: u32,
+
+    /// Directory where claim documents are stored, by content hash.
+    #[arg(
+        long,
+        env = "AUTOCHANNEL_DOCUMENT_DIR",
+        value_name = "AUTOCHANNEL_DOCUMENT_DIR",
+        default_value = "documents"
+    )]
+    pub document_dir: std::path::PathBuf,
+
+    /// Largest claim document accepted, in bytes.
+    #[arg(long, env = "AUTOCHANNEL_DOCUMENT_MAX_BYTES", value_name = "AUTOCHANNEL_DOCUMENT_MAX_BYTES", default_value = "10485760", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
+    pub document_max_bytes: u64,
+
+    /// Claim status look-ups one address may make on the public page per 15 minutes.
+    #[arg(long, env = "AUTOCHANNEL_LOOKUP_MAX_PER_IP", value_name = "AUTOCHANNEL_LOOKUP_MAX_PER_IP", default_value = "20", value_parser = clap::value_parser!(u32).range(1..=100000))]
+    pub lookup_max_per_ip: u32,
+}
+
+impl ServeConfig {
+    /// The claims service targets in force.
+    pub fn service_targets(&self) -> crate::domain::claims::ServiceTargets {
+        crate::domain::claims::ServiceTargets {
+            register_hours: i64::from(self.claim_register_hours),
+            survey_hours: i64::from(self.claim_survey_hours),
+            settle_hours: i64::from(self.claim_settle_hours),
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -70,6 +114,13 @@ impl Default for ServeConfig {
             max_body_bytes: 2 * 1024 * 1024,
             policy_start_offset_days: 1,
             renewal_window_days: 60,
+            claim_register_hours: 24,
+            claim_survey_hours: 48,
+            claim_settle_hours: 120,
+            claim_duplicate_days: 3,
+            document_dir: "documents".into(),
+            document_max_bytes: 10 * 1024 * 1024,
+            lookup_max_per_ip: 20,
         }
     }
 }

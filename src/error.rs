@@ -41,6 +41,9 @@ pub struct Problem {
     pub code: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For an illegal transition: the steps allowed next.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,9 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// A claim (or other state machine) asked to take a step its stage does not allow.
+    #[error("{message}")]
+    IllegalTransition { message: String, allowed: Vec<String> },
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -93,7 +99,7 @@ impl AppError {
             Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::IllegalTransition { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -116,6 +122,7 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::IllegalTransition { .. } => "illegal_transition",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -137,6 +144,10 @@ impl AppError {
             Self::Validation(errors) => errors.clone(),
             _ => Vec::new(),
         };
+        let allowed = match self {
+            Self::IllegalTransition { allowed, .. } => allowed.clone(),
+            _ => Vec::new(),
+        };
         Problem {
             problem_type: "about:blank".into(),
             title: status.canonical_reason().unwrap_or("Error").into(),
@@ -144,6 +155,7 @@ impl AppError {
             detail,
             code: self.code().into(),
             errors,
+            allowed,
         }
     }
 }

@@ -3,6 +3,14 @@
 
 pub mod audit_head;
 pub mod audit_log;
+pub mod claim_documents;
+pub mod claim_lookups;
+pub mod claim_loss_items;
+pub mod claim_payments;
+pub mod claim_reserve_movements;
+pub mod claim_settlements;
+pub mod claim_transitions;
+pub mod claims;
 pub mod dealers;
 pub mod idempotency_keys;
 pub mod login_failures;
@@ -11,6 +19,7 @@ pub mod policy_coverages;
 pub mod policy_versions;
 pub mod quotes;
 pub mod rating_versions;
+pub mod repair_referrals;
 pub mod sales_qualifications;
 pub mod sessions;
 pub mod user_dealers;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod claims;
 pub mod dealers;
 pub mod money;
 pub mod underwriting;

@@ -32,6 +32,8 @@ const ADMIN: Access = Access::Roles(&[Role::Administrator]);
 const DEALER_KEEPERS: Access = Access::Roles(&[Role::Administrator, Role::ChannelManager]);
 const SELLER: Access = Access::Roles(&[Role::SalesAssistant]);
 const UNDERWRITER: Access = Access::Roles(&[Role::Underwriter, Role::Administrator]);
+const ADJUSTER: Access = Access::Roles(&[Role::ClaimsAdjuster]);
+const CLAIM_REPORTERS: Access = Access::Roles(&[Role::SalesAssistant, Role::ClaimsAdjuster]);
 const POLICY_KEEPERS: Access = Access::Roles(&[Role::SalesAssistant, Role::Underwriter, Role::Administrator]);
 
 /// One route and its rule, as registered.
@@ -84,6 +86,17 @@ impl RouteTable {
         self.add("PATCH", MethodFilter::PATCH, path, access, handler)
     }
 
+    /// A POST that takes a file upload: the global body limit is lifted here, and the handler
+    /// enforces the document limit itself while it streams the body.
+    fn upload<H: Handler<T, AppState>, T: 'static>(mut self, path: &'static str, access: Access, handler: H) -> Self {
+        let endpoint = on(MethodFilter::POST, handler)
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .route_layer(middleware::from_fn(move |req: Request, next: Next| enforce(access, req, next)));
+        self.router = self.router.route(path, endpoint);
+        self.rules.push(RouteRule { method: "POST", path, access });
+        self
+    }
+
     pub fn rules(&self) -> &[RouteRule] {
         &self.rules
     }
@@ -132,6 +145,26 @@ pub fn routes() -> RouteTable {
         .get("/api/v1/renewals", SignedIn, api::underwriting::renewals)
         .get("/api/v1/rating-versions", SignedIn, api::underwriting::list_rating_versions)
         .post("/api/v1/rating-versions", UNDERWRITER, api::underwriting::create_rating_version)
+        // API: claims
+        .post("/api/v1/claims", CLAIM_REPORTERS, api::claims::report)
+        .get("/api/v1/claims", SignedIn, api::claims::list)
+        .get("/api/v1/claims/board", SignedIn, api::claims::board)
+        .get("/api/v1/claims/{id}", SignedIn, api::claims::show)
+        .post("/api/v1/claims/{id}/register", ADJUSTER, api::claims::register)
+        .post("/api/v1/claims/{id}/loss-items", ADJUSTER, api::claims::add_loss_item)
+        .post("/api/v1/claims/{id}/loss-items/{item_id}/remove", ADJUSTER, api::claims::remove_loss_item)
+        .upload("/api/v1/claims/{id}/documents", CLAIM_REPORTERS, api::claims::upload)
+        .get("/api/v1/claims/{id}/documents/{document_id}", SignedIn, api::claims::download)
+        .post("/api/v1/claims/{id}/survey", ADJUSTER, api::claims::survey)
+        .post("/api/v1/claims/{id}/reserve", ADJUSTER, api::claims::change_reserve)
+        .post("/api/v1/claims/{id}/settle", ADJUSTER, api::claims::settle)
+        .post("/api/v1/claims/{id}/approve", ADJUSTER, api::claims::approve)
+        .post("/api/v1/claims/{id}/payments", ADJUSTER, api::claims::pay)
+        .post("/api/v1/claims/{id}/close", ADJUSTER, api::claims::close)
+        .post("/api/v1/claims/{id}/decline", ADJUSTER, api::claims::decline)
+        .post("/api/v1/claims/{id}/withdraw", CLAIM_REPORTERS, api::claims::withdraw)
+        .post("/api/v1/claims/{id}/reopen", ADJUSTER, api::claims::reopen)
+        .get("/api/v1/claim-status", Public, api::claims::lookup)
         // API: audit
         .get("/api/v1/audit", ADMIN, api::audit::list)
         .get("/api/v1/audit/verify", ADMIN, api::audit::verify)
@@ -173,6 +206,26 @@ pub fn routes() -> RouteTable {
         .get("/renewals", SignedIn, pages::underwriting::renewals)
         .get("/rating", SignedIn, pages::underwriting::rating_tables)
         .post("/rating", UNDERWRITER, pages::underwriting::create_rating_version)
+        .get("/claims", SignedIn, pages::claims::queue)
+        .get("/claims/new", CLAIM_REPORTERS, pages::claims::new_report)
+        .post("/claims", CLAIM_REPORTERS, pages::claims::report)
+        .get("/claims/{id}", SignedIn, pages::claims::show)
+        .post("/claims/{id}/register", ADJUSTER, pages::claims::register)
+        .post("/claims/{id}/loss-items", ADJUSTER, pages::claims::add_loss_item)
+        .post("/claims/{id}/loss-items/{item_id}/remove", ADJUSTER, pages::claims::remove_loss_item)
+        .upload("/claims/{id}/documents", CLAIM_REPORTERS, pages::claims::upload)
+        .get("/claims/{id}/documents/{document_id}", SignedIn, api::claims::download)
+        .post("/claims/{id}/survey", ADJUSTER, pages::claims::survey)
+        .post("/claims/{id}/reserve", ADJUSTER, pages::claims::change_reserve)
+        .post("/claims/{id}/settle", ADJUSTER, pages::claims::settle)
+        .post("/claims/{id}/approve", ADJUSTER, pages::claims::approve)
+        .post("/claims/{id}/payments", ADJUSTER, pages::claims::pay)
+        .post("/claims/{id}/close", ADJUSTER, pages::claims::close)
+        .post("/claims/{id}/decline", ADJUSTER, pages::claims::decline)
+        .post("/claims/{id}/withdraw", CLAIM_REPORTERS, pages::claims::withdraw)
+        .post("/claims/{id}/reopen", ADJUSTER, pages::claims::reopen)
+        .get("/claim-status", Public, pages::claims::status_form)
+        .post("/claim-status", Public, pages::claims::status_lookup)
         .get("/admin/audit", ADMIN, pages::audit::list)
         .get("/assets/{*path}", Public, assets::serve)
 }

@@ -2,6 +2,7 @@
 //! every write runs in a transaction that also appends its audit record.
 
 pub mod audit;
+pub mod claims;
 pub mod dealers;
 pub mod demo;
 pub mod idempotency;

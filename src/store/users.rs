@@ -395,3 +395,17 @@ async fn link_dealers(tx: &impl ConnectionTrait, user_id: i64, dealer_ids: &[i64
     user_dealers::Entity::insert_many(links).exec_without_returning(tx).await?;
     Ok(())
 }
+
+/// Active users of a role, by display name: for pickers (handler, surveyor).
+pub async fn active_with_role(db: &impl ConnectionTrait, role: Role) -> AppResult<Vec<(i64, String)>> {
+    Ok(users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DisplayName)
+        .filter(users::Column::Role.eq(role.as_str()))
+        .filter(users::Column::Disabled.eq(false))
+        .order_by_asc(users::Column::DisplayName)
+        .into_tuple()
+        .all(db)
+        .await?)
+}

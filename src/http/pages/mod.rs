@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod claims;
 pub mod dealers;
 pub mod home;
 pub mod underwriting;
@@ -95,6 +96,12 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
         nav.push(("/quotes?status=referred", "nav.referrals"));
     }
     nav.push(("/policies", "nav.policies"));
+    if role != Role::Underwriter {
+        nav.push(("/claims", "nav.claims"));
+    }
+    if role == Role::SalesAssistant {
+        nav.push(("/claims/new", "nav.report_claim"));
+    }
     if matches!(role, Role::SalesAssistant | Role::ChannelManager | Role::Administrator) {
         nav.push(("/renewals", "nav.renewals"));
     }

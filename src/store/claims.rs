@@ -1,0 +1,2160 @@
+//! Claims: first notice against the policies in force, then register → survey →
+//! settle → close, with decline, withdraw and reopen. Every step checks the
+//! claim's version (two adjusters cannot both win), records a transition, and
+//! appends its audit record last. Reserves move only by recorded movements.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Offset, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::auth::{Role, Scope};
+use crate::domain::claims::settlement::{
+    self, Assessed, CompulsoryHeads, CompulsoryTerms, CoverageTerms, LossCategory,
+};
+use crate::domain::claims::signals::{self, ClaimFacts, Signal, SignalRules};
+use crate::domain::claims::{self as flow, ServiceTargets, Stage, Transition};
+use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, round_to_fen, to_fen};
+use crate::domain::underwriting::identity;
+use crate::domain::underwriting::lifecycle::{self, Period};
+use crate::error::{AppError, AppResult, FieldError};
+use entity::{
+    claim_documents, claim_loss_items, claim_payments, claim_reserve_movements, claim_settlements, claim_transitions,
+    claims, dealers, policies, policy_coverages, quotes, repair_referrals, users,
+};
+
+use super::audit::{self, Actor, Change};
+use super::dealers::in_scope;
+use super::{Page, PageRequest, now};
+
+/// China time: policies start at 00:00 local and accidents are judged by the local day.
+pub fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
+fn fen(amount: Decimal) -> AppResult<i64> {
+    to_fen(round_to_fen(amount)).map_err(|e| AppError::Internal(anyhow::anyhow!("amount {amount}: {e}")))
+}
+
+/// The settings a claim is judged with (from the service configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimSettings {
+    pub targets: ServiceTargets,
+    pub duplicate_days: u32,
+    pub signal_rules: SignalRules,
+}
+
+impl ClaimSettings {
+    pub fn from_config(config: &crate::config::ServeConfig) -> Self {
+        Self {
+            targets: config.service_targets(),
+            duplicate_days: config.claim_duplicate_days,
+            signal_rules: SignalRules::default(),
+        }
+    }
+}
+
+/// A claim as listed in the queue.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Claim {
+    pub id: i64,
+    pub claim_no: String,
+    pub dealer_id: i64,
+    pub policy_id: i64,
+    pub compulsory_policy_id: Option<i64>,
+    pub commercial_policy_id: Option<i64>,
+    pub vin: String,
+    pub plate: String,
+    pub accident_at: DateTime<Utc>,
+    pub accident_on: NaiveDate,
+    pub reported_at: DateTime<Utc>,
+    pub reporter_name: String,
+    /// Masked.
+    pub reporter_phone: String,
+    pub place: String,
+    pub description: String,
+    #[schema(value_type = String)]
+    pub stage: Stage,
+    pub stage_since: DateTime<Utc>,
+    /// Whole hours the claim has waited in its stage.
+    pub hours_in_stage: i64,
+    /// The service target for this stage in hours, when the stage has one.
+    pub target_hours: Option<i64>,
+    pub overdue: bool,
+    pub handler_id: Option<i64>,
+    pub surveyor_id: Option<i64>,
+    pub repair_shop: Option<String>,
+    pub repair_at_dealer: bool,
+    #[schema(value_type = Option<String>)]
+    pub liability_share: Option<Decimal>,
+    /// Claim numbers of possible duplicates (same vehicle, accidents close together).
+    pub possible_duplicates: Vec<String>,
+    pub decline_reason: Option<String>,
+    pub reopen_count: i32,
+    pub version: i32,
+    /// The case reserve outstanding now.
+    #[schema(value_type = String)]
+    pub reserve: Decimal,
+    #[schema(value_type = String)]
+    pub paid: Decimal,
+    /// The transitions allowed next.
+    #[schema(value_type = Vec<String>)]
+    pub allowed: Vec<Transition>,
+}
+
+/// One recorded transition.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TransitionRecord {
+    pub transition: String,
+    pub from_stage: Option<String>,
+    pub to_stage: String,
+    pub note: String,
+    pub actor_id: i64,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A coverage's reserve and payments on this claim.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReserveLine {
+    pub coverage: String,
+    #[schema(value_type = String)]
+    pub reserve: Decimal,
+    #[schema(value_type = String)]
+    pub paid: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReserveMovement {
+    pub coverage: String,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    /// `initial`, `adjust`, `settle`, `payment`, `release` or `reopen`.
+    pub reason: String,
+    pub note: String,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LossItem {
+    pub id: i64,
+    /// `own_vehicle`, `third_party_property`, `third_party_medical`, `third_party_death`, `driver` or `passenger`.
+    pub category: String,
+    /// `part`, `labour` or `other`.
+    pub kind: String,
+    pub description: String,
+    #[schema(value_type = String)]
+    pub quantity: Decimal,
+    #[schema(value_type = String)]
+    pub unit_price: Decimal,
+    #[schema(value_type = String)]
+    pub assessed: Decimal,
+    pub removed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Document {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    /// Other claims holding the same file.
+    pub also_on_claims: Vec<String>,
+    pub uploaded_by: i64,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SettlementRecord {
+    pub id: i64,
+    /// `pending_approval`, `approved` or `superseded`.
+    pub status: String,
+    #[schema(value_type = String)]
+    pub total: Decimal,
+    #[schema(value_type = Object)]
+    pub calculation: settlement::Settlement,
+    pub proposed_by: i64,
+    pub proposed_at: DateTime<Utc>,
+    pub approved_by: Option<i64>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Payment {
+    pub id: i64,
+    pub settlement_id: i64,
+    pub coverage: String,
+    pub payee: String,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    pub paid_on: NaiveDate,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A claim with everything on its file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClaimFile {
+    #[serde(flatten)]
+    pub claim: Claim,
+    pub policy_no: String,
+    pub transitions: Vec<TransitionRecord>,
+    pub reserves: Vec<ReserveLine>,
+    pub reserve_movements: Vec<ReserveMovement>,
+    pub loss_items: Vec<LossItem>,
+    pub documents: Vec<Document>,
+    pub settlements: Vec<SettlementRecord>,
+    pub payments: Vec<Payment>,
+    /// Fraud signals: shown, never blocking.
+    #[schema(value_type = Vec<Object>)]
+    pub signals: Vec<Signal>,
+    /// Coverage codes this claim can reserve and pay under (from the policies in force).
+    pub coverages: Vec<String>,
+    /// The dealer has its own repair shop, so repairs there count as a referral.
+    pub dealer_has_repair_shop: bool,
+}
+
+impl ClaimFile {
+    /// The settlement waiting for approval, if any.
+    pub fn pending_settlement(&self) -> Option<&SettlementRecord> {
+        self.settlements.iter().find(|s| s.status == "pending_approval")
+    }
+
+    /// The approved settlement payments go against: the latest approved.
+    pub fn approved_settlement(&self) -> Option<&SettlementRecord> {
+        self.settlements.iter().rev().find(|s| s.status == "approved")
+    }
+}
+
+fn to_claim(
+    row: &claims::Model,
+    reserve: Decimal,
+    paid: Decimal,
+    targets: &ServiceTargets,
+    at: DateTime<Utc>,
+) -> Claim {
+    let stage = Stage::parse(&row.stage).unwrap_or(Stage::Reported);
+    let target_hours = targets.for_stage(stage).map(|d| d.num_hours());
+    Claim {
+        id: row.id,
+        claim_no: row.claim_no.clone(),
+        dealer_id: row.dealer_id,
+        policy_id: row.policy_id,
+        compulsory_policy_id: row.compulsory_policy_id,
+        commercial_policy_id: row.commercial_policy_id,
+        vin: row.vin.clone(),
+        plate: row.plate.clone(),
+        accident_at: row.accident_at,
+        accident_on: row.accident_on,
+        reported_at: row.reported_at,
+        reporter_name: row.reporter_name.clone(),
+        reporter_phone: identity::mask_mobile(&row.reporter_phone),
+        place: row.place.clone(),
+        description: row.description.clone(),
+        stage,
+        stage_since: row.stage_since,
+        hours_in_stage: std::cmp::max((at - row.stage_since).num_hours(), 0),
+        target_hours,
+        overdue: targets.is_overdue(stage, row.stage_since, at),
+        handler_id: row.handler_id,
+        surveyor_id: row.surveyor_id,
+        repair_shop: row.repair_shop.clone(),
+        repair_at_dealer: row.repair_at_dealer,
+        liability_share: row.liability_share_micros.map(rate_from_micros),
+        possible_duplicates: split_list(&row.duplicate_of),
+        decline_reason: row.decline_reason.clone(),
+        reopen_count: row.reopen_count,
+        version: row.version,
+        reserve,
+        paid,
+        allowed: flow::allowed(stage),
+    }
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// The claim row within the scope; 404 outside it.
+async fn row(db: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<claims::Model> {
+    let row = claims::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
+    if !scope.allows(row.dealer_id) {
+        return Err(AppError::NotFound);
+    }
+    Ok(row)
+}
+
+async fn reserve_by_coverage(db: &impl ConnectionTrait, claim_id: i64) -> AppResult<BTreeMap<String, i64>> {
+    let rows: Vec<(String, i64)> = claim_reserve_movements::Entity::find()
+        .select_only()
+        .column(claim_reserve_movements::Column::Coverage)
+        .column(claim_reserve_movements::Column::AmountFen)
+        .filter(claim_reserve_movements::Column::ClaimId.eq(claim_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by = BTreeMap::new();
+    for (coverage, amount) in rows {
+        *by.entry(coverage).or_insert(0) += amount;
+    }
+    Ok(by)
+}
+
+async fn paid_by_coverage(db: &impl ConnectionTrait, claim_id: i64) -> AppResult<BTreeMap<String, i64>> {
+    let rows: Vec<(String, i64)> = claim_payments::Entity::find()
+        .select_only()
+        .column(claim_payments::Column::Coverage)
+        .column(claim_payments::Column::AmountFen)
+        .filter(claim_payments::Column::ClaimId.eq(claim_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by = BTreeMap::new();
+    for (coverage, amount) in rows {
+        *by.entry(coverage).or_insert(0) += amount;
+    }
+    Ok(by)
+}
+
+/// A claim in scope, as listed.
+pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: i64, targets: &ServiceTargets) -> AppResult<Claim> {
+    let row = row(db, scope, id).await?;
+    let reserve: i64 = reserve_by_coverage(db, id).await?.values().sum();
+    let paid: i64 = paid_by_coverage(db, id).await?.values().sum();
+    Ok(to_claim(&row, from_fen(reserve), from_fen(paid), targets, now()))
+}
+
+/// A claim in scope with its whole file.
+pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &ClaimSettings) -> AppResult<ClaimFile> {
+    let row = row(db, scope, id).await?;
+    let reserves = reserve_by_coverage(db, id).await?;
+    let paid = paid_by_coverage(db, id).await?;
+    let claim =
+        to_claim(&row, from_fen(reserves.values().sum()), from_fen(paid.values().sum()), &settings.targets, now());
+    let policy = policies::Entity::find_by_id(row.policy_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let dealer = dealers::Entity::find_by_id(row.dealer_id).one(db).await?.ok_or(AppError::NotFound)?;
+
+    let transition_rows = claim_transitions::Entity::find()
+        .filter(claim_transitions::Column::ClaimId.eq(id))
+        .order_by_asc(claim_transitions::Column::Id)
+        .all(db)
+        .await?;
+    let actor_ids: Vec<i64> = transition_rows.iter().map(|t| t.actor_id).collect();
+    let names = user_names(db, &actor_ids).await?;
+    let transitions = transition_rows
+        .into_iter()
+        .map(|t| TransitionRecord {
+            actor: names.get(&t.actor_id).cloned().unwrap_or_default(),
+            transition: t.transition,
+            from_stage: t.from_stage,
+            to_stage: t.to_stage,
+            note: t.note,
+            actor_id: t.actor_id,
+            at: t.at,
+        })
+        .collect();
+
+    let coverages = coverages_of(db, &row).await?;
+    let mut reserve_lines = Vec::new();
+    for coverage in coverages.iter().chain(reserves.keys()).chain(paid.keys()) {
+        if reserve_lines.iter().any(|l: &ReserveLine| &l.coverage == coverage) {
+            continue;
+        }
+        reserve_lines.push(ReserveLine {
+            coverage: coverage.clone(),
+            reserve: from_fen(reserves.get(coverage).copied().unwrap_or(0)),
+            paid: from_fen(paid.get(coverage).copied().unwrap_or(0)),
+        });
+    }
+    let reserve_movements = claim_reserve_movements::Entity::find()
+        .filter(claim_reserve_movements::Column::ClaimId.eq(id))
+        .order_by_asc(claim_reserve_movements::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| ReserveMovement {
+            coverage: m.coverage,
+            amount: from_fen(m.amount_fen),
+            reason: m.reason,
+            note: m.note,
+            created_by: m.created_by,
+            created_at: m.created_at,
+        })
+        .collect();
+    let loss_rows = claim_loss_items::Entity::find()
+        .filter(claim_loss_items::Column::ClaimId.eq(id))
+        .order_by_asc(claim_loss_items::Column::Id)
+        .all(db)
+        .await?;
+    let loss_items: Vec<LossItem> = loss_rows.iter().map(to_loss_item).collect();
+
+    let document_rows = claim_documents::Entity::find()
+        .filter(claim_documents::Column::ClaimId.eq(id))
+        .order_by_asc(claim_documents::Column::Id)
+        .all(db)
+        .await?;
+    let mut documents = Vec::new();
+    let mut same_document_claims = Vec::new();
+    for d in document_rows {
+        let also_on_claims = claims_with_document(db, &d.sha256, id).await?;
+        same_document_claims.extend(also_on_claims.iter().cloned());
+        documents.push(Document {
+            id: d.id,
+            file_name: d.file_name,
+            content_type: d.content_type,
+            size_bytes: d.size_bytes,
+            sha256: d.sha256,
+            also_on_claims,
+            uploaded_by: d.uploaded_by,
+            uploaded_at: d.uploaded_at,
+        });
+    }
+    same_document_claims.sort();
+    same_document_claims.dedup();
+
+    let settlements = claim_settlements::Entity::find()
+        .filter(claim_settlements::Column::ClaimId.eq(id))
+        .order_by_asc(claim_settlements::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_settlement_record)
+        .collect::<AppResult<Vec<_>>>()?;
+    let payments = claim_payments::Entity::find()
+        .filter(claim_payments::Column::ClaimId.eq(id))
+        .order_by_asc(claim_payments::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| Payment {
+            id: p.id,
+            settlement_id: p.settlement_id,
+            coverage: p.coverage,
+            payee: p.payee,
+            amount: from_fen(p.amount_fen),
+            paid_on: p.paid_on,
+            created_by: p.created_by,
+            created_at: p.created_at,
+        })
+        .collect();
+
+    let facts = ClaimFacts {
+        policy_start: policy.start_date,
+        accident_on: row.accident_on,
+        reported_on: row.reported_at.with_timezone(&china()).date_naive(),
+        other_claims_same_vehicle: repeat_claims(db, &row, settings.signal_rules.repeat_window_days).await?,
+        same_document_claims,
+        part_prices: part_prices(db, id, &loss_rows).await?,
+    };
+    let signals = signals::evaluate(&facts, &settings.signal_rules);
+    Ok(ClaimFile {
+        claim,
+        policy_no: policy.policy_no,
+        transitions,
+        reserves: reserve_lines,
+        reserve_movements,
+        loss_items,
+        documents,
+        settlements,
+        payments,
+        signals,
+        coverages,
+        dealer_has_repair_shop: dealer.has_repair_shop,
+    })
+}
+
+fn to_loss_item(i: &claim_loss_items::Model) -> LossItem {
+    LossItem {
+        id: i.id,
+        category: i.category.clone(),
+        kind: i.kind.clone(),
+        description: i.description.clone(),
+        quantity: rate_from_micros(i.quantity_micros),
+        unit_price: from_fen(i.unit_price_fen),
+        assessed: from_fen(i.assessed_fen),
+        removed: i.removed,
+    }
+}
+
+fn to_settlement_record(s: claim_settlements::Model) -> AppResult<SettlementRecord> {
+    let calculation = serde_json::from_str(&s.calculation_json).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(SettlementRecord {
+        id: s.id,
+        status: s.status,
+        total: from_fen(s.total_fen),
+        calculation,
+        proposed_by: s.proposed_by,
+        proposed_at: s.proposed_at,
+        approved_by: s.approved_by,
+        approved_at: s.approved_at,
+        note: s.note,
+    })
+}
+
+async fn user_names(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DisplayName)
+        .filter(users::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+async fn claims_with_document(db: &impl ConnectionTrait, sha256: &str, except_claim: i64) -> AppResult<Vec<String>> {
+    let claim_ids: Vec<i64> = claim_documents::Entity::find()
+        .select_only()
+        .column(claim_documents::Column::ClaimId)
+        .filter(claim_documents::Column::Sha256.eq(sha256))
+        .filter(claim_documents::Column::ClaimId.ne(except_claim))
+        .into_tuple()
+        .all(db)
+        .await?;
+    claim_numbers(db, claim_ids).await
+}
+
+async fn claim_numbers(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut numbers: Vec<String> = claims::Entity::find()
+        .select_only()
+        .column(claims::Column::ClaimNo)
+        .filter(claims::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    numbers.sort();
+    numbers.dedup();
+    Ok(numbers)
+}
+
+/// Other claims on the same VIN or plate with accidents within `days` of this one.
+async fn repeat_claims(db: &impl ConnectionTrait, row: &claims::Model, days: i64) -> AppResult<Vec<String>> {
+    let window = Duration::days(days);
+    let mut numbers: Vec<String> = claims::Entity::find()
+        .select_only()
+        .column(claims::Column::ClaimNo)
+        .filter(Condition::any().add(claims::Column::Vin.eq(&row.vin)).add(claims::Column::Plate.eq(&row.plate)))
+        .filter(claims::Column::Id.ne(row.id))
+        .filter(claims::Column::AccidentOn.gte(row.accident_on - window))
+        .filter(claims::Column::AccidentOn.lte(row.accident_on + window))
+        .into_tuple()
+        .all(db)
+        .await?;
+    numbers.sort();
+    Ok(numbers)
+}
+
+/// Parts on this claim with the median unit price other claims gave the same part.
+async fn part_prices(
+    db: &impl ConnectionTrait,
+    claim_id: i64,
+    items: &[claim_loss_items::Model],
+) -> AppResult<Vec<(String, Decimal, Decimal)>> {
+    let mut out = Vec::new();
+    for item in items.iter().filter(|i| i.kind == "part" && !i.removed) {
+        let mut peers: Vec<i64> = claim_loss_items::Entity::find()
+            .select_only()
+            .column(claim_loss_items::Column::UnitPriceFen)
+            .filter(claim_loss_items::Column::Kind.eq("part"))
+            .filter(claim_loss_items::Column::Description.eq(&item.description))
+            .filter(claim_loss_items::Column::ClaimId.ne(claim_id))
+            .filter(claim_loss_items::Column::Removed.eq(false))
+            .order_by_desc(claim_loss_items::Column::Id)
+            .limit(201)
+            .into_tuple()
+            .all(db)
+            .await?;
+        // Too few peers make a median meaningless.
+        if peers.len() < 3 {
+            continue;
+        }
+        peers.sort_unstable();
+        let mid = peers.len() / 2;
+        let median = if peers.len() % 2 == 1 {
+            from_fen(peers[mid])
+        } else {
+            round_to_fen((from_fen(peers[mid - 1]) + from_fen(peers[mid])) / Decimal::TWO)
+        };
+        out.push((item.description.clone(), from_fen(item.unit_price_fen), median));
+    }
+    Ok(out)
+}
+
+/// The coverage codes the claim can use: the compulsory heads when a compulsory policy
+/// answers, and the commercial policy's coverages.
+async fn coverages_of(db: &impl ConnectionTrait, row: &claims::Model) -> AppResult<Vec<String>> {
+    let mut codes = Vec::new();
+    if row.compulsory_policy_id.is_some() {
+        codes.extend(COMPULSORY_HEADS.iter().map(|c| c.to_string()));
+    }
+    if let Some(commercial) = row.commercial_policy_id {
+        let rows: Vec<String> = policy_coverages::Entity::find()
+            .select_only()
+            .column(policy_coverages::Column::Code)
+            .filter(policy_coverages::Column::PolicyId.eq(commercial))
+            .order_by_asc(policy_coverages::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        codes.extend(rows.into_iter().filter(|c| SETTLED_COVERAGES.contains(&c.as_str())));
+    }
+    Ok(codes)
+}
+
+pub const COMPULSORY_HEADS: [&str; 3] = ["compulsory_death_disability", "compulsory_medical", "compulsory_property"];
+const SETTLED_COVERAGES: [&str; 4] = ["vehicle_damage", "third_party", "driver", "passenger"];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimFilter {
+    pub stage: Option<Stage>,
+    pub dealer_id: Option<i64>,
+    /// Only claims handled by this user.
+    pub handler_id: Option<i64>,
+    /// Only claims past their stage's service target.
+    pub overdue: bool,
+    /// Only claims that have waited in their stage at least this many hours.
+    pub min_hours_in_stage: Option<i64>,
+    /// Claim number, plate or VIN (part of).
+    pub search: Option<String>,
+}
+
+/// The queue: claims in scope, oldest in their stage first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    filter: &ClaimFilter,
+    paging: PageRequest,
+    targets: &ServiceTargets,
+) -> AppResult<Page<Claim>> {
+    let at = now();
+    let mut query = claims::Entity::find().filter(in_scope(scope, claims::Column::DealerId));
+    if let Some(stage) = filter.stage {
+        query = query.filter(claims::Column::Stage.eq(stage.as_str()));
+    }
+    if let Some(dealer_id) = filter.dealer_id {
+        query = query.filter(claims::Column::DealerId.eq(dealer_id));
+    }
+    if let Some(handler_id) = filter.handler_id {
+        query = query.filter(claims::Column::HandlerId.eq(handler_id));
+    }
+    if let Some(hours) = filter.min_hours_in_stage {
+        query = query.filter(claims::Column::StageSince.lte(at - Duration::hours(hours)));
+    }
+    if filter.overdue {
+        // Overdue = a waiting stage whose target has passed; one condition per stage keeps it in SQL.
+        let mut any = Condition::any();
+        for stage in Stage::ALL {
+            if let Some(target) = targets.for_stage(stage) {
+                any = any.add(
+                    Condition::all()
+                        .add(claims::Column::Stage.eq(stage.as_str()))
+                        .add(claims::Column::StageSince.lt(at - target)),
+                );
+            }
+        }
+        query = query.filter(any);
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", search.replace(['%', '_'], "").to_uppercase());
+        query = query.filter(
+            Condition::any()
+                .add(claims::Column::ClaimNo.like(&pattern))
+                .add(claims::Column::Plate.like(&pattern))
+                .add(claims::Column::Vin.like(&pattern)),
+        );
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_asc(claims::Column::StageSince)
+        .order_by_asc(claims::Column::Id)
+        .offset(paging.offset())
+        .limit(paging.per_page)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let reserves = sums_by_claim::<claim_reserve_movements::Entity, _, _>(
+        db,
+        &ids,
+        claim_reserve_movements::Column::ClaimId,
+        claim_reserve_movements::Column::AmountFen,
+    )
+    .await?;
+    let paid = sums_by_claim::<claim_payments::Entity, _, _>(
+        db,
+        &ids,
+        claim_payments::Column::ClaimId,
+        claim_payments::Column::AmountFen,
+    )
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            to_claim(
+                r,
+                from_fen(reserves.get(&r.id).copied().unwrap_or(0)),
+                from_fen(paid.get(&r.id).copied().unwrap_or(0)),
+                targets,
+                at,
+            )
+        })
+        .collect();
+    Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
+}
+
+async fn sums_by_claim<E, C1, C2>(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    claim_col: C1,
+    amount_col: C2,
+) -> AppResult<HashMap<i64, i64>>
+where
+    E: EntityTrait,
+    C1: ColumnTrait,
+    C2: ColumnTrait,
+{
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, i64)> = E::find()
+        .select_only()
+        .column(claim_col)
+        .column(amount_col)
+        .filter(claim_col.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut sums = HashMap::new();
+    for (id, amount) in rows {
+        *sums.entry(id).or_insert(0) += amount;
+    }
+    Ok(sums)
+}
+
+/// Claims in scope per stage, and how many of each are overdue: the board's column heads.
+pub async fn stage_counts(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    filter: &ClaimFilter,
+    targets: &ServiceTargets,
+) -> AppResult<Vec<(Stage, u64, u64)>> {
+    let mut counts = Vec::new();
+    for stage in Stage::ALL {
+        let staged = ClaimFilter { stage: Some(stage), overdue: false, ..filter.clone() };
+        let all = count(db, scope, &staged, targets).await?;
+        let overdue = if targets.for_stage(stage).is_some() {
+            count(db, scope, &ClaimFilter { overdue: true, ..staged }, targets).await?
+        } else {
+            0
+        };
+        counts.push((stage, all, overdue));
+    }
+    Ok(counts)
+}
+
+async fn count(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    filter: &ClaimFilter,
+    targets: &ServiceTargets,
+) -> AppResult<u64> {
+    Ok(list(db, scope, filter, PageRequest { page: 1, per_page: 1 }, targets).await?.total)
+}
+
+/// First notice of loss.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// The policy number; or give the plate.
+    pub policy_no: Option<String>,
+    pub plate: Option<String>,
+    /// RFC 3339 (`2026-11-20T08:30:00+08:00`).
+    #[schema(value_type = String)]
+    pub accident_at: DateTime<FixedOffset>,
+    pub reporter_name: String,
+    pub reporter_phone: String,
+    pub place: String,
+    pub description: String,
+}
+
+/// Records a first notice of loss against the policies in force at the accident time.
+pub async fn report(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    request: &ReportRequest,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let at = now();
+    let mut errors = Vec::new();
+    let accident_at = request.accident_at.with_timezone(&Utc);
+    if accident_at > at + Duration::minutes(5) {
+        errors.push(FieldError::new("accident_at", "in_future", "the accident time is in the future"));
+    }
+    let reporter_name = request.reporter_name.trim();
+    if reporter_name.is_empty() || reporter_name.chars().count() > 64 {
+        errors.push(FieldError::new("reporter_name", "required", "give the reporter's name (up to 64 characters)"));
+    }
+    let phone = identity::normalize_mobile(&request.reporter_phone).unwrap_or_else(|e| {
+        errors.push(FieldError::new("reporter_phone", e.code, e.message));
+        String::new()
+    });
+    let place = request.place.trim();
+    if place.is_empty() || place.chars().count() > 200 {
+        errors.push(FieldError::new("place", "required", "give the place of the accident (up to 200 characters)"));
+    }
+    let description = request.description.trim();
+    if description.is_empty() || description.chars().count() > 4000 {
+        errors.push(FieldError::new("description", "required", "describe what happened (up to 4000 characters)"));
+    }
+    let policy_no = request.policy_no.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let plate = match request.plate.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => match identity::normalize_plate(text) {
+            Ok(p) => Some(p.text),
+            Err(e) => {
+                errors.push(FieldError::new("plate", e.code, e.message));
+                None
+            }
+        },
+        None => None,
+    };
+    if policy_no.is_none() && plate.is_none() && !errors.iter().any(|e| e.field == "plate") {
+        errors.push(FieldError::new("policy_no", "required", "give the policy number or the plate"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let accident_on = accident_at.with_timezone(&china()).date_naive();
+
+    // The vehicle: from the policy number, or the plate's policies within scope.
+    let mut found = policies::Entity::find().filter(in_scope(scope, policies::Column::DealerId));
+    found = match (policy_no, &plate) {
+        (Some(no), _) => found.filter(policies::Column::PolicyNo.eq(no.to_uppercase())),
+        (None, Some(plate)) => found.filter(policies::Column::Plate.eq(plate.clone())),
+        (None, None) => return Err(AppError::field("policy_no", "required", "give the policy number or the plate")),
+    };
+    let matched = found.order_by_desc(policies::Column::Id).limit(50).all(tx).await?;
+    let Some(first) = matched.first() else {
+        let field = if policy_no.is_some() { "policy_no" } else { "plate" };
+        return Err(AppError::field(
+            field,
+            "no_policy",
+            "no policy of yours matches; check the policy number or plate",
+        ));
+    };
+    let vin = first.vin.clone();
+    let candidates = policies::Entity::find()
+        .filter(policies::Column::Vin.eq(&vin))
+        .filter(in_scope(scope, policies::Column::DealerId))
+        .order_by_desc(policies::Column::StartDate)
+        .all(tx)
+        .await?;
+    let in_force: Vec<&policies::Model> = candidates
+        .iter()
+        .filter(|p| lifecycle::covers(&Period { start: p.start_date, end: p.end_date }, p.cancelled_from, accident_on))
+        .collect();
+    if in_force.is_empty() {
+        return Err(AppError::field("accident_at", "not_in_force", not_in_force_reason(&candidates, accident_on)));
+    }
+    let compulsory = in_force.iter().find(|p| p.product == "compulsory").map(|p| p.id);
+    let commercial = in_force.iter().find(|p| p.product == "commercial").map(|p| p.id);
+    let primary =
+        in_force.iter().find(|p| p.product == "commercial").or(in_force.first()).copied().ok_or(AppError::NotFound)?;
+
+    let window = Duration::days(i64::from(settings.duplicate_days));
+    let duplicate_ids: Vec<i64> = claims::Entity::find()
+        .select_only()
+        .column(claims::Column::Id)
+        .filter(Condition::any().add(claims::Column::Vin.eq(&vin)).add(claims::Column::Plate.eq(&primary.plate)))
+        .filter(claims::Column::AccidentOn.gte(accident_on - window))
+        .filter(claims::Column::AccidentOn.lte(accident_on + window))
+        .into_tuple()
+        .all(tx)
+        .await?;
+    let duplicates = claim_numbers(tx, duplicate_ids).await?;
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let inserted = claims::Entity::insert(claims::ActiveModel {
+        claim_no: Set(format!("pending-{}-{}", actor_id, uuid_like(at))),
+        dealer_id: Set(primary.dealer_id),
+        policy_id: Set(primary.id),
+        compulsory_policy_id: Set(compulsory),
+        commercial_policy_id: Set(commercial),
+        vin: Set(vin.clone()),
+        plate: Set(primary.plate.clone()),
+        accident_at: Set(crate::domain::audit::audit_time(accident_at)),
+        accident_on: Set(accident_on),
+        reported_at: Set(at),
+        reporter_name: Set(reporter_name.to_string()),
+        reporter_phone: Set(phone),
+        place: Set(place.to_string()),
+        description: Set(description.to_string()),
+        stage: Set(Stage::Reported.as_str().into()),
+        stage_since: Set(at),
+        handler_id: Set(None),
+        surveyor_id: Set(None),
+        repair_shop: Set(None),
+        repair_at_dealer: Set(false),
+        liability_share_micros: Set(None),
+        duplicate_of: Set(duplicates.join(",")),
+        decline_reason: Set(None),
+        reopen_count: Set(0),
+        version: Set(1),
+        created_by: Set(actor_id),
+        updated_at: Set(at),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    let id = inserted.last_insert_id;
+    let claim_no = claim_number(accident_on, id);
+    claims::Entity::update_many()
+        .col_expr(claims::Column::ClaimNo, Expr::value(claim_no.clone()))
+        .filter(claims::Column::Id.eq(id))
+        .exec(tx)
+        .await?;
+    record_transition(tx, id, "report", None, Stage::Reported, "", actor_id, at).await?;
+    let claim = file(tx, &Scope::All, id, settings).await?;
+    let change = Change::new("report", "claim", id).after(&serde_json::json!({
+        "claim_no": claim_no, "policy_id": primary.id, "dealer_id": primary.dealer_id,
+        "accident_at": accident_at, "possible_duplicates": duplicates,
+    }));
+    audit::append(tx, actor, change).await?;
+    Ok(claim)
+}
+
+fn uuid_like(at: DateTime<Utc>) -> String {
+    format!("{}", at.timestamp_micros())
+}
+
+/// Claim numbers: `CL`, the accident year, and the id, zero-padded; unique as the id is.
+pub fn claim_number(accident_on: NaiveDate, id: i64) -> String {
+    use chrono::Datelike;
+    format!("CL{}{:08}", accident_on.year(), id)
+}
+
+/// Why none of the vehicle's policies covers the accident day.
+fn not_in_force_reason(candidates: &[policies::Model], accident_on: NaiveDate) -> String {
+    if let Some(cancelled) = candidates
+        .iter()
+        .find(|p| p.start_date <= accident_on && accident_on < p.end_date && p.cancelled_from.is_some())
+    {
+        let from = cancelled.cancelled_from.map(|d| d.to_string()).unwrap_or_default();
+        return format!("policy {} was cancelled from {from}; no policy covers {accident_on}", cancelled.policy_no);
+    }
+    if let Some(next) = candidates.iter().filter(|p| p.start_date > accident_on).min_by_key(|p| p.start_date) {
+        return format!("policy {} had not started on {accident_on}: cover starts {}", next.policy_no, next.start_date);
+    }
+    if let Some(last) = candidates.iter().filter(|p| p.end_date <= accident_on).max_by_key(|p| p.end_date) {
+        return format!("policy {} expired before {accident_on}: cover ended {}", last.policy_no, last.end_date);
+    }
+    format!("no policy covers {accident_on}")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_transition(
+    tx: &impl ConnectionTrait,
+    claim_id: i64,
+    transition: &str,
+    from: Option<Stage>,
+    to: Stage,
+    note: &str,
+    actor_id: i64,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    claim_transitions::Entity::insert(claim_transitions::ActiveModel {
+        claim_id: Set(claim_id),
+        transition: Set(transition.to_string()),
+        from_stage: Set(from.map(|s| s.as_str().to_string())),
+        to_stage: Set(to.as_str().to_string()),
+        note: Set(note.to_string()),
+        actor_id: Set(actor_id),
+        at: Set(at),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    Ok(())
+}
+
+async fn move_reserve(
+    tx: &impl ConnectionTrait,
+    claim_id: i64,
+    coverage: &str,
+    amount_fen: i64,
+    reason: &str,
+    note: &str,
+    actor_id: i64,
+) -> AppResult<()> {
+    if amount_fen == 0 {
+        return Ok(());
+    }
+    claim_reserve_movements::Entity::insert(claim_reserve_movements::ActiveModel {
+        claim_id: Set(claim_id),
+        coverage: Set(coverage.to_string()),
+        amount_fen: Set(amount_fen),
+        reason: Set(reason.to_string()),
+        note: Set(note.to_string()),
+        created_by: Set(actor_id),
+        created_at: Set(now()),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    Ok(())
+}
+
+/// Loads the claim for a change: in scope, at the version the client read, in a stage that allows `what`.
+async fn for_change(
+    tx: &impl ConnectionTrait,
+    scope: &Scope,
+    id: i64,
+    version: i32,
+) -> AppResult<(claims::Model, Stage)> {
+    let row = row(tx, scope, id).await?;
+    if row.version != version {
+        return Err(AppError::stale_version());
+    }
+    let stage = Stage::parse(&row.stage).ok_or_else(|| AppError::Internal(anyhow::anyhow!("stage {:?}", row.stage)))?;
+    Ok((row, stage))
+}
+
+/// Bumps the version (refusing a concurrent change) and moves the stage when `to` is given.
+async fn bump(
+    tx: &impl ConnectionTrait,
+    row: &claims::Model,
+    to: Option<Stage>,
+    set: Vec<(claims::Column, sea_orm::sea_query::SimpleExpr)>,
+) -> AppResult<()> {
+    let at = now();
+    let mut update = claims::Entity::update_many()
+        .col_expr(claims::Column::Version, Expr::col(claims::Column::Version).add(1))
+        .col_expr(claims::Column::UpdatedAt, Expr::value(at))
+        .filter(claims::Column::Id.eq(row.id))
+        .filter(claims::Column::Version.eq(row.version));
+    if let Some(stage) = to {
+        update = update
+            .col_expr(claims::Column::Stage, Expr::value(stage.as_str()))
+            .col_expr(claims::Column::StageSince, Expr::value(at));
+    }
+    for (column, value) in set {
+        update = update.col_expr(column, value);
+    }
+    if update.exec(tx).await?.rows_affected == 0 {
+        return Err(AppError::stale_version());
+    }
+    Ok(())
+}
+
+fn illegal(error: flow::IllegalTransition) -> AppError {
+    AppError::IllegalTransition {
+        message: error.to_string(),
+        allowed: error.allowed.iter().map(|t| t.as_str().to_string()).collect(),
+    }
+}
+
+/// Reserve for one coverage, as sent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveRequest {
+    pub coverage: String,
+    #[schema(value_type = String)]
+    pub reserve: Decimal,
+}
+
+/// Register: the coverages hit and their initial reserves.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub version: i32,
+    pub reserves: Vec<ReserveRequest>,
+    /// The adjuster who will handle it; the one registering when left out.
+    pub handler_id: Option<i64>,
+    pub surveyor_id: Option<i64>,
+    #[serde(default)]
+    pub note: String,
+}
+
+fn check_reserves(
+    reserves: &[ReserveRequest],
+    coverages: &[String],
+    errors: &mut Vec<FieldError>,
+) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    if reserves.is_empty() {
+        errors.push(FieldError::new("reserves", "required", "choose at least one coverage hit, with its reserve"));
+    }
+    for (i, r) in reserves.iter().enumerate() {
+        if !coverages.contains(&r.coverage) {
+            errors.push(FieldError::new(
+                format!("reserves[{i}].coverage"),
+                "not_covered",
+                format!(
+                    "{} is not a coverage of the policies in force; choose from {}",
+                    r.coverage,
+                    coverages.join(", ")
+                ),
+            ));
+            continue;
+        }
+        if out.iter().any(|(c, _)| c == &r.coverage) {
+            errors.push(FieldError::new(format!("reserves[{i}].coverage"), "duplicate", "each coverage once"));
+            continue;
+        }
+        match to_fen(r.reserve) {
+            Ok(f) if f > 0 => out.push((r.coverage.clone(), f)),
+            Ok(_) => {
+                errors.push(FieldError::new(format!("reserves[{i}].reserve"), "not_positive", "a reserve is above 0"))
+            }
+            Err(e) => errors.push(FieldError::new(format!("reserves[{i}].reserve"), "invalid", e.to_string())),
+        }
+    }
+    out
+}
+
+async fn check_adjuster(
+    tx: &impl ConnectionTrait,
+    field: &str,
+    id: i64,
+    errors: &mut Vec<FieldError>,
+) -> AppResult<()> {
+    let user = users::Entity::find_by_id(id).one(tx).await?;
+    if !user.is_some_and(|u| u.role == Role::ClaimsAdjuster.as_str() && !u.disabled) {
+        errors.push(FieldError::new(field, "not_adjuster", "choose an active claims adjuster"));
+    }
+    Ok(())
+}
+
+/// reported → registered.
+pub async fn register(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    request: &RegisterRequest,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, request.version).await?;
+    let to = flow::next_stage(stage, Transition::Register).map_err(illegal)?;
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let coverages = coverages_of(tx, &row).await?;
+    let mut errors = Vec::new();
+    let reserves = check_reserves(&request.reserves, &coverages, &mut errors);
+    let handler = request.handler_id.unwrap_or(actor_id);
+    check_adjuster(tx, "handler_id", handler, &mut errors).await?;
+    if let Some(surveyor) = request.surveyor_id {
+        check_adjuster(tx, "surveyor_id", surveyor, &mut errors).await?;
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    bump(
+        tx,
+        &row,
+        Some(to),
+        vec![
+            (claims::Column::HandlerId, Expr::value(Some(handler))),
+            (claims::Column::SurveyorId, Expr::value(request.surveyor_id.or(row.surveyor_id))),
+        ],
+    )
+    .await?;
+    for (coverage, amount) in &reserves {
+        move_reserve(tx, id, coverage, *amount, "initial", &request.note, actor_id).await?;
+    }
+    finish(tx, actor, &row, "register", stage, to, &request.note, settings, serde_json::json!({ "reserves": reserves }))
+        .await
+}
+
+/// Records the transition and its audit record, and returns the file as it now stands.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    row: &claims::Model,
+    transition: &'static str,
+    from: Stage,
+    to: Stage,
+    note: &str,
+    settings: &ClaimSettings,
+    details: serde_json::Value,
+) -> AppResult<ClaimFile> {
+    let actor_id = actor.user_id.unwrap_or_default();
+    if from != to || transition != "update" {
+        record_transition(tx, row.id, transition, Some(from), to, note, actor_id, now()).await?;
+    }
+    let after = file(tx, &Scope::All, row.id, settings).await?;
+    let change = Change::new(transition, "claim", row.id)
+        .before(&serde_json::json!({ "stage": from, "version": row.version }))
+        .after(&serde_json::json!({ "stage": to, "version": after.claim.version, "note": note, "details": details }));
+    audit::append(tx, actor, change).await?;
+    Ok(after)
+}
+
+/// A loss item to add.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LossItemRequest {
+    pub version: i32,
+    /// `own_vehicle`, `third_party_property`, `third_party_medical`, `third_party_death`, `driver`, `passenger`.
+    pub category: String,
+    /// `part`, `labour` or `other`.
+    pub kind: String,
+    pub description: String,
+    #[schema(value_type = String)]
+    pub quantity: Decimal,
+    #[schema(value_type = String)]
+    pub unit_price: Decimal,
+    /// The amount assessed; quantity × unit price when left out.
+    #[schema(value_type = Option<String>)]
+    pub assessed: Option<Decimal>,
+}
+
+pub const LOSS_KINDS: [&str; 3] = ["part", "labour", "other"];
+
+/// Adds a loss item while the claim is registered or surveyed (or back for settling after a reopen).
+pub async fn add_loss_item(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    request: &LossItemRequest,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, request.version).await?;
+    require_stage(stage, &[Stage::Registered, Stage::Surveyed], "loss items are assessed")?;
+    let mut errors = Vec::new();
+    let category = LossCategory::parse(&request.category);
+    if category.is_none() {
+        errors.push(FieldError::new(
+            "category",
+            "unknown",
+            format!("choose one of {}", LossCategory::ALL.map(|c| c.as_str()).join(", ")),
+        ));
+    }
+    if !LOSS_KINDS.contains(&request.kind.as_str()) {
+        errors.push(FieldError::new("kind", "unknown", "choose part, labour or other"));
+    }
+    let description = request.description.trim();
+    if description.is_empty() || description.chars().count() > 200 {
+        errors.push(FieldError::new("description", "required", "name the part or work (up to 200 characters)"));
+    }
+    let quantity = match rate_to_micros(request.quantity) {
+        Ok(q) if q > 0 && q <= 1_000_000_000_000 => q,
+        _ => {
+            errors.push(FieldError::new("quantity", "invalid", "a quantity above 0 with at most 6 decimals"));
+            0
+        }
+    };
+    let unit_price = match to_fen(request.unit_price) {
+        Ok(p) if p >= 0 => p,
+        _ => {
+            errors.push(FieldError::new("unit_price", "invalid", "an amount of 0 or more with at most 2 decimals"));
+            0
+        }
+    };
+    let assessed = match request.assessed {
+        Some(amount) => match to_fen(amount) {
+            Ok(a) if a >= 0 => a,
+            _ => {
+                errors.push(FieldError::new("assessed", "invalid", "an amount of 0 or more with at most 2 decimals"));
+                0
+            }
+        },
+        None => fen(request.quantity * request.unit_price).unwrap_or_else(|_| {
+            errors.push(FieldError::new("unit_price", "out_of_range", "quantity × unit price is too large"));
+            0
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    bump(tx, &row, None, Vec::new()).await?;
+    let inserted = claim_loss_items::Entity::insert(claim_loss_items::ActiveModel {
+        claim_id: Set(id),
+        category: Set(request.category.clone()),
+        kind: Set(request.kind.clone()),
+        description: Set(description.to_string()),
+        quantity_micros: Set(quantity),
+        unit_price_fen: Set(unit_price),
+        assessed_fen: Set(assessed),
+        removed: Set(false),
+        created_by: Set(actor_id),
+        created_at: Set(now()),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    let details = serde_json::json!({ "loss_item": inserted.last_insert_id, "description": description, "assessed": from_fen(assessed) });
+    finish(tx, actor, &row, "update", stage, stage, "", settings, details).await
+}
+
+/// Removes a loss item (kept on file, marked removed).
+pub async fn remove_loss_item(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    item_id: i64,
+    version: i32,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, version).await?;
+    require_stage(stage, &[Stage::Registered, Stage::Surveyed], "loss items are assessed")?;
+    let item = claim_loss_items::Entity::find_by_id(item_id)
+        .filter(claim_loss_items::Column::ClaimId.eq(id))
+        .one(tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    bump(tx, &row, None, Vec::new()).await?;
+    claim_loss_items::Entity::update_many()
+        .col_expr(claim_loss_items::Column::Removed, Expr::value(true))
+        .filter(claim_loss_items::Column::Id.eq(item.id))
+        .exec(tx)
+        .await?;
+    finish(tx, actor, &row, "update", stage, stage, "", settings, serde_json::json!({ "removed_loss_item": item_id }))
+        .await
+}
+
+fn require_stage(stage: Stage, allowed: &[Stage], what: &str) -> AppResult<()> {
+    if allowed.contains(&stage) {
+        return Ok(());
+    }
+    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    Err(AppError::Conflict(format!("{what} only while the claim is {}; it is {}", names.join(" or "), stage.as_str())))
+}
+
+/// Survey done: surveyor, repair shop.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyRequest {
+    pub version: i32,
+    /// The surveyor; the one assigned, or the caller, when left out.
+    pub surveyor_id: Option<i64>,
+    /// Repaired at the dealer's own shop: records a repair referral (送修) for the dealer.
+    #[serde(default)]
+    pub repair_at_dealer: bool,
+    /// Name of the repair shop when it is not the dealer's.
+    pub repair_shop: Option<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// registered → surveyed: needs at least one loss item; records a repair referral when the
+/// car is repaired at the dealer's own shop.
+pub async fn survey(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    request: &SurveyRequest,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, request.version).await?;
+    let to = flow::next_stage(stage, Transition::Survey).map_err(illegal)?;
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let mut errors = Vec::new();
+    let items = live_loss_items(tx, id).await?;
+    if items.is_empty() {
+        errors.push(FieldError::new(
+            "loss_items",
+            "required",
+            "assess at least one loss item before finishing the survey",
+        ));
+    }
+    let surveyor = request.surveyor_id.or(row.surveyor_id).unwrap_or(actor_id);
+    check_adjuster(tx, "surveyor_id", surveyor, &mut errors).await?;
+    let dealer = dealers::Entity::find_by_id(row.dealer_id).one(tx).await?.ok_or(AppError::NotFound)?;
+    let shop = if request.repair_at_dealer {
+        if !dealer.has_repair_shop {
+            errors.push(FieldError::new("repair_at_dealer", "no_shop", "this dealer has no repair shop of its own"));
+        }
+        Some(dealer.name.clone())
+    } else {
+        request.repair_shop.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    };
+    if shop.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        errors.push(FieldError::new("repair_shop", "too_long", "up to 200 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    bump(
+        tx,
+        &row,
+        Some(to),
+        vec![
+            (claims::Column::SurveyorId, Expr::value(Some(surveyor))),
+            (claims::Column::RepairShop, Expr::value(shop.clone())),
+            (claims::Column::RepairAtDealer, Expr::value(request.repair_at_dealer)),
+        ],
+    )
+    .await?;
+    let mut referral = None;
+    if request.repair_at_dealer {
+        let value: i64 =
+            items.iter().filter(|i| i.category == LossCategory::OwnVehicle.as_str()).map(|i| i.assessed_fen).sum();
+        // One referral per claim: a reopened claim surveyed again updates nothing twice.
+        let existing =
+            repair_referrals::Entity::find().filter(repair_referrals::Column::ClaimId.eq(id)).count(tx).await?;
+        if existing == 0 {
+            repair_referrals::Entity::insert(repair_referrals::ActiveModel {
+                claim_id: Set(id),
+                dealer_id: Set(row.dealer_id),
+                value_fen: Set(value),
+                referred_on: Set(now().with_timezone(&china()).date_naive()),
+                created_at: Set(now()),
+                ..Default::default()
+            })
+            .exec(tx)
+            .await?;
+            referral = Some(from_fen(value));
+        }
+    }
+    let details = serde_json::json!({ "surveyor_id": surveyor, "repair_shop": shop, "repair_referral": referral });
+    finish(tx, actor, &row, "survey", stage, to, &request.note, settings, details).await
+}
+
+async fn live_loss_items(tx: &impl ConnectionTrait, claim_id: i64) -> AppResult<Vec<claim_loss_items::Model>> {
+    Ok(claim_loss_items::Entity::find()
+        .filter(claim_loss_items::Column::ClaimId.eq(claim_id))
+        .filter(claim_loss_items::Column::Removed.eq(false))
+        .all(tx)
+        .await?)
+}
+
+/// A reserve change on an open claim.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveChange {
+    pub version: i32,
+    pub coverage: String,
+    /// The new reserve for the coverage; the movement is the difference.
+    #[schema(value_type = String)]
+    pub reserve: Decimal,
+    pub note: String,
+}
+
+/// Sets a coverage's reserve by recording the movement to it (never overwriting).
+pub async fn change_reserve(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    request: &ReserveChange,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, request.version).await?;
+    require_stage(stage, &[Stage::Registered, Stage::Surveyed, Stage::Settled], "reserves change")?;
+    let coverages = coverages_of(tx, &row).await?;
+    let mut errors = Vec::new();
+    if !coverages.contains(&request.coverage) {
+        errors.push(FieldError::new("coverage", "not_covered", format!("choose from {}", coverages.join(", "))));
+    }
+    let target = match to_fen(request.reserve) {
+        Ok(f) if f >= 0 => f,
+        _ => {
+            errors.push(FieldError::new("reserve", "invalid", "an amount of 0 or more with at most 2 decimals"));
+            0
+        }
+    };
+    if request.note.trim().is_empty() {
+        errors.push(FieldError::new("note", "required", "say why the reserve changes"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let current = reserve_by_coverage(tx, id).await?.get(&request.coverage).copied().unwrap_or(0);
+    bump(tx, &row, None, Vec::new()).await?;
+    let actor_id = actor.user_id.unwrap_or_default();
+    move_reserve(tx, id, &request.coverage, target - current, "adjust", request.note.trim(), actor_id).await?;
+    let details =
+        serde_json::json!({ "coverage": request.coverage, "from": from_fen(current), "to": from_fen(target) });
+    finish(tx, actor, &row, "update", stage, stage, request.note.trim(), settings, details).await
+}
+
+/// A settlement proposal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettleRequest {
+    pub version: i32,
+    /// The insured's share of liability, 0 to 1.
+    #[schema(value_type = String)]
+    pub liability_share: Decimal,
+    /// Deductible per coverage code; 0 when left out.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub deductibles: BTreeMap<String, Decimal>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Works out the payable amounts. Within the adjuster's authority the settlement is approved
+/// at once (surveyed → settled); above it, it waits for someone with enough authority.
+pub async fn settle(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    request: &SettleRequest,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, request.version).await?;
+    let to = flow::next_stage(stage, Transition::Settle).map_err(illegal)?;
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let mut errors = Vec::new();
+    for (code, amount) in &request.deductibles {
+        if !["vehicle_damage", "third_party", "driver", "passenger"].contains(&code.as_str()) {
+            errors.push(FieldError::new(
+                format!("deductibles.{code}"),
+                "unknown",
+                "deductibles apply to commercial coverages",
+            ));
+        } else if to_fen(*amount).map(|f| f < 0).unwrap_or(true) {
+            errors.push(FieldError::new(
+                format!("deductibles.{code}"),
+                "invalid",
+                "an amount of 0 or more, to the fen",
+            ));
+        }
+    }
+    let share_micros = rate_to_micros(request.liability_share).unwrap_or(-1);
+    if !(0..=1_000_000).contains(&share_micros) {
+        errors.push(FieldError::new("liability_share", "out_of_range", "a share from 0 to 1"));
+    }
+    let items = live_loss_items(tx, id).await?;
+    if items.is_empty() {
+        errors.push(FieldError::new("loss_items", "required", "there are no loss items to settle"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let cover = cover_of(tx, &row, &request.deductibles).await?;
+    let mut by_category: BTreeMap<LossCategory, i64> = BTreeMap::new();
+    for item in &items {
+        if let Some(category) = LossCategory::parse(&item.category) {
+            *by_category.entry(category).or_insert(0) += item.assessed_fen;
+        }
+    }
+    let assessed: Vec<Assessed> =
+        by_category.into_iter().map(|(category, amount)| Assessed { category, amount: from_fen(amount) }).collect();
+    let calculation = settlement::calculate(&assessed, request.liability_share, &cover).map_err(|problems| {
+        AppError::Validation(problems.into_iter().map(|p| FieldError::new(p.field, p.code, p.message)).collect())
+    })?;
+    let total = fen(calculation.total)?;
+    let authority = authority_of(tx, actor_id).await?;
+    let within = total <= authority;
+    // A new proposal replaces one still waiting.
+    claim_settlements::Entity::update_many()
+        .col_expr(claim_settlements::Column::Status, Expr::value("superseded"))
+        .filter(claim_settlements::Column::ClaimId.eq(id))
+        .filter(claim_settlements::Column::Status.eq("pending_approval"))
+        .exec(tx)
+        .await?;
+    let at = now();
+    let inserted = claim_settlements::Entity::insert(claim_settlements::ActiveModel {
+        claim_id: Set(id),
+        status: Set(if within { "approved" } else { "pending_approval" }.into()),
+        liability_share_micros: Set(share_micros),
+        total_fen: Set(total),
+        calculation_json: Set(serde_json::to_string(&calculation).map_err(anyhow::Error::from)?),
+        proposed_by: Set(actor_id),
+        proposed_at: Set(at),
+        approved_by: Set(within.then_some(actor_id)),
+        approved_at: Set(within.then_some(at)),
+        note: Set(request.note.trim().to_string()),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    let details = serde_json::json!({
+        "settlement_id": inserted.last_insert_id, "total": calculation.total, "within_authority": within,
+        "authority": from_fen(authority),
+    });
+    if within {
+        bump(tx, &row, Some(to), vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))]).await?;
+        reserve_to_payable(tx, id, &calculation, actor_id).await?;
+        finish(tx, actor, &row, "settle", stage, to, request.note.trim(), settings, details).await
+    } else {
+        bump(tx, &row, None, vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))]).await?;
+        finish(tx, actor, &row, "propose_settlement", stage, stage, request.note.trim(), settings, details).await
+    }
+}
+
+/// The authority limit of a user in fen; none means no authority.
+async fn authority_of(tx: &impl ConnectionTrait, user_id: i64) -> AppResult<i64> {
+    let user = users::Entity::find_by_id(user_id).one(tx).await?.ok_or(AppError::Forbidden)?;
+    Ok(user.authority_limit_fen.unwrap_or(0))
+}
+
+/// After approval each coverage's reserve becomes what is still to pay under it.
+async fn reserve_to_payable(
+    tx: &impl ConnectionTrait,
+    claim_id: i64,
+    calculation: &settlement::Settlement,
+    actor_id: i64,
+) -> AppResult<()> {
+    let mut payable: BTreeMap<String, i64> = BTreeMap::new();
+    for line in &calculation.lines {
+        *payable.entry(line.coverage.clone()).or_insert(0) += fen(line.payable)?;
+    }
+    let current = reserve_by_coverage(tx, claim_id).await?;
+    let codes: Vec<String> = payable.keys().chain(current.keys()).cloned().collect();
+    for code in codes.iter().collect::<std::collections::BTreeSet<_>>() {
+        let want = payable.get(code).copied().unwrap_or(0);
+        let have = current.get(code).copied().unwrap_or(0);
+        move_reserve(tx, claim_id, code, want - have, "settle", "reserve set to the approved payable", actor_id)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The cover in force for the claim: compulsory limits from the rating version the
+/// compulsory policy was priced with, commercial limits from the policy's coverages, and
+/// what has already been paid against each.
+async fn cover_of(
+    tx: &impl ConnectionTrait,
+    row: &claims::Model,
+    deductibles: &BTreeMap<String, Decimal>,
+) -> AppResult<settlement::Cover> {
+    let paid_here = paid_by_coverage(tx, row.id).await?;
+    let paid = |code: &str| from_fen(paid_here.get(code).copied().unwrap_or(0));
+    let mut cover = settlement::Cover::default();
+    if let Some(compulsory_id) = row.compulsory_policy_id {
+        let policy = policies::Entity::find_by_id(compulsory_id).one(tx).await?.ok_or(AppError::NotFound)?;
+        let tables = super::rating::get(tx, policy.rating_version_id).await?.document.tables.compulsory;
+        let heads = |l: &crate::domain::underwriting::rating::CompulsoryLimits| CompulsoryHeads {
+            death_disability: l.death_disability,
+            medical: l.medical,
+            property: l.property,
+        };
+        cover.compulsory = Some(CompulsoryTerms {
+            at_fault: heads(&tables.at_fault_limits),
+            not_at_fault: heads(&tables.not_at_fault_limits),
+            already_paid: CompulsoryHeads {
+                death_disability: paid(COMPULSORY_HEADS[0]),
+                medical: paid(COMPULSORY_HEADS[1]),
+                property: paid(COMPULSORY_HEADS[2]),
+            },
+        });
+    }
+    if let Some(commercial_id) = row.commercial_policy_id {
+        let lines = policy_coverages::Entity::find()
+            .filter(policy_coverages::Column::PolicyId.eq(commercial_id))
+            .all(tx)
+            .await?;
+        let policy = policies::Entity::find_by_id(commercial_id).one(tx).await?.ok_or(AppError::NotFound)?;
+        let seats = quotes::Entity::find_by_id(policy.quote_id).one(tx).await?.map(|q| q.seats).unwrap_or(5);
+        // Vehicle damage is insured for the policy year: payments on every claim of the policy count.
+        let damage_paid_on_policy: i64 = {
+            let claim_ids: Vec<i64> = claims::Entity::find()
+                .select_only()
+                .column(claims::Column::Id)
+                .filter(claims::Column::CommercialPolicyId.eq(commercial_id))
+                .into_tuple()
+                .all(tx)
+                .await?;
+            let amounts: Vec<i64> = claim_payments::Entity::find()
+                .select_only()
+                .column(claim_payments::Column::AmountFen)
+                .filter(claim_payments::Column::ClaimId.is_in(claim_ids))
+                .filter(claim_payments::Column::Coverage.eq("vehicle_damage"))
+                .into_tuple()
+                .all(tx)
+                .await?;
+            amounts.into_iter().sum()
+        };
+        for line in lines {
+            let Some(limit) = line.sum_insured_fen.map(from_fen) else { continue };
+            let deductible = deductibles.get(&line.code).copied().unwrap_or(Decimal::new(0, 2));
+            let terms = |limit: Decimal, already_paid: Decimal| CoverageTerms { limit, already_paid, deductible };
+            match line.code.as_str() {
+                "vehicle_damage" => cover.vehicle_damage = Some(terms(limit, from_fen(damage_paid_on_policy))),
+                "third_party" => cover.third_party = Some(terms(limit, paid("third_party"))),
+                "driver" => cover.driver = Some(terms(limit, paid("driver"))),
+                "passenger" => {
+                    let passenger_seats = Decimal::from(std::cmp::max(seats - 1, 1));
+                    cover.passenger = Some(terms(limit * passenger_seats, paid("passenger")));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(cover)
+}
+
+/// An approval (or refusal) of a settlement waiting for authority.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRequest {
+    pub version: i32,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Approves the pending settlement: needs enough authority and another person than the proposer.
+pub async fn approve_settlement(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    request: &ApprovalRequest,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, request.version).await?;
+    let pending = claim_settlements::Entity::find()
+        .filter(claim_settlements::Column::ClaimId.eq(id))
+        .filter(claim_settlements::Column::Status.eq("pending_approval"))
+        .one(tx)
+        .await?
+        .ok_or_else(|| AppError::Conflict("no settlement is waiting for approval".into()))?;
+    let to = flow::next_stage(stage, Transition::Settle).map_err(illegal)?;
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    if pending.proposed_by == actor_id {
+        return Err(AppError::Conflict(
+            "a settlement is approved by someone other than the person who proposed it".into(),
+        ));
+    }
+    let authority = authority_of(tx, actor_id).await?;
+    if pending.total_fen > authority {
+        return Err(AppError::Conflict(format!(
+            "the settlement of {} is above your authority of {}; it needs someone with more",
+            from_fen(pending.total_fen),
+            from_fen(authority)
+        )));
+    }
+    let at = now();
+    claim_settlements::Entity::update_many()
+        .col_expr(claim_settlements::Column::Status, Expr::value("approved"))
+        .col_expr(claim_settlements::Column::ApprovedBy, Expr::value(Some(actor_id)))
+        .col_expr(claim_settlements::Column::ApprovedAt, Expr::value(Some(at)))
+        .filter(claim_settlements::Column::Id.eq(pending.id))
+        .exec(tx)
+        .await?;
+    bump(tx, &row, Some(to), Vec::new()).await?;
+    let calculation: settlement::Settlement =
+        serde_json::from_str(&pending.calculation_json).map_err(|e| AppError::Internal(e.into()))?;
+    reserve_to_payable(tx, id, &calculation, actor_id).await?;
+    let details = serde_json::json!({ "settlement_id": pending.id, "total": from_fen(pending.total_fen) });
+    finish(tx, actor, &row, "approve_settlement", stage, to, request.note.trim(), settings, details).await
+}
+
+/// A payment under the approved settlement.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentRequest {
+    pub version: i32,
+    pub coverage: String,
+    pub payee: String,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+    /// Today when left out.
+    pub paid_on: Option<NaiveDate>,
+}
+
+/// Records a payment. Across payments no coverage can exceed what the approved settlement made
+/// payable, nor (for vehicle damage) the policy's sum insured.
+pub async fn pay(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    request: &PaymentRequest,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, request.version).await?;
+    require_stage(stage, &[Stage::Settled], "payments are made")?;
+    let approved = claim_settlements::Entity::find()
+        .filter(claim_settlements::Column::ClaimId.eq(id))
+        .filter(claim_settlements::Column::Status.eq("approved"))
+        .order_by_desc(claim_settlements::Column::Id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| AppError::Conflict("there is no approved settlement to pay".into()))?;
+    let calculation: settlement::Settlement =
+        serde_json::from_str(&approved.calculation_json).map_err(|e| AppError::Internal(e.into()))?;
+    let mut errors = Vec::new();
+    let payable: Decimal = calculation.lines.iter().filter(|l| l.coverage == request.coverage).map(|l| l.payable).sum();
+    let amount = match to_fen(request.amount) {
+        Ok(f) if f > 0 => f,
+        _ => {
+            errors.push(FieldError::new("amount", "invalid", "an amount above 0 with at most 2 decimals"));
+            0
+        }
+    };
+    let payee = request.payee.trim();
+    if payee.is_empty() || payee.chars().count() > 100 {
+        errors.push(FieldError::new("payee", "required", "name the payee (up to 100 characters)"));
+    }
+    let today = now().with_timezone(&china()).date_naive();
+    let paid_on = request.paid_on.unwrap_or(today);
+    if paid_on > today {
+        errors.push(FieldError::new("paid_on", "in_future", "a payment is recorded when it is made"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let paid_before: i64 = claim_payments::Entity::find()
+        .select_only()
+        .column(claim_payments::Column::AmountFen)
+        .filter(claim_payments::Column::SettlementId.eq(approved.id))
+        .filter(claim_payments::Column::Coverage.eq(&request.coverage))
+        .into_tuple::<i64>()
+        .all(tx)
+        .await?
+        .into_iter()
+        .sum();
+    let left = fen(payable)? - paid_before;
+    if amount > left {
+        return Err(AppError::field(
+            "amount",
+            "above_payable",
+            format!(
+                "{} would exceed what is payable under {}: {} payable, {} already paid, {} left",
+                from_fen(amount),
+                request.coverage,
+                payable,
+                from_fen(paid_before),
+                from_fen(std::cmp::max(left, 0))
+            ),
+        ));
+    }
+    // Bump first: it serializes payments on this claim, so the check above cannot be raced.
+    bump(tx, &row, None, Vec::new()).await?;
+    if request.coverage == "vehicle_damage"
+        && let Some(commercial) = row.commercial_policy_id
+    {
+        let cover = cover_of(tx, &row, &BTreeMap::new()).await?;
+        if let Some(terms) = cover.vehicle_damage
+            && terms.already_paid + from_fen(amount) > terms.limit
+        {
+            return Err(AppError::field(
+                "amount",
+                "above_limit",
+                format!(
+                    "vehicle damage on policy {commercial} has a sum insured of {}; {} is already paid",
+                    terms.limit, terms.already_paid
+                ),
+            ));
+        }
+    }
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let inserted = claim_payments::Entity::insert(claim_payments::ActiveModel {
+        claim_id: Set(id),
+        settlement_id: Set(approved.id),
+        dealer_id: Set(row.dealer_id),
+        coverage: Set(request.coverage.clone()),
+        payee: Set(payee.to_string()),
+        amount_fen: Set(amount),
+        paid_on: Set(paid_on),
+        created_by: Set(actor_id),
+        created_at: Set(now()),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    // A payment uses up reserve: what is left to pay stays reserved.
+    let reserve = reserve_by_coverage(tx, id).await?.get(&request.coverage).copied().unwrap_or(0);
+    move_reserve(tx, id, &request.coverage, -std::cmp::min(amount, reserve), "payment", payee, actor_id).await?;
+    let details = serde_json::json!({
+        "payment_id": inserted.last_insert_id, "coverage": request.coverage, "payee": payee,
+        "amount": from_fen(amount), "paid_on": paid_on,
+    });
+    finish(tx, actor, &row, "pay", stage, stage, "", settings, details).await
+}
+
+/// A plain transition: close, decline, withdraw.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepRequest {
+    pub version: i32,
+    /// Required to decline (the reason) and to reopen (why).
+    #[serde(default)]
+    pub note: String,
+    /// Reopen only: the new reserves.
+    #[serde(default)]
+    pub reserves: Vec<ReserveRequest>,
+}
+
+/// close (settled → closed), decline, withdraw, reopen (closed → surveyed with new reserves).
+pub async fn step(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    transition: Transition,
+    request: &StepRequest,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, request.version).await?;
+    let to = flow::next_stage(stage, transition).map_err(illegal)?;
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let note = request.note.trim();
+    let mut errors = Vec::new();
+    if transition.needs_note() && note.is_empty() {
+        let message = if transition == Transition::Decline {
+            "give the reason for declining"
+        } else {
+            "say why the claim is reopened"
+        };
+        errors.push(FieldError::new("note", "required", message));
+    }
+    if note.chars().count() > 2000 {
+        errors.push(FieldError::new("note", "too_long", "up to 2000 characters"));
+    }
+    let reserves = if transition == Transition::Reopen {
+        let coverages = coverages_of(tx, &row).await?;
+        check_reserves(&request.reserves, &coverages, &mut errors)
+    } else {
+        Vec::new()
+    };
+    if transition == Transition::Close
+        && claim_settlements::Entity::find()
+            .filter(claim_settlements::Column::ClaimId.eq(id))
+            .filter(claim_settlements::Column::Status.eq("pending_approval"))
+            .count(tx)
+            .await?
+            > 0
+    {
+        return Err(AppError::Conflict("a settlement is still waiting for approval".into()));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut set = Vec::new();
+    if transition == Transition::Decline {
+        set.push((claims::Column::DeclineReason, Expr::value(Some(note.to_string()))));
+    }
+    if transition == Transition::Reopen {
+        set.push((claims::Column::ReopenCount, Expr::col(claims::Column::ReopenCount).add(1)));
+    }
+    bump(tx, &row, Some(to), set).await?;
+    if matches!(transition, Transition::Close | Transition::Decline | Transition::Withdraw) {
+        // Reserves are released to zero: the claim owes nothing more.
+        for (coverage, amount) in reserve_by_coverage(tx, id).await? {
+            move_reserve(tx, id, &coverage, -amount, "release", transition.as_str(), actor_id).await?;
+        }
+        claim_settlements::Entity::update_many()
+            .col_expr(claim_settlements::Column::Status, Expr::value("superseded"))
+            .filter(claim_settlements::Column::ClaimId.eq(id))
+            .filter(claim_settlements::Column::Status.eq("pending_approval"))
+            .exec(tx)
+            .await?;
+    }
+    for (coverage, amount) in &reserves {
+        move_reserve(tx, id, coverage, *amount, "reopen", note, actor_id).await?;
+    }
+    let details = serde_json::json!({ "reserves": reserves });
+    finish(tx, actor, &row, transition.as_str(), stage, to, note, settings, details).await
+}
+
+/// A stored claim document.
+pub struct NewDocument {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The document types accepted, told apart by their first bytes rather than by the name sent.
+pub fn sniff_content_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if bytes.len() >= 12
+        && &bytes[4..8] == b"ftyp"
+        && [b"heic", b"heix", b"mif1"].iter().any(|b| &bytes[8..12] == *b)
+    {
+        Some("image/heic")
+    } else {
+        None
+    }
+}
+
+/// Where a document with this hash lives under the document directory.
+pub fn document_path(dir: &std::path::Path, sha256: &str) -> std::path::PathBuf {
+    dir.join(&sha256[..2]).join(sha256)
+}
+
+/// Writes the file durably (temporary file, fsync, rename) before the row that points at it commits.
+pub async fn store_file(dir: &std::path::Path, sha256: &str, bytes: &[u8]) -> AppResult<std::path::PathBuf> {
+    let path = document_path(dir, sha256);
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(path);
+    }
+    let parent = path.parent().map(std::path::Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+    let bytes = bytes.to_vec();
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(&parent)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&parent)?;
+        tmp.write_all(&bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&target).map_err(|e| e.error)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+    .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(path)
+}
+
+/// Attaches a document (already stored) to an open claim.
+#[allow(clippy::too_many_arguments)]
+pub async fn attach_document(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    version: i32,
+    document: &NewDocument,
+    sha256: &str,
+    stored_path: &std::path::Path,
+    settings: &ClaimSettings,
+) -> AppResult<ClaimFile> {
+    let (row, stage) = for_change(tx, scope, id, version).await?;
+    if !stage.is_editable() {
+        return Err(AppError::Conflict(format!("the claim is {}; its file is read-only", stage.as_str())));
+    }
+    bump(tx, &row, None, Vec::new()).await?;
+    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
+    let name: String = document.file_name.chars().filter(|c| !c.is_control()).take(200).collect();
+    claim_documents::Entity::insert(claim_documents::ActiveModel {
+        claim_id: Set(id),
+        file_name: Set(if name.is_empty() { "document".into() } else { name.clone() }),
+        content_type: Set(document.content_type.clone()),
+        size_bytes: Set(i64::try_from(document.bytes.len()).unwrap_or(i64::MAX)),
+        sha256: Set(sha256.to_string()),
+        stored_path: Set(stored_path.display().to_string()),
+        uploaded_by: Set(actor_id),
+        uploaded_at: Set(now()),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    let details = serde_json::json!({ "document": name, "sha256": sha256, "size": document.bytes.len() });
+    finish(tx, actor, &row, "update", stage, stage, "", settings, details).await
+}
+
+/// A document row in scope, for download.
+pub async fn document(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    claim_id: i64,
+    document_id: i64,
+) -> AppResult<claim_documents::Model> {
+    row(db, scope, claim_id).await?;
+    claim_documents::Entity::find_by_id(document_id)
+        .filter(claim_documents::Column::ClaimId.eq(claim_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// What the public status page shows: nothing but the stage.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicStatus {
+    pub claim_no: String,
+    #[schema(value_type = String)]
+    pub stage: Stage,
+}
+
+/// The owner's look-up: the claim number and the last six characters of the plate or the
+/// owner's ID number. Throttled per address; a miss looks the same whatever was wrong.
+pub async fn lookup(
+    tx: &impl ConnectionTrait,
+    ip: &str,
+    claim_no: &str,
+    tail: &str,
+    max_per_window: u32,
+) -> AppResult<Option<PublicStatus>> {
+    use entity::claim_lookups;
+    let at = now();
+    let window_start = at - Duration::minutes(15);
+    let recent = claim_lookups::Entity::find()
+        .filter(claim_lookups::Column::Ip.eq(ip))
+        .filter(claim_lookups::Column::At.gt(window_start))
+        .count(tx)
+        .await?;
+    if recent >= u64::from(max_per_window) {
+        return Err(AppError::TooManyRequests { retry_after_secs: 15 * 60 });
+    }
+    let tail = tail.trim().to_uppercase();
+    let claim_no = claim_no.trim().to_uppercase();
+    let mut found = None;
+    if tail.chars().count() == 6
+        && let Some(claim) = claims::Entity::find().filter(claims::Column::ClaimNo.eq(&claim_no)).one(tx).await?
+    {
+        let policy = policies::Entity::find_by_id(claim.policy_id).one(tx).await?;
+        let last6 = |s: &str| {
+            let chars: Vec<char> = s.chars().collect();
+            chars[chars.len().saturating_sub(6)..].iter().collect::<String>().to_uppercase()
+        };
+        let matches = last6(&claim.plate) == tail || policy.is_some_and(|p| last6(&p.owner_id_number) == tail);
+        if matches {
+            found = Some(PublicStatus {
+                claim_no: claim.claim_no,
+                stage: Stage::parse(&claim.stage).unwrap_or(Stage::Reported),
+            });
+        }
+    }
+    claim_lookups::Entity::insert(claim_lookups::ActiveModel {
+        ip: Set(ip.chars().take(64).collect()),
+        found: Set(found.is_some()),
+        at: Set(at),
+        ..Default::default()
+    })
+    .exec(tx)
+    .await?;
+    Ok(found)
+}
+
+/// Claim counts per stage for a dealer's dashboard and the figures.
+pub async fn claim_ids_for_policy(db: &impl ConnectionTrait, policy_id: i64) -> AppResult<Vec<i64>> {
+    Ok(claims::Entity::find()
+        .select_only()
+        .column(claims::Column::Id)
+        .filter(
+            Condition::any()
+                .add(claims::Column::PolicyId.eq(policy_id))
+                .add(claims::Column::CompulsoryPolicyId.eq(policy_id))
+                .add(claims::Column::CommercialPolicyId.eq(policy_id)),
+        )
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Claims (not withdrawn or declined) with accidents in a policy's period: for the renewal NCD.
+pub async fn counted_claims_for_policy(db: &impl ConnectionTrait, policy_id: i64) -> AppResult<u32> {
+    let n = claims::Entity::find()
+        .filter(
+            Condition::any()
+                .add(claims::Column::PolicyId.eq(policy_id))
+                .add(claims::Column::CommercialPolicyId.eq(policy_id)),
+        )
+        .filter(claims::Column::Stage.is_not_in([Stage::Declined.as_str(), Stage::Withdrawn.as_str()]))
+        .count(db)
+        .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
