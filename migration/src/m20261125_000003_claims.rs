@@ -76,7 +76,7 @@ impl MigrationTrait for Migration {
                     .table(ClaimTransitions::Table)
                     .col(big_pk_auto(ClaimTransitions::Id))
                     .col(big_integer(ClaimTransitions::ClaimId))
-                    .col(string_len(ClaimTransitions::Transition, 16))
+                    .col(string_len(ClaimTransitions::Transition, 32))
                     .col(string_len_null(ClaimTransitions::FromStage, 16))
                     .col(string_len(ClaimTransitions::ToStage, 16))
                     .col(text(ClaimTransitions::Note))

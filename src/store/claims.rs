@@ -890,7 +890,8 @@ pub async fn report(
     let duplicates = claim_numbers(tx, duplicate_ids).await?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let inserted = claims::Entity::insert(claims::ActiveModel {
-        claim_no: Set(format!("pending-{}-{}", actor_id, uuid_like(at))),
+        // A unique placeholder until the id gives the number (within this transaction).
+        claim_no: Set(format!("~{:x}", rand::random::<u64>())),
         dealer_id: Set(primary.dealer_id),
         policy_id: Set(primary.id),
         compulsory_policy_id: Set(compulsory),
@@ -938,9 +939,6 @@ pub async fn report(
     Ok(claim)
 }
 
-fn uuid_like(at: DateTime<Utc>) -> String {
-    format!("{}", at.timestamp_micros())
-}
 
 /// Claim numbers: `CL`, the accident year, and the id, zero-padded; unique as the id is.
 pub fn claim_number(accident_on: NaiveDate, id: i64) -> String {

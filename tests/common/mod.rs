@@ -70,8 +70,12 @@ impl TestApp {
         Self::start_with(backend, test_config()).await
     }
 
-    pub async fn start_with(backend: Backend, config: ServeConfig) -> Self {
+    pub async fn start_with(backend: Backend, mut config: ServeConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        // Each test keeps its claim documents in its own directory.
+        if config.document_dir == ServeConfig::default().document_dir {
+            config.document_dir = dir.path().join("documents");
+        }
         let (database_url, postgres) = match backend {
             Backend::Sqlite => (format!("sqlite://{}", dir.path().join("test.db").display()), None),
             Backend::Postgres => {

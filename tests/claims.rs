@@ -1,0 +1,929 @@
+//! Claims end to end: report → register → survey → settle → close, with
+//! decline, withdraw and reopen; settlement with approval; payments within
+//! the payable; documents by hash; the owner's look-up; scoping.
+
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use autochannel::config::ServeConfig;
+use autochannel::db;
+use autochannel::domain::auth::Role;
+use autochannel::store::audit::Actor;
+use autochannel::store::users::{self, Qualification};
+use chrono::{Duration, NaiveDate, Utc};
+use common::{Backend, TestApp, hidden_field};
+use serde_json::{Value, json};
+
+on_both_databases!(
+    an_adjuster_takes_a_claim_from_report_to_close,
+    a_settlement_above_authority_needs_another_adjuster,
+    illegal_steps_name_the_allowed_ones,
+    two_adjusters_acting_at_once_cannot_both_win,
+    the_same_report_key_reports_once_and_the_same_payment_key_pays_once,
+    no_claim_without_a_policy_in_force,
+    payments_never_exceed_the_payable,
+    compulsory_pays_first_within_its_limits,
+    documents_are_stored_by_hash_and_repeats_are_flagged,
+    a_reopened_claim_is_settled_again_for_the_difference,
+    a_second_report_on_the_vehicle_is_flagged,
+    sellers_and_dealer_staff_see_only_their_stores_claims,
+    the_owner_sees_the_stage_and_nothing_else,
+    the_queue_filters_and_shows_overdue_claims,
+    an_adjuster_works_a_claim_on_the_pages,
+    a_seller_reports_from_the_phone_form,
+);
+
+const VIN: &str = "1M8GDM9AXKP042788";
+const ID_NUMBER: &str = "11010519491231002X";
+const PLATE: &str = "粤B12345";
+
+fn today() -> NaiveDate {
+    (Utc::now() + Duration::hours(8)).date_naive()
+}
+
+/// A minute ago, in China time, as RFC 3339.
+fn a_minute_ago() -> String {
+    (Utc::now() - Duration::minutes(1)).with_timezone(&autochannel::store::claims::china()).to_rfc3339()
+}
+
+struct Store {
+    dealer: i64,
+    seller: String,
+    adjuster: String,
+    lead: String,
+    junior: String,
+    policy_no: String,
+    compulsory_no: String,
+}
+
+async fn certify(app: &TestApp, user: i64) {
+    let tx = db::begin_write(&app.db).await.unwrap();
+    let certificate = Qualification {
+        certificate_no: format!("QC-{user}"),
+        valid_from: today() - Duration::days(400),
+        valid_to: today() + Duration::days(400),
+    };
+    users::add_qualification(&tx, &Actor::system("test"), user, certificate).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn authority(app: &TestApp, user: i64, yuan: i64) {
+    app.sql(&format!("UPDATE users SET authority_limit_fen = {} WHERE id = {user}", yuan * 100)).await.unwrap();
+}
+
+/// A store D001 (with its own repair shop) and a seller who has issued a compulsory and a
+/// commercial policy (vehicle damage, third party 1,000,000) that started 30 days ago.
+async fn store(app: &TestApp) -> Store {
+    let dealer = app.add_dealer("D001", None).await;
+    let sa = app.add_user("sa", Role::SalesAssistant, &["D001"]).await;
+    certify(app, sa).await;
+    let adj = app.add_user("adj", Role::ClaimsAdjuster, &[]).await;
+    let lead = app.add_user("lead", Role::ClaimsAdjuster, &[]).await;
+    let junior = app.add_user("junior", Role::ClaimsAdjuster, &[]).await;
+    authority(app, adj, 50_000).await;
+    authority(app, lead, 1_000_000).await;
+    authority(app, junior, 5_000).await;
+    let seller = app.token("sa").await;
+    let (policy_no, compulsory_no) = issue(app, &seller, dealer, VIN, PLATE).await;
+    Store {
+        dealer,
+        seller,
+        adjuster: app.token("adj").await,
+        lead: app.token("lead").await,
+        junior: app.token("junior").await,
+        policy_no,
+        compulsory_no,
+    }
+}
+
+/// Issues both policies for a vehicle and moves their period back 30 days; returns the
+/// commercial and compulsory policy numbers.
+async fn issue(app: &TestApp, seller: &str, dealer: i64, vin: &str, plate: &str) -> (String, String) {
+    let body = json!({
+        "dealer_id": dealer, "business_type": "new_car",
+        "vehicle": { "vin": vin, "plate": plate, "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
+        "owner": { "name": "陈立", "id_number": ID_NUMBER, "phone": "138 0013 8000" },
+        "accident_history": "new_or_no_record", "ncd_level": 0, "pricing_coefficient": "1.00",
+        "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": "10000",
+                       "passenger_limit": null, "riders": [] }
+    });
+    let quote: Value = post(app, seller, "/api/v1/quotes", &body).await.json().await.unwrap();
+    let response = post(app, seller, &format!("/api/v1/quotes/{}/issue", quote["id"]), &json!(null)).await;
+    assert_eq!(response.status(), 201);
+    let policies: Vec<Value> = response.json().await.unwrap();
+    let start = today() - Duration::days(30);
+    let end = start + Duration::days(365);
+    for p in &policies {
+        app.sql(&format!("UPDATE policies SET start_date = '{start}', end_date = '{end}' WHERE id = {}", p["id"]))
+            .await
+            .unwrap();
+    }
+    let number = |product: &str| {
+        policies.iter().find(|p| p["product"] == product).unwrap()["policy_no"].as_str().unwrap().to_string()
+    };
+    (number("commercial"), number("compulsory"))
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
+    app.client.post(app.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+}
+
+async fn post_ok(app: &TestApp, token: &str, path: &str, body: &Value) -> Value {
+    let response = post(app, token, path, body).await;
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn report_body(policy_no: &str) -> Value {
+    json!({
+        "policy_no": policy_no, "accident_at": a_minute_ago(), "reporter_name": "陈立",
+        "reporter_phone": "13800138000", "place": "深圳市南山区科技园", "description": "追尾前车，前保险杠受损"
+    })
+}
+
+async fn report(app: &TestApp, token: &str, policy_no: &str) -> Value {
+    let response = post(app, token, "/api/v1/claims", &report_body(policy_no)).await;
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 201, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn path(claim: &Value, step: &str) -> String {
+    format!("/api/v1/claims/{}/{step}", claim["id"])
+}
+
+/// Registers, adds loss items and finishes the survey; returns the claim as it then stands.
+async fn surveyed(app: &TestApp, s: &Store, claim: &Value, items: &[(&str, &str)]) -> Value {
+    let mut c = post_ok(
+        app,
+        &s.adjuster,
+        &path(claim, "register"),
+        &json!({ "version": claim["version"], "reserves": [{ "coverage": "vehicle_damage", "reserve": "8000.00" }] }),
+    )
+    .await;
+    for (category, amount) in items {
+        c = post_ok(
+            app,
+            &s.adjuster,
+            &path(claim, "loss-items"),
+            &json!({ "version": c["version"], "category": category, "kind": "part", "description": "前保险杠",
+                     "quantity": "1", "unit_price": amount }),
+        )
+        .await;
+    }
+    post_ok(app, &s.adjuster, &path(claim, "survey"), &json!({ "version": c["version"], "repair_at_dealer": true }))
+        .await
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let statement = sea_orm::Statement::from_string(app.db.get_database_backend(), sql.to_string());
+    app.db.query_one_raw(statement).await.unwrap().unwrap().try_get::<i64>("", "n").unwrap()
+}
+
+fn reserve_of(claim: &Value) -> String {
+    claim["reserve"].as_str().unwrap().to_string()
+}
+
+async fn an_adjuster_takes_a_claim_from_report_to_close(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    assert_eq!(claim["stage"], "reported");
+    assert!(claim["claim_no"].as_str().unwrap().starts_with("CL"));
+    assert_eq!(claim["allowed"], json!(["register", "decline", "withdraw"]));
+
+    let c = surveyed(&app, &s, &claim, &[("own_vehicle", "6000.00")]).await;
+    assert_eq!(c["stage"], "surveyed");
+    assert_eq!(c["repair_at_dealer"], true);
+    assert_eq!(reserve_of(&c), "8000.00", "the initial reserve stands until settlement");
+    let referrals = count(
+        &app,
+        &format!("SELECT COUNT(*) AS n FROM repair_referrals WHERE dealer_id = {} AND value_fen = 600000", s.dealer),
+    )
+    .await;
+    assert_eq!(referrals, 1, "a repair at the dealer's shop is a referral with its value");
+
+    // 6,000 own-vehicle damage, share 100%, deductible 500: (6000 − 500) × 1 = 5,500 within 50,000 authority.
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "settle"),
+        &json!({ "version": c["version"], "liability_share": "1", "deductibles": { "vehicle_damage": "500" } }),
+    )
+    .await;
+    assert_eq!(c["stage"], "settled");
+    let line = &c["settlements"][0]["calculation"]["lines"][0];
+    assert_eq!(line["coverage"], "vehicle_damage");
+    assert_eq!(line["payable"], "5500.00");
+    assert!(!line["steps"].as_array().unwrap().is_empty(), "the calculation is explained");
+    assert_eq!(reserve_of(&c), "5500.00", "the reserve becomes what is left to pay");
+
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "payments"),
+        &json!({ "version": c["version"], "coverage": "vehicle_damage", "payee": "D001 4S店", "amount": "5500.00" }),
+    )
+    .await;
+    assert_eq!(reserve_of(&c), "0.00");
+    assert_eq!(c["paid"], "5500.00");
+    let c = post_ok(&app, &s.adjuster, &path(&claim, "close"), &json!({ "version": c["version"] })).await;
+    assert_eq!(c["stage"], "closed");
+    assert_eq!(c["allowed"], json!(["reopen"]));
+    let steps: Vec<&str> =
+        c["transitions"].as_array().unwrap().iter().map(|t| t["transition"].as_str().unwrap()).collect();
+    for step in ["report", "register", "survey", "settle", "pay", "close"] {
+        assert!(steps.contains(&step), "{step} is on the timeline: {steps:?}");
+    }
+    // Closed means read-only.
+    let refused = post(
+        &app,
+        &s.adjuster,
+        &path(&claim, "loss-items"),
+        &json!({ "version": c["version"], "category": "own_vehicle", "kind": "part", "description": "x", "quantity": "1", "unit_price": "1" }),
+    )
+    .await;
+    assert_eq!(refused.status(), 409);
+    let admin_id = app.add_user("root", Role::Administrator, &[]).await;
+    let _ = admin_id;
+    let verify: Value = app.get_json("/api/v1/audit/verify", &app.token("root").await).await;
+    assert_eq!(verify["intact"], true, "{verify}");
+}
+
+async fn a_settlement_above_authority_needs_another_adjuster(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let c = surveyed(&app, &s, &claim, &[("own_vehicle", "60000.00")]).await;
+    // 60,000 is above the adjuster's 50,000: it waits.
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "settle"),
+        &json!({ "version": c["version"], "liability_share": "1" }),
+    )
+    .await;
+    assert_eq!(c["stage"], "surveyed");
+    assert_eq!(c["settlements"][0]["status"], "pending_approval");
+    assert_eq!(c["settlements"][0]["total"], "60000.00");
+    // Not by the proposer, not by someone with too little authority.
+    let own = post(&app, &s.adjuster, &path(&claim, "approve"), &json!({ "version": c["version"] })).await;
+    assert_eq!(own.status(), 409);
+    let low = post(&app, &s.junior, &path(&claim, "approve"), &json!({ "version": c["version"] })).await;
+    assert_eq!(low.status(), 409);
+    let body: Value = low.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("authority"), "{body}");
+    // Paying before approval is refused.
+    let early = post(
+        &app,
+        &s.lead,
+        &path(&claim, "payments"),
+        &json!({ "version": c["version"], "coverage": "vehicle_damage", "payee": "x", "amount": "1.00" }),
+    )
+    .await;
+    assert_eq!(early.status(), 409);
+    let c =
+        post_ok(&app, &s.lead, &path(&claim, "approve"), &json!({ "version": c["version"], "note": "核实无误" })).await;
+    assert_eq!(c["stage"], "settled");
+    assert_eq!(c["settlements"][0]["status"], "approved");
+    assert_eq!(reserve_of(&c), "60000.00");
+}
+
+async fn illegal_steps_name_the_allowed_ones(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let early =
+        post(&app, &s.adjuster, &path(&claim, "settle"), &json!({ "version": 1, "liability_share": "1" })).await;
+    assert_eq!(early.status(), 409);
+    assert!(early.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+    let body: Value = early.json().await.unwrap();
+    assert_eq!(body["code"], "illegal_transition");
+    assert_eq!(body["allowed"], json!(["register", "decline", "withdraw"]));
+    for step in ["close", "reopen", "survey"] {
+        let response = post(&app, &s.adjuster, &path(&claim, step), &json!({ "version": 1 })).await;
+        assert_eq!(response.status(), 409, "{step} from reported");
+    }
+    // Declining needs its reason.
+    let bare = post(&app, &s.adjuster, &path(&claim, "decline"), &json!({ "version": 1 })).await;
+    assert_eq!(bare.status(), 422);
+    let c = post_ok(&app, &s.adjuster, &path(&claim, "decline"), &json!({ "version": 1, "note": "非保险责任" })).await;
+    assert_eq!(c["stage"], "declined");
+    assert_eq!(c["decline_reason"], "非保险责任");
+    let after = post(&app, &s.adjuster, &path(&claim, "withdraw"), &json!({ "version": c["version"] })).await;
+    assert_eq!(after.status(), 409);
+    let body: Value = after.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("final"), "{body}");
+    // A seller may withdraw (for the reporter) but not register.
+    let other = report(&app, &s.seller, &s.policy_no).await;
+    let register = post(&app, &s.seller, &path(&other, "register"), &json!({ "version": 1, "reserves": [] })).await;
+    assert_eq!(register.status(), 403);
+    let c = post_ok(&app, &s.seller, &path(&other, "withdraw"), &json!({ "version": 1, "note": "客户自行处理" })).await;
+    assert_eq!(c["stage"], "withdrawn");
+}
+
+async fn two_adjusters_acting_at_once_cannot_both_win(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let body = json!({ "version": 1, "reserves": [{ "coverage": "vehicle_damage", "reserve": "5000" }] });
+    let register = path(&claim, "register");
+    let (a, b) = tokio::join!(post(&app, &s.adjuster, &register, &body), post(&app, &s.lead, &register, &body));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let file: Value = app.get_json(&format!("/api/v1/claims/{}", claim["id"]), &s.adjuster).await;
+    assert_eq!(file["reserve"], "5000.00", "one initial reserve, not two");
+    assert_eq!(file["version"], 2);
+}
+
+async fn the_same_report_key_reports_once_and_the_same_payment_key_pays_once(app: TestApp) {
+    let s = store(&app).await;
+    let body = report_body(&s.policy_no);
+    let send = || {
+        app.client
+            .post(app.url("/api/v1/claims"))
+            .bearer_auth(&s.seller)
+            .header("Idempotency-Key", "fnol-1")
+            .json(&body)
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first["id"], again["id"]);
+    let list: Value = app.get_json("/api/v1/claims", &s.adjuster).await;
+    assert_eq!(list["total"], 1);
+
+    let c = surveyed(&app, &s, &first, &[("own_vehicle", "3000.00")]).await;
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&first, "settle"),
+        &json!({ "version": c["version"], "liability_share": "1" }),
+    )
+    .await;
+    let payment =
+        json!({ "version": c["version"], "coverage": "vehicle_damage", "payee": "陈立", "amount": "1000.00" });
+    let pay = || {
+        app.client
+            .post(app.url(&path(&first, "payments")))
+            .bearer_auth(&s.adjuster)
+            .header("Idempotency-Key", "pay-1")
+            .json(&payment)
+            .send()
+    };
+    assert_eq!(pay().await.unwrap().status(), 201);
+    assert_eq!(pay().await.unwrap().status(), 201);
+    let file: Value = app.get_json(&format!("/api/v1/claims/{}", first["id"]), &s.adjuster).await;
+    assert_eq!(file["payments"].as_array().unwrap().len(), 1, "one payment for one key");
+    assert_eq!(file["paid"], "1000.00");
+}
+
+async fn no_claim_without_a_policy_in_force(app: TestApp) {
+    let s = store(&app).await;
+    let refused = |body: Value| {
+        let app = &app;
+        let token = s.seller.clone();
+        async move {
+            let response = post(app, &token, "/api/v1/claims", &body).await;
+            assert_eq!(response.status(), 422);
+            let problem: Value = response.json().await.unwrap();
+            problem["errors"][0].clone()
+        }
+    };
+    // Not yet started: move the period to start tomorrow.
+    let tomorrow = today() + Duration::days(1);
+    app.sql(&format!("UPDATE policies SET start_date = '{tomorrow}', end_date = '{}'", tomorrow + Duration::days(365)))
+        .await
+        .unwrap();
+    let error = refused(report_body(&s.policy_no)).await;
+    assert_eq!(error["code"], "not_in_force");
+    assert!(error["message"].as_str().unwrap().contains("had not started"), "{error}");
+    // Expired.
+    let start = today() - Duration::days(400);
+    app.sql(&format!("UPDATE policies SET start_date = '{start}', end_date = '{}'", start + Duration::days(365)))
+        .await
+        .unwrap();
+    let error = refused(report_body(&s.policy_no)).await;
+    assert!(error["message"].as_str().unwrap().contains("expired"), "{error}");
+    // Cancelled before the accident.
+    let start = today() - Duration::days(30);
+    app.sql(&format!(
+        "UPDATE policies SET start_date = '{start}', end_date = '{}', status = 'cancelled', cancelled_from = '{}'",
+        start + Duration::days(365),
+        today() - Duration::days(2)
+    ))
+    .await
+    .unwrap();
+    let error = refused(report_body(&s.policy_no)).await;
+    assert!(error["message"].as_str().unwrap().contains("cancelled"), "{error}");
+    // By plate, with an unknown plate: no policy.
+    let error = refused(json!({ "plate": "粤B99999", "accident_at": a_minute_ago(), "reporter_name": "x",
+        "reporter_phone": "13800138000", "place": "x", "description": "x" }))
+    .await;
+    assert_eq!(error["code"], "no_policy");
+    // Every bad field at once.
+    let response = post(
+        &app,
+        &s.seller,
+        "/api/v1/claims",
+        &json!({ "plate": "B1", "accident_at": "2099-01-01T00:00:00+08:00",
+        "reporter_name": "", "reporter_phone": "12", "place": "", "description": "" }),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    for field in ["accident_at", "reporter_name", "reporter_phone", "place", "description", "plate"] {
+        assert!(fields.contains(&field), "{field} named in {fields:?}");
+    }
+}
+
+async fn payments_never_exceed_the_payable(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let c = surveyed(&app, &s, &claim, &[("own_vehicle", "3000.00")]).await;
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "settle"),
+        &json!({ "version": c["version"], "liability_share": "0.5" }),
+    )
+    .await;
+    // (3000 − 0) × 0.5 = 1,500.00 payable.
+    assert_eq!(c["settlements"][0]["total"], "1500.00");
+    let pay = |version: &Value, amount: &str| json!({ "version": version, "coverage": "vehicle_damage", "payee": "陈立", "amount": amount });
+    let too_much = post(&app, &s.adjuster, &path(&claim, "payments"), &pay(&c["version"], "1500.01")).await;
+    assert_eq!(too_much.status(), 422);
+    let c = post_ok(&app, &s.adjuster, &path(&claim, "payments"), &pay(&c["version"], "1000.00")).await;
+    let c = post_ok(&app, &s.adjuster, &path(&claim, "payments"), &pay(&c["version"], "500.00")).await;
+    let one_fen = post(&app, &s.adjuster, &path(&claim, "payments"), &pay(&c["version"], "0.01")).await;
+    assert_eq!(one_fen.status(), 422);
+    let problem: Value = one_fen.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "above_payable");
+    let wrong = post(
+        &app,
+        &s.adjuster,
+        &path(&claim, "payments"),
+        &json!({ "version": c["version"], "coverage": "third_party", "payee": "x", "amount": "1" }),
+    )
+    .await;
+    assert_eq!(wrong.status(), 422, "nothing is payable under a coverage the settlement did not hit");
+    assert_eq!(c["paid"], "1500.00");
+    assert_eq!(reserve_of(&c), "0.00");
+}
+
+async fn compulsory_pays_first_within_its_limits(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.compulsory_no).await;
+    assert!(claim["compulsory_policy_id"].is_i64() && claim["commercial_policy_id"].is_i64(), "both policies answer");
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "register"),
+        &json!({ "version": 1, "reserves": [{ "coverage": "compulsory_property", "reserve": "2000" }, { "coverage": "third_party", "reserve": "3000" }] }),
+    )
+    .await;
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "loss-items"),
+        &json!({ "version": c["version"], "category": "third_party_property",
+        "kind": "other", "description": "对方车辆修复", "quantity": "1", "unit_price": "5000.00" }),
+    )
+    .await;
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "survey"),
+        &json!({ "version": c["version"], "repair_shop": "对方指定修理厂" }),
+    )
+    .await;
+    // At fault (share 0.5): compulsory property pays 2,000 first; third party (5000 − 2000 − 0) × 0.5 = 1,500.
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "settle"),
+        &json!({ "version": c["version"], "liability_share": "0.5" }),
+    )
+    .await;
+    let lines = c["settlements"][0]["calculation"]["lines"].as_array().unwrap();
+    assert_eq!(lines[0]["coverage"], "compulsory_property");
+    assert_eq!(lines[0]["payable"], "2000.00");
+    assert_eq!(lines[1]["coverage"], "third_party");
+    assert_eq!(lines[1]["paid_by_compulsory"], "2000.00");
+    assert_eq!(lines[1]["payable"], "1500.00");
+    assert_eq!(c["settlements"][0]["total"], "3500.00");
+    assert_eq!(c["repair_at_dealer"], false);
+}
+
+/// The smallest valid JPEG header and some bytes: enough for the type check.
+fn jpeg(fill: u8, len: usize) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.resize(len, fill);
+    bytes
+}
+
+async fn upload(app: &TestApp, token: &str, claim: &Value, version: &Value, bytes: Vec<u8>) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("version", version.to_string())
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name("photo.jpg"));
+    app.client.post(app.url(&path(claim, "documents"))).bearer_auth(token).multipart(form).send().await.unwrap()
+}
+
+async fn documents_are_stored_by_hash_and_repeats_are_flagged(app: TestApp) {
+    let s = store(&app).await;
+    let first = report(&app, &s.seller, &s.policy_no).await;
+    let photo = jpeg(7, 4096);
+    let response = upload(&app, &s.seller, &first, &first["version"], photo.clone()).await;
+    assert_eq!(response.status(), 200);
+    let file: Value = response.json().await.unwrap();
+    use sha2::Digest;
+    let expected = hex::encode(sha2::Sha256::digest(&photo));
+    assert_eq!(file["documents"][0]["sha256"], expected.as_str());
+    assert_eq!(file["documents"][0]["content_type"], "image/jpeg");
+    assert_eq!(file["documents"][0]["size_bytes"], 4096);
+    // It can be read back, byte for byte.
+    let download = app
+        .client
+        .get(app.url(&format!("/api/v1/claims/{}/documents/{}", first["id"], file["documents"][0]["id"])))
+        .bearer_auth(&s.adjuster)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.bytes().await.unwrap().to_vec(), photo);
+    // Not an image or a PDF.
+    let text = upload(&app, &s.seller, &first, &file["version"], b"hello, not a photo".to_vec()).await;
+    assert_eq!(text.status(), 415);
+    // The same photo on another claim of another vehicle.
+    let other_vin = autochannel::domain::underwriting::identity::with_vin_check_digit("LSVAU2180N2183294").unwrap();
+    let (other_policy, _) = issue(&app, &s.seller, s.dealer, &other_vin, "粤B54321").await;
+    let second = report(&app, &s.seller, &other_policy).await;
+    let response = upload(&app, &s.seller, &second, &second["version"], photo).await;
+    let file: Value = response.json().await.unwrap();
+    assert_eq!(file["documents"][0]["also_on_claims"], json!([first["claim_no"]]));
+    let codes: Vec<&str> = file["signals"].as_array().unwrap().iter().map(|s| s["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"duplicate_document"), "{codes:?}");
+}
+
+async fn documents_over_the_limit_are_refused(backend: Backend) {
+    let config = ServeConfig { document_max_bytes: 2048, ..common::test_config() };
+    let app = TestApp::start_with(backend, config).await;
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let response = upload(&app, &s.seller, &claim, &claim["version"], jpeg(1, 4096)).await;
+    assert_eq!(response.status(), 413);
+    let file: Value = app.get_json(&format!("/api/v1/claims/{}", claim["id"]), &s.adjuster).await;
+    assert!(file["documents"].as_array().unwrap().is_empty());
+    assert_eq!(upload(&app, &s.seller, &claim, &claim["version"], jpeg(1, 2048)).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_over_the_limit_are_refused_on_sqlite() {
+    documents_over_the_limit_are_refused(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_over_the_limit_are_refused_on_postgres() {
+    documents_over_the_limit_are_refused(Backend::Postgres).await;
+}
+
+async fn a_reopened_claim_is_settled_again_for_the_difference(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let c = surveyed(&app, &s, &claim, &[("own_vehicle", "4000.00")]).await;
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "settle"),
+        &json!({ "version": c["version"], "liability_share": "1" }),
+    )
+    .await;
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "payments"),
+        &json!({ "version": c["version"], "coverage": "vehicle_damage", "payee": "陈立", "amount": "4000.00" }),
+    )
+    .await;
+    let c = post_ok(&app, &s.adjuster, &path(&claim, "close"), &json!({ "version": c["version"] })).await;
+    let bare = post(
+        &app,
+        &s.adjuster,
+        &path(&claim, "reopen"),
+        &json!({ "version": c["version"], "reserves": [{ "coverage": "vehicle_damage", "reserve": "1000" }] }),
+    )
+    .await;
+    assert_eq!(bare.status(), 422, "reopening needs its reason");
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "reopen"),
+        &json!({ "version": c["version"], "note": "发现隐损",
+        "reserves": [{ "coverage": "vehicle_damage", "reserve": "1000" }] }),
+    )
+    .await;
+    assert_eq!(c["stage"], "surveyed");
+    assert_eq!(c["reopen_count"], 1);
+    assert_eq!(reserve_of(&c), "1000.00");
+    // The extra hidden damage is assessed; the vehicle-damage limit counts what was already paid.
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "loss-items"),
+        &json!({ "version": c["version"], "category": "own_vehicle",
+        "kind": "labour", "description": "隐损修复", "quantity": "1", "unit_price": "800.00" }),
+    )
+    .await;
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&claim, "settle"),
+        &json!({ "version": c["version"], "liability_share": "1" }),
+    )
+    .await;
+    let latest = c["settlements"].as_array().unwrap().last().unwrap().clone();
+    let line = &latest["calculation"]["lines"][0];
+    assert_eq!(line["already_paid"], "4000.00");
+    // Its payable is the whole assessment again (4,800) within the remaining limit; payments of
+    // the earlier settlement do not count against this one, so only the difference is paid.
+    assert_eq!(line["payable"], "4800.00");
+}
+
+async fn a_second_report_on_the_vehicle_is_flagged(app: TestApp) {
+    let s = store(&app).await;
+    let first = report(&app, &s.seller, &s.policy_no).await;
+    assert!(first["possible_duplicates"].as_array().unwrap().is_empty());
+    let by_plate = post_ok(
+        &app,
+        &s.seller,
+        "/api/v1/claims",
+        &json!({ "plate": "粤b12345", "accident_at": a_minute_ago(),
+        "reporter_name": "陈立", "reporter_phone": "13800138000", "place": "同一地点", "description": "再次报案" }),
+    )
+    .await;
+    assert_eq!(by_plate["possible_duplicates"], json!([first["claim_no"]]));
+    let codes: Vec<&str> =
+        by_plate["signals"].as_array().unwrap().iter().map(|s| s["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"repeat_vehicle"), "{codes:?}");
+}
+
+async fn sellers_and_dealer_staff_see_only_their_stores_claims(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let other_dealer = app.add_dealer("D002", None).await;
+    let _ = other_dealer;
+    let other = app.add_user("sa2", Role::SalesAssistant, &["D002"]).await;
+    certify(&app, other).await;
+    app.add_user("staff", Role::DealerStaff, &["D001"]).await;
+    app.add_user("staff2", Role::DealerStaff, &["D002"]).await;
+    let other = app.token("sa2").await;
+    let id = claim["id"].as_i64().unwrap();
+    for (token, path) in [
+        (&other, format!("/api/v1/claims/{id}")),
+        (&app.token("staff2").await, format!("/api/v1/claims/{id}")),
+        (&other, format!("/claims/{id}")),
+    ] {
+        let response = app.client.get(app.url(&path)).bearer_auth(token).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path} is not theirs");
+    }
+    let list: Value = app.get_json("/api/v1/claims", &other).await;
+    assert_eq!(list["total"], 0);
+    let staff = app.token("staff").await;
+    let list: Value = app.get_json("/api/v1/claims", &staff).await;
+    assert_eq!(list["total"], 1, "dealer staff see their own store's claims");
+    let report_as_staff = post(&app, &staff, "/api/v1/claims", &report_body(&s.policy_no)).await;
+    assert_eq!(report_as_staff.status(), 403);
+    // Another store's seller cannot report on this store's policy: it is not theirs to find.
+    let response = post(&app, &other, "/api/v1/claims", &report_body(&s.policy_no)).await;
+    assert_eq!(response.status(), 422);
+    let withdraw = post(&app, &other, &path(&claim, "withdraw"), &json!({ "version": 1 })).await;
+    assert_eq!(withdraw.status(), 404);
+    let upload_other = upload(&app, &other, &claim, &json!(1), jpeg(3, 1024)).await;
+    assert_eq!(upload_other.status(), 404, "no document goes on another store's claim");
+}
+
+async fn the_owner_sees_the_stage_and_nothing_else(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let number = claim["claim_no"].as_str().unwrap();
+    let lookup = |tail: &str| {
+        app.client.get(app.url(&format!("/api/v1/claim-status?claim_no={number}&tail={}", urlencode(tail)))).send()
+    };
+    let found = lookup("B12345").await.unwrap();
+    assert_eq!(found.status(), 200);
+    let body: Value = found.json().await.unwrap();
+    assert_eq!(body, json!({ "claim_no": number, "stage": "reported" }), "the stage and nothing else");
+    let by_id = lookup(&ID_NUMBER[12..]).await.unwrap();
+    assert_eq!(by_id.status(), 200, "the last 6 of the ID number work too");
+    let wrong = lookup("B12346").await.unwrap();
+    assert_eq!(wrong.status(), 404);
+    let text = wrong.text().await.unwrap();
+    assert!(!text.contains("reported") && !text.contains(PLATE), "a miss reveals nothing: {text}");
+    // The page says the same, in words.
+    let page = app
+        .client
+        .post(app.url("/claim-status"))
+        .form(&[("claim_no", number), ("tail", "b12345")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("等待保险公司立案") || html.contains("waiting for the insurer"), "{html}");
+    assert!(!html.contains("陈立") && !html.contains(VIN), "no personal data on the public page");
+}
+
+fn urlencode(text: &str) -> String {
+    url_escape(text)
+}
+
+fn url_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+async fn lookups_are_throttled(backend: Backend) {
+    let config = ServeConfig { lookup_max_per_ip: 3, ..common::test_config() };
+    let app = TestApp::start_with(backend, config).await;
+    for _ in 0..3 {
+        let response =
+            app.client.get(app.url("/api/v1/claim-status?claim_no=CL2026X&tail=ABCDEF")).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+    }
+    let blocked = app.client.get(app.url("/api/v1/claim-status?claim_no=CL2026X&tail=ABCDEF")).send().await.unwrap();
+    assert_eq!(blocked.status(), 429);
+    assert!(blocked.headers().contains_key("retry-after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_are_throttled_on_sqlite() {
+    lookups_are_throttled(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_are_throttled_on_postgres() {
+    lookups_are_throttled(Backend::Postgres).await;
+}
+
+async fn the_queue_filters_and_shows_overdue_claims(app: TestApp) {
+    let s = store(&app).await;
+    let old = report(&app, &s.seller, &s.policy_no).await;
+    let fresh = report(&app, &s.seller, &s.policy_no).await;
+    // The first waited 30 hours: past the 24-hour register target.
+    let since = (Utc::now() - Duration::hours(30)).format("%Y-%m-%d %H:%M:%S");
+    app.sql(&format!("UPDATE claims SET stage_since = '{since}+00:00' WHERE id = {}", old["id"])).await.unwrap();
+    let overdue: Value = app.get_json("/api/v1/claims?overdue=true", &s.adjuster).await;
+    assert_eq!(overdue["total"], 1);
+    assert_eq!(overdue["items"][0]["id"], old["id"]);
+    assert_eq!(overdue["items"][0]["overdue"], true);
+    assert_eq!(overdue["items"][0]["target_hours"], 24);
+    let all: Value = app.get_json("/api/v1/claims?stage=reported", &s.adjuster).await;
+    assert_eq!(all["items"][0]["id"], old["id"], "longest waiting first");
+    let board: Value = app.get_json("/api/v1/claims/board", &s.adjuster).await;
+    let reported = board.as_array().unwrap().iter().find(|c| c["stage"] == "reported").unwrap();
+    assert_eq!(reported["claims"], 2);
+    assert_eq!(reported["overdue"], 1);
+    let _ = post_ok(
+        &app,
+        &s.adjuster,
+        &path(&fresh, "register"),
+        &json!({ "version": 1, "reserves": [{ "coverage": "vehicle_damage", "reserve": "100" }] }),
+    )
+    .await;
+    let mine: Value = app.get_json("/api/v1/claims?mine=true", &s.adjuster).await;
+    assert_eq!(mine["total"], 1);
+    let mine: Value = app.get_json("/api/v1/claims?mine=true", &s.lead).await;
+    assert_eq!(mine["total"], 0);
+    let bad = app.client.get(app.url("/api/v1/claims?stage=lost")).bearer_auth(&s.adjuster).send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+    // The page shows the board and marks the overdue claim.
+    let (browser, _) = app.browser_login("adj").await;
+    let html = browser.get(app.url("/claims?overdue=true")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("class=\"overdue\""), "overdue rows stand out");
+    assert!(html.contains(old["claim_no"].as_str().unwrap()));
+    assert!(!html.contains(fresh["claim_no"].as_str().unwrap()));
+}
+
+async fn an_adjuster_works_a_claim_on_the_pages(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let id = claim["id"].as_i64().unwrap();
+    let (browser, csrf) = app.browser_login("adj").await;
+    let page_url = app.url(&format!("/claims/{id}"));
+    let version = |html: &str| hidden_field(html, "version").unwrap();
+    let html = browser.get(&page_url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("/claims/{id}/register")), "register is offered");
+    assert!(!html.contains(&format!("/claims/{id}/close")), "close is not");
+    let submit = |step: &str, fields: Vec<(&str, String)>| {
+        let mut form = vec![("csrf".to_string(), csrf.clone())];
+        form.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
+        browser.post(app.url(&format!("/claims/{id}/{step}"))).form(&form).send()
+    };
+    let response =
+        submit("register", vec![("version", version(&html)), ("reserve.vehicle_damage", "7000".into())]).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let html = browser.get(&page_url).send().await.unwrap().text().await.unwrap();
+    // A bad amount is named and nothing changes.
+    let response = submit(
+        "loss-items",
+        vec![
+            ("version", version(&html)),
+            ("category", "own_vehicle".into()),
+            ("kind", "part".into()),
+            ("description", "前大灯".into()),
+            ("quantity", "1".into()),
+            ("unit_price", "abc".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 422);
+    let response = submit(
+        "loss-items",
+        vec![
+            ("version", version(&html)),
+            ("category", "own_vehicle".into()),
+            ("kind", "part".into()),
+            ("description", "前大灯".into()),
+            ("quantity", "2".into()),
+            ("unit_price", "1500".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 303);
+    let html = browser.get(&page_url).send().await.unwrap().text().await.unwrap();
+    let response = submit("survey", vec![("version", version(&html)), ("repair", "dealer".into())]).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let html = browser.get(&page_url).send().await.unwrap().text().await.unwrap();
+    let response =
+        submit("settle", vec![("version", version(&html)), ("liability_share_percent", "100".into())]).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let html = browser.get(&page_url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("3000.00"), "the settlement shows its payable");
+    let response = submit(
+        "payments",
+        vec![
+            ("version", version(&html)),
+            ("coverage", "vehicle_damage".into()),
+            ("payee", "D001".into()),
+            ("amount", "3000.00".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 303);
+    let html = browser.get(&page_url).send().await.unwrap().text().await.unwrap();
+    // A stale version is refused with a message, not a crash.
+    let stale = submit("close", vec![("version", "1".into())]).await.unwrap();
+    assert_eq!(stale.status(), 409);
+    let response = submit("close", vec![("version", version(&html))]).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let file: Value = app.get_json(&format!("/api/v1/claims/{id}"), &s.adjuster).await;
+    assert_eq!(file["stage"], "closed");
+    assert_eq!(file["paid"], "3000.00");
+    // English is available.
+    let html = browser.get(app.url(&format!("/claims/{id}?lang=en"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Timeline"));
+}
+
+async fn a_seller_reports_from_the_phone_form(app: TestApp) {
+    let s = store(&app).await;
+    let (browser, csrf) = app.browser_login("sa").await;
+    let form = browser.get(app.url("/claims/new")).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.unwrap();
+    assert!(html.contains("type=\"datetime-local\""));
+    assert!(html.contains("name=\"viewport\""));
+    let when = (Utc::now() + Duration::hours(8) - Duration::minutes(5)).format("%Y-%m-%dT%H:%M").to_string();
+    let fields = |phone: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("plate", "粤B12345".to_string()),
+            ("accident_at", when.clone()),
+            ("reporter_name", "陈立".to_string()),
+            ("reporter_phone", phone.to_string()),
+            ("place", "店门口".to_string()),
+            ("description", "倒车碰到柱子".to_string()),
+        ]
+    };
+    let refused = browser.post(app.url("/claims")).form(&fields("123")).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("倒车碰到柱子"), "what was typed is kept");
+    let created = browser.post(app.url("/claims")).form(&fields("13800138000")).send().await.unwrap();
+    assert_eq!(created.status(), 303);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/claims/"));
+    let page = browser.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("已报案"));
+    assert!(!page.contains("/register\""), "a seller is not offered the adjuster's steps");
+    let _ = s;
+}
