@@ -22,7 +22,7 @@ on_both_databases!(
 );
 
 #[test]
-fn only_sign_in_probes_and_assets_are_public() {
+fn only_sign_in_probes_assets_and_the_owner_look_up_are_public() {
     let mut public: Vec<String> = routes()
         .rules()
         .iter()
@@ -32,7 +32,17 @@ fn only_sign_in_probes_and_assets_are_public() {
     public.sort();
     assert_eq!(
         public,
-        ["GET /assets/{*path}", "GET /healthz", "GET /login", "GET /readyz", "POST /api/v1/auth/login", "POST /login"]
+        [
+            "GET /api/v1/claim-status",
+            "GET /assets/{*path}",
+            "GET /claim-status",
+            "GET /healthz",
+            "GET /login",
+            "GET /readyz",
+            "POST /api/v1/auth/login",
+            "POST /claim-status",
+            "POST /login"
+        ]
     );
 }
 

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::pages::Shell;
 
-use super::{audit, auth, dealers, health, underwriting, users};
+use super::{audit, auth, claims, dealers, health, underwriting, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,10 @@ use super::{audit, auth, dealers, health, underwriting, users};
         underwriting::approve_quote, underwriting::decline_quote, underwriting::issue,
         underwriting::list_policies, underwriting::show_policy, underwriting::endorse, underwriting::cancel,
         underwriting::renew, underwriting::renewals, underwriting::list_rating_versions, underwriting::create_rating_version,
+        claims::report, claims::list, claims::board, claims::show, claims::register, claims::add_loss_item,
+        claims::remove_loss_item, claims::upload, claims::download, claims::survey, claims::change_reserve,
+        claims::settle, claims::approve, claims::pay, claims::close, claims::decline, claims::withdraw,
+        claims::reopen, claims::lookup,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -34,6 +38,7 @@ use super::{audit, auth, dealers, health, underwriting, users};
         (name = "users", description = "User administration"),
         (name = "dealers", description = "Dealers (车商)"),
         (name = "underwriting", description = "Quotes, referrals, policies, endorsements, cancellations, renewals, rating tables"),
+        (name = "claims", description = "Claims: report, register, survey, settle, close; decline, withdraw, reopen; the owner's status look-up"),
         (name = "audit", description = "The append-only, hash-chained audit trail"),
         (name = "health", description = "Probes"),
     )
