@@ -939,7 +939,6 @@ pub async fn report(
     Ok(claim)
 }
 
-
 /// Claim numbers: `CL`, the accident year, and the id, zero-padded; unique as the id is.
 pub fn claim_number(accident_on: NaiveDate, id: i64) -> String {
     use chrono::Datelike;
