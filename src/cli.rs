@@ -70,6 +70,9 @@ enum Command {
         /// Policies to issue over the last 13 months; 100 per dealer when left out.
         #[arg(long, value_parser = clap::value_parser!(u64).range(0..=50_000_000))]
         policies: Option<u64>,
+        /// Claims per vehicle-year of cover (DOMAIN.md: 10–25% of policies a year have a claim).
+        #[arg(long, default_value_t = 0.17, value_parser = parse_claim_rate)]
+        claim_rate: f64,
     },
     /// The audit trail.
     Audit {
@@ -155,15 +158,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { demo, config } => serve(db, config, demo).await,
         Command::Migrate { action } => migrate(&db, action.unwrap_or(MigrateAction::Up)).await,
         Command::User { action } => user(&db, action).await,
-        Command::DemoData { dealers, seed, policies } => {
+        Command::DemoData { dealers, seed, policies, claim_rate } => {
             db::migrate(&db).await?;
             let options = DemoOptions { dealers, seed, as_of: Utc::now().date_naive() };
             let started = std::time::Instant::now();
             let data = demo::load(&db, &options).await?;
             let count = policies.unwrap_or(u64::from(dealers) * 100);
             let issued = demo::load_policies(&db, &options, usize::try_from(count)?).await?;
+            let claims = demo::load_claims(&db, &options, Utc::now(), claim_rate).await?;
             println!(
-                "demo data: {} dealers, {} staff, {issued} policies (seed {seed}) in {:.1} s",
+                "demo data: {} dealers, {} staff, {issued} policies, {claims} claims (seed {seed}) in {:.1} s",
                 data.dealers.len(),
                 data.staff.len(),
                 started.elapsed().as_secs_f64()
@@ -207,6 +211,7 @@ async fn serve(db: DatabaseConnection, config: ServeConfig, with_demo: bool) -> 
             let options = DemoOptions { dealers: 20, seed: 1, as_of: today };
             demo::load(&db, &options).await?;
             demo::load_policies(&db, &options, 2_000).await?;
+            demo::load_claims(&db, &options, Utc::now(), 0.17).await?;
             let (password, generated) = match std::env::var("AUTOCHANNEL_DEMO_PASSWORD") {
                 Ok(password) if !password.is_empty() => (password, false),
                 _ => (random_password(), true),
@@ -355,5 +360,12 @@ mod tests {
         assert_eq!(redact("postgres://app:secret@db:5432/x"), "postgres://app:***@db:5432/x");
         assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
         assert_eq!(redact("sqlite://autochannel.db"), "sqlite://autochannel.db");
+    }
+}
+
+fn parse_claim_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=5.0).contains(&rate) => Ok(rate),
+        _ => Err("a number of claims per vehicle-year from 0 to 5, e.g. 0.17".into()),
     }
 }

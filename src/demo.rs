@@ -1,6 +1,8 @@
 //! Deterministic demo data: the same seed and reference date give the same
 //! dealers, staff and certificates. `serve --demo` adds one login per role.
 
+pub mod claims;
+
 use chrono::{Datelike, Duration, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::IndexedRandom;
@@ -465,4 +467,36 @@ mod sales_tests {
         let cancelled = sales.iter().filter(|s| s.cancelled.is_some()).count();
         assert!(cancelled > 0 && cancelled * 10 < sales.len(), "a few percent are cancelled");
     }
+}
+
+/// Generates and stores claims for the stored policies, walked through their stages up to `now`.
+/// `claims_per_vehicle_year` sets the frequency (DOMAIN.md: 10–25% of policies a year).
+pub async fn load_claims(
+    db: &DatabaseConnection,
+    options: &DemoOptions,
+    now: chrono::DateTime<chrono::Utc>,
+    claims_per_vehicle_year: f64,
+) -> anyhow::Result<usize> {
+    let vehicles = store::demo::claimable_vehicles(db).await?;
+    let adjusters = store::demo::adjusters(db).await?;
+    let rating = store::rating::in_force(db, options.as_of).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let table = &rating.document.tables.compulsory;
+    let heads = |l: &crate::domain::underwriting::rating::CompulsoryLimits| {
+        crate::domain::claims::settlement::CompulsoryHeads {
+            death_disability: l.death_disability,
+            medical: l.medical,
+            property: l.property,
+        }
+    };
+    let limits = (heads(&table.at_fault_limits), heads(&table.not_at_fault_limits));
+    let claims = claims::generate(options.seed, now, &vehicles, &adjusters, limits, claims_per_vehicle_year);
+    let progress = ProgressBar::new(claims.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("    claims [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let stored = store::demo::insert_claims(db, &claims, options.seed, &progress).await?;
+    progress.finish();
+    Ok(stored)
 }

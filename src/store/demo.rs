@@ -457,3 +457,267 @@ pub async fn insert_sales(
     tx.commit().await?;
     Ok(stored)
 }
+
+/// Every vehicle's policies (compulsory and commercial from one quote), for demo claims.
+pub async fn claimable_vehicles(db: &DatabaseConnection) -> anyhow::Result<Vec<crate::demo::claims::ClaimablePolicy>> {
+    use crate::demo::claims::{ClaimablePolicy, PolicyTerm};
+    use std::collections::{BTreeMap, HashMap};
+    let dealer_rows: Vec<(i64, String, bool)> = dealers::Entity::find()
+        .select_only()
+        .column(dealers::Column::Id)
+        .column(dealers::Column::Name)
+        .column(dealers::Column::HasRepairShop)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let dealer_of: HashMap<i64, (String, bool)> =
+        dealer_rows.into_iter().map(|(id, name, shop)| (id, (name, shop))).collect();
+    let seats: HashMap<i64, i32> = quotes::Entity::find()
+        .select_only()
+        .column(quotes::Column::Id)
+        .column(quotes::Column::Seats)
+        .filter(quotes::Column::Status.eq(QuoteStatus::Issued.as_str()))
+        .into_tuple::<(i64, i32)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut coverages: HashMap<i64, Vec<(String, Decimal)>> = HashMap::new();
+    let rows: Vec<(i64, String, Option<i64>)> = policy_coverages::Entity::find()
+        .select_only()
+        .column(policy_coverages::Column::PolicyId)
+        .column(policy_coverages::Column::Code)
+        .column(policy_coverages::Column::SumInsuredFen)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (policy_id, code, sum_insured) in rows {
+        if let Some(fen) = sum_insured {
+            coverages.entry(policy_id).or_default().push((code, crate::domain::money::from_fen(fen)));
+        }
+    }
+    let policy_rows = policies::Entity::find().order_by_asc(policies::Column::Id).all(db).await?;
+    let mut vehicles: BTreeMap<i64, ClaimablePolicy> = BTreeMap::new();
+    for p in policy_rows {
+        let Some((dealer_name, shop)) = dealer_of.get(&p.dealer_id).cloned() else { continue };
+        let term = PolicyTerm { id: p.id, start: p.start_date, end: p.end_date, cancelled_from: p.cancelled_from };
+        let vehicle = vehicles.entry(p.quote_id).or_insert_with(|| ClaimablePolicy {
+            dealer_id: p.dealer_id,
+            dealer_has_repair_shop: shop,
+            dealer_name,
+            vin: p.vin.clone(),
+            plate: p.plate.clone(),
+            owner_name: p.owner_name.clone(),
+            owner_phone: p.owner_phone.clone(),
+            seats: seats.get(&p.quote_id).copied().unwrap_or(5),
+            compulsory: None,
+            commercial: None,
+            coverages: Vec::new(),
+        });
+        if p.product == Product::Compulsory.as_str() {
+            vehicle.compulsory = Some(term);
+        } else {
+            vehicle.commercial = Some(term);
+            vehicle.coverages = coverages.remove(&p.id).unwrap_or_default();
+        }
+    }
+    Ok(vehicles.into_values().collect())
+}
+
+/// The adjusters and their authority, for demo claims.
+pub async fn adjusters(db: &DatabaseConnection) -> anyhow::Result<Vec<crate::demo::claims::DemoAdjuster>> {
+    let rows: Vec<(i64, Option<i64>)> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::AuthorityLimitFen)
+        .filter(users::Column::Role.eq(Role::ClaimsAdjuster.as_str()))
+        .order_by_asc(users::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, authority)| crate::demo::claims::DemoAdjuster { id, authority_fen: authority.unwrap_or(0) })
+        .collect())
+}
+
+/// Stores generated claims with their whole files, in batches within one transaction.
+pub async fn insert_claims(
+    db: &DatabaseConnection,
+    claims: &[crate::demo::claims::DemoClaim],
+    seed: u64,
+    progress: &ProgressBar,
+) -> anyhow::Result<usize> {
+    use entity::{
+        claim_loss_items, claim_payments, claim_reserve_movements, claim_settlements, claim_transitions,
+        repair_referrals,
+    };
+    let tx = begin_write(db).await?;
+    let max_id = |table: &'static str| {
+        let tx = &tx;
+        async move {
+            let sql = format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}");
+            let row = tx.query_one_raw(sea_orm::Statement::from_string(tx.get_database_backend(), sql)).await?;
+            Ok::<i64, anyhow::Error>(row.map(|r| r.try_get::<i64>("", "m")).transpose()?.unwrap_or(0))
+        }
+    };
+    let mut claim_id = max_id("claims").await?;
+    let mut settlement_id = max_id("claim_settlements").await?;
+    for chunk in claims.chunks(300) {
+        let mut claim_rows = Vec::new();
+        let (mut transitions, mut movements, mut items, mut settlements, mut payments, mut referrals) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for claim in chunk {
+            claim_id += 1;
+            let accident_on = claim.accident_at.with_timezone(&super::claims::china()).date_naive();
+            claim_rows.push(entity::claims::ActiveModel {
+                id: Set(claim_id),
+                claim_no: Set(super::claims::claim_number(accident_on, claim_id)),
+                dealer_id: Set(claim.dealer_id),
+                policy_id: Set(claim.policy_id),
+                compulsory_policy_id: Set(claim.compulsory_policy_id),
+                commercial_policy_id: Set(claim.commercial_policy_id),
+                vin: Set(claim.vin.clone()),
+                plate: Set(claim.plate.clone()),
+                accident_at: Set(claim.accident_at),
+                accident_on: Set(accident_on),
+                reported_at: Set(claim.reported_at),
+                reporter_name: Set(claim.reporter_name.clone()),
+                reporter_phone: Set(claim.reporter_phone.clone()),
+                place: Set(claim.place.clone()),
+                description: Set(claim.description.clone()),
+                stage: Set(claim.stage.as_str().into()),
+                stage_since: Set(claim.stage_since),
+                handler_id: Set(claim.handler_id),
+                surveyor_id: Set(claim.surveyor_id),
+                repair_shop: Set(claim.repair_shop.clone()),
+                repair_at_dealer: Set(claim.repair_at_dealer),
+                liability_share_micros: Set(claim.liability_share.map(rate_to_micros).transpose()?),
+                duplicate_of: Set(String::new()),
+                decline_reason: Set(claim.decline_reason.clone()),
+                reopen_count: Set(claim.reopen_count),
+                version: Set(i32::try_from(claim.transitions.len())?),
+                created_by: Set(claim.created_by),
+                updated_at: Set(claim.stage_since),
+            });
+            for t in &claim.transitions {
+                transitions.push(claim_transitions::ActiveModel {
+                    claim_id: Set(claim_id),
+                    transition: Set(t.transition.into()),
+                    from_stage: Set(t.from.map(|s| s.as_str().to_string())),
+                    to_stage: Set(t.to.as_str().into()),
+                    note: Set(t.note.clone()),
+                    actor_id: Set(t.actor),
+                    at: Set(t.at),
+                    ..Default::default()
+                });
+            }
+            for m in &claim.movements {
+                movements.push(claim_reserve_movements::ActiveModel {
+                    claim_id: Set(claim_id),
+                    coverage: Set(m.coverage.clone()),
+                    amount_fen: Set(fen(m.amount)?),
+                    reason: Set(m.reason.into()),
+                    note: Set(String::new()),
+                    created_by: Set(m.actor),
+                    created_at: Set(m.at),
+                    ..Default::default()
+                });
+            }
+            for i in &claim.loss_items {
+                items.push(claim_loss_items::ActiveModel {
+                    claim_id: Set(claim_id),
+                    category: Set(i.category.as_str().into()),
+                    kind: Set(i.kind.into()),
+                    description: Set(i.description.into()),
+                    quantity_micros: Set(rate_to_micros(i.quantity)?),
+                    unit_price_fen: Set(fen(i.unit_price)?),
+                    assessed_fen: Set(fen(i.assessed)?),
+                    removed: Set(false),
+                    created_by: Set(claim.handler_id.unwrap_or(claim.created_by)),
+                    created_at: Set(i.at),
+                    ..Default::default()
+                });
+            }
+            let first_settlement = settlement_id + 1;
+            for s in &claim.settlements {
+                settlement_id += 1;
+                settlements.push(claim_settlements::ActiveModel {
+                    id: Set(settlement_id),
+                    claim_id: Set(claim_id),
+                    status: Set(if s.approved { "approved" } else { "pending_approval" }.into()),
+                    liability_share_micros: Set(rate_to_micros(s.calculation.liability_share)?),
+                    total_fen: Set(fen(s.calculation.total)?),
+                    calculation_json: Set(serde_json::to_string(&s.calculation)?),
+                    proposed_by: Set(s.proposed_by),
+                    proposed_at: Set(s.proposed_at),
+                    approved_by: Set(s.approved_by),
+                    approved_at: Set(s.approved_at),
+                    note: Set(String::new()),
+                });
+            }
+            for p in &claim.payments {
+                payments.push(claim_payments::ActiveModel {
+                    claim_id: Set(claim_id),
+                    settlement_id: Set(first_settlement + i64::try_from(p.settlement)?),
+                    dealer_id: Set(claim.dealer_id),
+                    coverage: Set(p.coverage.clone()),
+                    payee: Set(p.payee.clone()),
+                    amount_fen: Set(fen(p.amount)?),
+                    paid_on: Set(p.paid_on),
+                    created_by: Set(p.actor),
+                    created_at: Set(p.at),
+                    ..Default::default()
+                });
+            }
+            if let Some((value, day)) = claim.referral {
+                referrals.push(repair_referrals::ActiveModel {
+                    claim_id: Set(claim_id),
+                    dealer_id: Set(claim.dealer_id),
+                    value_fen: Set(fen(value)?),
+                    referred_on: Set(day),
+                    created_at: Set(claim.stage_since),
+                    ..Default::default()
+                });
+            }
+        }
+        entity::claims::Entity::insert_many(claim_rows).exec_without_returning(&tx).await?;
+        for rows in transitions.chunks(1000) {
+            claim_transitions::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+        }
+        for rows in movements.chunks(1000) {
+            claim_reserve_movements::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+        }
+        for rows in items.chunks(1000) {
+            claim_loss_items::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+        }
+        for rows in settlements.chunks(500) {
+            claim_settlements::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+        }
+        for rows in payments.chunks(1000) {
+            claim_payments::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+        }
+        for rows in referrals.chunks(1000) {
+            repair_referrals::Entity::insert_many(rows.to_vec()).exec_without_returning(&tx).await?;
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    if tx.get_database_backend() == sea_orm::DbBackend::Postgres {
+        for table in ["claims", "claim_settlements"] {
+            let sql = format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+            );
+            tx.execute_unprepared(&sql).await?;
+        }
+    }
+    let change = Change {
+        action: "demo_import",
+        entity: "claim",
+        entity_id: None,
+        before: None,
+        after: Some(serde_json::json!({ "count": claims.len(), "seed": seed })),
+    };
+    audit::append(&tx, &Actor::system("demo-data"), change).await?;
+    tx.commit().await?;
+    Ok(claims.len())
+}
