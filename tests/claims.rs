@@ -33,6 +33,7 @@ on_both_databases!(
     the_queue_filters_and_shows_overdue_claims,
     an_adjuster_works_a_claim_on_the_pages,
     a_seller_reports_from_the_phone_form,
+    a_claim_moves_the_renewal_up_an_ncd_level,
 );
 
 const VIN: &str = "1M8GDM9AXKP042788";
@@ -926,4 +927,24 @@ async fn a_seller_reports_from_the_phone_form(app: TestApp) {
     assert!(page.contains("已报案"));
     assert!(!page.contains("/register\""), "a seller is not offered the adjuster's steps");
     let _ = s;
+}
+
+async fn a_claim_moves_the_renewal_up_an_ncd_level(app: TestApp) {
+    let s = store(&app).await;
+    let next_level = |list: &Vec<Value>| {
+        list.iter().find(|c| c["policy"]["policy_no"] == s.policy_no.as_str()).unwrap()["next_ncd_level"].clone()
+    };
+    let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &s.seller).await;
+    assert_eq!(next_level(&due), json!(-1), "claim-free: one level down from 0");
+    let declined = report(&app, &s.seller, &s.policy_no).await;
+    post_ok(&app, &s.adjuster, &path(&declined, "decline"), &json!({ "version": 1, "note": "非保险责任" })).await;
+    let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &s.seller).await;
+    assert_eq!(next_level(&due), json!(-1), "a declined claim does not count");
+    report(&app, &s.seller, &s.policy_no).await;
+    let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &s.seller).await;
+    assert_eq!(next_level(&due), json!(1), "one claim: one level up");
+    let policy_id =
+        due.iter().find(|c| c["policy"]["policy_no"] == s.policy_no.as_str()).unwrap()["policy"]["id"].clone();
+    let quote = post_ok(&app, &s.seller, &format!("/api/v1/policies/{policy_id}/renew"), &json!(null)).await;
+    assert_eq!(quote["ncd_level"], 1, "the renewal quote is priced at the new level");
 }

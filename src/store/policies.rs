@@ -686,11 +686,14 @@ pub async fn renewals(
         .all(db)
         .await?;
     let (lowest, highest) = super::rating::in_force(db, today).await?.document.tables.ncd_range().unwrap_or((0, 0));
+    let rows: Vec<policies::Model> = rows.into_iter().filter(|r| !renewed.contains(&r.id)).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let claims = super::claims::ncd_claims_by_policy(db, &ids).await?;
     let mut candidates = Vec::new();
-    for row in rows.into_iter().filter(|r| !renewed.contains(&r.id)) {
+    for row in rows {
         let days_left = (row.end_date - today).num_days();
-        // Claims come with the claims area; until then every policy is claim-free.
-        let next_ncd_level = lifecycle::next_ncd_level(row.ncd_level, 0, lowest, highest);
+        let claim_count = claims.get(&row.id).copied().unwrap_or(0);
+        let next_ncd_level = lifecycle::next_ncd_level(row.ncd_level, claim_count, lowest, highest);
         candidates.push(RenewalCandidate { policy: to_policy(db, row, false).await?, days_left, next_ncd_level });
     }
     Ok(candidates)

@@ -429,6 +429,8 @@ pub async fn renew(db: &DatabaseConnection, actor: &Actor, scope: &Scope, policy
     let original_quote = to_quote(original.clone())?;
     let (lowest, highest) =
         rating_store::in_force(&tx, policy.end_date).await?.document.tables.ncd_range().unwrap_or((0, 0));
+    let claim_count =
+        super::claims::ncd_claims_by_policy(&tx, &[policy.id]).await?.get(&policy.id).copied().unwrap_or(0);
     let request = QuoteRequest {
         dealer_id: original.dealer_id,
         business_type: BusinessType::Renewal,
@@ -445,8 +447,13 @@ pub async fn renew(db: &DatabaseConnection, actor: &Actor, scope: &Scope, policy
             phone: policy.owner_phone.clone(),
         },
         accident_history: crate::domain::underwriting::next_accident_history(original_quote.accident_history),
-        // Claims come with the claims area; until then every year is claim-free.
-        ncd_level: crate::domain::underwriting::lifecycle::next_ncd_level(original.ncd_level, 0, lowest, highest),
+        // One level down for a claim-free year, one up per claim.
+        ncd_level: crate::domain::underwriting::lifecycle::next_ncd_level(
+            original.ncd_level,
+            claim_count,
+            lowest,
+            highest,
+        ),
         pricing_coefficient: rate_from_micros(original.pricing_coefficient_micros),
         start_date: Some(policy.end_date),
         coverages: original_quote.coverages,
