@@ -221,7 +221,9 @@ async fn serve(db: DatabaseConnection, config: ServeConfig, with_demo: bool) -> 
             }
             demo::create_logins(&db, &password, today).await?;
             let shown = if generated { password.as_str() } else { "(from AUTOCHANNEL_DEMO_PASSWORD)" };
-            println!("demo logins: admin, manager, underwriter, adjuster, assistant, dealer; password: {shown}");
+            println!(
+                "demo logins: admin, manager, underwriter, adjuster, claims_lead, assistant, dealer; password: {shown}"
+            );
         }
     }
     let listener = tokio::net::TcpListener::bind(config.bind)

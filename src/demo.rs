@@ -163,6 +163,7 @@ pub async fn create_logins(db: &DatabaseConnection, password: &str, as_of: Naive
         ("manager", "渠道经理 林晓", Role::ChannelManager),
         ("underwriter", "核保员 周宁", Role::Underwriter),
         ("adjuster", "理赔员 郑凯", Role::ClaimsAdjuster),
+        ("claims_lead", "理赔主管 韩冰", Role::ClaimsAdjuster),
         ("assistant", "驻店助理 许静", Role::SalesAssistant),
         ("dealer", "车商 陈立", Role::DealerStaff),
     ];
@@ -174,7 +175,9 @@ pub async fn create_logins(db: &DatabaseConnection, password: &str, as_of: Naive
             role,
             password_hash: hash.clone(),
             dealer_codes: if role.is_tied_to_dealers() { vec!["DLR0001".into()] } else { Vec::new() },
-            authority_limit: (role == Role::ClaimsAdjuster).then(|| Decimal::from(50_000)),
+            // The lead can approve what the adjuster's 50,000 does not cover.
+            authority_limit: (role == Role::ClaimsAdjuster)
+                .then(|| Decimal::from(if username == "claims_lead" { 500_000 } else { 50_000 })),
         };
         let user = users::create(&tx, &actor, new).await.map_err(|e| anyhow::anyhow!("creating {username}: {e}"))?;
         match role {

@@ -624,6 +624,8 @@ const SETTLED_COVERAGES: [&str; 4] = ["vehicle_damage", "third_party", "driver",
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimFilter {
     pub stage: Option<Stage>,
+    /// With no stage: only claims still open (the work queue) rather than every claim.
+    pub open_only: bool,
     pub dealer_id: Option<i64>,
     /// Only claims handled by this user.
     pub handler_id: Option<i64>,
@@ -647,6 +649,9 @@ pub async fn list(
     let mut query = claims::Entity::find().filter(in_scope(scope, claims::Column::DealerId));
     if let Some(stage) = filter.stage {
         query = query.filter(claims::Column::Stage.eq(stage.as_str()));
+    } else if filter.open_only {
+        query =
+            query.filter(claims::Column::Stage.is_in(Stage::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str())));
     }
     if let Some(dealer_id) = filter.dealer_id {
         query = query.filter(claims::Column::DealerId.eq(dealer_id));
@@ -775,6 +780,21 @@ async fn count(
     targets: &ServiceTargets,
 ) -> AppResult<u64> {
     Ok(list(db, scope, filter, PageRequest { page: 1, per_page: 1 }, targets).await?.total)
+}
+
+/// Open claims in scope and how many of them are overdue: the start page's tiles.
+pub async fn open_and_overdue(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    targets: &ServiceTargets,
+) -> AppResult<(u64, u64)> {
+    let open = claims::Entity::find()
+        .filter(in_scope(scope, claims::Column::DealerId))
+        .filter(claims::Column::Stage.is_in(Stage::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str())))
+        .count(db)
+        .await?;
+    let overdue = count(db, scope, &ClaimFilter { overdue: true, ..Default::default() }, targets).await?;
+    Ok((open, overdue))
 }
 
 /// First notice of loss.

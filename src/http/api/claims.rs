@@ -56,7 +56,8 @@ pub async fn report(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimQuery {
-    /// `reported`, `registered`, `surveyed`, `settled`, `closed`, `declined` or `withdrawn`.
+    /// `reported`, `registered`, `surveyed`, `settled`, `closed`, `declined` or `withdrawn`;
+    /// `open` (the default) for every open stage, `all` for every claim.
     pub stage: Option<String>,
     pub dealer_id: Option<i64>,
     /// Only claims past their stage's service target.
@@ -73,17 +74,19 @@ pub struct ClaimQuery {
 
 impl ClaimQuery {
     pub fn filter(&self, user: &SessionUser) -> AppResult<ClaimFilter> {
-        let stage = match self.stage.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(text) => Some(Stage::parse(text).ok_or_else(|| {
+        let text = self.stage.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("open");
+        let stage = match text {
+            "open" | "all" => None,
+            text => Some(Stage::parse(text).ok_or_else(|| {
                 AppError::field(
                     "stage",
                     "unknown",
-                    "choose reported, registered, surveyed, settled, closed, declined or withdrawn",
+                    "choose open, all, reported, registered, surveyed, settled, closed, declined or withdrawn",
                 )
             })?),
-            None => None,
         };
         Ok(ClaimFilter {
+            open_only: text == "open",
             stage,
             dealer_id: self.dealer_id,
             handler_id: self.mine.unwrap_or(false).then_some(user.user_id),

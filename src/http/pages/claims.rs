@@ -54,7 +54,7 @@ impl QueuePage {
     /// The query string of the current filters, without the page, for links.
     pub fn filter_query(&self) -> String {
         let mut parts = form_urlencoded::Serializer::new(String::new());
-        if !self.stage.is_empty() {
+        if self.stage != "open" {
             parts.append_pair("stage", &self.stage);
         }
         if let Some(d) = self.dealer_id {
@@ -125,7 +125,11 @@ pub async fn queue(
         board,
         page: claims,
         dealers,
-        stage: filter.stage.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        stage: match (filter.stage, filter.open_only) {
+            (Some(stage), _) => stage.as_str().to_string(),
+            (None, true) => "open".into(),
+            (None, false) => "all".into(),
+        },
         dealer_id: filter.dealer_id,
         overdue: filter.overdue,
         mine: filter.handler_id.is_some(),

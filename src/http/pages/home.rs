@@ -22,6 +22,8 @@ pub struct HomePage {
     pub dealers: Vec<Dealer>,
     pub user_count: Option<u64>,
     pub audit_count: Option<u64>,
+    /// Open and overdue claims in scope, for the roles that work with claims.
+    pub claims: Option<(u64, u64)>,
 }
 
 pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user): CurrentUser) -> AppResult<HomePage> {
@@ -35,5 +37,10 @@ pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user)
     } else {
         (None, None)
     };
-    Ok(HomePage { shell, dealer_count: page.total, dealers: page.items, user_count, audit_count })
+    let claims = if user.role == Role::Underwriter {
+        None
+    } else {
+        Some(crate::store::claims::open_and_overdue(&state.db, &user.scope, &state.config.service_targets()).await?)
+    };
+    Ok(HomePage { shell, dealer_count: page.total, dealers: page.items, user_count, audit_count, claims })
 }
