@@ -353,6 +353,13 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
+fn parse_claim_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=5.0).contains(&rate) => Ok(rate),
+        _ => Err("a number of claims per vehicle-year from 0 to 5, e.g. 0.17".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact;
@@ -362,12 +369,5 @@ mod tests {
         assert_eq!(redact("postgres://app:secret@db:5432/x"), "postgres://app:***@db:5432/x");
         assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
         assert_eq!(redact("sqlite://autochannel.db"), "sqlite://autochannel.db");
-    }
-}
-
-fn parse_claim_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if (0.0..=5.0).contains(&rate) => Ok(rate),
-        _ => Err("a number of claims per vehicle-year from 0 to 5, e.g. 0.17".into()),
     }
 }

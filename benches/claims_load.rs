@@ -1,0 +1,240 @@
+//! Claims under load on the real server, in two phases.
+//! 1. Queue: clients read the adjuster's queue (API, first and deep pages, filters) and the
+//!    queue page, as fast as the server answers.
+//! 2. Transitions: each client reports a claim on one of the demo store's policies and takes
+//!    it register → loss item → survey → settle → pay → close as the claims lead.
+//!
+//! Prints throughput, p50 and p99 per endpoint, and the errors. Run through
+//! `benches/claims_load.sh`, which builds the release server and fills the database.
+//! Settings: AUTOCHANNEL_LOAD_URL, AUTOCHANNEL_LOAD_PASSWORD, AUTOCHANNEL_LOAD_CLIENTS (32),
+//! AUTOCHANNEL_LOAD_SECONDS (20 per phase).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+type Samples = BTreeMap<&'static str, Vec<Duration>>;
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples.get(index).copied().unwrap_or_default()
+}
+
+fn report(title: &str, mut samples: Samples, errors: &[String], elapsed: f64) {
+    println!("== {title} ({elapsed:.1} s)");
+    let mut total = 0;
+    for (name, samples) in samples.iter_mut() {
+        let count = samples.len();
+        total += count;
+        let (p50, p99) = (percentile(samples, 0.50), percentile(samples, 0.99));
+        println!(
+            "{name:<40} {count:>7} requests {:>8.1}/s  p50 {:>6.1} ms  p99 {:>6.1} ms",
+            count as f64 / elapsed,
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
+    println!("all: {total} requests, {:.1}/s; errors: {}", total as f64 / elapsed, errors.len());
+    for error in errors.iter().take(5) {
+        println!("  {error}");
+    }
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str, username: &str, password: &str) -> Value {
+    http.post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("token")
+}
+
+#[tokio::main]
+async fn main() {
+    let Ok(base) = std::env::var("AUTOCHANNEL_LOAD_URL") else {
+        println!("claims_load: set AUTOCHANNEL_LOAD_URL (see benches/claims_load.sh); nothing run");
+        return;
+    };
+    let password = setting("AUTOCHANNEL_LOAD_PASSWORD", "demo-password-1");
+    let clients: usize = setting("AUTOCHANNEL_LOAD_CLIENTS", "32").parse().unwrap_or(32);
+    let seconds: u64 = setting("AUTOCHANNEL_LOAD_SECONDS", "20").parse().unwrap_or(20);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
+    let lead = sign_in(&http, &base, "claims_lead", &password).await["token"].as_str().expect("token").to_string();
+    let seller_login = sign_in(&http, &base, "assistant", &password).await;
+    let seller = seller_login["token"].as_str().expect("token").to_string();
+
+    // Phase 1: the queue.
+    let total: Value = http
+        .get(format!("{base}/api/v1/claims?stage=all&per_page=1"))
+        .bearer_auth(&lead)
+        .send()
+        .await
+        .expect("count")
+        .json()
+        .await
+        .expect("page");
+    println!("claims in the database: {}", total["total"]);
+    let deep = (total["total"].as_u64().unwrap_or(0) / 50 / 2).max(1);
+    let reads: Vec<(&'static str, String)> = vec![
+        ("GET /api/v1/claims (open queue)", "/api/v1/claims".into()),
+        ("GET /api/v1/claims?overdue=true", "/api/v1/claims?overdue=true".into()),
+        ("GET /api/v1/claims?stage=all&page=deep", format!("/api/v1/claims?stage=all&page={deep}")),
+        ("GET /api/v1/claims?q=CL2026", "/api/v1/claims?stage=all&q=CL20260001".into()),
+        ("GET /api/v1/claims/board", "/api/v1/claims/board".into()),
+        ("GET /claims (page)", "/claims".into()),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (http, base, token, reads) = (http.clone(), base.clone(), lead.clone(), reads.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Samples::new();
+            let mut errors = Vec::new();
+            let mut n = client;
+            while Instant::now() < deadline {
+                let (name, path) = &reads[n % reads.len()];
+                n += 1;
+                let t = Instant::now();
+                let response = http.get(format!("{base}{path}")).bearer_auth(&token).send().await;
+                let ok = match response {
+                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                    Ok(r) => {
+                        errors.push(format!("{name}: {}", r.status()));
+                        false
+                    }
+                    Err(e) => {
+                        errors.push(format!("{name}: {e}"));
+                        false
+                    }
+                };
+                if ok {
+                    samples.entry(*name).or_default().push(t.elapsed());
+                }
+            }
+            (samples, errors)
+        }));
+    }
+    let (samples, errors) = gather(tasks).await;
+    report(&format!("queue reads, {clients} clients"), samples, &errors, started.elapsed().as_secs_f64());
+
+    // Phase 2: transitions on claims reported for the demo store's policies in force.
+    let policies: Value = http
+        .get(format!("{base}/api/v1/policies?status=in_force&product=commercial&per_page=200"))
+        .bearer_auth(&seller)
+        .send()
+        .await
+        .expect("policies")
+        .json()
+        .await
+        .expect("page");
+    let numbers: Vec<String> = policies["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter(|p| p["start_date"].as_str().is_some_and(|d| d < "2026-11-20"))
+                .filter_map(|p| p["policy_no"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!numbers.is_empty(), "the demo store has commercial policies in force");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (http, base, lead, seller) = (http.clone(), base.clone(), lead.clone(), seller.clone());
+        let policy_no = numbers[client % numbers.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Samples::new();
+            let mut errors = Vec::new();
+            let mut n = 0;
+            while Instant::now() < deadline {
+                n += 1;
+                let accident = chrono::Utc::now() - chrono::Duration::minutes(5);
+                let body = json!({ "policy_no": policy_no, "accident_at": accident.to_rfc3339(), "reporter_name": "压测",
+                    "reporter_phone": "13800138000", "place": "测试路", "description": "压测报案" });
+                let Some(claim) = step(&http, &base, &seller, "POST /api/v1/claims", "/api/v1/claims".into(), body, &mut samples, &mut errors, Some(format!("load-{client}-{n}"))).await else { continue };
+                let id = claim["id"].clone();
+                let mut version = claim["version"].clone();
+                let steps: Vec<(&'static str, &str, Value)> = vec![
+                    ("POST …/register", "register", json!({ "reserves": [{ "coverage": "vehicle_damage", "reserve": "3000" }] })),
+                    ("POST …/loss-items", "loss-items", json!({ "category": "own_vehicle", "kind": "part", "description": "前保险杠", "quantity": "1", "unit_price": "2800.00" })),
+                    ("POST …/survey", "survey", json!({ "repair_shop": "压测修理厂" })),
+                    ("POST …/settle", "settle", json!({ "liability_share": "1" })),
+                    ("POST …/payments", "payments", json!({ "coverage": "vehicle_damage", "payee": "压测", "amount": "2800.00" })),
+                    ("POST …/close", "close", json!({})),
+                ];
+                for (name, action, mut body) in steps {
+                    body["version"] = version.clone();
+                    let key = (action == "payments").then(|| format!("pay-{client}-{n}"));
+                    match step(&http, &base, &lead, name, format!("/api/v1/claims/{id}/{action}"), body, &mut samples, &mut errors, key).await {
+                        Some(file) => version = file["version"].clone(),
+                        None => break,
+                    }
+                }
+            }
+            (samples, errors)
+        }));
+    }
+    let (samples, errors) = gather(tasks).await;
+    report(&format!("claim transitions, {clients} clients"), samples, &errors, started.elapsed().as_secs_f64());
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn step(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &'static str,
+    path: String,
+    body: Value,
+    samples: &mut Samples,
+    errors: &mut Vec<String>,
+    key: Option<String>,
+) -> Option<Value> {
+    let t = Instant::now();
+    let mut request = http.post(format!("{base}{path}")).bearer_auth(token).json(&body);
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    match request.send().await {
+        Ok(r) if r.status().is_success() => {
+            let value = r.json::<Value>().await.ok();
+            samples.entry(name).or_default().push(t.elapsed());
+            value
+        }
+        Ok(r) => {
+            let status = r.status();
+            let text = r.text().await.unwrap_or_default();
+            errors.push(format!("{name}: {status} {}", text.chars().take(160).collect::<String>()));
+            None
+        }
+        Err(e) => {
+            errors.push(format!("{name}: {e}"));
+            None
+        }
+    }
+}
+
+async fn gather(tasks: Vec<tokio::task::JoinHandle<(Samples, Vec<String>)>>) -> (Samples, Vec<String>) {
+    let mut all = Samples::new();
+    let mut errors = Vec::new();
+    for task in tasks {
+        if let Ok((samples, e)) = task.await {
+            for (name, s) in samples {
+                all.entry(name).or_default().extend(s);
+            }
+            errors.extend(e);
+        }
+    }
+    (all, errors)
+}
