@@ -136,16 +136,26 @@ async fn main() {
         .json()
         .await
         .expect("page");
-    let numbers: Vec<String> = policies["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter(|p| p["start_date"].as_str().is_some_and(|d| d < "2026-11-20"))
-                .filter_map(|p| p["policy_no"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let mut numbers = Vec::new();
+    for item in policies["items"].as_array().cloned().unwrap_or_default() {
+        if item["start_date"].as_str().is_none_or(|d| d >= today.as_str()) {
+            continue;
+        }
+        // Only policies with vehicle damage cover fit the script's loss.
+        let detail: Value = http
+            .get(format!("{base}/api/v1/policies/{}", item["id"]))
+            .bearer_auth(&seller)
+            .send()
+            .await
+            .expect("policy")
+            .json()
+            .await
+            .expect("policy body");
+        if detail["coverages"].as_array().is_some_and(|c| c.iter().any(|c| c["code"] == "vehicle_damage")) {
+            numbers.extend(item["policy_no"].as_str().map(str::to_string));
+        }
+    }
     assert!(!numbers.is_empty(), "the demo store has commercial policies in force");
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();

@@ -63,7 +63,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         index(manager, Claims::Table, "idx_claims_stage", &[Claims::Stage, Claims::StageSince]).await?;
-        index(manager, Claims::Table, "idx_claims_dealer_stage", &[Claims::DealerId, Claims::Stage]).await?;
+        index(
+            manager,
+            Claims::Table,
+            "idx_claims_dealer_stage",
+            &[Claims::DealerId, Claims::Stage, Claims::StageSince],
+        )
+        .await?;
+        // The queue's order when every stage is listed.
+        index(manager, Claims::Table, "idx_claims_stage_since", &[Claims::StageSince, Claims::Id]).await?;
         index(manager, Claims::Table, "idx_claims_dealer_accident", &[Claims::DealerId, Claims::AccidentOn]).await?;
         index(manager, Claims::Table, "idx_claims_vin", &[Claims::Vin, Claims::AccidentOn]).await?;
         index(manager, Claims::Table, "idx_claims_plate", &[Claims::Plate, Claims::AccidentOn]).await?;

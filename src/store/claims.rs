@@ -637,15 +637,13 @@ pub struct ClaimFilter {
     pub search: Option<String>,
 }
 
-/// The queue: claims in scope, oldest in their stage first.
-pub async fn list(
-    db: &impl ConnectionTrait,
+/// The claims a filter selects, as a query to count, page or group.
+fn filtered(
     scope: &Scope,
     filter: &ClaimFilter,
-    paging: PageRequest,
     targets: &ServiceTargets,
-) -> AppResult<Page<Claim>> {
-    let at = now();
+    at: DateTime<Utc>,
+) -> sea_orm::Select<claims::Entity> {
     let mut query = claims::Entity::find().filter(in_scope(scope, claims::Column::DealerId));
     if let Some(stage) = filter.stage {
         query = query.filter(claims::Column::Stage.eq(stage.as_str()));
@@ -685,6 +683,19 @@ pub async fn list(
                 .add(claims::Column::Vin.like(&pattern)),
         );
     }
+    query
+}
+
+/// The queue: claims in scope, oldest in their stage first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    filter: &ClaimFilter,
+    paging: PageRequest,
+    targets: &ServiceTargets,
+) -> AppResult<Page<Claim>> {
+    let at = now();
+    let query = filtered(scope, filter, targets, at);
     let total = query.clone().count(db).await?;
     let rows = query
         .order_by_asc(claims::Column::StageSince)
@@ -759,17 +770,30 @@ pub async fn stage_counts(
     filter: &ClaimFilter,
     targets: &ServiceTargets,
 ) -> AppResult<Vec<(Stage, u64, u64)>> {
-    let mut counts = Vec::new();
-    for stage in Stage::ALL {
-        let staged = ClaimFilter { stage: Some(stage), overdue: false, ..filter.clone() };
-        let all = count(db, scope, &staged, targets).await?;
-        let overdue = if targets.for_stage(stage).is_some() {
-            count(db, scope, &ClaimFilter { overdue: true, ..staged }, targets).await?
-        } else {
-            0
-        };
-        counts.push((stage, all, overdue));
-    }
+    let at = now();
+    let all_stages = ClaimFilter { stage: None, open_only: false, overdue: false, ..filter.clone() };
+    let grouped = |query: sea_orm::Select<claims::Entity>| {
+        query
+            .select_only()
+            .column(claims::Column::Stage)
+            .column_as(claims::Column::Id.count(), "n")
+            .group_by(claims::Column::Stage)
+            .into_tuple::<(String, i64)>()
+    };
+    // Two grouped queries: claims per stage, and (the overdue condition names each stage) overdue per stage.
+    let all: HashMap<String, i64> =
+        grouped(filtered(scope, &all_stages, targets, at)).all(db).await?.into_iter().collect();
+    let overdue_filter = ClaimFilter { overdue: true, ..all_stages.clone() };
+    let overdue: HashMap<String, i64> =
+        grouped(filtered(scope, &overdue_filter, targets, at)).all(db).await?.into_iter().collect();
+    let counts = Stage::ALL
+        .into_iter()
+        .map(|stage| {
+            let n =
+                |map: &HashMap<String, i64>| u64::try_from(map.get(stage.as_str()).copied().unwrap_or(0)).unwrap_or(0);
+            (stage, n(&all), n(&overdue))
+        })
+        .collect();
     Ok(counts)
 }
 
@@ -779,7 +803,7 @@ async fn count(
     filter: &ClaimFilter,
     targets: &ServiceTargets,
 ) -> AppResult<u64> {
-    Ok(list(db, scope, filter, PageRequest { page: 1, per_page: 1 }, targets).await?.total)
+    Ok(filtered(scope, filter, targets, now()).count(db).await?)
 }
 
 /// Open claims in scope and how many of them are overdue: the start page's tiles.
@@ -820,7 +844,7 @@ pub async fn report(
     scope: &Scope,
     request: &ReportRequest,
     settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let at = now();
     let mut errors = Vec::new();
     let accident_at = request.accident_at.with_timezone(&Utc);
@@ -950,13 +974,12 @@ pub async fn report(
         .exec(tx)
         .await?;
     record_transition(tx, id, "report", None, Stage::Reported, "", actor_id, at).await?;
-    let claim = file(tx, &Scope::All, id, settings).await?;
     let change = Change::new("report", "claim", id).after(&serde_json::json!({
         "claim_no": claim_no, "policy_id": primary.id, "dealer_id": primary.dealer_id,
         "accident_at": accident_at, "possible_duplicates": duplicates,
     }));
     audit::append(tx, actor, change).await?;
-    Ok(claim)
+    Ok(id)
 }
 
 /// Claim numbers: `CL`, the accident year, and the id, zero-padded; unique as the id is.
@@ -1164,8 +1187,7 @@ pub async fn register(
     scope: &Scope,
     id: i64,
     request: &RegisterRequest,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     let to = flow::next_stage(stage, Transition::Register).map_err(illegal)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
@@ -1193,8 +1215,7 @@ pub async fn register(
     for (coverage, amount) in &reserves {
         move_reserve(tx, id, coverage, *amount, "initial", &request.note, actor_id).await?;
     }
-    finish(tx, actor, &row, "register", stage, to, &request.note, settings, serde_json::json!({ "reserves": reserves }))
-        .await
+    finish(tx, actor, &row, "register", stage, to, &request.note, serde_json::json!({ "reserves": reserves })).await
 }
 
 /// Records the transition and its audit record, and returns the file as it now stands.
@@ -1207,19 +1228,19 @@ async fn finish(
     from: Stage,
     to: Stage,
     note: &str,
-    settings: &ClaimSettings,
     details: serde_json::Value,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let actor_id = actor.user_id.unwrap_or_default();
     if from != to || transition != "update" {
         record_transition(tx, row.id, transition, Some(from), to, note, actor_id, now()).await?;
     }
-    let after = file(tx, &Scope::All, row.id, settings).await?;
+    // Every change bumps the version by one; the caller reads the file after commit, so the
+    // write transaction (and SQLite's write lock) is held no longer than the writes take.
     let change = Change::new(transition, "claim", row.id)
         .before(&serde_json::json!({ "stage": from, "version": row.version }))
-        .after(&serde_json::json!({ "stage": to, "version": after.claim.version, "note": note, "details": details }));
+        .after(&serde_json::json!({ "stage": to, "version": row.version + 1, "note": note, "details": details }));
     audit::append(tx, actor, change).await?;
-    Ok(after)
+    Ok(row.id)
 }
 
 /// A loss item to add.
@@ -1250,8 +1271,7 @@ pub async fn add_loss_item(
     scope: &Scope,
     id: i64,
     request: &LossItemRequest,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     require_stage(stage, &[Stage::Registered, Stage::Surveyed], "loss items are assessed")?;
     let mut errors = Vec::new();
@@ -1318,7 +1338,7 @@ pub async fn add_loss_item(
     .exec(tx)
     .await?;
     let details = serde_json::json!({ "loss_item": inserted.last_insert_id, "description": description, "assessed": from_fen(assessed) });
-    finish(tx, actor, &row, "update", stage, stage, "", settings, details).await
+    finish(tx, actor, &row, "update", stage, stage, "", details).await
 }
 
 /// Removes a loss item (kept on file, marked removed).
@@ -1329,8 +1349,7 @@ pub async fn remove_loss_item(
     id: i64,
     item_id: i64,
     version: i32,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, version).await?;
     require_stage(stage, &[Stage::Registered, Stage::Surveyed], "loss items are assessed")?;
     let item = claim_loss_items::Entity::find_by_id(item_id)
@@ -1344,8 +1363,7 @@ pub async fn remove_loss_item(
         .filter(claim_loss_items::Column::Id.eq(item.id))
         .exec(tx)
         .await?;
-    finish(tx, actor, &row, "update", stage, stage, "", settings, serde_json::json!({ "removed_loss_item": item_id }))
-        .await
+    finish(tx, actor, &row, "update", stage, stage, "", serde_json::json!({ "removed_loss_item": item_id })).await
 }
 
 fn require_stage(stage: Stage, allowed: &[Stage], what: &str) -> AppResult<()> {
@@ -1380,8 +1398,7 @@ pub async fn survey(
     scope: &Scope,
     id: i64,
     request: &SurveyRequest,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     let to = flow::next_stage(stage, Transition::Survey).map_err(illegal)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
@@ -1444,7 +1461,7 @@ pub async fn survey(
         }
     }
     let details = serde_json::json!({ "surveyor_id": surveyor, "repair_shop": shop, "repair_referral": referral });
-    finish(tx, actor, &row, "survey", stage, to, &request.note, settings, details).await
+    finish(tx, actor, &row, "survey", stage, to, &request.note, details).await
 }
 
 async fn live_loss_items(tx: &impl ConnectionTrait, claim_id: i64) -> AppResult<Vec<claim_loss_items::Model>> {
@@ -1474,8 +1491,7 @@ pub async fn change_reserve(
     scope: &Scope,
     id: i64,
     request: &ReserveChange,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     require_stage(stage, &[Stage::Registered, Stage::Surveyed, Stage::Settled], "reserves change")?;
     let coverages = coverages_of(tx, &row).await?;
@@ -1502,7 +1518,7 @@ pub async fn change_reserve(
     move_reserve(tx, id, &request.coverage, target - current, "adjust", request.note.trim(), actor_id).await?;
     let details =
         serde_json::json!({ "coverage": request.coverage, "from": from_fen(current), "to": from_fen(target) });
-    finish(tx, actor, &row, "update", stage, stage, request.note.trim(), settings, details).await
+    finish(tx, actor, &row, "update", stage, stage, request.note.trim(), details).await
 }
 
 /// A settlement proposal.
@@ -1529,8 +1545,7 @@ pub async fn settle(
     scope: &Scope,
     id: i64,
     request: &SettleRequest,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     let to = flow::next_stage(stage, Transition::Settle).map_err(illegal)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
@@ -1606,10 +1621,10 @@ pub async fn settle(
     if within {
         bump(tx, &row, Some(to), vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))]).await?;
         reserve_to_payable(tx, id, &calculation, actor_id).await?;
-        finish(tx, actor, &row, "settle", stage, to, request.note.trim(), settings, details).await
+        finish(tx, actor, &row, "settle", stage, to, request.note.trim(), details).await
     } else {
         bump(tx, &row, None, vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))]).await?;
-        finish(tx, actor, &row, "propose_settlement", stage, stage, request.note.trim(), settings, details).await
+        finish(tx, actor, &row, "propose_settlement", stage, stage, request.note.trim(), details).await
     }
 }
 
@@ -1731,8 +1746,7 @@ pub async fn approve_settlement(
     scope: &Scope,
     id: i64,
     request: &ApprovalRequest,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     let pending = claim_settlements::Entity::find()
         .filter(claim_settlements::Column::ClaimId.eq(id))
@@ -1768,7 +1782,7 @@ pub async fn approve_settlement(
         serde_json::from_str(&pending.calculation_json).map_err(|e| AppError::Internal(e.into()))?;
     reserve_to_payable(tx, id, &calculation, actor_id).await?;
     let details = serde_json::json!({ "settlement_id": pending.id, "total": from_fen(pending.total_fen) });
-    finish(tx, actor, &row, "approve_settlement", stage, to, request.note.trim(), settings, details).await
+    finish(tx, actor, &row, "approve_settlement", stage, to, request.note.trim(), details).await
 }
 
 /// A payment under the approved settlement.
@@ -1792,8 +1806,7 @@ pub async fn pay(
     scope: &Scope,
     id: i64,
     request: &PaymentRequest,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     require_stage(stage, &[Stage::Settled], "payments are made")?;
     let approved = claim_settlements::Entity::find()
@@ -1892,7 +1905,7 @@ pub async fn pay(
         "payment_id": inserted.last_insert_id, "coverage": request.coverage, "payee": payee,
         "amount": from_fen(amount), "paid_on": paid_on,
     });
-    finish(tx, actor, &row, "pay", stage, stage, "", settings, details).await
+    finish(tx, actor, &row, "pay", stage, stage, "", details).await
 }
 
 /// A plain transition: close, decline, withdraw.
@@ -1916,8 +1929,7 @@ pub async fn step(
     id: i64,
     transition: Transition,
     request: &StepRequest,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     let to = flow::next_stage(stage, transition).map_err(illegal)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
@@ -1977,7 +1989,7 @@ pub async fn step(
         move_reserve(tx, id, coverage, *amount, "reopen", note, actor_id).await?;
     }
     let details = serde_json::json!({ "reserves": reserves });
-    finish(tx, actor, &row, transition.as_str(), stage, to, note, settings, details).await
+    finish(tx, actor, &row, transition.as_str(), stage, to, note, details).await
 }
 
 /// A stored claim document.
@@ -2047,8 +2059,7 @@ pub async fn attach_document(
     document: &NewDocument,
     sha256: &str,
     stored_path: &std::path::Path,
-    settings: &ClaimSettings,
-) -> AppResult<ClaimFile> {
+) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, version).await?;
     if !stage.is_editable() {
         return Err(AppError::Conflict(format!("the claim is {}; its file is read-only", stage.as_str())));
@@ -2070,7 +2081,7 @@ pub async fn attach_document(
     .exec(tx)
     .await?;
     let details = serde_json::json!({ "document": name, "sha256": sha256, "size": document.bytes.len() });
-    finish(tx, actor, &row, "update", stage, stage, "", settings, details).await
+    finish(tx, actor, &row, "update", stage, stage, "", details).await
 }
 
 /// A document row in scope, for download.

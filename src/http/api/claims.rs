@@ -45,7 +45,8 @@ pub async fn report(
     let settings = ClaimSettings::from_config(&state.config);
     let work: idempotency::Work = Box::new(move |tx| {
         Box::pin(async move {
-            let claim = claims::report(tx, &actor, &scope, &request, &settings).await?;
+            let id = claims::report(tx, &actor, &scope, &request, &settings).await?;
+            let claim = claims::file(tx, &scope, id, &settings).await?;
             Ok((201, serde_json::to_value(claim).map_err(anyhow::Error::from)?))
         })
     });
@@ -148,13 +149,14 @@ pub async fn show(
     Ok(Json(claims::file(&state.db, &user.scope, id, &ClaimSettings::from_config(&state.config)).await?))
 }
 
-/// Runs one change in a write transaction.
+/// Runs one change in a write transaction, then answers with the claim's file as committed.
 macro_rules! in_transaction {
-    ($state:expr, |$tx:ident| $body:expr) => {{
+    ($state:expr, $user:expr, |$tx:ident| $body:expr) => {{
         let $tx = begin_write(&$state.db).await?;
-        let result = $body.await?;
+        let id = $body.await?;
         $tx.commit().await?;
-        Ok(Json(result))
+        let settings = ClaimSettings::from_config(&$state.config);
+        Ok(Json(claims::file(&$state.db, &$user.scope, id, &settings).await?))
     }};
 }
 
@@ -168,8 +170,7 @@ pub async fn register(
     Path(id): Path<i64>,
     Json(request): Json<RegisterRequest>,
 ) -> AppResult<Json<ClaimFile>> {
-    let settings = ClaimSettings::from_config(&state.config);
-    in_transaction!(state, |tx| claims::register(&tx, &actor, &user.scope, id, &request, &settings))
+    in_transaction!(state, user, |tx| claims::register(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Adds an assessed loss item (part, labour or other).
@@ -182,8 +183,7 @@ pub async fn add_loss_item(
     Path(id): Path<i64>,
     Json(request): Json<LossItemRequest>,
 ) -> AppResult<Json<ClaimFile>> {
-    let settings = ClaimSettings::from_config(&state.config);
-    in_transaction!(state, |tx| claims::add_loss_item(&tx, &actor, &user.scope, id, &request, &settings))
+    in_transaction!(state, user, |tx| claims::add_loss_item(&tx, &actor, &user.scope, id, &request))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -202,16 +202,7 @@ pub async fn remove_loss_item(
     Path((id, item_id)): Path<(i64, i64)>,
     Json(request): Json<VersionRequest>,
 ) -> AppResult<Json<ClaimFile>> {
-    let settings = ClaimSettings::from_config(&state.config);
-    in_transaction!(state, |tx| claims::remove_loss_item(
-        &tx,
-        &actor,
-        &user.scope,
-        id,
-        item_id,
-        request.version,
-        &settings
-    ))
+    in_transaction!(state, user, |tx| claims::remove_loss_item(&tx, &actor, &user.scope, id, item_id, request.version))
 }
 
 /// registered → surveyed: surveyor and repair shop; the dealer's own shop records a repair referral.
@@ -224,8 +215,7 @@ pub async fn survey(
     Path(id): Path<i64>,
     Json(request): Json<SurveyRequest>,
 ) -> AppResult<Json<ClaimFile>> {
-    let settings = ClaimSettings::from_config(&state.config);
-    in_transaction!(state, |tx| claims::survey(&tx, &actor, &user.scope, id, &request, &settings))
+    in_transaction!(state, user, |tx| claims::survey(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Sets a coverage's reserve by a recorded movement.
@@ -238,8 +228,7 @@ pub async fn change_reserve(
     Path(id): Path<i64>,
     Json(request): Json<ReserveChange>,
 ) -> AppResult<Json<ClaimFile>> {
-    let settings = ClaimSettings::from_config(&state.config);
-    in_transaction!(state, |tx| claims::change_reserve(&tx, &actor, &user.scope, id, &request, &settings))
+    in_transaction!(state, user, |tx| claims::change_reserve(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Calculates the settlement (compulsory first, then commercial, line by line). Within the
@@ -253,8 +242,7 @@ pub async fn settle(
     Path(id): Path<i64>,
     Json(request): Json<SettleRequest>,
 ) -> AppResult<Json<ClaimFile>> {
-    let settings = ClaimSettings::from_config(&state.config);
-    in_transaction!(state, |tx| claims::settle(&tx, &actor, &user.scope, id, &request, &settings))
+    in_transaction!(state, user, |tx| claims::settle(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Approves the settlement waiting for authority (by another adjuster with enough authority).
@@ -267,8 +255,7 @@ pub async fn approve(
     Path(id): Path<i64>,
     Json(request): Json<ApprovalRequest>,
 ) -> AppResult<Json<ClaimFile>> {
-    let settings = ClaimSettings::from_config(&state.config);
-    in_transaction!(state, |tx| claims::approve_settlement(&tx, &actor, &user.scope, id, &request, &settings))
+    in_transaction!(state, user, |tx| claims::approve_settlement(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Records a payment under the approved settlement; no limit can be exceeded across payments.
@@ -291,7 +278,8 @@ pub async fn pay(
     let settings = ClaimSettings::from_config(&state.config);
     let work: idempotency::Work = Box::new(move |tx| {
         Box::pin(async move {
-            let claim = claims::pay(tx, &actor, &scope, id, &request, &settings).await?;
+            claims::pay(tx, &actor, &scope, id, &request).await?;
+            let claim = claims::file(tx, &scope, id, &settings).await?;
             Ok((201, serde_json::to_value(claim).map_err(anyhow::Error::from)?))
         })
     });
@@ -307,8 +295,7 @@ async fn step(
     transition: Transition,
     request: StepRequest,
 ) -> AppResult<Json<ClaimFile>> {
-    let settings = ClaimSettings::from_config(&state.config);
-    in_transaction!(state, |tx| claims::step(&tx, &actor, &user.scope, id, transition, &request, &settings))
+    in_transaction!(state, user, |tx| claims::step(&tx, &actor, &user.scope, id, transition, &request))
 }
 
 /// settled → closed: reserves released to zero; the file is read-only until reopened.
@@ -428,10 +415,9 @@ pub async fn attach(
     let sha256 = hex::encode(Sha256::digest(&document.bytes));
     let path = claims::store_file(&state.config.document_dir, &sha256, &document.bytes).await?;
     let tx = begin_write(&state.db).await?;
-    let file =
-        claims::attach_document(&tx, actor, &user.scope, id, version, &document, &sha256, &path, &settings).await?;
+    claims::attach_document(&tx, actor, &user.scope, id, version, &document, &sha256, &path).await?;
     tx.commit().await?;
-    Ok(file)
+    claims::file(&state.db, &user.scope, id, &settings).await
 }
 
 /// Attaches a photo or document (multipart: `version`, `file`). Stored by SHA-256; the same

@@ -225,9 +225,9 @@ pub async fn report(
     let settings = ClaimSettings::from_config(&state.config);
     let tx = begin_write(&state.db).await?;
     match claims::report(&tx, &actor, &user.scope, &request, &settings).await {
-        Ok(file) => {
+        Ok(id) => {
             tx.commit().await?;
-            Ok(Redirect::to(&format!("/claims/{}", file.claim.id)).into_response())
+            Ok(Redirect::to(&format!("/claims/{id}")).into_response())
         }
         Err(AppError::Validation(errors)) => {
             Ok((StatusCode::UNPROCESSABLE_ENTITY, ReportPage { shell, form, errors }).into_response())
@@ -353,7 +353,7 @@ async fn conclude(
     user: &SessionUser,
     id: i64,
     tx: sea_orm::DatabaseTransaction,
-    result: AppResult<ClaimFile>,
+    result: AppResult<i64>,
 ) -> AppResult<Response> {
     match result {
         Ok(_) => {
@@ -426,9 +426,8 @@ macro_rules! page_action {
                 Ok(request) => request,
                 Err(errors) => return refused(&state, shell, &user, id, AppError::Validation(errors)).await,
             };
-            let settings = ClaimSettings::from_config(&state.config);
             let tx = begin_write(&state.db).await?;
-            let result = $call(&tx, &actor, &user.scope, id, $($extra,)? &request, &settings).await;
+            let result = $call(&tx, &actor, &user.scope, id, $($extra,)? &request).await;
             conclude(&state, shell, &user, id, tx, result).await
         }
     };
@@ -581,9 +580,8 @@ pub async fn remove_loss_item(
         Ok(v) => v,
         Err(e) => return refused(&state, shell, &user, id, AppError::Validation(vec![e])).await,
     };
-    let settings = ClaimSettings::from_config(&state.config);
     let tx = begin_write(&state.db).await?;
-    let result = claims::remove_loss_item(&tx, &actor, &user.scope, id, item_id, version, &settings).await;
+    let result = claims::remove_loss_item(&tx, &actor, &user.scope, id, item_id, version).await;
     conclude(&state, shell, &user, id, tx, result).await
 }
 
