@@ -6,6 +6,7 @@
 //!
 //! Prints throughput, p50 and p99 per endpoint, and the errors. Run through
 //! `benches/claims_load.sh`, which builds the release server and fills the database.
+//! With AUTOCHANNEL_LOAD_MINIMAL=1 the transitions send `Prefer: return=minimal`.
 //! Settings: AUTOCHANNEL_LOAD_URL, AUTOCHANNEL_LOAD_PASSWORD, AUTOCHANNEL_LOAD_CLIENTS (32),
 //! AUTOCHANNEL_LOAD_SECONDS (20 per phase).
 
@@ -213,6 +214,9 @@ async fn step(
 ) -> Option<Value> {
     let t = Instant::now();
     let mut request = http.post(format!("{base}{path}")).bearer_auth(token).json(&body);
+    if std::env::var("AUTOCHANNEL_LOAD_MINIMAL").is_ok_and(|v| v == "1") {
+        request = request.header("prefer", "return=minimal");
+    }
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
     }

@@ -34,6 +34,7 @@ on_both_databases!(
     an_adjuster_works_a_claim_on_the_pages,
     a_seller_reports_from_the_phone_form,
     a_claim_moves_the_renewal_up_an_ncd_level,
+    a_minimal_answer_is_the_claim_alone,
 );
 
 const VIN: &str = "1M8GDM9AXKP042788";
@@ -947,4 +948,24 @@ async fn a_claim_moves_the_renewal_up_an_ncd_level(app: TestApp) {
         due.iter().find(|c| c["policy"]["policy_no"] == s.policy_no.as_str()).unwrap()["policy"]["id"].clone();
     let quote = post_ok(&app, &s.seller, &format!("/api/v1/policies/{policy_id}/renew"), &json!(null)).await;
     assert_eq!(quote["ncd_level"], 1, "the renewal quote is priced at the new level");
+}
+
+async fn a_minimal_answer_is_the_claim_alone(app: TestApp) {
+    let s = store(&app).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let response = app
+        .client
+        .post(app.url(&path(&claim, "register")))
+        .bearer_auth(&s.adjuster)
+        .header("Prefer", "return=minimal")
+        .json(&json!({ "version": 1, "reserves": [{ "coverage": "vehicle_damage", "reserve": "900" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["stage"], "registered");
+    assert_eq!(body["version"], 2);
+    assert_eq!(body["reserve"], "900.00");
+    assert!(body.get("transitions").is_none(), "the claim alone, not its file: {body}");
 }

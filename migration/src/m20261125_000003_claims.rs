@@ -70,6 +70,18 @@ impl MigrationTrait for Migration {
             &[Claims::DealerId, Claims::Stage, Claims::StageSince],
         )
         .await?;
+        // The work queue: open claims, longest waiting first, found without walking closed ones.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_claims_open_queue")
+                    .table(Claims::Table)
+                    .col(Claims::StageSince)
+                    .col(Claims::Id)
+                    .and_where(Expr::col(Claims::Stage).is_in(["reported", "registered", "surveyed", "settled"]))
+                    .to_owned(),
+            )
+            .await?;
         // The queue's order when every stage is listed.
         index(manager, Claims::Table, "idx_claims_stage_since", &[Claims::StageSince, Claims::Id]).await?;
         index(manager, Claims::Table, "idx_claims_dealer_accident", &[Claims::DealerId, Claims::AccidentOn]).await?;

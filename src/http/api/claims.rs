@@ -149,41 +149,78 @@ pub async fn show(
     Ok(Json(claims::file(&state.db, &user.scope, id, &ClaimSettings::from_config(&state.config)).await?))
 }
 
-/// Runs one change in a write transaction, then answers with the claim's file as committed.
+/// Runs one change in a write transaction, then answers with the claim's file as committed, or
+/// with the claim alone when the client sent `Prefer: return=minimal` (RFC 7240).
 macro_rules! in_transaction {
-    ($state:expr, $user:expr, |$tx:ident| $body:expr) => {{
+    ($state:expr, $user:expr, $prefer:expr, |$tx:ident| $body:expr) => {{
         let $tx = begin_write(&$state.db).await?;
         let id = $body.await?;
         $tx.commit().await?;
-        let settings = ClaimSettings::from_config(&$state.config);
-        Ok(Json(claims::file(&$state.db, &$user.scope, id, &settings).await?))
+        answer(&$state, &$user, id, $prefer).await
     }};
+}
+
+/// The answer to a change: the whole file, or with `Prefer: return=minimal` the claim alone.
+async fn answer(
+    state: &AppState,
+    user: &SessionUser,
+    id: i64,
+    PreferMinimal(minimal): PreferMinimal,
+) -> AppResult<Response> {
+    if minimal {
+        let claim = claims::get(&state.db, &user.scope, id, &state.config.service_targets()).await?;
+        return Ok(Json(claim).into_response());
+    }
+    let settings = ClaimSettings::from_config(&state.config);
+    Ok(Json(claims::file(&state.db, &user.scope, id, &settings).await?).into_response())
+}
+
+/// `Prefer: return=minimal`: answer a change with the claim alone, not its whole file.
+pub struct PreferMinimal(pub bool);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PreferMinimal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, AppError> {
+        let minimal = parts
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"));
+        Ok(PreferMinimal(minimal))
+    }
 }
 
 /// reported → registered: coverages hit and their initial reserves.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/register", tag = "claims", request_body = RegisterRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn register(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<RegisterRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    in_transaction!(state, user, |tx| claims::register(&tx, &actor, &user.scope, id, &request))
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::register(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Adds an assessed loss item (part, labour or other).
 #[utoipa::path(post, path = "/api/v1/claims/{id}/loss-items", tag = "claims", request_body = LossItemRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_loss_item(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<LossItemRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    in_transaction!(state, user, |tx| claims::add_loss_item(&tx, &actor, &user.scope, id, &request))
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::add_loss_item(&tx, &actor, &user.scope, id, &request))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -194,68 +231,85 @@ pub struct VersionRequest {
 
 /// Removes a loss item (it stays on file, marked removed).
 #[utoipa::path(post, path = "/api/v1/claims/{id}/loss-items/{item_id}/remove", tag = "claims", request_body = VersionRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem)))]
 pub async fn remove_loss_item(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path((id, item_id)): Path<(i64, i64)>,
     Json(request): Json<VersionRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    in_transaction!(state, user, |tx| claims::remove_loss_item(&tx, &actor, &user.scope, id, item_id, request.version))
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::remove_loss_item(
+        &tx,
+        &actor,
+        &user.scope,
+        id,
+        item_id,
+        request.version
+    ))
 }
 
 /// registered → surveyed: surveyor and repair shop; the dealer's own shop records a repair referral.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/survey", tag = "claims", request_body = SurveyRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn survey(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<SurveyRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    in_transaction!(state, user, |tx| claims::survey(&tx, &actor, &user.scope, id, &request))
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::survey(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Sets a coverage's reserve by a recorded movement.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/reserve", tag = "claims", request_body = ReserveChange, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn change_reserve(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<ReserveChange>,
-) -> AppResult<Json<ClaimFile>> {
-    in_transaction!(state, user, |tx| claims::change_reserve(&tx, &actor, &user.scope, id, &request))
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::change_reserve(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Calculates the settlement (compulsory first, then commercial, line by line). Within the
 /// adjuster's authority it is approved at once (surveyed → settled); above it, it waits.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/settle", tag = "claims", request_body = SettleRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn settle(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<SettleRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    in_transaction!(state, user, |tx| claims::settle(&tx, &actor, &user.scope, id, &request))
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::settle(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Approves the settlement waiting for authority (by another adjuster with enough authority).
 #[utoipa::path(post, path = "/api/v1/claims/{id}/approve", tag = "claims", request_body = ApprovalRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem)))]
 pub async fn approve(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<ApprovalRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    in_transaction!(state, user, |tx| claims::approve_settlement(&tx, &actor, &user.scope, id, &request))
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::approve_settlement(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Records a payment under the approved settlement; no limit can be exceeded across payments.
@@ -294,60 +348,69 @@ async fn step(
     id: i64,
     transition: Transition,
     request: StepRequest,
-) -> AppResult<Json<ClaimFile>> {
-    in_transaction!(state, user, |tx| claims::step(&tx, &actor, &user.scope, id, transition, &request))
+    prefer: PreferMinimal,
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::step(&tx, &actor, &user.scope, id, transition, &request))
 }
 
 /// settled → closed: reserves released to zero; the file is read-only until reopened.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/close", tag = "claims", request_body = StepRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem)))]
 pub async fn close(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<StepRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    step(state, user, actor, id, Transition::Close, request).await
+) -> AppResult<Response> {
+    step(state, user, actor, id, Transition::Close, request, prefer).await
 }
 
 /// Declines the claim; `note` is the reason and is required.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/decline", tag = "claims", request_body = StepRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn decline(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<StepRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    step(state, user, actor, id, Transition::Decline, request).await
+) -> AppResult<Response> {
+    step(state, user, actor, id, Transition::Decline, request, prefer).await
 }
 
 /// Withdraws the claim at the reporter's request.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/withdraw", tag = "claims", request_body = StepRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem)))]
 pub async fn withdraw(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<StepRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    step(state, user, actor, id, Transition::Withdraw, request).await
+) -> AppResult<Response> {
+    step(state, user, actor, id, Transition::Withdraw, request, prefer).await
 }
 
 /// closed → back to settling, with new reserves and the reason in `note`.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/reopen", tag = "claims", request_body = StepRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
     responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn reopen(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
     Path(id): Path<i64>,
     Json(request): Json<StepRequest>,
-) -> AppResult<Json<ClaimFile>> {
-    step(state, user, actor, id, Transition::Reopen, request).await
+) -> AppResult<Response> {
+    step(state, user, actor, id, Transition::Reopen, request, prefer).await
 }
 
 /// Reads an upload (`version` and `file` fields) within the document size limit, streaming
