@@ -464,6 +464,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("claims.all_dealers", "全部门店", "All stores"),
     ("claims.all_stages", "全部阶段", "All stages"),
     ("claims.open_stages", "未结案件", "Open claims"),
+    ("claims.last_30_days", "近30天", "last 30 days"),
     ("claims.any_age", "不限时长", "Any age"),
     ("claims.in_stage", "本阶段已用", "In stage"),
     ("claims.mine", "只看分配给我的", "Assigned to me"),

@@ -763,7 +763,11 @@ where
     Ok(sums)
 }
 
-/// Claims in scope per stage, and how many of each are overdue: the board's column heads.
+/// Days of closed, declined and withdrawn claims the board counts.
+pub const BOARD_FINAL_DAYS: i64 = 30;
+
+/// Claims in scope per stage (final stages: the last 30 days), and how many of each are overdue:
+/// the board's column heads.
 pub async fn stage_counts(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -781,8 +785,12 @@ pub async fn stage_counts(
             .into_tuple::<(String, i64)>()
     };
     // Two grouped queries: claims per stage, and (the overdue condition names each stage) overdue per stage.
+    // Final stages count only their last 30 days: what the queue's reader acts on, and cheap to count.
+    let recent = Condition::any()
+        .add(claims::Column::Stage.is_in(Stage::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str())))
+        .add(claims::Column::StageSince.gte(at - Duration::days(BOARD_FINAL_DAYS)));
     let all: HashMap<String, i64> =
-        grouped(filtered(scope, &all_stages, targets, at)).all(db).await?.into_iter().collect();
+        grouped(filtered(scope, &all_stages, targets, at).filter(recent)).all(db).await?.into_iter().collect();
     let overdue_filter = ClaimFilter { overdue: true, ..all_stages.clone() };
     let overdue: HashMap<String, i64> =
         grouped(filtered(scope, &overdue_filter, targets, at)).all(db).await?.into_iter().collect();

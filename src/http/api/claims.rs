@@ -119,7 +119,8 @@ pub struct StageCount {
     pub overdue: u64,
 }
 
-/// Claims per stage (with the same filters as the queue), and how many are overdue.
+/// Claims per stage (with the same filters as the queue; closed, declined and withdrawn: the
+/// last 30 days), and how many are overdue.
 #[utoipa::path(get, path = "/api/v1/claims/board", tag = "claims", params(ClaimQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<StageCount>)))]
 pub async fn board(
