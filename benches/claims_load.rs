@@ -140,7 +140,10 @@ async fn main() {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let mut numbers = Vec::new();
     for item in policies["items"].as_array().cloned().unwrap_or_default() {
-        if item["start_date"].as_str().is_none_or(|d| d >= today.as_str()) {
+        // In force today: started before and ending after (an expired policy keeps status in_force).
+        let started = item["start_date"].as_str().is_some_and(|d| d < today.as_str());
+        let ending_later = item["end_date"].as_str().is_some_and(|d| d > today.as_str());
+        if !(started && ending_later) {
             continue;
         }
         // Only policies with vehicle damage cover fit the script's loss.
@@ -158,6 +161,8 @@ async fn main() {
         }
     }
     assert!(!numbers.is_empty(), "the demo store has commercial policies in force");
+    // Idempotency keys unique to this run: a key reused with another body is refused.
+    let run = chrono::Utc::now().timestamp_millis();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -173,7 +178,7 @@ async fn main() {
                 let accident = chrono::Utc::now() - chrono::Duration::minutes(5);
                 let body = json!({ "policy_no": policy_no, "accident_at": accident.to_rfc3339(), "reporter_name": "压测",
                     "reporter_phone": "13800138000", "place": "测试路", "description": "压测报案" });
-                let Some(claim) = step(&http, &base, &seller, "POST /api/v1/claims", "/api/v1/claims".into(), body, &mut samples, &mut errors, Some(format!("load-{client}-{n}"))).await else { continue };
+                let Some(claim) = step(&http, &base, &seller, "POST /api/v1/claims", "/api/v1/claims".into(), body, &mut samples, &mut errors, Some(format!("load-{run}-{client}-{n}"))).await else { continue };
                 let id = claim["id"].clone();
                 let mut version = claim["version"].clone();
                 let steps: Vec<(&'static str, &str, Value)> = vec![
@@ -184,11 +189,23 @@ async fn main() {
                     ("POST …/payments", "payments", json!({ "coverage": "vehicle_damage", "payee": "压测", "amount": "2800.00" })),
                     ("POST …/close", "close", json!({})),
                 ];
+                let mut reserve = Value::Null;
                 for (name, action, mut body) in steps {
                     body["version"] = version.clone();
-                    let key = (action == "payments").then(|| format!("pay-{client}-{n}"));
+                    if action == "payments" {
+                        // Pay what the settlement made payable (the reserve after settling); a policy
+                        // whose sum insured the earlier claims used up has nothing left to pay.
+                        if reserve == "0.00" {
+                            continue;
+                        }
+                        body["amount"] = reserve.clone();
+                    }
+                    let key = (action == "payments").then(|| format!("pay-{run}-{client}-{n}"));
                     match step(&http, &base, &lead, name, format!("/api/v1/claims/{id}/{action}"), body, &mut samples, &mut errors, key).await {
-                        Some(file) => version = file["version"].clone(),
+                        Some(file) => {
+                            version = file["version"].clone();
+                            reserve = file["reserve"].clone();
+                        }
                         None => break,
                     }
                 }
