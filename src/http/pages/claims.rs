@@ -245,6 +245,8 @@ pub struct ClaimPage {
     pub dealer: Dealer,
     pub is_adjuster: bool,
     pub is_reporter: bool,
+    /// The signed-in user, so that a proposer is not offered to approve their own settlement.
+    pub user_id: i64,
     pub adjusters: Vec<(i64, String)>,
     pub errors: Vec<FieldError>,
     pub notice: Option<String>,
@@ -327,6 +329,7 @@ async fn claim_page(
         dealer,
         is_adjuster: user.role == Role::ClaimsAdjuster,
         is_reporter: user.role == Role::SalesAssistant,
+        user_id: user.user_id,
         adjusters,
         errors,
         notice,
