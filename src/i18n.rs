@@ -482,7 +482,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "This settlement is above the proposer's authority: another adjuster with enough authority approves it.",
     ),
     ("claim.approve", "审批理算", "Approve settlement"),
-    ("claim.awaiting_other_approver", "理算金额超出您的权限，已提交给权限足够的其他理赔员审批。", "The settlement is above your authority and waits for another adjuster with enough authority."),
+    (
+        "claim.awaiting_other_approver",
+        "理算金额超出您的权限，已提交给权限足够的其他理赔员审批。",
+        "The settlement is above your authority and waits for another adjuster with enough authority.",
+    ),
     ("claim.assessed", "定损金额", "Assessed"),
     ("claim.assessed_default", "默认 数量×单价", "quantity × unit price"),
     ("claim.at_fault_limits", "交强险有责限额", "Compulsory at-fault limits"),

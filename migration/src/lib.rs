@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_foundation;
 mod m20261122_000002_underwriting;
 mod m20261125_000003_claims;
+mod m20261125_000004_commission;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_foundation::Migration),
             Box::new(m20261122_000002_underwriting::Migration),
             Box::new(m20261125_000003_claims::Migration),
+            Box::new(m20261125_000004_commission::Migration),
         ]
     }
 }
