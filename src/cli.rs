@@ -10,7 +10,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 use rand::RngCore;
 use rust_decimal::Decimal;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use sea_orm_migration::MigratorTrait;
 use tracing_subscriber::EnvFilter;
 
@@ -74,6 +74,11 @@ enum Command {
         #[arg(long, default_value_t = 0.17, value_parser = parse_claim_rate)]
         claim_rate: f64,
     },
+    /// Commission statements and their ledger.
+    Commission {
+        #[command(subcommand)]
+        action: CommissionCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -116,6 +121,18 @@ enum UserCommand {
     },
     /// Disable a user and end their sessions.
     Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum CommissionCommand {
+    /// Check every statement against the ledger; print each difference and exit 1 on any.
+    Reconcile,
+    /// Close a month: book the volume-tier true-ups and draw up each dealer's draft statement.
+    CloseMonth {
+        /// The month, as YYYY-MM.
+        #[arg(long, value_parser = parse_month)]
+        month: chrono::NaiveDate,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +189,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 data.staff.len(),
                 started.elapsed().as_secs_f64()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Commission { action: CommissionCommand::Reconcile } => {
+            let differences = crate::store::commission::reconcile(&db).await?;
+            if differences.is_empty() {
+                let statements = entity::commission_statements::Entity::find().count(&db).await?;
+                println!("OK: {statements} statements reconcile with the ledger to the fen");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for difference in &differences {
+                    println!("DIFFERENCE: {}", difference.message);
+                }
+                println!("{} differences", differences.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Commission { action: CommissionCommand::CloseMonth { month } } => {
+            let tx = db::begin_write(&db).await?;
+            let created = crate::store::commission::close_month(&tx, &Actor::system("cli"), month).await?;
+            tx.commit().await?;
+            println!("{}: {} draft statements", month.format("%Y-%m"), created.len());
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { action: AuditCommand::Verify } => match audit::verify(&db).await? {
@@ -358,6 +396,11 @@ fn parse_claim_rate(text: &str) -> Result<f64, String> {
         Ok(rate) if (0.0..=5.0).contains(&rate) => Ok(rate),
         _ => Err("a number of claims per vehicle-year from 0 to 5, e.g. 0.17".into()),
     }
+}
+
+fn parse_month(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
+        .map_err(|_| "a month as YYYY-MM, e.g. 2026-10".to_string())
 }
 
 #[cfg(test)]

@@ -31,14 +31,16 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-/// Brings the schema to the latest migration.
 /// Brings the schema to the latest migration and stores the default rating
-/// tables when there are none yet.
+/// tables and filed commission ranges when there are none yet.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
     crate::store::rating::ensure_defaults(db)
         .await
-        .map_err(|e| DbErr::Custom(format!("storing the default rating tables: {e}")))
+        .map_err(|e| DbErr::Custom(format!("storing the default rating tables: {e}")))?;
+    crate::store::commission::ensure_defaults(db)
+        .await
+        .map_err(|e| DbErr::Custom(format!("storing the default filed commission rates: {e}")))
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at

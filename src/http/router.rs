@@ -165,6 +165,18 @@ pub fn routes() -> RouteTable {
         .post("/api/v1/claims/{id}/withdraw", CLAIM_REPORTERS, api::claims::withdraw)
         .post("/api/v1/claims/{id}/reopen", ADJUSTER, api::claims::reopen)
         .get("/api/v1/claim-status", Public, api::claims::lookup)
+        // API: commission
+        .get("/api/v1/filed-rates", SignedIn, api::commission::filed_rates)
+        .post("/api/v1/filed-rates", ADMIN, api::commission::create_filed_rates)
+        .get("/api/v1/dealers/{id}/agreements", SignedIn, api::commission::agreements)
+        .post("/api/v1/dealers/{id}/agreements", DEALER_KEEPERS, api::commission::create_agreement)
+        .get("/api/v1/dealers/{id}/ledger", SignedIn, api::commission::ledger)
+        .get("/api/v1/dealers/{id}/statements", SignedIn, api::commission::statements)
+        .get("/api/v1/statements/{id}", SignedIn, api::commission::statement)
+        .post("/api/v1/statements/{id}/confirm", DEALER_KEEPERS, api::commission::confirm)
+        .post("/api/v1/statements/{id}/pay", ADMIN, api::commission::pay)
+        .post("/api/v1/commission/close-month", ADMIN, api::commission::close_month)
+        .get("/api/v1/commission/reconcile", ADMIN, api::commission::reconcile)
         // API: audit
         .get("/api/v1/audit", ADMIN, api::audit::list)
         .get("/api/v1/audit/verify", ADMIN, api::audit::verify)

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod claims;
+pub mod commission;
 pub mod dealers;
 pub mod demo;
 pub mod idempotency;

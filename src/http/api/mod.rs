@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod claims;
+pub mod commission;
 pub mod dealers;
 pub mod health;
 pub mod openapi;

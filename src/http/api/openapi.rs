@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::pages::Shell;
 
-use super::{audit, auth, claims, dealers, health, underwriting, users};
+use super::{audit, auth, claims, commission, dealers, health, underwriting, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,9 @@ use super::{audit, auth, claims, dealers, health, underwriting, users};
         claims::remove_loss_item, claims::upload, claims::download, claims::survey, claims::change_reserve,
         claims::settle, claims::approve, claims::pay, claims::close, claims::decline, claims::withdraw,
         claims::reopen, claims::lookup,
+        commission::filed_rates, commission::create_filed_rates, commission::agreements, commission::create_agreement,
+        commission::ledger, commission::statements, commission::statement, commission::confirm, commission::pay,
+        commission::close_month, commission::reconcile,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -39,6 +42,7 @@ use super::{audit, auth, claims, dealers, health, underwriting, users};
         (name = "dealers", description = "Dealers (车商)"),
         (name = "underwriting", description = "Quotes, referrals, policies, endorsements, cancellations, renewals, rating tables"),
         (name = "claims", description = "Claims: report, register, survey, settle, close; decline, withdraw, reopen; the owner's status look-up"),
+        (name = "commission", description = "Filed rates, dealer agreements, the commission ledger and monthly statements"),
         (name = "audit", description = "The append-only, hash-chained audit trail"),
         (name = "health", description = "Probes"),
     )
