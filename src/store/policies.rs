@@ -271,6 +271,7 @@ pub async fn issue(
             seller_id,
         )
         .await?;
+        super::commission::accrue_on_issue(tx, id, today).await?;
         issued.push(get(tx, &Scope::All, id).await?);
     }
     // Audit last: appending locks the chain head until commit, so it should be held as briefly as possible.
@@ -499,6 +500,7 @@ pub async fn endorse(
         actor.user_id.unwrap_or_default(),
     )
     .await?;
+    super::commission::adjust_on_endorse(tx, id, adjustment, super::quotes::today()).await?;
     let after = get(tx, &Scope::All, id).await?;
     let change = Change::new("endorse", "policy", id)
         .before(&serde_json::json!({ "premium": before.premium, "plate": before.plate }))
@@ -597,6 +599,7 @@ pub async fn cancel(
         actor.user_id.unwrap_or_default(),
     )
     .await?;
+    super::commission::reverse_on_cancel(tx, id, before.premium, refund, today).await?;
     let after = get(tx, &Scope::All, id).await?;
     let change = Change::new("cancel", "policy", id).before(&serde_json::json!({ "status": before.status })).after(
         &serde_json::json!({ "status": after.status, "cancelled_from": effective, "refund": refund, "reason": reason }),
