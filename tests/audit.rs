@@ -58,14 +58,17 @@ async fn writes_append_records_that_verify(app: TestApp) {
     assert!(items[1]["after"].get("password_hash").is_none(), "no secrets in the trail");
     let status: Value = app.get_json("/api/v1/audit/verify", &token).await;
     assert_eq!(status["intact"], true);
-    assert_eq!(status["records"], 5, "default rating tables, create root, login, create zhou, update zhou");
+    assert_eq!(
+        status["records"], 6,
+        "default rating tables, default filed commission rates, create root, login, create zhou, update zhou"
+    );
 }
 
 async fn the_database_refuses_to_change_or_delete_records(app: TestApp) {
     app.add_user("root", Role::Administrator, &[]).await;
     assert!(app.sql("UPDATE audit_log SET actor = 'someone-else' WHERE id = 1").await.is_err());
     assert!(app.sql("DELETE FROM audit_log WHERE id = 1").await.is_err());
-    assert!(matches!(verify(&app).await, Verification::Intact { records: 2 }));
+    assert!(matches!(verify(&app).await, Verification::Intact { records: 3 }));
 }
 
 async fn drop_guards(app: &TestApp) {
@@ -85,13 +88,13 @@ async fn a_tampered_record_is_found(app: TestApp) {
         app.add_user(name, Role::Underwriter, &[]).await;
     }
     drop_guards(&app).await;
-    app.sql("UPDATE audit_log SET after_json = replace(after_json, 'underwriter', 'administrator') WHERE id = 2")
+    app.sql("UPDATE audit_log SET after_json = replace(after_json, 'underwriter', 'administrator') WHERE id = 3")
         .await
         .unwrap();
     match verify(&app).await {
         Verification::Broken { checked, first_break } => {
-            assert_eq!(checked, 1);
-            assert!(first_break.to_string().contains("record 2 was changed"), "{first_break}");
+            assert_eq!(checked, 2);
+            assert!(first_break.to_string().contains("record 3 was changed"), "{first_break}");
         }
         other => panic!("tampering went unnoticed: {other:?}"),
     }
@@ -101,7 +104,7 @@ async fn a_tampered_record_is_found(app: TestApp) {
         .output()
         .unwrap();
     assert!(!output.status.success(), "audit verify exits non-zero on a broken chain");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("record 2 was changed"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("record 3 was changed"));
 }
 
 async fn a_deleted_record_is_found(app: TestApp) {
@@ -145,7 +148,7 @@ async fn concurrent_writes_keep_one_unbroken_chain(app: TestApp) {
     });
     let statuses = futures_join_all(logins).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    assert!(matches!(verify(&app).await, Verification::Intact { records: 17 }));
+    assert!(matches!(verify(&app).await, Verification::Intact { records: 18 }));
 }
 
 async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
