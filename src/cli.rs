@@ -183,8 +183,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let count = policies.unwrap_or(u64::from(dealers) * 100);
             let issued = demo::load_policies(&db, &options, usize::try_from(count)?).await?;
             let claims = demo::load_claims(&db, &options, Utc::now(), claim_rate).await?;
+            let (agreements, refused, entries, statements) = demo::load_commission(&db, &options).await?;
             println!(
-                "demo data: {} dealers, {} staff, {issued} policies, {claims} claims (seed {seed}) in {:.1} s",
+                "demo data: {} dealers, {} staff, {issued} policies, {claims} claims, {agreements} commission agreements \
+                 ({refused} refused as outside the filed range), {entries} ledger entries, {statements} statements \
+                 (seed {seed}) in {:.1} s",
                 data.dealers.len(),
                 data.staff.len(),
                 started.elapsed().as_secs_f64()
@@ -250,6 +253,7 @@ async fn serve(db: DatabaseConnection, config: ServeConfig, with_demo: bool) -> 
             demo::load(&db, &options).await?;
             demo::load_policies(&db, &options, 2_000).await?;
             demo::load_claims(&db, &options, Utc::now(), 0.17).await?;
+            demo::load_commission(&db, &options).await?;
             let (password, generated) = match std::env::var("AUTOCHANNEL_DEMO_PASSWORD") {
                 Ok(password) if !password.is_empty() => (password, false),
                 _ => (random_password(), true),

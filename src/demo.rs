@@ -503,3 +503,95 @@ pub async fn load_claims(
     progress.finish();
     Ok(stored)
 }
+
+/// Agreements for every demo dealer (a few proposed outside the filed range, refused and
+/// reported), the demo policies' ledger, and a statement per dealer and closed month.
+/// Returns (agreements, refused, ledger entries, statements).
+pub async fn load_commission(
+    db: &DatabaseConnection,
+    options: &DemoOptions,
+) -> anyhow::Result<(usize, usize, usize, usize)> {
+    use crate::store::commission::{self as commission_store, AgreementRequest};
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xC0111);
+    let dealers = store::demo::policy_dealers(db).await?;
+    let valid_from = options.as_of - Duration::days(420);
+    let actor = Actor::system("demo-data");
+    let (mut created, mut refused) = (0, 0);
+    let tx = begin_write(db).await?;
+    for dealer in &dealers {
+        for (product, business_type) in [
+            ("compulsory", "new_car"),
+            ("compulsory", "renewal"),
+            ("compulsory", "transfer_in"),
+            ("commercial", "new_car"),
+            ("commercial", "renewal"),
+            ("commercial", "transfer_in"),
+        ] {
+            let base_rate = if product == "compulsory" {
+                Decimal::new(rng.random_range(30..=40), 3)
+            } else if rng.random_bool(0.03) {
+                // A proposal above any filing: refused, as the filed-rate rule requires.
+                Decimal::new(rng.random_range(26..=30), 2)
+            } else {
+                Decimal::new(rng.random_range(8..=18), 2)
+            };
+            let tiers = if product == "commercial" && business_type == "new_car" && rng.random_bool(0.3) {
+                vec![crate::domain::commission::Tier {
+                    monthly_written_at_least: Decimal::from(rng.random_range(3..=8) * 10_000),
+                    rate: (base_rate + Decimal::new(2, 2)).min(Decimal::new(20, 2)),
+                }]
+            } else {
+                Vec::new()
+            };
+            let terms = crate::domain::commission::Terms {
+                product: product.into(),
+                business_type: business_type.into(),
+                valid_from,
+                valid_to: None,
+                base_rate,
+                tiers,
+                loss_ratio_clause: None,
+            };
+            let request = AgreementRequest { terms, note: "演示协议".into() };
+            match commission_store::create_agreement(&tx, &actor, &crate::domain::auth::Scope::All, dealer.id, &request)
+                .await
+            {
+                Ok(_) => created += 1,
+                Err(crate::error::AppError::Validation(problems)) => {
+                    refused += 1;
+                    let reasons: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+                    tracing::warn!(
+                        dealer = dealer.id,
+                        product,
+                        business_type,
+                        "demo agreement refused: {}",
+                        reasons.join("; ")
+                    );
+                }
+                Err(e) => return Err(anyhow::anyhow!("agreement for dealer {}: {e}", dealer.id)),
+            }
+        }
+    }
+    tx.commit().await?;
+    let progress = ProgressBar::new(0);
+    progress.set_style(
+        ProgressStyle::with_template(" commission [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let entries = store::demo::book_demo_ledger(db, &progress).await?;
+    progress.finish();
+    // Close every month that is over, oldest first.
+    let this_month = commission_store::month_of(options.as_of);
+    let mut month = commission_store::month_of(options.as_of - Duration::days(400));
+    let mut statements = 0;
+    while month < this_month {
+        let tx = begin_write(db).await?;
+        statements +=
+            commission_store::close_month(&tx, &actor, month).await.map_err(|e| anyhow::anyhow!("{e}"))?.len();
+        tx.commit().await?;
+        month = commission_store::next_month(month);
+    }
+    store::demo::settle_demo_statements(db, commission_store::month_of(this_month - Duration::days(1))).await?;
+    Ok((created, refused, entries, statements))
+}

@@ -721,3 +721,108 @@ pub async fn insert_claims(
     tx.commit().await?;
     Ok(claims.len())
 }
+
+/// Books the demo policies' commission as the service would have: an accrual on the issue day at
+/// the agreement's rate, and the pro-rata reversal on the cancellation day. Returns the entry count.
+pub async fn book_demo_ledger(db: &DatabaseConnection, progress: &ProgressBar) -> anyhow::Result<usize> {
+    use crate::domain::commission::{self, EntryKind};
+    use entity::{commission_agreements, commission_ledger};
+    let tx = begin_write(db).await?;
+    let agreements = commission_agreements::Entity::find().all(&tx).await?;
+    let rate_of = |dealer: i64, product: &str, business_type: &str, day: chrono::NaiveDate| {
+        agreements
+            .iter()
+            .filter(|a| a.dealer_id == dealer && a.product == product && a.business_type == business_type)
+            .find(|a| a.valid_from <= day && a.valid_to.is_none_or(|to| day < to))
+            .map(|a| (a.id, crate::domain::money::rate_from_micros(a.base_rate_micros)))
+    };
+    let china = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("offset"))?;
+    let rows = policies::Entity::find().order_by_asc(policies::Column::Id).all(&tx).await?;
+    progress.set_length(rows.len() as u64);
+    let mut entries = Vec::new();
+    let at = now();
+    for p in &rows {
+        let issued_on = p.issued_at.with_timezone(&china).date_naive();
+        let premium = crate::domain::money::from_fen(p.premium_fen);
+        let (agreement_id, rate) = match rate_of(p.dealer_id, &p.product, &p.business_type, issued_on) {
+            Some((id, rate)) => (Some(id), rate),
+            None => (None, Decimal::ZERO),
+        };
+        let accrued = commission::accrual(premium, rate);
+        let entry = |kind: EntryKind, day, basis: Decimal, amount: Decimal, note: &str| {
+            Ok::<_, anyhow::Error>(commission_ledger::ActiveModel {
+                dealer_id: Set(p.dealer_id),
+                policy_id: Set(Some(p.id)),
+                agreement_id: Set(agreement_id),
+                product: Set(p.product.clone()),
+                business_type: Set(p.business_type.clone()),
+                kind: Set(kind.as_str().into()),
+                booked_on: Set(day),
+                basis_fen: Set(fen(basis)?),
+                rate_micros: Set(rate_to_micros(rate)?),
+                amount_fen: Set(fen(amount)?),
+                note: Set(note.into()),
+                created_at: Set(at),
+                ..Default::default()
+            })
+        };
+        let note = if agreement_id.is_none() { "no agreement in force" } else { "" };
+        entries.push(entry(EntryKind::Accrual, issued_on, premium, accrued, note)?);
+        if let (Some(day), Some(refund)) = (p.cancelled_from, p.refund_fen) {
+            let refund = crate::domain::money::from_fen(refund);
+            let amount = commission::reversal(accrued, premium, refund);
+            entries.push(entry(EntryKind::Reversal, day, -refund, amount, "cancellation")?);
+        }
+        progress.inc(1);
+    }
+    let count = entries.len();
+    for chunk in entries.chunks(1000) {
+        commission_ledger::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await?;
+    }
+    let change = Change {
+        action: "demo_import",
+        entity: "commission_ledger",
+        entity_id: None,
+        before: None,
+        after: Some(serde_json::json!({ "count": count })),
+    };
+    audit::append(&tx, &Actor::system("demo-data"), change).await?;
+    tx.commit().await?;
+    Ok(count)
+}
+
+/// Marks demo statements older than the last two months paid and the one before last confirmed,
+/// as a year of monthly settlement would have left them.
+pub async fn settle_demo_statements(db: &DatabaseConnection, last_closed: chrono::NaiveDate) -> anyhow::Result<()> {
+    use entity::commission_statements;
+    let tx = begin_write(db).await?;
+    let confirmed_before = last_closed;
+    let paid_before = super::commission::month_of(last_closed - chrono::Duration::days(1));
+    let at = now();
+    commission_statements::Entity::update_many()
+        .col_expr(commission_statements::Column::Status, Expr::value("paid"))
+        .col_expr(commission_statements::Column::Version, Expr::value(3))
+        .col_expr(commission_statements::Column::ConfirmedAt, Expr::value(Some(at)))
+        .col_expr(commission_statements::Column::PaidAt, Expr::value(Some(at)))
+        .filter(commission_statements::Column::Month.lt(paid_before))
+        .exec(&tx)
+        .await?;
+    commission_statements::Entity::update_many()
+        .col_expr(commission_statements::Column::Status, Expr::value("confirmed"))
+        .col_expr(commission_statements::Column::Version, Expr::value(2))
+        .col_expr(commission_statements::Column::ConfirmedAt, Expr::value(Some(at)))
+        .filter(commission_statements::Column::Month.gte(paid_before))
+        .filter(commission_statements::Column::Month.lt(confirmed_before))
+        .exec(&tx)
+        .await?;
+    let change = Change {
+        action: "demo_import",
+        entity: "commission_statement",
+        entity_id: None,
+        before: None,
+        after: Some(serde_json::json!({ "paid_before": paid_before, "confirmed_before": confirmed_before })),
+    };
+    audit::append(&tx, &Actor::system("demo-data"), change).await?;
+    tx.commit().await?;
+    Ok(())
+}
