@@ -14,7 +14,7 @@ use autochannel::domain::auth::Role;
 use autochannel::store::audit::Actor;
 use autochannel::store::users::{self, Qualification};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use common::TestApp;
+use common::{TestApp, hidden_field};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -26,6 +26,8 @@ on_both_databases!(
     a_tampered_statement_fails_reconciliation,
     random_operations_always_reconcile,
     only_the_dealers_keepers_see_and_change_commission,
+    demo_data_reconciles,
+    a_channel_manager_works_commission_on_the_pages,
 );
 
 const ID_NUMBER: &str = "11010519491231002X";
@@ -378,4 +380,68 @@ async fn only_the_dealers_keepers_see_and_change_commission(app: TestApp) {
     let reconcile =
         app.client.get(app.url("/api/v1/commission/reconcile")).bearer_auth(&s.manager).send().await.unwrap();
     assert_eq!(reconcile.status(), 403);
+}
+
+async fn demo_data_reconciles(app: TestApp) {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_autochannel"))
+            .args(["--database-url", &app.database_url])
+            .args(args)
+            .env("AUTOCHANNEL_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let demo = run(&["demo-data", "--dealers", "4", "--policies", "400"]);
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    let out = String::from_utf8_lossy(&demo.stdout).to_string();
+    assert!(out.contains("commission agreements") && out.contains("statements"), "{out}");
+    let reconcile = run(&["commission", "reconcile"]);
+    assert!(reconcile.status.success(), "{}", String::from_utf8_lossy(&reconcile.stdout));
+    let verify = run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}
+
+async fn a_channel_manager_works_commission_on_the_pages(app: TestApp) {
+    let s = store(&app).await;
+    let (browser, csrf) = app.browser_login("cm").await;
+    let page = app.url(&format!("/dealers/{}/commission", s.dealer));
+    let html = browser.get(&page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("报行合一"), "the form explains the filed ranges");
+    let form = |rate: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("product", "commercial".to_string()),
+            ("business_type", "new_car".to_string()),
+            ("valid_from", (today() - Duration::days(400)).to_string()),
+            ("base_rate_percent", rate.to_string()),
+        ]
+    };
+    let refused =
+        browser.post(app.url(&format!("/dealers/{}/agreements", s.dealer))).form(&form("23")).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("0.08–0.22"), "the page names the range it broke");
+    let saved =
+        browser.post(app.url(&format!("/dealers/{}/agreements", s.dealer))).form(&form("15")).send().await.unwrap();
+    assert_eq!(saved.status(), 303);
+    sell(&app, &s, 1).await;
+    let month = into_last_month(&app).await;
+    post_ok(&app, &s.admin, "/api/v1/commission/close-month", &json!({ "month": month })).await;
+    let html = browser.get(&page).send().await.unwrap().text().await.unwrap();
+    let start = html.find("/statements/").unwrap() + "/statements/".len();
+    let id: String = html[start..].chars().take_while(char::is_ascii_digit).collect();
+    let statement = browser.get(app.url(&format!("/statements/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(statement.contains("下载 Excel") && statement.contains("草稿"));
+    let version = hidden_field(&statement, "version").unwrap();
+    let confirmed = browser
+        .post(app.url(&format!("/statements/{id}/confirm")))
+        .form(&[("csrf", csrf.as_str()), ("version", version.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 303);
+    let statement = browser.get(app.url(&format!("/statements/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(statement.contains("已确认"));
+    let xlsx = browser.get(app.url(&format!("/api/v1/statements/{id}?format=xlsx"))).send().await.unwrap();
+    assert_eq!(xlsx.status(), 200, "the download works from the page's session");
 }

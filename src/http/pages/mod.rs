@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod claims;
+pub mod commission;
 pub mod dealers;
 pub mod home;
 pub mod underwriting;
