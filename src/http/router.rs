@@ -32,6 +32,9 @@ const ADMIN: Access = Access::Roles(&[Role::Administrator]);
 const DEALER_KEEPERS: Access = Access::Roles(&[Role::Administrator, Role::ChannelManager]);
 const SELLER: Access = Access::Roles(&[Role::SalesAssistant]);
 const UNDERWRITER: Access = Access::Roles(&[Role::Underwriter, Role::Administrator]);
+/// Who watches dealers' figures across the portfolio (store staff see their own dealer's dashboard).
+const MONITORS: Access =
+    Access::Roles(&[Role::Administrator, Role::ChannelManager, Role::Underwriter, Role::ClaimsAdjuster]);
 const ADJUSTER: Access = Access::Roles(&[Role::ClaimsAdjuster]);
 const CLAIM_REPORTERS: Access = Access::Roles(&[Role::SalesAssistant, Role::ClaimsAdjuster]);
 const POLICY_KEEPERS: Access = Access::Roles(&[Role::SalesAssistant, Role::Underwriter, Role::Administrator]);
@@ -177,6 +180,9 @@ pub fn routes() -> RouteTable {
         .post("/api/v1/statements/{id}/pay", ADMIN, api::commission::pay)
         .post("/api/v1/commission/close-month", ADMIN, api::commission::close_month)
         .get("/api/v1/commission/reconcile", ADMIN, api::commission::reconcile)
+        // API: monitoring
+        .get("/api/v1/dealers/{id}/figures", SignedIn, api::monitoring::figures)
+        .get("/api/v1/portfolio", MONITORS, api::monitoring::portfolio)
         // API: audit
         .get("/api/v1/audit", ADMIN, api::audit::list)
         .get("/api/v1/audit/verify", ADMIN, api::audit::verify)
@@ -199,6 +205,8 @@ pub fn routes() -> RouteTable {
         .get("/dealers/{id}/edit", DEALER_KEEPERS, pages::dealers::edit_form)
         .post("/dealers/{id}", DEALER_KEEPERS, pages::dealers::update)
         .get("/dealers/{id}/commission", SignedIn, pages::commission::dealer)
+        .get("/dealers/{id}/dashboard", SignedIn, pages::monitoring::dashboard)
+        .get("/portfolio", MONITORS, pages::monitoring::portfolio)
         .post("/dealers/{id}/agreements", DEALER_KEEPERS, pages::commission::create_agreement)
         .get("/statements/{id}", SignedIn, pages::commission::statement)
         .post("/statements/{id}/confirm", DEALER_KEEPERS, pages::commission::confirm)

@@ -7,6 +7,7 @@ pub mod commission;
 pub mod dealers;
 pub mod demo;
 pub mod idempotency;
+pub mod monitoring;
 pub mod policies;
 pub mod quotes;
 pub mod rating;

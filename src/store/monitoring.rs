@@ -8,10 +8,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::domain::claims::{ServiceTargets, Stage};
+use crate::domain::money::{from_fen, rate_from_micros};
 use crate::domain::monitoring::{
     ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement,
 };
-use crate::domain::money::{from_fen, rate_from_micros};
 use crate::error::AppResult;
 use entity::{
     claim_payments, claim_reserve_movements, claim_transitions, claims, commission_ledger, policies, policy_versions,
@@ -164,9 +164,11 @@ pub async fn facts(
             .into_tuple()
             .all(db)
             .await?;
-        facts.reserves.extend(
-            movements.into_iter().map(|(claim_id, at, amount)| ReserveMovement { claim_id, at, amount: from_fen(amount) }),
-        );
+        facts.reserves.extend(movements.into_iter().map(|(claim_id, at, amount)| ReserveMovement {
+            claim_id,
+            at,
+            amount: from_fen(amount),
+        }));
         let paid: Vec<(i64, i64, NaiveDate, i64)> = claim_payments::Entity::find()
             .select_only()
             .column(claim_payments::Column::ClaimId)
@@ -187,7 +189,8 @@ pub async fn facts(
     for c in &claim_rows {
         let stage = Stage::parse(&c.stage).unwrap_or(Stage::Reported);
         let list = stages.remove(&c.id).unwrap_or_default();
-        let closed_at = list.iter().rev().find(|(s, _)| s == "closed").map(|(_, at)| *at).filter(|_| stage == Stage::Closed);
+        let closed_at =
+            list.iter().rev().find(|(s, _)| s == "closed").map(|(_, at)| *at).filter(|_| stage == Stage::Closed);
         facts.claims.push(ClaimFact {
             claim_id: c.id,
             dealer_id: c.dealer_id,

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod commission;
 pub mod dealers;
 pub mod health;
+pub mod monitoring;
 pub mod openapi;
 pub mod underwriting;
 pub mod users;

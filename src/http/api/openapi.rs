@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::pages::Shell;
 
-use super::{audit, auth, claims, commission, dealers, health, underwriting, users};
+use super::{audit, auth, claims, commission, dealers, health, monitoring, underwriting, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +33,7 @@ use super::{audit, auth, claims, commission, dealers, health, underwriting, user
         commission::filed_rates, commission::create_filed_rates, commission::agreements, commission::create_agreement,
         commission::ledger, commission::statements, commission::statement, commission::confirm, commission::pay,
         commission::close_month, commission::reconcile,
+        monitoring::figures, monitoring::portfolio,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -43,6 +44,7 @@ use super::{audit, auth, claims, commission, dealers, health, underwriting, user
         (name = "underwriting", description = "Quotes, referrals, policies, endorsements, cancellations, renewals, rating tables"),
         (name = "claims", description = "Claims: report, register, survey, settle, close; decline, withdraw, reopen; the owner's status look-up"),
         (name = "commission", description = "Filed rates, dealer agreements, the commission ledger and monthly statements"),
+        (name = "monitoring", description = "Dealer figures (DOMAIN.md's monitoring table), trends, alerts and the portfolio"),
         (name = "audit", description = "The append-only, hash-chained audit trail"),
         (name = "health", description = "Probes"),
     )

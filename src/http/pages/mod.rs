@@ -7,6 +7,7 @@ pub mod claims;
 pub mod commission;
 pub mod dealers;
 pub mod home;
+pub mod monitoring;
 pub mod underwriting;
 pub mod users;
 
@@ -95,6 +96,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if matches!(role, Role::Underwriter | Role::Administrator) {
         nav.push(("/quotes?status=referred", "nav.referrals"));
+    }
+    if matches!(role, Role::ChannelManager | Role::Administrator) {
+        nav.push(("/portfolio", "nav.portfolio"));
     }
     nav.push(("/policies", "nav.policies"));
     if role != Role::Underwriter {

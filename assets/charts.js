@@ -1,0 +1,63 @@
+// Draws the dealer dashboard's charts from the JSON the page embeds (no inline scripts: the
+// CSP forbids them). Each chart element names its series in data-chart; a chart without data
+// says so instead of drawing an empty frame.
+(function () {
+  function pct(v) { return v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 10; }
+  function num(v) { return v === null || v === undefined ? null : Number(v); }
+  function draw(id, option) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var chart = echarts.init(el, null, { renderer: "svg" });
+    chart.setOption(option);
+    window.addEventListener("resize", function () { chart.resize(); });
+    el.setAttribute("data-drawn", "true");
+  }
+  window.addEventListener("load", function () {
+    var source = document.getElementById("dashboard-data");
+    if (!source || typeof echarts === "undefined") return;
+    var data = JSON.parse(source.textContent);
+    var labels = data.labels;
+    var months = data.trend.map(function (f) { return f.period.from.slice(0, 7); });
+    var grid = { left: 56, right: 24, top: 40, bottom: 32, containLabel: true };
+    draw("chart-premium", {
+      tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: grid,
+      xAxis: { type: "category", data: months }, yAxis: { type: "value", name: "¥" },
+      series: [
+        { name: labels.written, type: "bar", data: data.trend.map(function (f) { return num(f.written_premium); }) },
+        { name: labels.earned, type: "bar", data: data.trend.map(function (f) { return num(f.earned_premium); }) }
+      ]
+    });
+    draw("chart-ratios", {
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null ? "—" : v + "%"; } },
+      legend: { top: 0 }, grid: grid,
+      xAxis: { type: "category", data: months }, yAxis: { type: "value", name: "%" },
+      series: [
+        { name: labels.loss_ratio, type: "line", data: data.trend.map(function (f) { return pct(f.loss_ratio); }),
+          markLine: { silent: true, symbol: "none", data: [{ yAxis: pct(data.target), name: labels.target }] } },
+        { name: labels.commission_ratio, type: "line", data: data.trend.map(function (f) { return pct(f.commission_ratio); }) },
+        { name: labels.variable_cost_ratio, type: "line", data: data.trend.map(function (f) { return pct(f.variable_cost_ratio); }) }
+      ]
+    });
+    draw("chart-referrals", {
+      tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: grid,
+      xAxis: { type: "category", data: months }, yAxis: { type: "value", name: "¥" },
+      series: [
+        { name: labels.referral_value, type: "bar", data: data.trend.map(function (f) { return num(f.referral_value); }) },
+        { name: labels.incurred, type: "line", data: data.trend.map(function (f) { return num(f.incurred); }) },
+        { name: labels.earned, type: "line", data: data.trend.map(function (f) { return num(f.earned_premium); }) }
+      ]
+    });
+    var stages = Object.keys(data.claims_by_stage);
+    draw("chart-claims", {
+      tooltip: { trigger: "axis" }, grid: grid,
+      xAxis: { type: "category", data: stages.map(function (s) { return data.stage_labels[s] || s; }) },
+      yAxis: { type: "value" },
+      series: [{ type: "bar", data: stages.map(function (s) { return data.claims_by_stage[s]; }) }]
+    });
+    draw("chart-renewal", {
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v === null ? "—" : v + "%"; } }, grid: grid,
+      xAxis: { type: "category", data: months }, yAxis: { type: "value", name: "%", max: 100 },
+      series: [{ name: labels.renewal_rate, type: "line", data: data.trend.map(function (f) { return pct(f.renewal_rate); }) }]
+    });
+  });
+})();

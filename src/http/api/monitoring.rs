@@ -1,0 +1,319 @@
+//! Monitoring as JSON (and CSV): a dealer's figures for a period, its monthly
+//! trend and its alerts, and the portfolio of dealers in the user's scope.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::domain::auth::Scope;
+use crate::domain::monitoring::{self, Alert, Facts, Figures, Period, PeriodKind, Thresholds};
+use crate::error::{AppError, AppResult};
+use crate::http::extract::{CurrentUser, Json, Path, Query};
+use crate::store::dealers::{self, Dealer, DealerFilter};
+use crate::store::{PageRequest, monitoring as monitoring_store, now};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresQuery {
+    /// `month` (default), `quarter`, `year_to_date` or `rolling_12_months`.
+    pub period: Option<String>,
+    /// A day inside the period (default: today).
+    pub on: Option<NaiveDate>,
+    /// Monthly trend length (default 12, at most 36).
+    pub months: Option<usize>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+    /// Portfolio only: the figure to sort by (e.g. `loss_ratio`), and `desc` or `asc`.
+    pub sort: Option<String>,
+    pub dir: Option<String>,
+}
+
+impl FiguresQuery {
+    pub fn period(&self) -> AppResult<Period> {
+        let kind = match self.period.as_deref().unwrap_or("month") {
+            "month" => PeriodKind::Month,
+            "quarter" => PeriodKind::Quarter,
+            "year_to_date" => PeriodKind::YearToDate,
+            "rolling_12_months" => PeriodKind::Rolling12Months,
+            _ => {
+                return Err(AppError::field(
+                    "period",
+                    "unknown",
+                    "choose month, quarter, year_to_date or rolling_12_months",
+                ));
+            }
+        };
+        Ok(Period::containing(kind, self.on.unwrap_or_else(crate::store::quotes::today)))
+    }
+
+    pub fn months(&self) -> usize {
+        self.months.unwrap_or(12).clamp(1, 36)
+    }
+}
+
+/// The facts of some dealers, loaded in bulk.
+pub async fn load(state: &AppState, dealer_ids: &[i64]) -> AppResult<Facts> {
+    monitoring_store::facts(&state.db, Some(dealer_ids), &state.config.service_targets(), now()).await
+}
+
+/// A dealer's dashboard data: the period's figures, the monthly trend and the alerts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Dashboard {
+    #[schema(value_type = Object)]
+    pub figures: Figures,
+    #[schema(value_type = Vec<Object>)]
+    pub trend: Vec<Figures>,
+    #[schema(value_type = Vec<Object>)]
+    pub alerts: Vec<Alert>,
+    /// Claims per stage now.
+    pub claims_by_stage: BTreeMap<String, u64>,
+}
+
+/// Computes a dealer's dashboard from its facts.
+pub async fn dashboard(
+    state: &AppState,
+    scope: &Scope,
+    dealer_id: i64,
+    query: &FiguresQuery,
+) -> AppResult<(Dealer, Dashboard)> {
+    let dealer = dealers::get(&state.db, scope, dealer_id).await?;
+    let period = query.period()?;
+    let facts = load(state, &[dealer_id]).await?;
+    let thresholds = Thresholds::default();
+    let figures = monitoring::figures(&facts, dealer_id, period, &thresholds.bands);
+    let trend: Vec<Figures> = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), query.months())
+        .into_iter()
+        .map(|month| monitoring::figures(&facts, dealer_id, month, &thresholds.bands))
+        .collect();
+    let alerts = monitoring::alerts(&figures, &trend, &thresholds);
+    let mut claims_by_stage = BTreeMap::new();
+    for claim in &facts.claims {
+        *claims_by_stage.entry(claim.stage.clone()).or_insert(0) += 1;
+    }
+    Ok((dealer, Dashboard { figures, trend, alerts, claims_by_stage }))
+}
+
+/// Every monitoring figure of a dealer for a period (DOMAIN.md's definitions), its monthly
+/// trend and the alerts they raise.
+#[utoipa::path(get, path = "/api/v1/dealers/{id}/figures", tag = "monitoring", params(FiguresQuery), security(("bearer" = [])),
+    responses((status = 200, body = Dashboard), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn figures(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<FiguresQuery>,
+) -> AppResult<Response> {
+    let (dealer, dashboard) = dashboard(&state, &user.scope, id, &query).await?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(dashboard).into_response()),
+        Some("csv") => {
+            let rows: Vec<(String, &Figures)> = dashboard.trend.iter().map(|f| (dealer.code.clone(), f)).collect();
+            csv_response(&rows, &format!("figures-{}.csv", dealer.code))
+        }
+        Some(_) => Err(AppError::field("format", "unknown", "json or csv")),
+    }
+}
+
+/// One dealer in the portfolio.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortfolioRow {
+    pub dealer_id: i64,
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub figures: Figures,
+    /// Monthly loss ratios, oldest first (for the small trend).
+    #[schema(value_type = Vec<Option<String>>)]
+    pub loss_ratio_trend: Vec<Option<rust_decimal::Decimal>>,
+    pub alerts: usize,
+}
+
+/// The portfolio: every dealer in scope with its figures for the period, sorted.
+pub async fn portfolio_rows(state: &AppState, scope: &Scope, query: &FiguresQuery) -> AppResult<Vec<PortfolioRow>> {
+    let period = query.period()?;
+    let dealers = dealers::list(
+        &state.db,
+        scope,
+        &DealerFilter::default(),
+        PageRequest::new(Some(1), Some(PageRequest::MAX_PER_PAGE)),
+    )
+    .await?
+    .items;
+    let ids: Vec<i64> = dealers.iter().map(|d| d.id).collect();
+    let facts = load(state, &ids).await?;
+    let thresholds = Thresholds::default();
+    let current = monitoring::figures_by_dealer(&facts, period, &thresholds.bands);
+    let months = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), 6);
+    let monthly: Vec<_> = months.iter().map(|m| monitoring::figures_by_dealer(&facts, *m, &thresholds.bands)).collect();
+    let mut rows: Vec<PortfolioRow> = dealers
+        .into_iter()
+        .map(|d| {
+            let figures = current
+                .get(&d.id)
+                .cloned()
+                .unwrap_or_else(|| monitoring::figures(&facts, d.id, period, &thresholds.bands));
+            let trend: Vec<Figures> = months
+                .iter()
+                .zip(&monthly)
+                .map(|(m, by)| {
+                    by.get(&d.id).cloned().unwrap_or_else(|| monitoring::figures(&facts, d.id, *m, &thresholds.bands))
+                })
+                .collect();
+            let alerts = monitoring::alerts(&figures, &trend, &thresholds).len();
+            PortfolioRow {
+                dealer_id: d.id,
+                code: d.code,
+                name: d.name,
+                region: d.region,
+                status: d.status,
+                loss_ratio_trend: trend.iter().map(|f| f.loss_ratio).collect(),
+                figures,
+                alerts,
+            }
+        })
+        .collect();
+    sort_rows(&mut rows, query.sort.as_deref().unwrap_or("loss_ratio"), query.dir.as_deref() != Some("asc"));
+    Ok(rows)
+}
+
+/// The sortable columns.
+pub const SORTABLE: [&str; 9] = [
+    "code",
+    "written_premium",
+    "earned_premium",
+    "loss_ratio",
+    "commission_ratio",
+    "variable_cost_ratio",
+    "frequency",
+    "renewal_rate",
+    "alerts",
+];
+
+fn sort_rows(rows: &mut [PortfolioRow], by: &str, descending: bool) {
+    use rust_decimal::Decimal;
+    let key = |r: &PortfolioRow| -> Option<Decimal> {
+        match by {
+            "written_premium" => Some(r.figures.written_premium),
+            "earned_premium" => Some(r.figures.earned_premium),
+            "commission_ratio" => r.figures.commission_ratio,
+            "variable_cost_ratio" => r.figures.variable_cost_ratio,
+            "frequency" => r.figures.frequency,
+            "renewal_rate" => r.figures.renewal_rate,
+            "alerts" => Some(Decimal::from(r.alerts)),
+            _ => r.figures.loss_ratio,
+        }
+    };
+    if by == "code" {
+        rows.sort_by(|a, b| a.code.cmp(&b.code));
+        if descending {
+            rows.reverse();
+        }
+        return;
+    }
+    // Dealers without the figure go last either way.
+    rows.sort_by(|a, b| match (key(a), key(b)) {
+        (Some(x), Some(y)) => {
+            if descending {
+                y.cmp(&x)
+            } else {
+                x.cmp(&y)
+            }
+        }
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.code.cmp(&b.code),
+    });
+}
+
+/// Every dealer in scope with its figures for the period, sortable; `?format=csv` downloads it.
+#[utoipa::path(get, path = "/api/v1/portfolio", tag = "monitoring", params(FiguresQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<PortfolioRow>), (status = 422, body = crate::error::Problem)))]
+pub async fn portfolio(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<FiguresQuery>,
+) -> AppResult<Response> {
+    let rows = portfolio_rows(&state, &user.scope, &query).await?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(rows).into_response()),
+        Some("csv") => {
+            let list: Vec<(String, &Figures)> = rows.iter().map(|r| (r.code.clone(), &r.figures)).collect();
+            csv_response(&list, "portfolio.csv")
+        }
+        Some(_) => Err(AppError::field("format", "unknown", "json or csv")),
+    }
+}
+
+fn ratio(value: Option<rust_decimal::Decimal>) -> String {
+    value.map(|v| v.round_dp(6).to_string()).unwrap_or_default()
+}
+
+fn csv_response(rows: &[(String, &Figures)], file_name: &str) -> AppResult<Response> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let map = |e: csv::Error| AppError::Internal(e.into());
+    writer
+        .write_record([
+            "车商",
+            "起",
+            "止",
+            "签单保费",
+            "已赚保费",
+            "已赚车年",
+            "已决赔款",
+            "未决估损",
+            "已发生赔款",
+            "赔付率",
+            "手续费",
+            "手续费率",
+            "变动成本率",
+            "出险频度",
+            "案均赔款",
+            "送修数",
+            "送修金额",
+            "续保率",
+            "倒挂",
+        ])
+        .map_err(map)?;
+    for (code, f) in rows {
+        writer
+            .write_record([
+                code.clone(),
+                f.period.from.to_string(),
+                f.period.to.to_string(),
+                f.written_premium.to_string(),
+                f.earned_premium.to_string(),
+                f.exposure.round_dp(4).to_string(),
+                f.paid.to_string(),
+                f.case_reserves.to_string(),
+                f.incurred.to_string(),
+                ratio(f.loss_ratio),
+                f.commission.to_string(),
+                ratio(f.commission_ratio),
+                ratio(f.variable_cost_ratio),
+                ratio(f.frequency),
+                f.severity.map(|s| s.round_dp(2).to_string()).unwrap_or_default(),
+                f.referral_count.to_string(),
+                f.referral_value.to_string(),
+                ratio(f.renewal_rate),
+                if f.upside_down { "是".into() } else { "否".into() },
+            ])
+            .map_err(map)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}

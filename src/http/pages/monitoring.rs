@@ -1,0 +1,171 @@
+//! The channel manager's pages: the portfolio of their dealers (sortable, colour
+//! bands, a small loss-ratio trend per row) and each dealer's dashboard (trend
+//! charts, claims by stage, repair referrals against premium, alerts).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use rust_decimal::Decimal;
+
+use crate::app::AppState;
+use crate::domain::monitoring::{Band, Thresholds};
+use crate::error::AppResult;
+use crate::http::api::monitoring::{self as api, Dashboard, FiguresQuery, PortfolioRow};
+use crate::http::extract::{CurrentUser, Path, Query};
+use crate::store::dealers::Dealer;
+
+use super::Shell;
+
+/// A ratio as a percentage with one decimal, or a dash.
+pub fn percent(value: &Option<Decimal>) -> String {
+    value.map(|v| format!("{}%", (v * Decimal::ONE_HUNDRED).round_dp(1))).unwrap_or_else(|| "—".into())
+}
+
+fn band_class(band: &Option<Band>) -> &'static str {
+    match band {
+        Some(Band::Normal) => "band-normal",
+        Some(Band::Warning) => "band-warning",
+        Some(Band::Danger) => "band-danger",
+        None => "",
+    }
+}
+
+/// A small inline SVG of a series of ratios (a sparkline); gaps where a month has none.
+pub fn sparkline(values: &[Option<Decimal>]) -> String {
+    let points: Vec<(usize, f64)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.and_then(|v| v.to_string().parse::<f64>().ok()).map(|v| (i, v)))
+        .collect();
+    if points.len() < 2 {
+        return String::new();
+    }
+    // Display only: the figures themselves stay exact; a pixel position may be a float.
+    let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max).max(1.0);
+    let (width, height) = (80.0, 20.0);
+    let step = width / (values.len().max(2) - 1) as f64;
+    let path: Vec<String> = points
+        .iter()
+        .map(|(i, v)| format!("{:.1},{:.1}", *i as f64 * step, height - (v / max) * (height - 2.0) - 1.0))
+        .collect();
+    format!(
+        "<svg class=\"spark\" viewBox=\"0 0 80 20\" width=\"80\" height=\"20\" role=\"img\"><polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
+        path.join(" ")
+    )
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "monitoring/portfolio.html")]
+pub struct PortfolioPage {
+    pub shell: Shell,
+    pub rows: Vec<PortfolioRow>,
+    pub period: String,
+    pub sort: String,
+    pub descending: bool,
+}
+
+impl PortfolioPage {
+    pub fn pct(&self, value: &Option<Decimal>) -> String {
+        percent(value)
+    }
+
+    pub fn band(&self, row: &PortfolioRow) -> &'static str {
+        band_class(&row.figures.band)
+    }
+
+    pub fn spark(&self, row: &PortfolioRow) -> String {
+        sparkline(&row.loss_ratio_trend)
+    }
+
+    /// The link that sorts by a column (flipping the direction when it already sorts by it).
+    pub fn sort_link(&self, column: &str) -> String {
+        let dir = if self.sort == column && self.descending { "asc" } else { "desc" };
+        format!("/portfolio?period={}&sort={column}&dir={dir}", self.period)
+    }
+
+    pub fn arrow(&self, column: &str) -> &'static str {
+        match (self.sort == column, self.descending) {
+            (true, true) => " ▼",
+            (true, false) => " ▲",
+            _ => "",
+        }
+    }
+}
+
+pub async fn portfolio(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<FiguresQuery>,
+) -> AppResult<PortfolioPage> {
+    let rows = api::portfolio_rows(&state, &user.scope, &query).await?;
+    Ok(PortfolioPage {
+        shell,
+        rows,
+        period: query.period.clone().unwrap_or_else(|| "month".into()),
+        sort: query.sort.clone().unwrap_or_else(|| "loss_ratio".into()),
+        descending: query.dir.as_deref() != Some("asc"),
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "monitoring/dashboard.html")]
+pub struct DashboardPage {
+    pub shell: Shell,
+    pub dealer: Dealer,
+    pub data: Dashboard,
+    pub period: String,
+    /// The dashboard data for the charts, as JSON inside a non-executing script element.
+    pub chart_json: String,
+}
+
+impl DashboardPage {
+    pub fn pct(&self, value: &Option<Decimal>) -> String {
+        percent(value)
+    }
+
+    pub fn band(&self) -> &'static str {
+        band_class(&self.data.figures.band)
+    }
+
+    /// An alert's kind by its JSON name, for its translation key.
+    pub fn kind_of(&self, alert: &crate::domain::monitoring::Alert) -> String {
+        serde_json::to_value(alert.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<FiguresQuery>,
+) -> AppResult<DashboardPage> {
+    let (dealer, data) = api::dashboard(&state, &user.scope, id, &query).await?;
+    let tr = shell.tr;
+    let labels = serde_json::json!({
+        "written": tr.t("figure.written_premium"), "earned": tr.t("figure.earned_premium"),
+        "loss_ratio": tr.t("figure.loss_ratio"), "commission_ratio": tr.t("figure.commission_ratio"),
+        "variable_cost_ratio": tr.t("figure.variable_cost_ratio"), "target": tr.t("figure.target"),
+        "referral_value": tr.t("figure.referral_value"), "incurred": tr.t("figure.incurred"),
+        "renewal_rate": tr.t("figure.renewal_rate"),
+    });
+    let stage_labels: serde_json::Map<String, serde_json::Value> = data
+        .claims_by_stage
+        .keys()
+        .map(|s| (s.clone(), serde_json::Value::String(tr.t2("claim_stage", s).to_string())))
+        .collect();
+    let chart = serde_json::json!({
+        "trend": data.trend, "claims_by_stage": data.claims_by_stage, "labels": labels,
+        "stage_labels": stage_labels, "target": Thresholds::default().target_loss_ratio,
+    });
+    // `</` cannot close the script element early once escaped.
+    let chart_json = chart.to_string().replace("</", "<\\/");
+    Ok(DashboardPage {
+        shell,
+        dealer,
+        data,
+        period: query.period.clone().unwrap_or_else(|| "month".into()),
+        chart_json,
+    })
+}

@@ -1,0 +1,261 @@
+//! Monitoring end to end: a dealer's figures computed from what was issued,
+//! claimed and paid, the alerts they raise, the portfolio and the dashboard
+//! pages, and who may see which dealer.
+
+// A failed unwrap is a failed test: that is what tests are for.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use autochannel::db;
+use autochannel::domain::auth::Role;
+use autochannel::store::audit::Actor;
+use autochannel::store::users::{self, Qualification};
+use chrono::{Duration, NaiveDate, Utc};
+use common::TestApp;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+on_both_databases!(
+    the_figures_follow_premium_claims_and_reserves,
+    a_dealer_above_target_raises_an_alert_and_tops_the_portfolio,
+    the_dashboard_and_portfolio_pages_render,
+    dealer_staff_see_only_their_own_dealers_figures,
+);
+
+fn today() -> NaiveDate {
+    (Utc::now() + Duration::hours(8)).date_naive()
+}
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+struct Store {
+    dealer: i64,
+    seller: String,
+    manager: String,
+    adjuster: String,
+}
+
+async fn store(app: &TestApp, code: &str, cm: i64) -> Store {
+    let dealer = app.add_dealer(code, Some(cm)).await;
+    let seller_name = format!("sa-{code}");
+    let sa = app.add_user(&seller_name, Role::SalesAssistant, &[code]).await;
+    let tx = db::begin_write(&app.db).await.unwrap();
+    let certificate = Qualification {
+        certificate_no: format!("QC-{code}"),
+        valid_from: today() - Duration::days(800),
+        valid_to: today() + Duration::days(400),
+    };
+    users::add_qualification(&tx, &Actor::system("test"), sa, certificate).await.unwrap();
+    tx.commit().await.unwrap();
+    Store {
+        dealer,
+        seller: app.token(&seller_name).await,
+        manager: app.token("cm").await,
+        adjuster: app.token("adj").await,
+    }
+}
+
+async fn post_ok(app: &TestApp, token: &str, path: &str, body: &Value) -> Value {
+    let response = app.client.post(app.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Issues a commercial policy (with compulsory) and moves its cover to `start` for a year.
+async fn sell(app: &TestApp, s: &Store, n: u32, start: NaiveDate) -> Vec<Value> {
+    let vin = autochannel::domain::underwriting::identity::with_vin_check_digit(&format!("LSVAU2180N3{n:06}")).unwrap();
+    let body = json!({
+        "dealer_id": s.dealer, "business_type": "new_car",
+        "vehicle": { "vin": vin, "plate": format!("粤C{:05}", n), "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
+        "owner": { "name": "陈立", "id_number": "11010519491231002X", "phone": "13800138000" },
+        "accident_history": "new_or_no_record", "ncd_level": 0, "pricing_coefficient": "1.00",
+        "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": null,
+                       "passenger_limit": null, "riders": [] }
+    });
+    let quote = post_ok(app, &s.seller, "/api/v1/quotes", &body).await;
+    let policies = post_ok(app, &s.seller, &format!("/api/v1/quotes/{}/issue", quote["id"]), &json!(null)).await;
+    let policies = policies.as_array().unwrap().clone();
+    let end = start + Duration::days(365);
+    for p in &policies {
+        app.sql(&format!("UPDATE policies SET start_date = '{start}', end_date = '{end}' WHERE id = {}", p["id"]))
+            .await
+            .unwrap();
+    }
+    policies
+}
+
+/// A claim on the commercial policy with an own-vehicle loss, settled and paid in part.
+async fn claim(app: &TestApp, s: &Store, policy_no: &str, assessed: &str, pay: &str) -> Value {
+    let accident = (Utc::now() - Duration::hours(2)).with_timezone(&autochannel::store::claims::china());
+    let c = post_ok(
+        app,
+        &s.seller,
+        "/api/v1/claims",
+        &json!({ "policy_no": policy_no, "accident_at": accident.to_rfc3339(),
+        "reporter_name": "陈立", "reporter_phone": "13800138000", "place": "路口", "description": "追尾" }),
+    )
+    .await;
+    let path = |step: &str| format!("/api/v1/claims/{}/{step}", c["id"]);
+    let c2 = post_ok(
+        app,
+        &s.adjuster,
+        &path("register"),
+        &json!({ "version": 1, "reserves": [{ "coverage": "vehicle_damage", "reserve": assessed }] }),
+    )
+    .await;
+    let c3 = post_ok(
+        app,
+        &s.adjuster,
+        &path("loss-items"),
+        &json!({ "version": c2["version"], "category": "own_vehicle", "kind": "part",
+        "description": "前保险杠", "quantity": "1", "unit_price": assessed }),
+    )
+    .await;
+    let c4 = post_ok(app, &s.adjuster, &path("survey"), &json!({ "version": c3["version"], "repair_at_dealer": true }))
+        .await;
+    let c5 =
+        post_ok(app, &s.adjuster, &path("settle"), &json!({ "version": c4["version"], "liability_share": "1" })).await;
+    post_ok(
+        app,
+        &s.adjuster,
+        &path("payments"),
+        &json!({ "version": c5["version"], "coverage": "vehicle_damage", "payee": "店", "amount": pay }),
+    )
+    .await
+}
+
+async fn setup(app: &TestApp) -> i64 {
+    let cm = app.add_user("cm", Role::ChannelManager, &[]).await;
+    let adj = app.add_user("adj", Role::ClaimsAdjuster, &[]).await;
+    app.sql(&format!("UPDATE users SET authority_limit_fen = 100000000 WHERE id = {adj}")).await.unwrap();
+    cm
+}
+
+async fn the_figures_follow_premium_claims_and_reserves(app: TestApp) {
+    let cm = setup(&app).await;
+    let s = store(&app, "D001", cm).await;
+    // Cover from 30 days ago for a year (365 days).
+    let start = today() - Duration::days(30);
+    let policies = sell(&app, &s, 1, start).await;
+    let premium: Decimal = policies.iter().map(|p| dec(&p["premium"])).sum();
+    let commercial = policies.iter().find(|p| p["product"] == "commercial").unwrap();
+    let dashboard: Value =
+        app.get_json(&format!("/api/v1/dealers/{}/figures?period=rolling_12_months", s.dealer), &s.manager).await;
+    let f = &dashboard["figures"];
+    // Issued today: written premium is the whole premium of both policies.
+    assert_eq!(dec(&f["written_premium"]), premium);
+    // Earned over the 31 days from the start to today (inclusive) of 365: per policy premium × 31 ÷ 365, to the fen.
+    let from = NaiveDate::parse_from_str(f["period"]["from"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let to = NaiveDate::parse_from_str(f["period"]["to"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let days = (to.min(start + Duration::days(365)) - start.max(from)).num_days();
+    let expected: Decimal = policies
+        .iter()
+        .map(|p| {
+            autochannel::domain::money::round_to_fen(dec(&p["premium"]) * Decimal::from(days) / Decimal::from(365))
+        })
+        .sum();
+    assert_eq!(dec(&f["earned_premium"]), expected, "earned by day, to the fen");
+    assert!(f["loss_ratio"].is_null() || dec(&f["loss_ratio"]).is_zero(), "no claims yet");
+    // A claim assessed at 6,000, paid 2,000 so far: incurred = 2,000 paid + 4,000 still reserved.
+    claim(&app, &s, commercial["policy_no"].as_str().unwrap(), "6000.00", "2000.00").await;
+    let dashboard: Value =
+        app.get_json(&format!("/api/v1/dealers/{}/figures?period=rolling_12_months", s.dealer), &s.manager).await;
+    let f = &dashboard["figures"];
+    assert_eq!(dec(&f["paid"]), Decimal::from(2000));
+    assert_eq!(dec(&f["case_reserves"]), Decimal::from(4000));
+    assert_eq!(dec(&f["incurred"]), Decimal::from(6000));
+    assert_eq!(f["claim_count"], 1);
+    let ratio = dec(&f["loss_ratio"]);
+    assert_eq!(ratio, Decimal::from(6000) / dec(&f["earned_premium"]), "incurred ÷ earned, exactly");
+    assert_eq!(f["referral_count"], 1, "repaired at the dealer's shop");
+    assert_eq!(dec(&f["referral_value"]), Decimal::from(6000));
+    assert_eq!(dashboard["claims_by_stage"]["settled"], 1);
+    assert_eq!(dashboard["trend"].as_array().unwrap().len(), 12);
+}
+
+async fn a_dealer_above_target_raises_an_alert_and_tops_the_portfolio(app: TestApp) {
+    let cm = setup(&app).await;
+    let good = store(&app, "D001", cm).await;
+    let bad = store(&app, "D002", cm).await;
+    let start = today() - Duration::days(60);
+    sell(&app, &good, 1, start).await;
+    let policies = sell(&app, &bad, 2, start).await;
+    let commercial = policies.iter().find(|p| p["product"] == "commercial").unwrap();
+    claim(&app, &bad, commercial["policy_no"].as_str().unwrap(), "9000.00", "9000.00").await;
+    let dashboard: Value =
+        app.get_json(&format!("/api/v1/dealers/{}/figures?period=rolling_12_months", bad.dealer), &bad.manager).await;
+    let kinds: Vec<&str> =
+        dashboard["alerts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"loss_ratio_above_target"), "{kinds:?}");
+    assert!(kinds.contains(&"upside_down"), "repairs and claims outgrow the premium: {kinds:?}");
+    let rows: Vec<Value> =
+        app.get_json("/api/v1/portfolio?period=rolling_12_months&sort=loss_ratio&dir=desc", &bad.manager).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["code"], "D002", "the worst loss ratio first");
+    assert!(rows[0]["alerts"].as_u64().unwrap() >= 2);
+    let csv = app
+        .client
+        .get(app.url("/api/v1/portfolio?period=rolling_12_months&format=csv"))
+        .bearer_auth(&bad.manager)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("车商,起,止,签单保费"), "{csv}");
+    assert_eq!(csv.lines().count(), 3);
+}
+
+async fn the_dashboard_and_portfolio_pages_render(app: TestApp) {
+    let cm = setup(&app).await;
+    let s = store(&app, "D001", cm).await;
+    sell(&app, &s, 1, today() - Duration::days(40)).await;
+    let (browser, _) = app.browser_login("cm").await;
+    let html = browser.get(app.url("/portfolio")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("D001") && html.contains("赔付率"), "{html}");
+    let html = browser
+        .get(app.url(&format!("/dealers/{}/dashboard?period=quarter", s.dealer)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for id in ["chart-premium", "chart-ratios", "chart-claims", "chart-referrals", "dashboard-data"] {
+        assert!(html.contains(id), "{id} on the dashboard");
+    }
+    assert!(html.contains("/assets/vendor/echarts/echarts.min.js"));
+    let script = browser.get(app.url("/assets/vendor/echarts/echarts.min.js")).send().await.unwrap();
+    assert_eq!(script.status(), 200, "ECharts is embedded, not fetched from the internet");
+}
+
+async fn dealer_staff_see_only_their_own_dealers_figures(app: TestApp) {
+    let cm = setup(&app).await;
+    let own = store(&app, "D001", cm).await;
+    let other = store(&app, "D002", cm).await;
+    app.add_user("staff", Role::DealerStaff, &["D001"]).await;
+    let staff = app.token("staff").await;
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/dealers/{}/figures", own.dealer)))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    for path in [format!("/api/v1/dealers/{}/figures", other.dealer), format!("/dealers/{}/dashboard", other.dealer)] {
+        let response = app.client.get(app.url(&path)).bearer_auth(&staff).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    let portfolio = app.client.get(app.url("/api/v1/portfolio")).bearer_auth(&staff).send().await.unwrap();
+    assert_eq!(portfolio.status(), 403, "the portfolio is the channel managers'");
+    app.add_user("cm2", Role::ChannelManager, &[]).await;
+    let rows: Vec<Value> = app.get_json("/api/v1/portfolio", &app.token("cm2").await).await;
+    assert!(rows.is_empty(), "a channel manager sees only the dealers they own");
+}
