@@ -40,7 +40,7 @@ struct Store {
 
 async fn store(app: &TestApp, code: &str, cm: i64) -> Store {
     let dealer = app.add_dealer(code, Some(cm)).await;
-    let seller_name = format!("sa-{code}");
+    let seller_name = format!("sa-{}", code.to_lowercase());
     let sa = app.add_user(&seller_name, Role::SalesAssistant, &[code]).await;
     let tx = db::begin_write(&app.db).await.unwrap();
     let certificate = Qualification {

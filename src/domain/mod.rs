@@ -6,4 +6,5 @@ pub mod claims;
 pub mod commission;
 pub mod dealers;
 pub mod money;
+pub mod monitoring;
 pub mod underwriting;

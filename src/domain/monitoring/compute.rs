@@ -1,0 +1,431 @@
+//! Per-dealer figures for one period.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use super::facts::{ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement};
+use super::period::{Period, china_day, period_end_at};
+use crate::domain::money::round_to_fen;
+
+/// Claim stages in which the claim is still being worked, in the order a claim moves through them.
+pub const OPEN_STAGES: [&str; 4] = ["reported", "registered", "surveyed", "settled"];
+
+/// Stages that mean the claim never becomes a loss, so it is not counted in claim frequency.
+const NOT_A_LOSS_STAGES: [&str; 2] = ["declined", "withdrawn"];
+
+/// Days in a car-year: exposure is measured in years of cover, per DOMAIN.md on a 365-day year.
+const DAYS_PER_CAR_YEAR: i64 = 365;
+
+const SECONDS_PER_HOUR: i64 = 3600;
+
+/// Where a dealer's variable cost ratio sits against the bands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    Normal,
+    Warning,
+    Danger,
+}
+
+/// Variable-cost-ratio thresholds: ≤ `warning_above` is normal, up to and including `danger_above` is a
+/// warning, above it is danger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bands {
+    pub warning_above: Decimal,
+    pub danger_above: Decimal,
+}
+
+impl Default for Bands {
+    /// DOMAIN.md: a variable cost ratio above 91% leaves too little for fixed costs; above 94% the business loses money.
+    fn default() -> Self {
+        Bands { warning_above: Decimal::new(91, 2), danger_above: Decimal::new(94, 2) }
+    }
+}
+
+impl Bands {
+    /// The band `variable_cost_ratio` falls into; the upper bounds are inclusive.
+    pub fn band(&self, variable_cost_ratio: Decimal) -> Band {
+        if variable_cost_ratio > self.danger_above {
+            Band::Danger
+        } else if variable_cost_ratio > self.warning_above {
+            Band::Warning
+        } else {
+            Band::Normal
+        }
+    }
+}
+
+/// Median and 90th percentile of a duration, in hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stat {
+    pub median_hours: Decimal,
+    pub p90_hours: Decimal,
+}
+
+/// How long claims closed in the period took, overall and per stage.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CycleTimes {
+    /// Claims whose `closed_at` falls (as a China day) in the period.
+    pub closed: u64,
+    pub report_to_close: Option<Stat>,
+    /// Time spent in each of "reported", "registered", "surveyed", "settled", in that order; only stages with data.
+    pub per_stage: Vec<(String, Stat)>,
+}
+
+/// The monitoring figures of one dealer for one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub period: Period,
+    /// Σ premium entries booked in the period (net written premium).
+    pub written_premium: Decimal,
+    /// Premium earned by days of cover in the period, rounded to the fen per policy.
+    pub earned_premium: Decimal,
+    /// Earned car-years: days covered per vehicle (by any of its policies) ÷ 365, summed.
+    pub exposure: Decimal,
+    /// Σ payments made in the period.
+    pub paid: Decimal,
+    /// Outstanding case reserves at period end on all the dealer's claims.
+    pub case_reserves: Decimal,
+    /// Accident-period incurred: payments before period end plus reserves at period end, on claims with accidents
+    /// in the period.
+    pub incurred: Decimal,
+    /// Claims with accidents in the period, not declined or withdrawn.
+    pub claim_count: u64,
+    pub loss_ratio: Option<Decimal>,
+    /// Loss ratio on premium stripped of the pricing coefficient, so dealers priced differently compare fairly.
+    pub price_normalised_loss_ratio: Option<Decimal>,
+    pub commission: Decimal,
+    pub commission_ratio: Option<Decimal>,
+    pub variable_cost_ratio: Option<Decimal>,
+    pub band: Option<Band>,
+    pub frequency: Option<Decimal>,
+    pub severity: Option<Decimal>,
+    pub cycle: CycleTimes,
+    pub referral_count: u64,
+    pub referral_value: Decimal,
+    pub referral_ratio: Option<Decimal>,
+    /// Policies ending in the period and not cancelled.
+    pub expiring: u64,
+    /// Of `expiring`, those renewed by a later policy.
+    pub renewed: u64,
+    pub renewal_rate: Option<Decimal>,
+    /// Repairs sent to the dealer plus its claims outgrow the premium it brings.
+    pub upside_down: bool,
+    /// Claims in an open stage now (not period-bound).
+    pub open_claims: u64,
+    /// Of `open_claims`, those past their stage's service target now.
+    pub overdue_claims: u64,
+}
+
+/// One dealer's share of the facts, borrowed, so per-dealer and all-dealer paths share one computation.
+#[derive(Default)]
+struct DealerFacts<'a> {
+    policies: Vec<&'a PolicyFact>,
+    premiums: Vec<&'a PremiumEntry>,
+    commissions: Vec<&'a CommissionEntry>,
+    claims: Vec<&'a ClaimFact>,
+    /// Payments booked to the dealer (for `paid`).
+    payments: Vec<&'a Payment>,
+    /// Payments on the dealer's claims (for `incurred`); identical to `payments` when the data is consistent.
+    claim_payments: Vec<&'a Payment>,
+    /// Reserve movements on the dealer's claims; movements carry no dealer, only a claim.
+    reserves: Vec<&'a ReserveMovement>,
+    referrals: Vec<&'a Referral>,
+}
+
+/// Figures for `dealer_id` over `period`.
+pub fn figures(facts: &Facts, dealer_id: i64, period: Period, bands: &Bands) -> Figures {
+    let claims: Vec<&ClaimFact> = facts.claims.iter().filter(|c| c.dealer_id == dealer_id).collect();
+    let claim_ids: HashSet<i64> = claims.iter().map(|c| c.claim_id).collect();
+    let dealer = DealerFacts {
+        policies: facts.policies.iter().filter(|p| p.dealer_id == dealer_id).collect(),
+        premiums: facts.premiums.iter().filter(|p| p.dealer_id == dealer_id).collect(),
+        commissions: facts.commissions.iter().filter(|c| c.dealer_id == dealer_id).collect(),
+        claims,
+        payments: facts.payments.iter().filter(|p| p.dealer_id == dealer_id).collect(),
+        claim_payments: facts.payments.iter().filter(|p| claim_ids.contains(&p.claim_id)).collect(),
+        reserves: facts.reserves.iter().filter(|r| claim_ids.contains(&r.claim_id)).collect(),
+        referrals: facts.referrals.iter().filter(|r| r.dealer_id == dealer_id).collect(),
+    };
+    compute(&dealer, period, bands)
+}
+
+/// Figures for every dealer present in the facts, in one pass over the facts where reasonable (bucket by dealer
+/// first), keyed by dealer id. Must equal calling `figures` per dealer.
+pub fn figures_by_dealer(facts: &Facts, period: Period, bands: &Bands) -> BTreeMap<i64, Figures> {
+    let mut buckets: BTreeMap<i64, DealerFacts<'_>> = BTreeMap::new();
+    for p in &facts.policies {
+        buckets.entry(p.dealer_id).or_default().policies.push(p);
+    }
+    for p in &facts.premiums {
+        buckets.entry(p.dealer_id).or_default().premiums.push(p);
+    }
+    for c in &facts.commissions {
+        buckets.entry(c.dealer_id).or_default().commissions.push(c);
+    }
+    // A claim id should belong to one dealer; a set keeps bad data from double-counting within a dealer.
+    let mut claim_dealers: HashMap<i64, BTreeSet<i64>> = HashMap::new();
+    for c in &facts.claims {
+        buckets.entry(c.dealer_id).or_default().claims.push(c);
+        claim_dealers.entry(c.claim_id).or_default().insert(c.dealer_id);
+    }
+    for p in &facts.payments {
+        buckets.entry(p.dealer_id).or_default().payments.push(p);
+        for dealer in claim_dealers.get(&p.claim_id).into_iter().flatten() {
+            buckets.entry(*dealer).or_default().claim_payments.push(p);
+        }
+    }
+    for r in &facts.reserves {
+        for dealer in claim_dealers.get(&r.claim_id).into_iter().flatten() {
+            buckets.entry(*dealer).or_default().reserves.push(r);
+        }
+    }
+    for r in &facts.referrals {
+        buckets.entry(r.dealer_id).or_default().referrals.push(r);
+    }
+    buckets.into_iter().map(|(dealer_id, dealer)| (dealer_id, compute(&dealer, period, bands))).collect()
+}
+
+fn compute(dealer: &DealerFacts<'_>, period: Period, bands: &Bands) -> Figures {
+    let end_at = period_end_at(period);
+
+    let written_premium: Decimal =
+        dealer.premiums.iter().filter(|p| period.contains(p.booked_on)).map(|p| p.amount).sum();
+
+    let mut earned_premium = Decimal::ZERO;
+    // None once a policy with earned premium has no usable coefficient: the normalised premium is then unknown.
+    let mut normalised_earned = Some(Decimal::ZERO);
+    for policy in &dealer.policies {
+        let earned = policy_earned(policy, period);
+        earned_premium += earned;
+        if !earned.is_zero() {
+            normalised_earned = normalised_earned
+                .zip(earned.checked_div(policy.pricing_coefficient))
+                .and_then(|(sum, part)| sum.checked_add(part));
+        }
+    }
+
+    let exposure = exposure(&dealer.policies, period);
+
+    let paid: Decimal = dealer.payments.iter().filter(|p| period.contains(p.paid_on)).map(|p| p.amount).sum();
+
+    let reserves_at_end: Vec<&ReserveMovement> = dealer.reserves.iter().copied().filter(|r| r.at < end_at).collect();
+    let case_reserves: Decimal = reserves_at_end.iter().map(|r| r.amount).sum();
+
+    let mut incurred_by_claim: HashMap<i64, Decimal> = HashMap::new();
+    for p in dealer.claim_payments.iter().filter(|p| p.paid_on < period.to) {
+        *incurred_by_claim.entry(p.claim_id).or_default() += p.amount;
+    }
+    for r in &reserves_at_end {
+        *incurred_by_claim.entry(r.claim_id).or_default() += r.amount;
+    }
+    let accident_claims: Vec<&ClaimFact> =
+        dealer.claims.iter().copied().filter(|c| period.contains(c.accident_on)).collect();
+    let incurred: Decimal =
+        accident_claims.iter().map(|c| incurred_by_claim.get(&c.claim_id).copied().unwrap_or_default()).sum();
+    let claim_count = count(accident_claims.iter().filter(|c| !NOT_A_LOSS_STAGES.contains(&c.stage.as_str())));
+
+    let loss_ratio = incurred.checked_div(earned_premium);
+    let price_normalised_loss_ratio = normalised_earned.and_then(|n| incurred.checked_div(n));
+
+    let commission: Decimal =
+        dealer.commissions.iter().filter(|c| period.contains(c.booked_on)).map(|c| c.amount).sum();
+    let commission_ratio = commission.checked_div(written_premium);
+    let variable_cost_ratio = loss_ratio.zip(commission_ratio).and_then(|(l, c)| l.checked_add(c));
+    let band = variable_cost_ratio.map(|v| bands.band(v));
+
+    let frequency = Decimal::from(claim_count).checked_div(exposure);
+    let severity = incurred.checked_div(Decimal::from(claim_count));
+
+    let referrals_in_period = dealer.referrals.iter().filter(|r| period.contains(r.referred_on));
+    let referral_count = count(referrals_in_period.clone());
+    let referral_value: Decimal = referrals_in_period.map(|r| r.value).sum();
+    let referral_ratio = referral_value.checked_div(written_premium);
+
+    let expiring_policies = dealer.policies.iter().filter(|p| period.contains(p.end) && p.cancelled_from.is_none());
+    let expiring = count(expiring_policies.clone());
+    let renewed = count(expiring_policies.filter(|p| p.renewed_by_policy));
+    let renewal_rate = Decimal::from(renewed).checked_div(Decimal::from(expiring));
+
+    let repairs_and_claims = referral_value + incurred;
+    let upside_down =
+        repairs_and_claims > earned_premium && (earned_premium > Decimal::ZERO || repairs_and_claims > Decimal::ZERO);
+
+    let open = dealer.claims.iter().filter(|c| OPEN_STAGES.contains(&c.stage.as_str()));
+    let open_claims = count(open.clone());
+    let overdue_claims = count(open.filter(|c| c.overdue));
+
+    Figures {
+        period,
+        written_premium,
+        earned_premium,
+        exposure,
+        paid,
+        case_reserves,
+        incurred,
+        claim_count,
+        loss_ratio,
+        price_normalised_loss_ratio,
+        commission,
+        commission_ratio,
+        variable_cost_ratio,
+        band,
+        frequency,
+        severity,
+        cycle: cycle_times(&dealer.claims, period),
+        referral_count,
+        referral_value,
+        referral_ratio,
+        expiring,
+        renewed,
+        renewal_rate,
+        upside_down,
+        open_claims,
+        overdue_claims,
+    }
+}
+
+/// Premium one policy earned in the period, rounded to the fen.
+///
+/// Each segment earns its full-term premium pro rata over the policy term for the days it was in force inside
+/// the period; cover (and so earning) stops at `cancelled_from`. The segment products are summed before the one
+/// division so that only the final fen rounding loses precision.
+pub fn policy_earned(policy: &PolicyFact, period: Period) -> Decimal {
+    let term_days = (policy.end - policy.start).num_days();
+    if term_days <= 0 {
+        return Decimal::ZERO;
+    }
+    let cover_end = cover_end(policy);
+    let mut premium_days = Decimal::ZERO;
+    for (i, (effective, premium)) in policy.segments.iter().enumerate() {
+        // The issue premium applies from the start even if its effective day was recorded otherwise.
+        let segment_start = if i == 0 { policy.start } else { (*effective).max(policy.start) };
+        let segment_end = policy.segments.get(i + 1).map_or(cover_end, |(next, _)| (*next).min(cover_end));
+        let days = period.overlap_days(segment_start, segment_end);
+        if days > 0 {
+            premium_days += *premium * Decimal::from(days);
+        }
+    }
+    round_to_fen(premium_days.checked_div(Decimal::from(term_days)).unwrap_or_default())
+}
+
+/// The exclusive last day of cover: the term end, or earlier when cancelled.
+fn cover_end(policy: &PolicyFact) -> NaiveDate {
+    policy.cancelled_from.map_or(policy.end, |cancelled| cancelled.min(policy.end))
+}
+
+/// Earned car-years: per vehicle, the days of the period covered by any of its policies, ÷ 365.
+///
+/// A sale usually carries a compulsory and a commercial policy on one car; counting both would double exposure.
+fn exposure(policies: &[&PolicyFact], period: Period) -> Decimal {
+    let mut by_vehicle: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+    for policy in policies {
+        let from = policy.start.max(period.from);
+        let to = cover_end(policy).min(period.to);
+        if to > from {
+            by_vehicle.entry(policy.vehicle_id).or_default().push((from, to));
+        }
+    }
+    let mut covered_days: i64 = 0;
+    for intervals in by_vehicle.values_mut() {
+        intervals.sort_unstable();
+        let mut current: Option<(NaiveDate, NaiveDate)> = None;
+        for &(from, to) in intervals.iter() {
+            current = match current {
+                Some((cur_from, cur_to)) if from <= cur_to => Some((cur_from, cur_to.max(to))),
+                Some((cur_from, cur_to)) => {
+                    covered_days += (cur_to - cur_from).num_days();
+                    Some((from, to))
+                }
+                None => Some((from, to)),
+            };
+        }
+        if let Some((from, to)) = current {
+            covered_days += (to - from).num_days();
+        }
+    }
+    Decimal::from(covered_days).checked_div(Decimal::from(DAYS_PER_CAR_YEAR)).unwrap_or_default()
+}
+
+/// Cycle times over claims closed (by China day) in the period.
+///
+/// Time in a stage runs from entering it to entering the next; a stage visited more than once counts its total.
+/// Only visits that ended by the closure count, so a later reopening does not distort this closure's cycle.
+fn cycle_times(claims: &[&ClaimFact], period: Period) -> CycleTimes {
+    let closed: Vec<(&ClaimFact, DateTime<Utc>)> = claims
+        .iter()
+        .filter_map(|c| c.closed_at.filter(|at| period.contains(china_day(*at))).map(|at| (*c, at)))
+        .collect();
+
+    let report_to_close: Vec<Decimal> = closed.iter().map(|(c, at)| seconds_between(c.reported_at, *at)).collect();
+
+    let mut per_stage_seconds: Vec<Vec<Decimal>> = vec![Vec::new(); OPEN_STAGES.len()];
+    for (claim, closed_at) in &closed {
+        let mut totals: [Option<Decimal>; OPEN_STAGES.len()] = [None; OPEN_STAGES.len()];
+        for pair in claim.stages.windows(2) {
+            let [(stage, entered), (_, left)] = pair else { continue };
+            if left > closed_at {
+                continue;
+            }
+            if let Some(index) = OPEN_STAGES.iter().position(|s| *s == stage.as_str()) {
+                let spent = seconds_between(*entered, *left);
+                totals[index] = Some(totals[index].unwrap_or_default() + spent);
+            }
+        }
+        for (index, total) in totals.into_iter().enumerate() {
+            if let (Some(total), Some(samples)) = (total, per_stage_seconds.get_mut(index)) {
+                samples.push(total);
+            }
+        }
+    }
+
+    CycleTimes {
+        closed: count(closed.iter()),
+        report_to_close: stat(report_to_close),
+        per_stage: OPEN_STAGES
+            .iter()
+            .zip(per_stage_seconds)
+            .filter_map(|(stage, samples)| stat(samples).map(|s| ((*stage).to_string(), s)))
+            .collect(),
+    }
+}
+
+/// Exact seconds from `from` to `to` (microsecond precision; whole seconds if that would overflow).
+fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> Decimal {
+    let delta = to - from;
+    delta.num_microseconds().map_or_else(|| Decimal::from(delta.num_seconds()), |micros| Decimal::new(micros, 6))
+}
+
+/// Median and nearest-rank p90 of durations in seconds, reported in hours to 2 dp.
+///
+/// The statistics are taken on exact seconds and rounded once, so an even-count median stays at 2 dp.
+fn stat(mut seconds: Vec<Decimal>) -> Option<Stat> {
+    if seconds.is_empty() {
+        return None;
+    }
+    seconds.sort_unstable();
+    let n = seconds.len();
+    let median = if n % 2 == 1 {
+        seconds[n / 2]
+    } else {
+        (seconds[n / 2 - 1] + seconds[n / 2]).checked_div(Decimal::TWO).unwrap_or_default()
+    };
+    // ceil(0.9 × n) in integers, as a 1-based rank.
+    let p90_rank = (9 * n).div_ceil(10).max(1);
+    let p90 = seconds[p90_rank - 1];
+    Some(Stat { median_hours: to_hours(median), p90_hours: to_hours(p90) })
+}
+
+fn to_hours(seconds: Decimal) -> Decimal {
+    seconds
+        .checked_div(Decimal::from(SECONDS_PER_HOUR))
+        .unwrap_or_default()
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn count<I: Iterator>(items: I) -> u64 {
+    u64::try_from(items.count()).unwrap_or(u64::MAX)
+}

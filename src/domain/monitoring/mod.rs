@@ -1,0 +1,16 @@
+//! Per-dealer monitoring: the figures of a period (premium, losses, costs, claims service, renewals) and the alerts
+//! they raise. Pure computation over plain facts, so the store and the reports can share one definition.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod alerting;
+mod compute;
+mod facts;
+mod period;
+
+pub use alerting::{Alert, AlertKind, Thresholds, alerts, percent};
+pub use compute::{Band, Bands, CycleTimes, Figures, OPEN_STAGES, Stat, figures, figures_by_dealer, policy_earned};
+pub use facts::{ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement};
+pub use period::{Period, PeriodKind, period_end_at};
+
+#[cfg(test)]
+mod tests;
