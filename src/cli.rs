@@ -79,6 +79,11 @@ enum Command {
         #[command(subcommand)]
         action: CommissionCommand,
     },
+    /// Dealer alerts.
+    Alerts {
+        #[command(subcommand)]
+        action: AlertsCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -132,6 +137,16 @@ enum CommissionCommand {
         /// The month, as YYYY-MM.
         #[arg(long, value_parser = parse_month)]
         month: chrono::NaiveDate,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Raise the month's alerts for every dealer, each with its own thresholds (run daily).
+    Raise {
+        /// A day of the month to judge (default: today).
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
     },
 }
 
@@ -213,6 +228,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let created = crate::store::commission::close_month(&tx, &Actor::system("cli"), month).await?;
             tx.commit().await?;
             println!("{}: {} draft statements", month.format("%Y-%m"), created.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Alerts { action: AlertsCommand::Raise { on } } => {
+            let tx = db::begin_write(&db).await?;
+            let on = on.unwrap_or_else(crate::store::quotes::today);
+            let targets = ServeConfig::default().service_targets();
+            let raised = crate::store::monitoring::raise_alerts(&tx, &Actor::system("cli"), on, &targets).await?;
+            tx.commit().await?;
+            println!("{}: {raised} new alerts", on.format("%Y-%m"));
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { action: AuditCommand::Verify } => match audit::verify(&db).await? {

@@ -593,5 +593,12 @@ pub async fn load_commission(
         month = commission_store::next_month(month);
     }
     store::demo::settle_demo_statements(db, commission_store::month_of(this_month - Duration::days(1))).await?;
+    // Last month's and this month's alerts, as the daily job would have raised them.
+    let targets = crate::config::ServeConfig::default().service_targets();
+    for on in [this_month - Duration::days(1), options.as_of] {
+        let tx = begin_write(db).await?;
+        store::monitoring::raise_alerts(&tx, &actor, on, &targets).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        tx.commit().await?;
+    }
     Ok((created, refused, entries, statements))
 }

@@ -21,6 +21,7 @@ on_both_databases!(
     a_dealer_above_target_raises_an_alert_and_tops_the_portfolio,
     the_dashboard_and_portfolio_pages_render,
     dealer_staff_see_only_their_own_dealers_figures,
+    alerts_are_raised_with_each_dealers_thresholds_and_acknowledged,
 );
 
 fn today() -> NaiveDate {
@@ -258,4 +259,79 @@ async fn dealer_staff_see_only_their_own_dealers_figures(app: TestApp) {
     app.add_user("cm2", Role::ChannelManager, &[]).await;
     let rows: Vec<Value> = app.get_json("/api/v1/portfolio", &app.token("cm2").await).await;
     assert!(rows.is_empty(), "a channel manager sees only the dealers they own");
+}
+
+async fn alerts_are_raised_with_each_dealers_thresholds_and_acknowledged(app: TestApp) {
+    let cm = setup(&app).await;
+    let bad = store(&app, "D001", cm).await;
+    let other = store(&app, "D002", cm).await;
+    app.add_user("root", Role::Administrator, &[]).await;
+    let admin = app.token("root").await;
+    let policies = sell(&app, &bad, 1, today() - Duration::days(20)).await;
+    let commercial = policies.iter().find(|p| p["product"] == "commercial").unwrap();
+    // A small claim: a loss ratio around 10%, well under the default target of 75%.
+    claim(&app, &bad, commercial["policy_no"].as_str().unwrap(), "30.00", "10.00").await;
+    sell(&app, &other, 2, today() - Duration::days(20)).await;
+    // D001 gets a far stricter loss-ratio target than the default.
+    let path = |d: i64| format!("/api/v1/dealers/{d}/thresholds");
+    let current: Value = app.get_json(&path(bad.dealer), &bad.manager).await;
+    assert_eq!(current["version"], 0, "on the defaults");
+    let mut lax = current["thresholds"].clone();
+    lax["target_loss_ratio"] = json!("0.01");
+    let bad_value = app.client.post(app.url(&path(bad.dealer))).bearer_auth(&bad.manager)
+        .json(&json!({ "version": 0, "thresholds": { "target_loss_ratio": "0", "bands": lax["bands"], "rising_months": 3, "overdue_claims": 0 } }))
+        .send().await.unwrap();
+    assert_eq!(bad_value.status(), 422);
+    post_ok(&app, &bad.manager, &path(bad.dealer), &json!({ "version": 0, "thresholds": lax })).await;
+    let stale = app
+        .client
+        .post(app.url(&path(bad.dealer)))
+        .bearer_auth(&bad.manager)
+        .json(&json!({ "version": 0, "thresholds": lax }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 409);
+    let raised = post_ok(&app, &admin, "/api/v1/alerts/raise", &json!({})).await;
+    let alerts: Vec<Value> = app.get_json("/api/v1/alerts", &bad.manager).await;
+    assert!(
+        alerts.iter().any(|a| a["dealer_id"] == bad.dealer && a["kind"] == "loss_ratio_above_target"),
+        "D001's own target of 1% is crossed, though the default 75% would not be: {alerts:?}"
+    );
+    assert!(alerts.iter().all(|a| a["dealer_id"] != other.dealer), "D002 has no claims: {alerts:?}");
+    // Raising again adds nothing.
+    let again = post_ok(&app, &admin, "/api/v1/alerts/raise", &json!({})).await;
+    assert_eq!(again["raised"], 0, "first run raised {}", raised["raised"]);
+    let alert = alerts.iter().find(|a| a["dealer_id"] == bad.dealer).unwrap();
+    let ack = format!("/api/v1/alerts/{}/acknowledge", alert["id"]);
+    let bare = app
+        .client
+        .post(app.url(&ack))
+        .bearer_auth(&bad.manager)
+        .json(&json!({ "version": alert["version"], "note": " " }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 422, "an acknowledgement says what was done");
+    let done = app
+        .client
+        .post(app.url(&ack))
+        .bearer_auth(&bad.manager)
+        .json(&json!({ "version": alert["version"], "note": "已约谈店总，下月复查" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 204);
+    let open: Vec<Value> = app.get_json("/api/v1/alerts", &bad.manager).await;
+    assert!(open.iter().all(|a| a["id"] != alert["id"]));
+    let all: Vec<Value> = app.get_json("/api/v1/alerts?open=false", &bad.manager).await;
+    let acknowledged = all.iter().find(|a| a["id"] == alert["id"]).unwrap();
+    assert_eq!(acknowledged["note"], "已约谈店总，下月复查");
+    // Another manager sees none of them.
+    app.add_user("cm2", Role::ChannelManager, &[]).await;
+    let theirs: Vec<Value> = app.get_json("/api/v1/alerts?open=false", &app.token("cm2").await).await;
+    assert!(theirs.is_empty());
+    let (browser, _) = app.browser_login("cm").await;
+    let html = browser.get(app.url("/alerts?open=false")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("已约谈店总"));
 }

@@ -183,6 +183,11 @@ pub fn routes() -> RouteTable {
         // API: monitoring
         .get("/api/v1/dealers/{id}/figures", SignedIn, api::monitoring::figures)
         .get("/api/v1/portfolio", MONITORS, api::monitoring::portfolio)
+        .get("/api/v1/dealers/{id}/thresholds", SignedIn, api::monitoring::thresholds)
+        .post("/api/v1/dealers/{id}/thresholds", DEALER_KEEPERS, api::monitoring::set_thresholds)
+        .get("/api/v1/alerts", SignedIn, api::monitoring::alerts)
+        .post("/api/v1/alerts/{id}/acknowledge", DEALER_KEEPERS, api::monitoring::acknowledge)
+        .post("/api/v1/alerts/raise", ADMIN, api::monitoring::raise)
         // API: audit
         .get("/api/v1/audit", ADMIN, api::audit::list)
         .get("/api/v1/audit/verify", ADMIN, api::audit::verify)
@@ -207,6 +212,8 @@ pub fn routes() -> RouteTable {
         .get("/dealers/{id}/commission", SignedIn, pages::commission::dealer)
         .get("/dealers/{id}/dashboard", SignedIn, pages::monitoring::dashboard)
         .get("/portfolio", MONITORS, pages::monitoring::portfolio)
+        .get("/alerts", SignedIn, pages::monitoring::alert_list)
+        .post("/alerts/{id}/acknowledge", DEALER_KEEPERS, pages::monitoring::acknowledge)
         .post("/dealers/{id}/agreements", DEALER_KEEPERS, pages::commission::create_agreement)
         .get("/statements/{id}", SignedIn, pages::commission::statement)
         .post("/statements/{id}/confirm", DEALER_KEEPERS, pages::commission::confirm)

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::domain::claims::{ServiceTargets, Stage};
@@ -220,4 +221,295 @@ pub async fn facts(
         .map(|(dealer_id, referred_on, value)| Referral { dealer_id, referred_on, value: from_fen(value) })
         .collect();
     Ok(facts)
+}
+
+/// Each dealer's alert thresholds: its own where set, DOMAIN.md's defaults otherwise.
+pub async fn thresholds_for(
+    db: &impl ConnectionTrait,
+    dealer_ids: &[i64],
+) -> AppResult<HashMap<i64, crate::domain::monitoring::Thresholds>> {
+    use entity::dealer_thresholds;
+    let mut out = HashMap::new();
+    for chunk in dealer_ids.chunks(500) {
+        for row in dealer_thresholds::Entity::find()
+            .filter(dealer_thresholds::Column::DealerId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            let parsed = serde_json::from_str(&row.document).map_err(|e| {
+                crate::error::AppError::Internal(anyhow::anyhow!("thresholds of {}: {e}", row.dealer_id))
+            })?;
+            out.insert(row.dealer_id, parsed);
+        }
+    }
+    Ok(out)
+}
+
+/// A dealer's thresholds with the version to change them at (0 = still the defaults).
+pub async fn thresholds(
+    db: &impl ConnectionTrait,
+    scope: &crate::domain::auth::Scope,
+    dealer_id: i64,
+) -> AppResult<(crate::domain::monitoring::Thresholds, i32)> {
+    use entity::dealer_thresholds;
+    super::dealers::get(db, scope, dealer_id).await?;
+    match dealer_thresholds::Entity::find_by_id(dealer_id).one(db).await? {
+        Some(row) => Ok((
+            serde_json::from_str(&row.document)
+                .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("thresholds of {dealer_id}: {e}")))?,
+            row.version,
+        )),
+        None => Ok((crate::domain::monitoring::Thresholds::default(), 0)),
+    }
+}
+
+/// Sets a dealer's thresholds at the version read (0 when still on the defaults).
+pub async fn set_thresholds(
+    tx: &impl ConnectionTrait,
+    actor: &super::audit::Actor,
+    scope: &crate::domain::auth::Scope,
+    dealer_id: i64,
+    version: i32,
+    thresholds: &crate::domain::monitoring::Thresholds,
+) -> AppResult<i32> {
+    use crate::error::{AppError, FieldError};
+    use entity::dealer_thresholds;
+    use sea_orm::ActiveValue::Set;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let mut errors = Vec::new();
+    let ratio = |d: Decimal| d > Decimal::ZERO && d <= Decimal::from(5);
+    if !ratio(thresholds.target_loss_ratio) {
+        errors.push(FieldError::new(
+            "target_loss_ratio",
+            "out_of_range",
+            "a loss ratio above 0 and at most 5, e.g. 0.75",
+        ));
+    }
+    if !ratio(thresholds.bands.warning_above) || !ratio(thresholds.bands.danger_above) {
+        errors.push(FieldError::new("bands", "out_of_range", "ratios above 0 and at most 5, e.g. 0.91 and 0.94"));
+    } else if thresholds.bands.warning_above >= thresholds.bands.danger_above {
+        errors.push(FieldError::new("bands.danger_above", "not_above_warning", "danger starts above warning"));
+    }
+    if thresholds.rising_months > 12 {
+        errors.push(FieldError::new("rising_months", "out_of_range", "0 (off) to 12 months"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let (before, current) = thresholds_current(tx, scope, dealer_id).await?;
+    if current != version {
+        return Err(AppError::stale_version());
+    }
+    let document = serde_json::to_string(thresholds).map_err(|e| AppError::Internal(e.into()))?;
+    if current == 0 {
+        dealer_thresholds::Entity::insert(dealer_thresholds::ActiveModel {
+            dealer_id: Set(dealer_id),
+            document: Set(document),
+            version: Set(1),
+            updated_by: Set(actor.user_id),
+            updated_at: Set(super::now()),
+        })
+        .exec(tx)
+        .await?;
+    } else {
+        let result = dealer_thresholds::Entity::update_many()
+            .col_expr(dealer_thresholds::Column::Document, Expr::value(document))
+            .col_expr(dealer_thresholds::Column::Version, Expr::col(dealer_thresholds::Column::Version).add(1))
+            .col_expr(dealer_thresholds::Column::UpdatedBy, Expr::value(actor.user_id))
+            .col_expr(dealer_thresholds::Column::UpdatedAt, Expr::value(super::now()))
+            .filter(dealer_thresholds::Column::DealerId.eq(dealer_id))
+            .filter(dealer_thresholds::Column::Version.eq(version))
+            .exec(tx)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(AppError::stale_version());
+        }
+    }
+    let change = super::audit::Change::new("update", "dealer_thresholds", dealer_id).before(&before).after(thresholds);
+    super::audit::append(tx, actor, change).await?;
+    Ok(version + 1)
+}
+
+async fn thresholds_current(
+    db: &impl ConnectionTrait,
+    scope: &crate::domain::auth::Scope,
+    dealer_id: i64,
+) -> AppResult<(crate::domain::monitoring::Thresholds, i32)> {
+    thresholds(db, scope, dealer_id).await
+}
+
+/// A raised alert as listed.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct StoredAlert {
+    pub id: i64,
+    pub dealer_id: i64,
+    pub dealer_code: String,
+    pub dealer_name: String,
+    pub kind: String,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub reason: String,
+    #[schema(value_type = Object)]
+    pub figures: serde_json::Value,
+    pub raised_at: DateTime<Utc>,
+    pub acknowledged_by: Option<i64>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+    pub version: i32,
+}
+
+/// Raises the alerts of every dealer for the month containing `on` (with the five months before
+/// it for the rising trend), each dealer with its own thresholds. An alert already raised for the
+/// dealer, kind and month is not raised again. Returns how many were new.
+pub async fn raise_alerts(
+    tx: &impl ConnectionTrait,
+    actor: &super::audit::Actor,
+    on: NaiveDate,
+    targets: &ServiceTargets,
+) -> AppResult<usize> {
+    use crate::domain::monitoring::{self, Period, PeriodKind};
+    use entity::dealer_alerts;
+    use sea_orm::ActiveValue::Set;
+    let facts = facts(tx, None, targets, super::now()).await?;
+    let dealer_ids: Vec<i64> =
+        entity::dealers::Entity::find().select_only().column(entity::dealers::Column::Id).into_tuple().all(tx).await?;
+    let thresholds = thresholds_for(tx, &dealer_ids).await?;
+    let month = Period::containing(PeriodKind::Month, on);
+    let months = Period::last_months(on, 6);
+    let existing: HashSet<(i64, String)> = dealer_alerts::Entity::find()
+        .select_only()
+        .column(dealer_alerts::Column::DealerId)
+        .column(dealer_alerts::Column::Kind)
+        .filter(dealer_alerts::Column::PeriodFrom.eq(month.from))
+        .into_tuple::<(i64, String)>()
+        .all(tx)
+        .await?
+        .into_iter()
+        .collect();
+    let mut raised = 0;
+    let at = super::now();
+    let default = monitoring::Thresholds::default();
+    for dealer_id in dealer_ids {
+        let t = thresholds.get(&dealer_id).unwrap_or(&default);
+        let current = monitoring::figures(&facts, dealer_id, month, &t.bands);
+        let trend: Vec<_> = months.iter().map(|m| monitoring::figures(&facts, dealer_id, *m, &t.bands)).collect();
+        for alert in monitoring::alerts(&current, &trend, t) {
+            let kind =
+                serde_json::to_value(alert.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            if existing.contains(&(dealer_id, kind.clone())) {
+                continue;
+            }
+            dealer_alerts::Entity::insert(dealer_alerts::ActiveModel {
+                dealer_id: Set(dealer_id),
+                kind: Set(kind),
+                period_from: Set(month.from),
+                period_to: Set(month.to),
+                reason: Set(alert.reason.clone()),
+                figures_json: Set(serde_json::to_string(&alert.figures).unwrap_or_else(|_| "{}".into())),
+                raised_at: Set(at),
+                acknowledged_by: Set(None),
+                acknowledged_at: Set(None),
+                note: Set(None),
+                version: Set(1),
+                ..Default::default()
+            })
+            .exec(tx)
+            .await?;
+            raised += 1;
+        }
+    }
+    let change = super::audit::Change::new("raise", "dealer_alerts", month.from)
+        .after(&serde_json::json!({ "raised": raised, "month": month.from }));
+    super::audit::append(tx, actor, change).await?;
+    Ok(raised)
+}
+
+/// Alerts of dealers in scope, newest first; only unacknowledged ones when `open_only`.
+pub async fn alerts(
+    db: &impl ConnectionTrait,
+    scope: &crate::domain::auth::Scope,
+    dealer_id: Option<i64>,
+    open_only: bool,
+) -> AppResult<Vec<StoredAlert>> {
+    use entity::{dealer_alerts, dealers};
+    let mut query =
+        dealer_alerts::Entity::find().filter(super::dealers::in_scope(scope, dealer_alerts::Column::DealerId));
+    if let Some(id) = dealer_id {
+        query = query.filter(dealer_alerts::Column::DealerId.eq(id));
+    }
+    if open_only {
+        query = query.filter(dealer_alerts::Column::AcknowledgedAt.is_null());
+    }
+    let rows = query.order_by_desc(dealer_alerts::Column::Id).limit(500).all(db).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.dealer_id).collect();
+    let names: HashMap<i64, (String, String)> = dealers::Entity::find()
+        .filter(dealers::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, (d.code, d.name)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (code, name) = names.get(&r.dealer_id).cloned().unwrap_or_default();
+            StoredAlert {
+                id: r.id,
+                dealer_id: r.dealer_id,
+                dealer_code: code,
+                dealer_name: name,
+                kind: r.kind,
+                period_from: r.period_from,
+                period_to: r.period_to,
+                reason: r.reason,
+                figures: serde_json::from_str(&r.figures_json).unwrap_or_default(),
+                raised_at: r.raised_at,
+                acknowledged_by: r.acknowledged_by,
+                acknowledged_at: r.acknowledged_at,
+                note: r.note,
+                version: r.version,
+            }
+        })
+        .collect())
+}
+
+/// Acknowledges an alert with a note, at the version read.
+pub async fn acknowledge(
+    tx: &impl ConnectionTrait,
+    actor: &super::audit::Actor,
+    scope: &crate::domain::auth::Scope,
+    id: i64,
+    version: i32,
+    note: &str,
+) -> AppResult<()> {
+    use crate::error::AppError;
+    use entity::dealer_alerts;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let row = dealer_alerts::Entity::find_by_id(id).one(tx).await?.ok_or(AppError::NotFound)?;
+    if !scope.allows(row.dealer_id) {
+        return Err(AppError::NotFound);
+    }
+    if row.acknowledged_at.is_some() {
+        return Err(AppError::Conflict("the alert is already acknowledged".into()));
+    }
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > 2000 {
+        return Err(AppError::field("note", "required", "say what was done or decided (up to 2000 characters)"));
+    }
+    let result = dealer_alerts::Entity::update_many()
+        .col_expr(dealer_alerts::Column::AcknowledgedAt, Expr::value(Some(super::now())))
+        .col_expr(dealer_alerts::Column::AcknowledgedBy, Expr::value(actor.user_id))
+        .col_expr(dealer_alerts::Column::Note, Expr::value(Some(note.to_string())))
+        .col_expr(dealer_alerts::Column::Version, Expr::col(dealer_alerts::Column::Version).add(1))
+        .filter(dealer_alerts::Column::Id.eq(id))
+        .filter(dealer_alerts::Column::Version.eq(version))
+        .exec(tx)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::stale_version());
+    }
+    let change =
+        super::audit::Change::new("acknowledge", "dealer_alert", id).after(&serde_json::json!({ "note": note }));
+    super::audit::append(tx, actor, change).await?;
+    Ok(())
 }

@@ -85,7 +85,8 @@ pub async fn dashboard(
     let dealer = dealers::get(&state.db, scope, dealer_id).await?;
     let period = query.period()?;
     let facts = load(state, &[dealer_id]).await?;
-    let thresholds = Thresholds::default();
+    let thresholds =
+        monitoring_store::thresholds_for(&state.db, &[dealer_id]).await?.remove(&dealer_id).unwrap_or_default();
     let figures = monitoring::figures(&facts, dealer_id, period, &thresholds.bands);
     let trend: Vec<Figures> = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), query.months())
         .into_iter()
@@ -149,13 +150,16 @@ pub async fn portfolio_rows(state: &AppState, scope: &Scope, query: &FiguresQuer
     .items;
     let ids: Vec<i64> = dealers.iter().map(|d| d.id).collect();
     let facts = load(state, &ids).await?;
-    let thresholds = Thresholds::default();
-    let current = monitoring::figures_by_dealer(&facts, period, &thresholds.bands);
+    let own = monitoring_store::thresholds_for(&state.db, &ids).await?;
+    let default = Thresholds::default();
+    // Bands only colour the figures; each dealer's alerts use its own thresholds below.
+    let current = monitoring::figures_by_dealer(&facts, period, &default.bands);
     let months = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), 6);
-    let monthly: Vec<_> = months.iter().map(|m| monitoring::figures_by_dealer(&facts, *m, &thresholds.bands)).collect();
+    let monthly: Vec<_> = months.iter().map(|m| monitoring::figures_by_dealer(&facts, *m, &default.bands)).collect();
     let mut rows: Vec<PortfolioRow> = dealers
         .into_iter()
         .map(|d| {
+            let thresholds = own.get(&d.id).unwrap_or(&default);
             let figures = current
                 .get(&d.id)
                 .cloned()
@@ -167,7 +171,7 @@ pub async fn portfolio_rows(state: &AppState, scope: &Scope, query: &FiguresQuer
                     by.get(&d.id).cloned().unwrap_or_else(|| monitoring::figures(&facts, d.id, *m, &thresholds.bands))
                 })
                 .collect();
-            let alerts = monitoring::alerts(&figures, &trend, &thresholds).len();
+            let alerts = monitoring::alerts(&figures, &trend, thresholds).len();
             PortfolioRow {
                 dealer_id: d.id,
                 code: d.code,
@@ -316,4 +320,111 @@ fn csv_response(rows: &[(String, &Figures)], file_name: &str) -> AppResult<Respo
         bytes,
     )
         .into_response())
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ThresholdsBody {
+    /// 0 while the dealer is on the defaults.
+    pub version: i32,
+    #[schema(value_type = Object)]
+    pub thresholds: Thresholds,
+}
+
+/// A dealer's alert thresholds (DOMAIN.md's defaults until changed).
+#[utoipa::path(get, path = "/api/v1/dealers/{id}/thresholds", tag = "monitoring", security(("bearer" = [])),
+    responses((status = 200, body = ThresholdsBody), (status = 404, body = crate::error::Problem)))]
+pub async fn thresholds(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<ThresholdsBody>> {
+    let (thresholds, version) = monitoring_store::thresholds(&state.db, &user.scope, id).await?;
+    Ok(Json(ThresholdsBody { version, thresholds }))
+}
+
+/// Sets a dealer's alert thresholds at the version read.
+#[utoipa::path(post, path = "/api/v1/dealers/{id}/thresholds", tag = "monitoring", request_body = ThresholdsBody, security(("bearer" = [])),
+    responses((status = 200, body = ThresholdsBody), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn set_thresholds(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    crate::http::extract::RequestActor(actor): crate::http::extract::RequestActor,
+    Path(id): Path<i64>,
+    Json(body): Json<ThresholdsBody>,
+) -> AppResult<Json<ThresholdsBody>> {
+    let tx = crate::db::begin_write(&state.db).await?;
+    let version =
+        monitoring_store::set_thresholds(&tx, &actor, &user.scope, id, body.version, &body.thresholds).await?;
+    tx.commit().await?;
+    Ok(Json(ThresholdsBody { version, thresholds: body.thresholds }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    pub dealer_id: Option<i64>,
+    /// Only alerts not yet acknowledged (default true).
+    pub open: Option<bool>,
+}
+
+/// Raised alerts of the dealers in scope, newest first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "monitoring", params(AlertQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<monitoring_store::StoredAlert>)))]
+pub async fn alerts(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<AlertQuery>,
+) -> AppResult<Json<Vec<monitoring_store::StoredAlert>>> {
+    Ok(Json(monitoring_store::alerts(&state.db, &user.scope, query.dealer_id, query.open.unwrap_or(true)).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledgement {
+    pub version: i32,
+    /// What was done or decided.
+    pub note: String,
+}
+
+/// Acknowledges an alert with a note.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/acknowledge", tag = "monitoring", request_body = Acknowledgement, security(("bearer" = [])),
+    responses((status = 204), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    crate::http::extract::RequestActor(actor): crate::http::extract::RequestActor,
+    Path(id): Path<i64>,
+    Json(body): Json<Acknowledgement>,
+) -> AppResult<axum::http::StatusCode> {
+    let tx = crate::db::begin_write(&state.db).await?;
+    monitoring_store::acknowledge(&tx, &actor, &user.scope, id, body.version, &body.note).await?;
+    tx.commit().await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RaiseRequest {
+    /// A day of the month to judge (default: today).
+    pub on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Raised {
+    pub raised: usize,
+}
+
+/// Raises the month's alerts for every dealer (each with its own thresholds); run daily.
+#[utoipa::path(post, path = "/api/v1/alerts/raise", tag = "monitoring", request_body = RaiseRequest, security(("bearer" = [])),
+    responses((status = 200, body = Raised)))]
+pub async fn raise(
+    State(state): State<AppState>,
+    crate::http::extract::RequestActor(actor): crate::http::extract::RequestActor,
+    Json(body): Json<RaiseRequest>,
+) -> AppResult<Json<Raised>> {
+    let tx = crate::db::begin_write(&state.db).await?;
+    let on = body.on.unwrap_or_else(crate::store::quotes::today);
+    let raised = monitoring_store::raise_alerts(&tx, &actor, on, &state.config.service_targets()).await?;
+    tx.commit().await?;
+    Ok(Json(Raised { raised }))
 }

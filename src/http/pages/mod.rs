@@ -99,6 +99,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if matches!(role, Role::ChannelManager | Role::Administrator) {
         nav.push(("/portfolio", "nav.portfolio"));
+        nav.push(("/alerts", "nav.alerts"));
     }
     nav.push(("/policies", "nav.policies"));
     if role != Role::Underwriter {

@@ -169,3 +169,90 @@ pub async fn dashboard(
         chart_json,
     })
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "monitoring/alerts.html")]
+pub struct AlertsPage {
+    pub shell: Shell,
+    pub alerts: Vec<crate::store::monitoring::StoredAlert>,
+    pub open: bool,
+    pub can_acknowledge: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct AlertListQuery {
+    pub open: Option<bool>,
+}
+
+async fn alert_page(
+    state: &AppState,
+    shell: Shell,
+    user: &crate::store::sessions::SessionUser,
+    open: bool,
+    error: Option<String>,
+) -> AppResult<AlertsPage> {
+    let alerts = crate::store::monitoring::alerts(&state.db, &user.scope, None, open).await?;
+    Ok(AlertsPage {
+        shell,
+        alerts,
+        open,
+        can_acknowledge: matches!(
+            user.role,
+            crate::domain::auth::Role::Administrator | crate::domain::auth::Role::ChannelManager
+        ),
+        error,
+    })
+}
+
+/// The channel manager's alert list.
+pub async fn alert_list(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    Query(query): Query<AlertListQuery>,
+) -> AppResult<AlertsPage> {
+    alert_page(&state, shell, &user, query.open.unwrap_or(true), None).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct AcknowledgeForm {
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    crate::http::extract::RequestActor(actor): crate::http::extract::RequestActor,
+    Path(id): Path<i64>,
+    crate::http::extract::Form(form): crate::http::extract::Form<AcknowledgeForm>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let _ = form.csrf;
+    let version: i32 = form.version.trim().parse().unwrap_or(0);
+    let tx = crate::db::begin_write(&state.db).await?;
+    match crate::store::monitoring::acknowledge(&tx, &actor, &user.scope, id, version, &form.note).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(axum::response::Redirect::to("/alerts").into_response())
+        }
+        Err(crate::error::AppError::Validation(errors)) => {
+            tx.rollback().await?;
+            let message = errors.first().map(|e| shell.tr.field_error(e).to_string());
+            let page = alert_page(&state, shell, &user, true, message).await?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(crate::error::AppError::Conflict(message)) => {
+            tx.rollback().await?;
+            let page = alert_page(&state, shell, &user, true, Some(message)).await?;
+            Ok((axum::http::StatusCode::CONFLICT, page).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
