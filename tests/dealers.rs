@@ -18,6 +18,7 @@ on_both_databases!(
     the_import_page_lists_every_problem_by_line,
     qualifications_are_recorded_for_sales_assistants,
     the_dealer_form_creates_and_edits,
+    channel_managers_record_their_assistants_certificates,
 );
 
 fn dealer(code: &str) -> Value {
@@ -256,4 +257,76 @@ async fn the_dealer_form_creates_and_edits(app: TestApp) {
     assert_eq!(saved.status(), 303);
     let page = browser.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("广州本田天河4S店") && page.contains("暂停合作"));
+}
+
+async fn channel_managers_record_their_assistants_certificates(app: TestApp) {
+    let cm = app.add_user("cm", Role::ChannelManager, &[]).await;
+    let own = app.add_dealer("D001", Some(cm)).await;
+    app.add_dealer("D002", None).await;
+    let mine = app.add_user("sa1", Role::SalesAssistant, &["D001"]).await;
+    let theirs = app.add_user("sa2", Role::SalesAssistant, &["D002"]).await;
+    let token = app.token("cm").await;
+    let body = json!({ "certificate_no": "QC2026000777", "valid_from": "2026-01-01", "valid_to": "2028-12-31" });
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/users/{mine}/qualifications")))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let other = json!({ "certificate_no": "QC2026000778", "valid_from": "2026-01-01", "valid_to": "2028-12-31" });
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/users/{theirs}/qualifications")))
+        .bearer_auth(&token)
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404, "not an assistant of the manager's dealers");
+    // On the dealer page: the assistant with the certificate, and a form for another.
+    let (browser, csrf) = app.browser_login("cm").await;
+    let html = browser.get(app.url(&format!("/dealers/{own}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("QC2026000777") && html.contains("资格有效"), "{html}");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("certificate_no", "QC2026000777"),
+        ("valid_from", "2026-01-01"),
+        ("valid_to", "2027-01-01"),
+    ];
+    let taken = browser
+        .post(app.url(&format!("/dealers/{own}/sellers/{mine}/qualifications")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), 422, "a certificate number is recorded once");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("certificate_no", "QC2026000779"),
+        ("valid_from", "2027-01-01"),
+        ("valid_to", "2026-01-01"),
+    ];
+    let backwards = browser
+        .post(app.url(&format!("/dealers/{own}/sellers/{mine}/qualifications")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(backwards.status(), 422);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("certificate_no", "QC2026000779"),
+        ("valid_from", "2029-01-01"),
+        ("valid_to", "2031-12-31"),
+    ];
+    let added = browser
+        .post(app.url(&format!("/dealers/{own}/sellers/{mine}/qualifications")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 303);
 }

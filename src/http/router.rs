@@ -126,7 +126,7 @@ pub fn routes() -> RouteTable {
         .post("/api/v1/users", ADMIN, api::users::create)
         .get("/api/v1/users/{id}", ADMIN, api::users::show)
         .patch("/api/v1/users/{id}", ADMIN, api::users::update)
-        .post("/api/v1/users/{id}/qualifications", ADMIN, api::users::add_qualification)
+        .post("/api/v1/users/{id}/qualifications", DEALER_KEEPERS, api::users::add_qualification)
         // API: dealers
         .get("/api/v1/dealers", SignedIn, api::dealers::list)
         .post("/api/v1/dealers", DEALER_KEEPERS, api::dealers::create)
@@ -209,6 +209,7 @@ pub fn routes() -> RouteTable {
         .get("/dealers/{id}", SignedIn, pages::dealers::show)
         .get("/dealers/{id}/edit", DEALER_KEEPERS, pages::dealers::edit_form)
         .post("/dealers/{id}", DEALER_KEEPERS, pages::dealers::update)
+        .post("/dealers/{id}/sellers/{user_id}/qualifications", DEALER_KEEPERS, pages::dealers::add_qualification)
         .get("/dealers/{id}/commission", SignedIn, pages::commission::dealer)
         .get("/dealers/{id}/dashboard", SignedIn, pages::monitoring::dashboard)
         .get("/portfolio", MONITORS, pages::monitoring::portfolio)

@@ -409,3 +409,39 @@ pub async fn active_with_role(db: &impl ConnectionTrait, role: Role) -> AppResul
         .all(db)
         .await?)
 }
+
+/// The sales assistants working at a dealer, with their qualifications.
+pub async fn sellers_of(db: &impl ConnectionTrait, dealer_id: i64) -> AppResult<Vec<User>> {
+    let ids: Vec<i64> = user_dealers::Entity::find()
+        .select_only()
+        .column(user_dealers::Column::UserId)
+        .filter(user_dealers::Column::DealerId.eq(dealer_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut sellers = Vec::new();
+    for id in ids {
+        let user = get(db, id).await?;
+        if user.role == Role::SalesAssistant {
+            sellers.push(user);
+        }
+    }
+    sellers.sort_by(|a, b| a.username.cmp(&b.username));
+    Ok(sellers)
+}
+
+/// Whether a user works at one of the dealers in `scope` (channel managers maintain only theirs).
+pub async fn works_in_scope(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    scope: &crate::domain::auth::Scope,
+) -> AppResult<bool> {
+    let dealers: Vec<i64> = user_dealers::Entity::find()
+        .select_only()
+        .column(user_dealers::Column::DealerId)
+        .filter(user_dealers::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(dealers.iter().any(|d| scope.allows(*d)))
+}

@@ -184,16 +184,21 @@ pub struct QualificationRequest {
     pub valid_to: chrono::NaiveDate,
 }
 
-/// Records a sales qualification certificate (销售从业资格) for a sales assistant.
+/// Records a sales qualification certificate (销售从业资格) for a sales assistant. Channel
+/// managers may do so for the assistants of the dealers they own.
 #[utoipa::path(post, path = "/api/v1/users/{id}/qualifications", tag = "users", request_body = QualificationRequest,
     security(("bearer" = [])), responses((status = 201, body = User), (status = 422, body = crate::error::Problem)))]
 pub async fn add_qualification(
     State(state): State<AppState>,
+    crate::http::extract::CurrentUser(current): crate::http::extract::CurrentUser,
     RequestActor(actor): RequestActor,
     Path(id): Path<i64>,
     Json(request): Json<QualificationRequest>,
 ) -> AppResult<(StatusCode, Json<User>)> {
     let tx = begin_write(&state.db).await?;
+    if !users::works_in_scope(&tx, id, &current.scope).await? && current.scope != crate::domain::auth::Scope::All {
+        return Err(crate::error::AppError::NotFound);
+    }
     let qualification = users::Qualification {
         certificate_no: request.certificate_no.trim().to_string(),
         valid_from: request.valid_from,

@@ -82,6 +82,17 @@ pub struct DealerPage {
     pub shell: Shell,
     pub dealer: Dealer,
     pub can_edit: bool,
+    /// The dealer's sales assistants with their certificates.
+    pub sellers: Vec<crate::store::users::User>,
+    pub errors: Vec<FieldError>,
+    pub today: chrono::NaiveDate,
+}
+
+impl DealerPage {
+    /// Whether a seller holds a certificate valid today (issuing is refused otherwise).
+    pub fn qualified(&self, seller: &crate::store::users::User) -> bool {
+        seller.qualifications.iter().any(|q| q.valid_from <= self.today && self.today <= q.valid_to)
+    }
 }
 
 pub async fn show(
@@ -90,9 +101,80 @@ pub async fn show(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<DealerPage> {
+    dealer_page(&state, shell, &user, id, Vec::new()).await
+}
+
+async fn dealer_page(
+    state: &AppState,
+    shell: Shell,
+    user: &crate::store::sessions::SessionUser,
+    id: i64,
+    errors: Vec<FieldError>,
+) -> AppResult<DealerPage> {
     let dealer = dealers::get(&state.db, &user.scope, id).await?;
     let can_edit = matches!(user.role, Role::Administrator | Role::ChannelManager);
-    Ok(DealerPage { shell, dealer, can_edit })
+    let sellers = crate::store::users::sellers_of(&state.db, id).await?;
+    Ok(DealerPage { shell, dealer, can_edit, sellers, errors, today: crate::store::quotes::today() })
+}
+
+/// A qualification certificate as typed on the dealer page.
+#[derive(Debug, Deserialize)]
+pub struct QualificationForm {
+    #[serde(default)]
+    pub certificate_no: String,
+    #[serde(default)]
+    pub valid_from: String,
+    #[serde(default)]
+    pub valid_to: String,
+    #[serde(default)]
+    pub csrf: Option<String>,
+}
+
+/// Records a sales assistant's certificate from the dealer page (administrators and the dealer's channel manager).
+pub async fn add_qualification(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path((id, seller)): Path<(i64, i64)>,
+    Form(form): Form<QualificationForm>,
+) -> AppResult<Response> {
+    let _ = form.csrf;
+    dealers::get(&state.db, &user.scope, id).await?;
+    if !crate::store::users::sellers_of(&state.db, id).await?.iter().any(|s| s.id == seller) {
+        return Err(AppError::NotFound);
+    }
+    let date = |text: &str, field: &str| {
+        chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| FieldError::new(field, "invalid", "enter a date as YYYY-MM-DD"))
+    };
+    let (from, to) = (date(&form.valid_from, "valid_from"), date(&form.valid_to, "valid_to"));
+    let (valid_from, valid_to) = match (from, to) {
+        (Ok(from), Ok(to)) => (from, to),
+        (from, to) => {
+            let errors = [from.err(), to.err()].into_iter().flatten().collect();
+            let page = dealer_page(&state, shell, &user, id, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let qualification = crate::store::users::Qualification {
+        certificate_no: form.certificate_no.trim().to_string(),
+        valid_from,
+        valid_to,
+    };
+    let tx = crate::db::begin_write(&state.db).await?;
+    match crate::store::users::add_qualification(&tx, &actor, seller, qualification).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/dealers/{id}")).into_response())
+        }
+        Err(AppError::Validation(errors)) => {
+            tx.rollback().await?;
+            let page = dealer_page(&state, shell, &user, id, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The dealer form as typed.
