@@ -264,6 +264,8 @@ pub struct DemoSale {
     pub cancelled: Option<(NaiveDate, &'static str)>,
     /// Endorsement day and new plate.
     pub endorsed: Option<(NaiveDate, String)>,
+    /// The earlier sale (by index) whose policies this one renews.
+    pub renews: Option<usize>,
 }
 
 impl DemoSale {
@@ -319,6 +321,39 @@ pub fn generate_sales(
                 sales.push(sale);
             }
             None => failures += 1,
+        }
+    }
+    // About three in five policies that come up for renewal within the period are renewed at the
+    // same store: the same vehicle and owner, one NCD level down, issued shortly before expiry.
+    let count = sales.len();
+    for index in 0..count {
+        let original = &sales[index];
+        let end = original.issue_date + Duration::days(366);
+        if original.cancelled.is_some() || end > options.as_of + Duration::days(15) || !rng.random_bool(0.6) {
+            continue;
+        }
+        let mut renewal = original.clone();
+        renewal.issue_date = (end - Duration::days(rng.random_range(2..25))).min(options.as_of - Duration::days(1));
+        renewal.business_type = BusinessType::Renewal;
+        renewal.ncd_level = (original.ncd_level - 1).max(-4);
+        renewal.cancelled = None;
+        renewal.endorsed = None;
+        renewal.renews = Some(index);
+        let input = PricingInput {
+            vehicle: Vehicle {
+                first_registration: renewal.first_registration,
+                new_car_price: renewal.new_car_price,
+                seats: renewal.seats,
+            },
+            start_date: end - Duration::days(1),
+            accident_history: renewal.accident_history,
+            ncd_level: renewal.ncd_level,
+            pricing_coefficient: renewal.pricing_coefficient,
+            coverages: renewal.coverages.clone(),
+        };
+        if let Ok(premium) = crate::domain::underwriting::rating::price(tables, &input) {
+            renewal.premium = premium;
+            sales.push(renewal);
         }
     }
     sales
@@ -422,6 +457,7 @@ fn generate_sale(
         premium,
         cancelled,
         endorsed,
+        renews: None,
     })
 }
 

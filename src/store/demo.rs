@@ -274,12 +274,17 @@ pub async fn insert_sales(
         .flatten();
     let mut quote_id = next_quote.unwrap_or(0);
     let mut policy_id = next_policy.unwrap_or(0);
+    // Sale index and product → policy id, so a renewal links to the policy it renews.
+    let mut issued: std::collections::HashMap<(usize, &'static str), i64> = std::collections::HashMap::new();
+    let mut index = 0usize;
     let mut stored = 0;
     let china = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("offset"))?;
     for chunk in sales.chunks(400) {
         let (mut quote_rows, mut policy_rows, mut coverage_rows, mut version_rows) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for sale in chunk {
+            let sale_index = index;
+            index += 1;
             quote_id += 1;
             let issued_at = sale
                 .issue_date
@@ -287,7 +292,12 @@ pub async fn insert_sales(
                 .and_then(|t| t.and_local_timezone(china).single())
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .unwrap_or_else(now);
-            let period = Period::one_year_from(sale.issue_date + chrono::Duration::days(1));
+            // A renewal's cover starts the day the renewed policy's ends.
+            let start = match sale.renews.and_then(|original| sales.get(original)) {
+                Some(original) => Period::one_year_from(original.issue_date + chrono::Duration::days(1)).end,
+                None => sale.issue_date + chrono::Duration::days(1),
+            };
+            let period = Period::one_year_from(start);
             quote_rows.push(quotes::ActiveModel {
                 id: Set(quote_id),
                 dealer_id: Set(sale.dealer_id),
@@ -332,6 +342,8 @@ pub async fn insert_sales(
                     continue;
                 }
                 policy_id += 1;
+                issued.insert((sale_index, product.as_str()), policy_id);
+                let renews = sale.renews.and_then(|original| issued.get(&(original, product.as_str())).copied());
                 let premium: Decimal = lines.iter().map(|l| l.premium).sum();
                 let refund = sale.cancelled.map(|(day, _)| lifecycle::refund_on_cancel(premium, &period, day));
                 let plate =
@@ -359,7 +371,7 @@ pub async fn insert_sales(
                     cancelled_from: Set(sale.cancelled.map(|(day, _)| day)),
                     cancel_reason: Set(sale.cancelled.map(|(_, reason)| reason.to_string())),
                     refund_fen: Set(refund.map(fen).transpose()?),
-                    renewal_of_policy_id: Set(None),
+                    renewal_of_policy_id: Set(renews),
                     version: Set(1 + i32::from(sale.cancelled.is_some()) + i32::from(sale.endorsed.is_some())),
                     issued_at: Set(issued_at),
                     updated_at: Set(issued_at),
