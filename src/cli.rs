@@ -197,8 +197,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let data = demo::load(&db, &options).await?;
             let count = policies.unwrap_or(u64::from(dealers) * 100);
             let issued = demo::load_policies(&db, &options, usize::try_from(count)?).await?;
+            let policies_done = started.elapsed().as_secs_f64();
             let claims = demo::load_claims(&db, &options, Utc::now(), claim_rate).await?;
+            let claims_done = started.elapsed().as_secs_f64();
             let (agreements, refused, entries, statements) = demo::load_commission(&db, &options).await?;
+            let total = started.elapsed().as_secs_f64();
+            println!(
+                "timings: dealers and policies {policies_done:.1} s, claims {:.1} s, commission and alerts {:.1} s",
+                claims_done - policies_done,
+                total - claims_done
+            );
             println!(
                 "demo data: {} dealers, {} staff, {issued} policies, {claims} claims, {agreements} commission agreements \
                  ({refused} refused as outside the filed range), {entries} ledger entries, {statements} statements \

@@ -548,6 +548,7 @@ pub async fn load_commission(
     options: &DemoOptions,
 ) -> anyhow::Result<(usize, usize, usize, usize)> {
     use crate::store::commission::{self as commission_store, AgreementRequest};
+    let started = std::time::Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xC0111);
     let dealers = store::demo::policy_dealers(db).await?;
     let valid_from = options.as_of - Duration::days(420);
@@ -609,6 +610,7 @@ pub async fn load_commission(
         }
     }
     tx.commit().await?;
+    let agreed = std::time::Instant::now();
     let progress = ProgressBar::new(0);
     progress.set_style(
         ProgressStyle::with_template(" commission [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
@@ -617,6 +619,7 @@ pub async fn load_commission(
     );
     let entries = store::demo::book_demo_ledger(db, &progress).await?;
     progress.finish();
+    let booked = std::time::Instant::now();
     // Close every month that is over, oldest first.
     let this_month = commission_store::month_of(options.as_of);
     let mut month = commission_store::month_of(options.as_of - Duration::days(400));
@@ -629,12 +632,18 @@ pub async fn load_commission(
         month = commission_store::next_month(month);
     }
     store::demo::settle_demo_statements(db, commission_store::month_of(this_month - Duration::days(1))).await?;
-    // Last month's and this month's alerts, as the daily job would have raised them.
+    let closed = std::time::Instant::now();
+    // This month's alerts, as the daily job would have raised them.
     let targets = crate::config::ServeConfig::default().service_targets();
-    for on in [this_month - Duration::days(1), options.as_of] {
-        let tx = begin_write(db).await?;
-        store::monitoring::raise_alerts(&tx, &actor, on, &targets).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        tx.commit().await?;
-    }
+    let tx = begin_write(db).await?;
+    store::monitoring::raise_alerts(&tx, &actor, options.as_of, &targets).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.commit().await?;
+    tracing::info!(
+        agreements_s = agreed.duration_since(started).as_secs_f64(),
+        ledger_s = booked.duration_since(agreed).as_secs_f64(),
+        statements_s = closed.duration_since(booked).as_secs_f64(),
+        alerts_s = closed.elapsed().as_secs_f64(),
+        "demo commission timings"
+    );
     Ok((created, refused, entries, statements))
 }

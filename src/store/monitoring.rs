@@ -389,10 +389,22 @@ pub async fn raise_alerts(
     let mut raised = 0;
     let at = super::now();
     let default = monitoring::Thresholds::default();
+    // One pass over the facts per period for every dealer; each dealer's own thresholds judge them.
+    let current_all = monitoring::figures_by_dealer(&facts, month, &default.bands);
+    let trend_all: Vec<_> = months.iter().map(|m| monitoring::figures_by_dealer(&facts, *m, &default.bands)).collect();
     for dealer_id in dealer_ids {
         let t = thresholds.get(&dealer_id).unwrap_or(&default);
-        let current = monitoring::figures(&facts, dealer_id, month, &t.bands);
-        let trend: Vec<_> = months.iter().map(|m| monitoring::figures(&facts, dealer_id, *m, &t.bands)).collect();
+        let current = current_all
+            .get(&dealer_id)
+            .cloned()
+            .unwrap_or_else(|| monitoring::figures(&facts, dealer_id, month, &t.bands));
+        let trend: Vec<_> = months
+            .iter()
+            .zip(&trend_all)
+            .map(|(m, by)| {
+                by.get(&dealer_id).cloned().unwrap_or_else(|| monitoring::figures(&facts, dealer_id, *m, &t.bands))
+            })
+            .collect();
         for alert in monitoring::alerts(&current, &trend, t) {
             let kind =
                 serde_json::to_value(alert.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
