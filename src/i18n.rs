@@ -554,6 +554,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("nav.claims", "理赔", "Claims"),
     ("home.open_claims", "未结案件", "Open claims"),
     ("home.overdue_claims", "超时案件", "Overdue claims"),
+    ("home.open_alerts", "待处理预警", "Alerts to act on"),
     ("nav.report_claim", "报案", "Report a claim"),
     ("claims.board", "按阶段", "By stage"),
     ("claims.age", "在本阶段时长", "Time in stage"),

@@ -358,8 +358,8 @@ pub struct StoredAlert {
     pub version: i32,
 }
 
-/// Raises the alerts of every dealer for the month containing `on` (with the five months before
-/// it for the rising trend), each dealer with its own thresholds. An alert already raised for the
+/// Raises the alerts of every dealer for the rolling 12 months to the month of `on` (with the
+/// last six months for the rising trend), each dealer with its own thresholds. An alert already raised for the
 /// dealer, kind and month is not raised again. Returns how many were new.
 pub async fn raise_alerts(
     tx: &impl ConnectionTrait,
@@ -374,7 +374,8 @@ pub async fn raise_alerts(
     let dealer_ids: Vec<i64> =
         entity::dealers::Entity::find().select_only().column(entity::dealers::Column::Id).into_tuple().all(tx).await?;
     let thresholds = thresholds_for(tx, &dealer_ids).await?;
-    let month = Period::containing(PeriodKind::Month, on);
+    // Judged on the rolling 12 months to the month of `on` (a month alone is too noisy), once a month.
+    let month = Period::containing(PeriodKind::Rolling12Months, on);
     let months = Period::last_months(on, 6);
     let existing: HashSet<(i64, String)> = dealer_alerts::Entity::find()
         .select_only()

@@ -24,6 +24,8 @@ pub struct HomePage {
     pub audit_count: Option<u64>,
     /// Open and overdue claims in scope, for the roles that work with claims.
     pub claims: Option<(u64, u64)>,
+    /// Alerts not yet acknowledged, for the roles that act on them.
+    pub open_alerts: Option<usize>,
 }
 
 pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user): CurrentUser) -> AppResult<HomePage> {
@@ -42,5 +44,10 @@ pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user)
     } else {
         Some(crate::store::claims::open_and_overdue(&state.db, &user.scope, &state.config.service_targets()).await?)
     };
-    Ok(HomePage { shell, dealer_count: page.total, dealers: page.items, user_count, audit_count, claims })
+    let open_alerts = if matches!(user.role, Role::ChannelManager | Role::Administrator) {
+        Some(crate::store::monitoring::alerts(&state.db, &user.scope, None, true).await?.len())
+    } else {
+        None
+    };
+    Ok(HomePage { shell, dealer_count: page.total, dealers: page.items, user_count, audit_count, claims, open_alerts })
 }
