@@ -228,6 +228,7 @@ async fn the_dashboard_and_portfolio_pages_render(app: TestApp) {
         .text()
         .await
         .unwrap();
+    assert!(html.contains("理赔时效"), "cycle times are on the dashboard");
     for id in ["chart-premium", "chart-ratios", "chart-claims", "chart-referrals", "dashboard-data"] {
         assert!(html.contains(id), "{id} on the dashboard");
     }
