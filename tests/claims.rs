@@ -251,8 +251,7 @@ async fn an_adjuster_takes_a_claim_from_report_to_close(app: TestApp) {
     )
     .await;
     assert_eq!(refused.status(), 409);
-    let admin_id = app.add_user("root", Role::Administrator, &[]).await;
-    let _ = admin_id;
+    app.add_user("root", Role::Administrator, &[]).await;
     let verify: Value = app.get_json("/api/v1/audit/verify", &app.token("root").await).await;
     assert_eq!(verify["intact"], true, "{verify}");
 }
@@ -678,8 +677,7 @@ async fn a_second_report_on_the_vehicle_is_flagged(app: TestApp) {
 async fn sellers_and_dealer_staff_see_only_their_stores_claims(app: TestApp) {
     let s = store(&app).await;
     let claim = report(&app, &s.seller, &s.policy_no).await;
-    let other_dealer = app.add_dealer("D002", None).await;
-    let _ = other_dealer;
+    app.add_dealer("D002", None).await;
     let other = app.add_user("sa2", Role::SalesAssistant, &["D002"]).await;
     certify(&app, other).await;
     app.add_user("staff", Role::DealerStaff, &["D001"]).await;
@@ -897,7 +895,7 @@ async fn an_adjuster_works_a_claim_on_the_pages(app: TestApp) {
 }
 
 async fn a_seller_reports_from_the_phone_form(app: TestApp) {
-    let s = store(&app).await;
+    store(&app).await;
     let (browser, csrf) = app.browser_login("sa").await;
     let form = browser.get(app.url("/claims/new")).send().await.unwrap();
     assert_eq!(form.status(), 200);
@@ -927,7 +925,6 @@ async fn a_seller_reports_from_the_phone_form(app: TestApp) {
     let page = browser.get(app.url(&location)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("已报案"));
     assert!(!page.contains("/register\""), "a seller is not offered the adjuster's steps");
-    let _ = s;
 }
 
 async fn a_claim_moves_the_renewal_up_an_ncd_level(app: TestApp) {

@@ -354,8 +354,7 @@ async fn random_operations_always_reconcile(app: TestApp) {
 
 async fn only_the_dealers_keepers_see_and_change_commission(app: TestApp) {
     let s = store(&app).await;
-    let other_cm = app.add_user("cm2", Role::ChannelManager, &[]).await;
-    let _ = other_cm;
+    app.add_user("cm2", Role::ChannelManager, &[]).await;
     app.add_dealer("D002", None).await;
     app.add_user("staff", Role::DealerStaff, &["D001"]).await;
     app.add_user("staff2", Role::DealerStaff, &["D002"]).await;

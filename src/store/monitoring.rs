@@ -296,7 +296,7 @@ pub async fn set_thresholds(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let (before, current) = thresholds_current(tx, scope, dealer_id).await?;
+    let (before, current) = self::thresholds(tx, scope, dealer_id).await?;
     if current != version {
         return Err(AppError::stale_version());
     }
@@ -328,14 +328,6 @@ pub async fn set_thresholds(
     let change = super::audit::Change::new("update", "dealer_thresholds", dealer_id).before(&before).after(thresholds);
     super::audit::append(tx, actor, change).await?;
     Ok(version + 1)
-}
-
-async fn thresholds_current(
-    db: &impl ConnectionTrait,
-    scope: &crate::domain::auth::Scope,
-    dealer_id: i64,
-) -> AppResult<(crate::domain::monitoring::Thresholds, i32)> {
-    thresholds(db, scope, dealer_id).await
 }
 
 /// A raised alert as listed.

@@ -11,7 +11,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::db::begin_write;
-use crate::domain::auth::Role;
 use crate::domain::claims::{Stage, Transition};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::api::users::created_response;
@@ -550,9 +549,4 @@ pub async fn lookup(
     let found = claims::lookup(&tx, &ip, &query.claim_no, &query.tail, state.config.lookup_max_per_ip).await?;
     tx.commit().await?;
     found.map(Json).ok_or(AppError::NotFound)
-}
-
-/// Whether the user may act on claims at all (adjusters); sellers may only report, attach and withdraw.
-pub fn is_adjuster(role: Role) -> bool {
-    role == Role::ClaimsAdjuster
 }
