@@ -12,6 +12,24 @@
     window.addEventListener("resize", function () { chart.resize(); });
     el.setAttribute("data-drawn", "true");
   }
+  // Expected against perceived per dimension (1–5): the gap between the bars is the dealer's satisfaction.
+  function satisfaction(id, data) {
+    if (!data || !data.dimensions || data.dimensions.length === 0) return;
+    draw(id, {
+      tooltip: { trigger: "axis" }, legend: { top: 0 },
+      grid: { left: 56, right: 24, top: 40, bottom: 32, containLabel: true },
+      xAxis: { type: "category", data: data.dimensions, axisLabel: { interval: 0, rotate: 20 } },
+      yAxis: { type: "value", min: 0, max: 5 },
+      series: [
+        { name: data.labels.expected, type: "bar", data: data.expected },
+        { name: data.labels.perceived, type: "bar", data: data.perceived }
+      ]
+    });
+  }
+  window.addEventListener("load", function () {
+    var survey = document.getElementById("survey-data");
+    if (survey && typeof echarts !== "undefined") satisfaction("chart-survey", JSON.parse(survey.textContent));
+  });
   window.addEventListener("load", function () {
     var source = document.getElementById("dashboard-data");
     if (!source || typeof echarts === "undefined") return;
@@ -59,5 +77,6 @@
       xAxis: { type: "category", data: months }, yAxis: { type: "value", name: "%", max: 100 },
       series: [{ name: labels.renewal_rate, type: "line", data: data.trend.map(function (f) { return pct(f.renewal_rate); }) }]
     });
+    satisfaction("chart-satisfaction", data.satisfaction);
   });
 })();

@@ -88,6 +88,10 @@ pub struct ServeConfig {
     /// Claim status look-ups one address may make on the public page per 15 minutes.
     #[arg(long, env = "AUTOCHANNEL_LOOKUP_MAX_PER_IP", value_name = "AUTOCHANNEL_LOOKUP_MAX_PER_IP", default_value = "20", value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub lookup_max_per_ip: u32,
+
+    /// Days a complaint may stay unresolved before it is overdue (its due date when logged).
+    #[arg(long, env = "AUTOCHANNEL_COMPLAINT_DUE_DAYS", value_name = "AUTOCHANNEL_COMPLAINT_DUE_DAYS", default_value = "7", value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub complaint_due_days: u32,
 }
 
 impl ServeConfig {
@@ -121,6 +125,7 @@ impl Default for ServeConfig {
             document_dir: "documents".into(),
             document_max_bytes: 10 * 1024 * 1024,
             lookup_max_per_ip: 20,
+            complaint_due_days: 7,
         }
     }
 }

@@ -6,6 +6,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_underwriting;
 mod m20261125_000003_claims;
 mod m20261125_000004_commission;
+mod m20261125_000005_feedback;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_underwriting::Migration),
             Box::new(m20261125_000003_claims::Migration),
             Box::new(m20261125_000004_commission::Migration),
+            Box::new(m20261125_000005_feedback::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod claims;
 pub mod commission;
 pub mod dealers;
+pub mod feedback;
 pub mod money;
 pub mod monitoring;
 pub mod underwriting;

@@ -37,6 +37,16 @@ const MONITORS: Access =
     Access::Roles(&[Role::Administrator, Role::ChannelManager, Role::Underwriter, Role::ClaimsAdjuster]);
 const ADJUSTER: Access = Access::Roles(&[Role::ClaimsAdjuster]);
 const CLAIM_REPORTERS: Access = Access::Roles(&[Role::SalesAssistant, Role::ClaimsAdjuster]);
+/// Feedback from the stores is the insurer's own: store staff of the dealer do not read it.
+const FEEDBACK_READERS: Access = Access::Roles(&[
+    Role::Administrator,
+    Role::ChannelManager,
+    Role::Underwriter,
+    Role::ClaimsAdjuster,
+    Role::SalesAssistant,
+]);
+/// A dealer answers its satisfaction survey itself, or its channel manager records the answers.
+const SURVEY_RECORDERS: Access = Access::Roles(&[Role::Administrator, Role::ChannelManager, Role::DealerStaff]);
 const POLICY_KEEPERS: Access = Access::Roles(&[Role::SalesAssistant, Role::Underwriter, Role::Administrator]);
 
 /// One route and its rule, as registered.
@@ -188,6 +198,27 @@ pub fn routes() -> RouteTable {
         .get("/api/v1/alerts", SignedIn, api::monitoring::alerts)
         .post("/api/v1/alerts/{id}/acknowledge", DEALER_KEEPERS, api::monitoring::acknowledge)
         .post("/api/v1/alerts/raise", ADMIN, api::monitoring::raise)
+        // API: feedback, complaints, visits, surveys
+        .upload("/api/v1/feedback", SELLER, api::feedback::submit)
+        .get("/api/v1/feedback", FEEDBACK_READERS, api::feedback::list)
+        .get("/api/v1/feedback/{id}", FEEDBACK_READERS, api::feedback::show)
+        .get("/api/v1/feedback/{id}/photo", FEEDBACK_READERS, api::feedback::photo)
+        .post("/api/v1/feedback/{id}/handle", DEALER_KEEPERS, api::feedback::handle)
+        .post("/api/v1/complaints", SignedIn, api::feedback::log_complaint)
+        .get("/api/v1/complaints", SignedIn, api::feedback::complaints)
+        .get("/api/v1/complaints/{id}", SignedIn, api::feedback::complaint)
+        .post("/api/v1/complaints/{id}/hand-over", SignedIn, api::feedback::hand_over)
+        .post("/api/v1/complaints/{id}/resolve", SignedIn, api::feedback::resolve)
+        .post("/api/v1/visits", DEALER_KEEPERS, api::feedback::plan_visit)
+        .get("/api/v1/visits", FEEDBACK_READERS, api::feedback::visits)
+        .get("/api/v1/visits/{id}", FEEDBACK_READERS, api::feedback::visit)
+        .post("/api/v1/visits/{id}/record", DEALER_KEEPERS, api::feedback::record_visit)
+        .post("/api/v1/visits/{id}/cancel", DEALER_KEEPERS, api::feedback::cancel_visit)
+        .post("/api/v1/follow-ups/{id}/complete", SignedIn, api::feedback::complete_follow_up)
+        .post("/api/v1/surveys", SURVEY_RECORDERS, api::feedback::record_survey)
+        .get("/api/v1/surveys/comparison", MONITORS, api::feedback::survey_comparison)
+        .get("/api/v1/dealers/{id}/surveys", SignedIn, api::feedback::dealer_surveys)
+        .get("/api/v1/dealers/{id}/store-figures", FEEDBACK_READERS, api::feedback::store_figures)
         // API: audit
         .get("/api/v1/audit", ADMIN, api::audit::list)
         .get("/api/v1/audit/verify", ADMIN, api::audit::verify)
@@ -259,6 +290,28 @@ pub fn routes() -> RouteTable {
         .post("/claims/{id}/reopen", ADJUSTER, pages::claims::reopen)
         .get("/claim-status", Public, pages::claims::status_form)
         .post("/claim-status", Public, pages::claims::status_lookup)
+        .get("/feedback/new", SELLER, pages::feedback::new_feedback)
+        .upload("/feedback", SELLER, pages::feedback::submit_feedback)
+        .get("/feedback", FEEDBACK_READERS, pages::feedback::feed)
+        .get("/feedback.csv", FEEDBACK_READERS, pages::feedback::feed_csv)
+        .get("/feedback/{id}", FEEDBACK_READERS, pages::feedback::show_feedback)
+        .get("/feedback/{id}/photo", FEEDBACK_READERS, api::feedback::photo)
+        .post("/feedback/{id}/handle", DEALER_KEEPERS, pages::feedback::handle_feedback)
+        .get("/complaints", SignedIn, pages::feedback::complaint_list)
+        .get("/complaints/new", SignedIn, pages::feedback::new_complaint)
+        .post("/complaints", SignedIn, pages::feedback::log_complaint)
+        .get("/complaints/{id}", SignedIn, pages::feedback::show_complaint)
+        .post("/complaints/{id}/hand-over", SignedIn, pages::feedback::hand_over)
+        .post("/complaints/{id}/resolve", SignedIn, pages::feedback::resolve_complaint)
+        .get("/visits", FEEDBACK_READERS, pages::feedback::visit_list)
+        .post("/visits", DEALER_KEEPERS, pages::feedback::plan_visit)
+        .get("/visits/{id}", FEEDBACK_READERS, pages::feedback::show_visit)
+        .post("/visits/{id}/record", DEALER_KEEPERS, pages::feedback::record_visit)
+        .post("/visits/{id}/cancel", DEALER_KEEPERS, pages::feedback::cancel_visit)
+        .post("/follow-ups/{id}/complete", SignedIn, pages::feedback::complete_follow_up)
+        .get("/surveys", MONITORS, pages::feedback::survey_comparison)
+        .get("/surveys/new", SURVEY_RECORDERS, pages::feedback::new_survey)
+        .post("/surveys", SURVEY_RECORDERS, pages::feedback::record_survey)
         .get("/admin/audit", ADMIN, pages::audit::list)
         .get("/assets/{*path}", Public, assets::serve)
 }

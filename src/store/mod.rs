@@ -4,15 +4,20 @@
 pub mod audit;
 pub mod claims;
 pub mod commission;
+pub mod complaints;
 pub mod dealers;
 pub mod demo;
+pub mod feedback;
+pub mod files;
 pub mod idempotency;
 pub mod monitoring;
 pub mod policies;
 pub mod quotes;
 pub mod rating;
 pub mod sessions;
+pub mod surveys;
 pub mod users;
+pub mod visits;
 
 use chrono::{DateTime, Utc};
 

@@ -19,7 +19,7 @@ use crate::store::claims::{
     self, ApprovalRequest, Claim, ClaimFile, ClaimFilter, ClaimSettings, LossItemRequest, NewDocument, PaymentRequest,
     PublicStatus, RegisterRequest, ReportRequest, ReserveChange, SettleRequest, StepRequest, SurveyRequest,
 };
-use crate::store::idempotency;
+use crate::store::{files, idempotency};
 use crate::store::sessions::SessionUser;
 use crate::store::{Page, PageRequest};
 
@@ -469,14 +469,14 @@ pub async fn attach(
     let (Some(version), Some(mut document)) = (version, document) else {
         return Err(AppError::Validation(errors));
     };
-    let Some(content_type) = claims::sniff_content_type(&document.bytes) else {
+    let Some(content_type) = files::sniff_content_type(&document.bytes) else {
         return Err(AppError::UnsupportedMediaType("attach a JPEG, PNG, WebP or HEIC photo, or a PDF".into()));
     };
     document.content_type = content_type.to_string();
     // The claim must exist in scope before anything is written to disk.
     claims::get(&state.db, &user.scope, id, &settings.targets).await?;
     let sha256 = hex::encode(Sha256::digest(&document.bytes));
-    let path = claims::store_file(&state.config.document_dir, &sha256, &document.bytes).await?;
+    let path = files::store_file(&state.config.document_dir, &sha256, &document.bytes).await?;
     let tx = begin_write(&state.db).await?;
     claims::attach_document(&tx, actor, &user.scope, id, version, &document, &sha256, &path).await?;
     tx.commit().await?;
@@ -509,7 +509,7 @@ pub async fn download(
     Path((id, document_id)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
     let row = claims::document(&state.db, &user.scope, id, document_id).await?;
-    let path = claims::document_path(&state.config.document_dir, &row.sha256);
+    let path = files::document_path(&state.config.document_dir, &row.sha256);
     let bytes =
         tokio::fs::read(&path).await.map_err(|e| AppError::Internal(anyhow::anyhow!("{}: {e}", path.display())))?;
     let disposition = format!("inline; filename*=UTF-8''{}", urlencode(&row.file_name));

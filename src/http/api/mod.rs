@@ -5,6 +5,7 @@ pub mod auth;
 pub mod claims;
 pub mod commission;
 pub mod dealers;
+pub mod feedback;
 pub mod health;
 pub mod monitoring;
 pub mod openapi;

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::pages::Shell;
 
-use super::{audit, auth, claims, commission, dealers, health, monitoring, underwriting, users};
+use super::{audit, auth, claims, commission, dealers, feedback, health, monitoring, underwriting, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +35,11 @@ use super::{audit, auth, claims, commission, dealers, health, monitoring, underw
         commission::close_month, commission::reconcile,
         monitoring::figures, monitoring::portfolio, monitoring::thresholds, monitoring::set_thresholds,
         monitoring::alerts, monitoring::acknowledge, monitoring::raise,
+        feedback::submit, feedback::list, feedback::show, feedback::photo, feedback::handle,
+        feedback::log_complaint, feedback::complaints, feedback::complaint, feedback::hand_over, feedback::resolve,
+        feedback::plan_visit, feedback::visits, feedback::visit, feedback::record_visit, feedback::cancel_visit,
+        feedback::complete_follow_up, feedback::record_survey, feedback::dealer_surveys, feedback::survey_comparison,
+        feedback::store_figures,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -46,6 +51,7 @@ use super::{audit, auth, claims, commission, dealers, health, monitoring, underw
         (name = "claims", description = "Claims: report, register, survey, settle, close; decline, withdraw, reopen; the owner's status look-up"),
         (name = "commission", description = "Filed rates, dealer agreements, the commission ledger and monthly statements"),
         (name = "monitoring", description = "Dealer figures (DOMAIN.md's monitoring table), trends, alerts and the portfolio"),
+        (name = "feedback", description = "The store side: daily feedback, complaints (首问负责制), visits and satisfaction surveys"),
         (name = "audit", description = "The append-only, hash-chained audit trail"),
         (name = "health", description = "Probes"),
     )

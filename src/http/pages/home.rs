@@ -26,6 +26,11 @@ pub struct HomePage {
     pub claims: Option<(u64, u64)>,
     /// Alerts not yet acknowledged, for the roles that act on them.
     pub open_alerts: Option<usize>,
+    /// Feedback nobody has read yet, for channel managers and administrators.
+    pub unread_feedback: Option<u64>,
+    /// Open complaints the user owns and how many of them are overdue.
+    pub my_complaints: (u64, u64),
+    pub is_seller: bool,
 }
 
 pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user): CurrentUser) -> AppResult<HomePage> {
@@ -49,5 +54,35 @@ pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user)
     } else {
         None
     };
-    Ok(HomePage { shell, dealer_count: page.total, dealers: page.items, user_count, audit_count, claims, open_alerts })
+    let unread_feedback = if matches!(user.role, Role::ChannelManager | Role::Administrator) {
+        let filter = crate::store::feedback::FeedbackFilter {
+            status: Some(crate::domain::feedback::FeedbackStatus::New),
+            ..Default::default()
+        };
+        Some(crate::store::feedback::list(&state.db, &user.scope, &filter, PageRequest::new(Some(1), Some(1))).await?.total)
+    } else {
+        None
+    };
+    let today = crate::store::quotes::today();
+    let mut mine = crate::store::complaints::ComplaintFilter {
+        owner_id: Some(user.user_id),
+        status: Some(crate::domain::feedback::ComplaintStatus::Open),
+        ..Default::default()
+    };
+    let one = PageRequest::new(Some(1), Some(1));
+    let open_mine = crate::store::complaints::list(&state.db, &user, &mine, one, today).await?.total;
+    mine.overdue_only = true;
+    let overdue_mine = crate::store::complaints::list(&state.db, &user, &mine, one, today).await?.total;
+    Ok(HomePage {
+        shell,
+        dealer_count: page.total,
+        dealers: page.items,
+        user_count,
+        audit_count,
+        claims,
+        open_alerts,
+        unread_feedback,
+        my_complaints: (open_mine, overdue_mine),
+        is_seller: user.role == Role::SalesAssistant,
+    })
 }

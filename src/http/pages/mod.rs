@@ -6,6 +6,7 @@ pub mod auth;
 pub mod claims;
 pub mod commission;
 pub mod dealers;
+pub mod feedback;
 pub mod home;
 pub mod monitoring;
 pub mod underwriting;
@@ -92,6 +93,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Shell {
 fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     let mut nav = vec![("/", "nav.home")];
     if role == Role::SalesAssistant {
+        nav.push(("/feedback/new", "nav.new_feedback"));
         nav.push(("/quotes/new", "nav.new_quote"));
     }
     if matches!(role, Role::Underwriter | Role::Administrator) {
@@ -100,6 +102,13 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if matches!(role, Role::ChannelManager | Role::Administrator) {
         nav.push(("/portfolio", "nav.portfolio"));
         nav.push(("/alerts", "nav.alerts"));
+        nav.push(("/feedback", "nav.feedback"));
+        nav.push(("/visits", "nav.visits"));
+        nav.push(("/surveys", "nav.surveys"));
+    }
+    nav.push(("/complaints", "nav.complaints"));
+    if role == Role::DealerStaff {
+        nav.push(("/surveys/new", "nav.survey"));
     }
     nav.push(("/policies", "nav.policies"));
     if role != Role::Underwriter {

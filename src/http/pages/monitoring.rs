@@ -117,6 +117,10 @@ pub struct DashboardPage {
     pub period: String,
     /// The dashboard data for the charts, as JSON inside a non-executing script element.
     pub chart_json: String,
+    /// The store side (feedback, visits, satisfaction); not shown to the dealer's own staff.
+    pub store: Option<crate::store::feedback::StoreFigures>,
+    pub latest_feedback: Vec<crate::store::feedback::FeedbackItem>,
+    pub open_complaints: Vec<crate::store::complaints::Complaint>,
 }
 
 impl DashboardPage {
@@ -155,9 +159,45 @@ pub async fn dashboard(
         .keys()
         .map(|s| (s.clone(), serde_json::Value::String(tr.t2("claim_stage", s).to_string())))
         .collect();
+    let today = crate::store::quotes::today();
+    let insiders = user.role != crate::domain::auth::Role::DealerStaff;
+    let (store, latest_feedback) = if insiders {
+        let to = today + chrono::Days::new(1);
+        let figures = crate::store::feedback::figures(&state.db, &user.scope, id, to - chrono::Days::new(31), to, today).await?;
+        let filter = crate::store::feedback::FeedbackFilter { dealer_id: Some(id), ..Default::default() };
+        let latest = crate::store::feedback::list(&state.db, &user.scope, &filter, crate::store::PageRequest { page: 1, per_page: 5 })
+            .await?
+            .items;
+        (Some(figures), latest)
+    } else {
+        (None, Vec::new())
+    };
+    let complaint_filter = crate::store::complaints::ComplaintFilter {
+        dealer_id: Some(id),
+        status: Some(crate::domain::feedback::ComplaintStatus::Open),
+        ..Default::default()
+    };
+    let open_complaints = crate::store::complaints::list(
+        &state.db,
+        &user,
+        &complaint_filter,
+        crate::store::PageRequest { page: 1, per_page: 10 },
+        today,
+    )
+    .await?
+    .items;
+    let satisfaction = store.as_ref().and_then(|s| s.latest_survey.as_ref()).map(|survey| {
+        serde_json::json!({
+            "dimensions": survey.ratings.iter().map(|r| tr.t2("survey.dimension", r.dimension.as_str())).collect::<Vec<_>>(),
+            "expected": survey.ratings.iter().map(|r| r.expected).collect::<Vec<_>>(),
+            "perceived": survey.ratings.iter().map(|r| r.perceived).collect::<Vec<_>>(),
+            "labels": { "expected": tr.t("survey.expected"), "perceived": tr.t("survey.perceived") },
+        })
+    });
     let chart = serde_json::json!({
         "trend": data.trend, "claims_by_stage": data.claims_by_stage, "labels": labels,
         "stage_labels": stage_labels, "target": Thresholds::default().target_loss_ratio,
+        "satisfaction": satisfaction,
     });
     // `</` cannot close the script element early once escaped.
     let chart_json = chart.to_string().replace("</", "<\\/");
@@ -167,6 +207,9 @@ pub async fn dashboard(
         data,
         period: query.period.clone().unwrap_or_else(|| "month".into()),
         chart_json,
+        store,
+        latest_feedback,
+        open_complaints,
     })
 }
 
