@@ -89,6 +89,33 @@ enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Actuarial and dealer analytics.
+    Analytics {
+        #[command(subcommand)]
+        action: AnalyticsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AnalyticsCommand {
+    /// Develop cumulative triangles with the chain ladder (Mack 1993): volume-weighted age-to-age factors,
+    /// cumulative factors to ultimate, ultimates and IBNR per origin and in total.
+    ChainLadder {
+        /// CSV with the columns triangle,origin,age,value (cumulative values; several triangles per file).
+        #[arg(long)]
+        triangle: std::path::PathBuf,
+        #[arg(long, value_enum, default_value_t = TriangleFormat::Json)]
+        format: TriangleFormat,
+        /// Tail factor applied beyond the last development age (1 = none).
+        #[arg(long, default_value_t = 1.0)]
+        tail: f64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TriangleFormat {
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +210,10 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Analytics on files needs no database.
+    if let Command::Analytics { action: AnalyticsCommand::ChainLadder { triangle, format, tail } } = &cli.command {
+        return chain_ladder(triangle, *format, *tail);
+    }
     let db = db::connect(&cli.database.database_url)
         .await
         .with_context(|| format!("DATABASE_URL: cannot open {}", redact(&cli.database.database_url)))?;
@@ -247,6 +278,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}: {raised} new alerts", on.format("%Y-%m"));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Analytics { action: AnalyticsCommand::ChainLadder { triangle, format, tail } } => {
+            chain_ladder(&triangle, format, tail)
+        }
         Command::Audit { action: AuditCommand::Verify } => match audit::verify(&db).await? {
             Verification::Intact { records } => {
                 println!("OK: {records} audit records, chain intact");
@@ -258,6 +292,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+fn chain_ladder(path: &std::path::Path, format: TriangleFormat, tail: f64) -> anyhow::Result<ExitCode> {
+    use analytics::{chain_ladder, triangle_io};
+    let file = std::fs::File::open(path).with_context(|| format!("--triangle: cannot open {}", path.display()))?;
+    let triangles = match triangle_io::read_triangles_csv(std::io::BufReader::new(file)) {
+        Ok(triangles) => triangles,
+        Err(e) => {
+            eprintln!("{}: nothing developed, fix these first:\n{e}", path.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut developments = Vec::with_capacity(triangles.len());
+    for triangle in &triangles {
+        match chain_ladder::develop_with_tail(triangle, None, tail) {
+            Ok(development) => developments.push(development),
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let stdout = std::io::stdout().lock();
+    match format {
+        TriangleFormat::Json => triangle_io::write_json(&developments, stdout)?,
+        TriangleFormat::Csv => triangle_io::write_csv(&developments, stdout)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Hides a password in a database URL before it is printed.
