@@ -232,11 +232,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let claims = demo::load_claims(&db, &options, Utc::now(), claim_rate).await?;
             let claims_done = started.elapsed().as_secs_f64();
             let (agreements, refused, entries, statements) = demo::load_commission(&db, &options).await?;
+            let commission_done = started.elapsed().as_secs_f64();
+            let (feedback, visits, complaints, surveys) = demo::load_store_side(&db, &options).await?;
             let total = started.elapsed().as_secs_f64();
             println!(
-                "timings: dealers and policies {policies_done:.1} s, claims {:.1} s, commission and alerts {:.1} s",
+                "timings: dealers and policies {policies_done:.1} s, claims {:.1} s, commission and alerts {:.1} s, \
+                 store side {:.1} s",
                 claims_done - policies_done,
-                total - claims_done
+                commission_done - claims_done,
+                total - commission_done
+            );
+            println!(
+                "store side: {feedback} feedback notes, {visits} visits, {complaints} complaints, {surveys} surveys"
             );
             println!(
                 "demo data: {} dealers, {} staff, {issued} policies, {claims} claims, {agreements} commission agreements \
@@ -348,6 +355,7 @@ async fn serve(db: DatabaseConnection, config: ServeConfig, with_demo: bool) -> 
             demo::load_policies(&db, &options, 2_000).await?;
             demo::load_claims(&db, &options, Utc::now(), 0.17).await?;
             demo::load_commission(&db, &options).await?;
+            demo::load_store_side(&db, &options).await?;
             let (password, generated) = match std::env::var("AUTOCHANNEL_DEMO_PASSWORD") {
                 Ok(password) if !password.is_empty() => (password, false),
                 _ => (random_password(), true),

@@ -2,6 +2,7 @@
 //! dealers, staff and certificates. `serve --demo` adds one login per role.
 
 pub mod claims;
+pub mod store_side;
 
 use chrono::{Datelike, Duration, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -538,6 +539,17 @@ pub async fn load_claims(
     let stored = store::demo::insert_claims(db, &claims, options.seed, &progress).await?;
     progress.finish();
     Ok(stored)
+}
+
+/// Feedback, visits, complaints and surveys over the demo period. Returns (feedback, visits, complaints, surveys).
+pub async fn load_store_side(
+    db: &DatabaseConnection,
+    options: &DemoOptions,
+) -> anyhow::Result<(usize, usize, usize, usize)> {
+    let dealers = store::demo::store_dealers(db).await?;
+    let side = store_side::generate(&dealers, options.as_of, options.seed);
+    store::demo::insert_store_side(db, &side, options.seed).await?;
+    Ok((side.feedback.len(), side.visits.len(), side.complaints.len(), side.surveys.len()))
 }
 
 /// Agreements for every demo dealer (a few proposed outside the filed range, refused and

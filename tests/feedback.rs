@@ -65,7 +65,10 @@ async fn get(app: &TestApp, path: &str, token: &str) -> (StatusCode, Value) {
 }
 
 fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"].as_array().map(|e| e.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    problem["errors"]
+        .as_array()
+        .map(|e| e.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 async fn feedback_is_stored_once_per_submission_and_validated(app: TestApp) {
@@ -116,8 +119,13 @@ async fn feedback_is_stored_once_per_submission_and_validated(app: TestApp) {
     let (status, problem) = post(&app, "/api/v1/feedback", &seller, old).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"][0]["code"], "too_old");
-    let (status, _) =
-        post(&app, "/api/v1/feedback", &seller, json!({ "dealer_id": w.dealer_a, "category": "other", "body": "x", "submission_ref": "short" })).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/feedback",
+        &seller,
+        json!({ "dealer_id": w.dealer_a, "category": "other", "body": "x", "submission_ref": "short" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     // Only sales assistants log daily feedback.
     let manager = app.token("cm-a").await;
@@ -161,7 +169,13 @@ async fn a_photo_travels_with_the_feedback(app: TestApp) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let note: Value = response.json().await.unwrap();
     assert_eq!(note["has_photo"], true);
-    let photo = app.client.get(app.url(&format!("/api/v1/feedback/{}/photo", note["id"]))).bearer_auth(&seller).send().await.unwrap();
+    let photo = app
+        .client
+        .get(app.url(&format!("/api/v1/feedback/{}/photo", note["id"])))
+        .bearer_auth(&seller)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(photo.status(), StatusCode::OK);
     assert_eq!(photo.headers()["content-type"], "image/png");
     assert_eq!(photo.bytes().await.unwrap().as_ref(), PNG);
@@ -189,9 +203,27 @@ async fn the_feed_is_scoped_and_notes_are_handled_once(app: TestApp) {
     let w = world(&app).await;
     let seller_a = app.token("sa-a").await;
     let seller_b = app.token("sa-b").await;
-    let (_, a) = post(&app, "/api/v1/feedback", &seller_a, json!({ "dealer_id": w.dealer_a, "category": "claims_service", "urgency": "high", "body": "定损慢，客户催" })).await;
-    post(&app, "/api/v1/feedback", &seller_a, json!({ "dealer_id": w.dealer_a, "category": "training_need", "urgency": "low", "body": "新人需要培训" })).await;
-    let (_, b) = post(&app, "/api/v1/feedback", &seller_b, json!({ "dealer_id": w.dealer_b, "category": "pricing", "body": "B 店的反馈" })).await;
+    let (_, a) = post(
+        &app,
+        "/api/v1/feedback",
+        &seller_a,
+        json!({ "dealer_id": w.dealer_a, "category": "claims_service", "urgency": "high", "body": "定损慢，客户催" }),
+    )
+    .await;
+    post(
+        &app,
+        "/api/v1/feedback",
+        &seller_a,
+        json!({ "dealer_id": w.dealer_a, "category": "training_need", "urgency": "low", "body": "新人需要培训" }),
+    )
+    .await;
+    let (_, b) = post(
+        &app,
+        "/api/v1/feedback",
+        &seller_b,
+        json!({ "dealer_id": w.dealer_b, "category": "pricing", "body": "B 店的反馈" }),
+    )
+    .await;
 
     let cm_a = app.token("cm-a").await;
     let (_, feed) = get(&app, "/api/v1/feedback", &cm_a).await;
@@ -199,7 +231,8 @@ async fn the_feed_is_scoped_and_notes_are_handled_once(app: TestApp) {
     let (_, high) = get(&app, "/api/v1/feedback?urgency=high", &cm_a).await;
     assert_eq!(high["total"], 1);
     assert_eq!(high["items"][0]["category"], "claims_service");
-    let (_, training) = get(&app, &format!("/api/v1/feedback?category=training_need&dealer_id={}", w.dealer_a), &cm_a).await;
+    let (_, training) =
+        get(&app, &format!("/api/v1/feedback?category=training_need&dealer_id={}", w.dealer_a), &cm_a).await;
     assert_eq!(training["total"], 1);
     let (status, _) = get(&app, "/api/v1/feedback?category=gossip", &cm_a).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -222,11 +255,14 @@ async fn the_feed_is_scoped_and_notes_are_handled_once(app: TestApp) {
     let (status, problem) = post(&app, &path, &cm_a, json!({ "version": 2, "status": "acted" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&problem), ["note"], "acting on a note says what was done");
-    let (status, acted) = post(&app, &path, &cm_a, json!({ "version": 2, "status": "acted", "note": "已协调理赔加快定损" })).await;
+    let (status, acted) =
+        post(&app, &path, &cm_a, json!({ "version": 2, "status": "acted", "note": "已协调理赔加快定损" })).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(acted["handled_note"], "已协调理赔加快定损");
     assert_eq!(acted["handled_by"], "cm-a 测试");
-    let (status, _) = post(&app, &format!("/api/v1/feedback/{}/handle", b["id"]), &cm_a, json!({ "version": 1, "status": "read" })).await;
+    let (status, _) =
+        post(&app, &format!("/api/v1/feedback/{}/handle", b["id"]), &cm_a, json!({ "version": 1, "status": "read" }))
+            .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = post(&app, &path, &seller_a, json!({ "version": 3, "status": "read" })).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "sellers log feedback, managers handle it");
@@ -237,8 +273,14 @@ async fn the_feed_is_scoped_and_notes_are_handled_once(app: TestApp) {
 async fn a_complaint_handed_over_shows_both_names(app: TestApp) {
     let w = world(&app).await;
     let seller = app.token("sa-a").await;
-    let (status, logged) = post(&app, "/api/v1/complaints", &seller, json!({ "dealer_id": w.dealer_a, "source": "customer",
-        "complainant": "王先生", "contact": "13812345678", "category": "payment", "description": "赔款三周未到账" })).await;
+    let (status, logged) = post(
+        &app,
+        "/api/v1/complaints",
+        &seller,
+        json!({ "dealer_id": w.dealer_a, "source": "customer",
+        "complainant": "王先生", "contact": "13812345678", "category": "payment", "description": "赔款三周未到账" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{logged}");
     let c = &logged["complaint"];
     let id = c["id"].as_i64().unwrap();
@@ -252,22 +294,48 @@ async fn a_complaint_handed_over_shows_both_names(app: TestApp) {
     let (_, seen) = get(&app, &format!("/api/v1/complaints/{id}"), &colleague).await;
     assert_eq!(seen["complaint"]["contact"], "138****5678");
     assert_eq!(seen["may_act"], false);
-    let (status, _) = post(&app, &format!("/api/v1/complaints/{id}/resolve"), &colleague, json!({ "version": 1, "resolution": "x" })).await;
+    let (status, _) =
+        post(&app, &format!("/api/v1/complaints/{id}/resolve"), &colleague, json!({ "version": 1, "resolution": "x" }))
+            .await;
     assert_eq!(status, StatusCode::CONFLICT);
     // Out of scope: another store's assistant gets 404, and cannot receive it.
     let (status, _) = get(&app, &format!("/api/v1/complaints/{id}"), &app.token("sa-b").await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let sa_b: Vec<Value> = app.get_json::<Value>("/api/v1/users?role=sales_assistant", &app.token("admin").await).await.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let sa_b: Vec<Value> = app
+        .get_json::<Value>("/api/v1/users?role=sales_assistant", &app.token("admin").await)
+        .await
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let sa_b_id = sa_b.iter().find(|u| u["username"] == "sa-b").map(|u| u["id"].as_i64().unwrap()).unwrap();
-    let (status, problem) = post(&app, &format!("/api/v1/complaints/{id}/hand-over"), &seller, json!({ "version": 1, "to_user_id": sa_b_id, "note": "请跟进" })).await;
+    let (status, problem) = post(
+        &app,
+        &format!("/api/v1/complaints/{id}/hand-over"),
+        &seller,
+        json!({ "version": 1, "to_user_id": sa_b_id, "note": "请跟进" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"][0]["code"], "not_in_scope");
-    let (status, problem) = post(&app, &format!("/api/v1/complaints/{id}/hand-over"), &seller, json!({ "version": 1, "to_user_id": w.cm_a, "note": " " })).await;
+    let (status, problem) = post(
+        &app,
+        &format!("/api/v1/complaints/{id}/hand-over"),
+        &seller,
+        json!({ "version": 1, "to_user_id": w.cm_a, "note": " " }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&problem), ["note"]);
 
     // Handed to the channel manager: recorded with both names, and the manager owns it now.
-    let (status, handed) = post(&app, &format!("/api/v1/complaints/{id}/hand-over"), &seller, json!({ "version": 1, "to_user_id": w.cm_a, "note": "涉及赔款支付，需要总部协调" })).await;
+    let (status, handed) = post(
+        &app,
+        &format!("/api/v1/complaints/{id}/hand-over"),
+        &seller,
+        json!({ "version": 1, "to_user_id": w.cm_a, "note": "涉及赔款支付，需要总部协调" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{handed}");
     assert_eq!(handed["complaint"]["owner"], "cm-a 测试");
     let hand_over = handed["events"].as_array().unwrap().iter().find(|e| e["kind"] == "handed_over").unwrap();
@@ -275,25 +343,52 @@ async fn a_complaint_handed_over_shows_both_names(app: TestApp) {
     assert_eq!(hand_over["to_owner"], "cm-a 测试");
     assert_eq!(hand_over["actor"], "sa-a 测试");
     assert_eq!(hand_over["note"], "涉及赔款支付，需要总部协调");
-    let (status, _) = post(&app, &format!("/api/v1/complaints/{id}/resolve"), &seller, json!({ "version": 2, "resolution": "x" })).await;
+    let (status, _) =
+        post(&app, &format!("/api/v1/complaints/{id}/resolve"), &seller, json!({ "version": 2, "resolution": "x" }))
+            .await;
     assert_eq!(status, StatusCode::CONFLICT, "the former owner no longer acts on it");
     let cm = app.token("cm-a").await;
-    let (status, _) = post(&app, &format!("/api/v1/complaints/{id}/resolve"), &cm, json!({ "version": 1, "resolution": "x" })).await;
+    let (status, _) =
+        post(&app, &format!("/api/v1/complaints/{id}/resolve"), &cm, json!({ "version": 1, "resolution": "x" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "a stale version loses");
-    let (status, resolved) = post(&app, &format!("/api/v1/complaints/{id}/resolve"), &cm, json!({ "version": 2, "resolution": "已加急支付并致电客户" })).await;
+    let (status, resolved) = post(
+        &app,
+        &format!("/api/v1/complaints/{id}/resolve"),
+        &cm,
+        json!({ "version": 2, "resolution": "已加急支付并致电客户" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(resolved["complaint"]["status"], "resolved");
     assert_eq!(resolved["events"].as_array().unwrap().len(), 3, "logged, handed over, resolved");
-    let (status, _) = post(&app, &format!("/api/v1/complaints/{id}/hand-over"), &cm, json!({ "version": 3, "to_user_id": w.seller_a, "note": "x" })).await;
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/complaints/{id}/hand-over"),
+        &cm,
+        json!({ "version": 3, "to_user_id": w.seller_a, "note": "x" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "a resolved complaint is closed");
     // Dealer staff log complaints from the dealer too, and own them.
     let staff = app.token("staff-a").await;
-    let (status, from_dealer) = post(&app, "/api/v1/complaints", &staff, json!({ "dealer_id": w.dealer_a, "source": "dealer",
-        "complainant": "DA01 服务经理", "category": "commission", "description": "上月手续费结算延迟" })).await;
+    let (status, from_dealer) = post(
+        &app,
+        "/api/v1/complaints",
+        &staff,
+        json!({ "dealer_id": w.dealer_a, "source": "dealer",
+        "complainant": "DA01 服务经理", "category": "commission", "description": "上月手续费结算延迟" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(from_dealer["complaint"]["source"], "dealer");
-    let (status, _) = post(&app, "/api/v1/complaints", &staff, json!({ "dealer_id": w.dealer_b, "source": "dealer",
-        "complainant": "x", "category": "other", "description": "x" })).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/complaints",
+        &staff,
+        json!({ "dealer_id": w.dealer_b, "source": "dealer",
+        "complainant": "x", "category": "other", "description": "x" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "only for their own dealer");
     // The audit trail has every step.
     let (_, audit) = get(&app, "/api/v1/audit?entity=complaint", &app.token("admin").await).await;
@@ -307,8 +402,14 @@ async fn overdue_complaints_surface_on_lists_figures_and_the_dashboard(app: Test
     let w = world(&app).await;
     let seller = app.token("sa-a").await;
     for n in 0..2 {
-        post(&app, "/api/v1/complaints", &seller, json!({ "dealer_id": w.dealer_a, "source": "customer",
-            "complainant": format!("客户{n}"), "category": "claims_service", "description": "理赔慢" })).await;
+        post(
+            &app,
+            "/api/v1/complaints",
+            &seller,
+            json!({ "dealer_id": w.dealer_a, "source": "customer",
+            "complainant": format!("客户{n}"), "category": "claims_service", "description": "理赔慢" }),
+        )
+        .await;
     }
     // One of them has been waiting past its due date.
     let due = today() - Days::new(2);
@@ -339,13 +440,31 @@ async fn overdue_complaints_surface_on_lists_figures_and_the_dashboard(app: Test
 async fn visits_are_planned_recorded_and_followed_up(app: TestApp) {
     let w = world(&app).await;
     let cm = app.token("cm-a").await;
-    let (status, problem) = post(&app, "/api/v1/visits", &cm, json!({ "dealer_id": w.dealer_a,
-        "planned_on": (today() - Days::new(1)).to_string(), "purpose": "季度回顾" })).await;
+    let (status, problem) = post(
+        &app,
+        "/api/v1/visits",
+        &cm,
+        json!({ "dealer_id": w.dealer_a,
+        "planned_on": (today() - Days::new(1)).to_string(), "purpose": "季度回顾" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&problem), ["planned_on"]);
-    let (status, _) = post(&app, "/api/v1/visits", &cm, json!({ "dealer_id": w.dealer_b, "planned_on": today().to_string(), "purpose": "x" })).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/visits",
+        &cm,
+        json!({ "dealer_id": w.dealer_b, "planned_on": today().to_string(), "purpose": "x" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "only the manager's own dealers");
-    let (status, planned) = post(&app, "/api/v1/visits", &cm, json!({ "dealer_id": w.dealer_a, "planned_on": today().to_string(), "purpose": "季度回顾：赔付率与送修" })).await;
+    let (status, planned) = post(
+        &app,
+        "/api/v1/visits",
+        &cm,
+        json!({ "dealer_id": w.dealer_a, "planned_on": today().to_string(), "purpose": "季度回顾：赔付率与送修" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     let id = planned["visit"]["id"].as_i64().unwrap();
     let (_, figures) = get(&app, &format!("/api/v1/dealers/{}/store-figures", w.dealer_a), &cm).await;
@@ -354,7 +473,8 @@ async fn visits_are_planned_recorded_and_followed_up(app: TestApp) {
 
     let record = json!({ "version": 1, "visited_on": today().to_string(), "findings": "送修量下降，店方希望提高推修",
         "follow_ups": [{ "action": "提交推修计划", "owner_id": w.seller_a, "due_on": (today() + Days::new(7)).to_string() }] });
-    let (status, _) = post(&app, &format!("/api/v1/visits/{id}/record"), &app.token("cm-b").await, record.clone()).await;
+    let (status, _) =
+        post(&app, &format!("/api/v1/visits/{id}/record"), &app.token("cm-b").await, record.clone()).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another manager's visit");
     let mut bad = record.clone();
     bad["follow_ups"][0]["owner_id"] = json!(999_999);
@@ -362,7 +482,10 @@ async fn visits_are_planned_recorded_and_followed_up(app: TestApp) {
     let (status, problem) = post(&app, &format!("/api/v1/visits/{id}/record"), &cm, bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let named = fields(&problem);
-    assert!(named.contains(&"visited_on".to_string()) && named.contains(&"follow_ups[0].owner_id".to_string()), "{named:?}");
+    assert!(
+        named.contains(&"visited_on".to_string()) && named.contains(&"follow_ups[0].owner_id".to_string()),
+        "{named:?}"
+    );
     let (status, recorded) = post(&app, &format!("/api/v1/visits/{id}/record"), &cm, record.clone()).await;
     assert_eq!(status, StatusCode::OK, "{recorded}");
     assert_eq!(recorded["visit"]["status"], "done");
@@ -376,30 +499,62 @@ async fn visits_are_planned_recorded_and_followed_up(app: TestApp) {
     assert_eq!(figures["open_follow_ups"], 1);
     // The follow-up's owner closes it from their own list.
     let seller = app.token("sa-a").await;
-    let (status, _) = post(&app, &format!("/api/v1/follow-ups/{}/complete", follow_up["id"]), &app.token("sa-a2").await, json!({ "version": 1, "note": "x" })).await;
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/follow-ups/{}/complete", follow_up["id"]),
+        &app.token("sa-a2").await,
+        json!({ "version": 1, "note": "x" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "not theirs");
-    let (status, _) = post(&app, &format!("/api/v1/follow-ups/{}/complete", follow_up["id"]), &seller, json!({ "version": 1, "note": "计划已提交" })).await;
+    let (status, _) = post(
+        &app,
+        &format!("/api/v1/follow-ups/{}/complete", follow_up["id"]),
+        &seller,
+        json!({ "version": 1, "note": "计划已提交" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, figures) = get(&app, &format!("/api/v1/dealers/{}/store-figures", w.dealer_a), &cm).await;
     assert_eq!(figures["open_follow_ups"], 0);
     // Sellers read their store's visits but do not plan them; dealer staff see none.
     let (_, seen) = get(&app, "/api/v1/visits", &seller).await;
     assert_eq!(seen["total"], 1);
-    let (status, _) = post(&app, "/api/v1/visits", &seller, json!({ "dealer_id": w.dealer_a, "planned_on": today().to_string(), "purpose": "x" })).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/visits",
+        &seller,
+        json!({ "dealer_id": w.dealer_a, "planned_on": today().to_string(), "purpose": "x" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = get(&app, "/api/v1/visits", &app.token("staff-a").await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // A planned visit can be cancelled, with a reason.
-    let (_, second) = post(&app, "/api/v1/visits", &cm, json!({ "dealer_id": w.dealer_a, "planned_on": (today() + Days::new(30)).to_string(), "purpose": "回访" })).await;
+    let (_, second) = post(
+        &app,
+        "/api/v1/visits",
+        &cm,
+        json!({ "dealer_id": w.dealer_a, "planned_on": (today() + Days::new(30)).to_string(), "purpose": "回访" }),
+    )
+    .await;
     let second_id = second["visit"]["id"].as_i64().unwrap();
-    let (status, cancelled) = post(&app, &format!("/api/v1/visits/{second_id}/cancel"), &cm, json!({ "version": 1, "note": "店总出差" })).await;
+    let (status, cancelled) =
+        post(&app, &format!("/api/v1/visits/{second_id}/cancel"), &cm, json!({ "version": 1, "note": "店总出差" }))
+            .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cancelled["visit"]["status"], "cancelled");
 }
 
 fn ratings(expected: i64, perceived: &[i64; 6]) -> Value {
-    let dims = ["commission", "claims_speed", "assessment_fairness", "payment_speed", "repair_referrals", "seller_service"];
-    Value::Array(dims.iter().zip(perceived).map(|(d, p)| json!({ "dimension": d, "expected": expected, "perceived": p })).collect())
+    let dims =
+        ["commission", "claims_speed", "assessment_fairness", "payment_speed", "repair_referrals", "seller_service"];
+    Value::Array(
+        dims.iter()
+            .zip(perceived)
+            .map(|(d, p)| json!({ "dimension": d, "expected": expected, "perceived": p }))
+            .collect(),
+    )
 }
 
 async fn survey_gaps_are_perceived_minus_expected_and_compared(app: TestApp) {
@@ -411,35 +566,76 @@ async fn survey_gaps_are_perceived_minus_expected_and_compared(app: TestApp) {
     };
     // Dealer A answers itself; the channel manager of B records B's answers.
     let staff_a = app.token("staff-a").await;
-    let (status, a) = post(&app, "/api/v1/surveys", &staff_a, json!({ "dealer_id": w.dealer_a, "quarter": quarter,
-        "respondent": "张经理 售后总监", "ratings": ratings(4, &[2, 3, 4, 5, 3, 4]) })).await;
+    let (status, a) = post(
+        &app,
+        "/api/v1/surveys",
+        &staff_a,
+        json!({ "dealer_id": w.dealer_a, "quarter": quarter,
+        "respondent": "张经理 售后总监", "ratings": ratings(4, &[2, 3, 4, 5, 3, 4]) }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{a}");
     let gaps: Vec<i64> = a["ratings"].as_array().unwrap().iter().map(|r| r["gap"].as_i64().unwrap()).collect();
     assert_eq!(gaps, [-2, -1, 0, 1, -1, 0]);
     // (−2 − 1 + 0 + 1 − 1 + 0) / 6 = −0.5
     assert_eq!(a["overall_gap"].as_f64().unwrap(), -0.5);
-    let (status, _) = post(&app, "/api/v1/surveys", &staff_a, json!({ "dealer_id": w.dealer_a, "quarter": quarter,
-        "respondent": "x", "ratings": ratings(4, &[2, 3, 4, 5, 3, 4]) })).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/surveys",
+        &staff_a,
+        json!({ "dealer_id": w.dealer_a, "quarter": quarter,
+        "respondent": "x", "ratings": ratings(4, &[2, 3, 4, 5, 3, 4]) }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "one survey per dealer and quarter");
-    let (status, corrected) = post(&app, "/api/v1/surveys", &staff_a, json!({ "dealer_id": w.dealer_a, "quarter": quarter,
-        "respondent": "张经理 售后总监", "ratings": ratings(4, &[3, 3, 4, 5, 3, 4]), "version": 1 })).await;
+    let (status, corrected) = post(
+        &app,
+        "/api/v1/surveys",
+        &staff_a,
+        json!({ "dealer_id": w.dealer_a, "quarter": quarter,
+        "respondent": "张经理 售后总监", "ratings": ratings(4, &[3, 3, 4, 5, 3, 4]), "version": 1 }),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(corrected["ratings"][0]["gap"], -1);
-    let (status, _) = post(&app, "/api/v1/surveys", &staff_a, json!({ "dealer_id": w.dealer_b, "quarter": quarter,
-        "respondent": "x", "ratings": ratings(4, &[3, 3, 3, 3, 3, 3]) })).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/surveys",
+        &staff_a,
+        json!({ "dealer_id": w.dealer_b, "quarter": quarter,
+        "respondent": "x", "ratings": ratings(4, &[3, 3, 3, 3, 3, 3]) }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not their dealer");
     let cm_b = app.token("cm-b").await;
-    let (status, _) = post(&app, "/api/v1/surveys", &cm_b, json!({ "dealer_id": w.dealer_b, "quarter": quarter,
-        "respondent": "李总", "ratings": ratings(3, &[5, 5, 5, 5, 5, 1]) })).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/surveys",
+        &cm_b,
+        json!({ "dealer_id": w.dealer_b, "quarter": quarter,
+        "respondent": "李总", "ratings": ratings(3, &[5, 5, 5, 5, 5, 1]) }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     // Ratings off the scale, a missing dimension, a quarter not yet begun: each named.
     let mut off = ratings(4, &[2, 3, 4, 5, 3, 6]);
     off.as_array_mut().unwrap().remove(0);
-    let (status, problem) = post(&app, "/api/v1/surveys", &cm_b, json!({ "dealer_id": w.dealer_b, "quarter": "2099Q1",
-        "respondent": "x", "ratings": off })).await;
+    let (status, problem) = post(
+        &app,
+        "/api/v1/surveys",
+        &cm_b,
+        json!({ "dealer_id": w.dealer_b, "quarter": "2099Q1",
+        "respondent": "x", "ratings": off }),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let named = fields(&problem);
-    assert!(named.contains(&"quarter".to_string()) && named.contains(&"ratings[4].perceived".to_string()) && named.contains(&"ratings".to_string()), "{named:?}");
+    assert!(
+        named.contains(&"quarter".to_string())
+            && named.contains(&"ratings[4].perceived".to_string())
+            && named.contains(&"ratings".to_string()),
+        "{named:?}"
+    );
 
     // Compared across dealers: the administrator sees both; the mean gap per dimension is the mean of the gaps.
     let admin = app.token("admin").await;
@@ -493,7 +689,12 @@ async fn the_phone_form_posts_once_and_the_pages_render(app: TestApp) {
     // A post with an error keeps what was typed and names the field.
     let response = browser
         .post(app.url(&format!("/feedback?csrf={csrf}")))
-        .multipart(reqwest::multipart::Form::new().text("dealer_id", w.dealer_a.to_string()).text("body", "保留这段文字").text("submission_ref", "page-error-0001"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("dealer_id", w.dealer_a.to_string())
+                .text("body", "保留这段文字")
+                .text("submission_ref", "page-error-0001"),
+        )
         .send()
         .await
         .unwrap();
@@ -501,7 +702,12 @@ async fn the_phone_form_posts_once_and_the_pages_render(app: TestApp) {
     let html = response.text().await.unwrap();
     assert!(html.contains("保留这段文字") && html.contains("field-error"));
     // Without the session's token the post is refused.
-    let forged = browser.post(app.url("/feedback")).multipart(feedback_form(w.dealer_a, "forged-0000001", None)).send().await.unwrap();
+    let forged = browser
+        .post(app.url("/feedback"))
+        .multipart(feedback_form(w.dealer_a, "forged-0000001", None))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
     // The manager's pages: feed, feedback, complaint with a hand-over, visits, surveys.
@@ -512,22 +718,41 @@ async fn the_phone_form_posts_once_and_the_pages_render(app: TestApp) {
     let csv = cm.get(app.url("/feedback.csv")).send().await.unwrap().text().await.unwrap();
     assert!(csv.lines().count() == 2 && csv.contains("送修"), "{csv}");
     let seller = app.token("sa-a").await;
-    let (_, logged) = post(&app, "/api/v1/complaints", &seller, json!({ "dealer_id": w.dealer_a, "source": "customer",
-        "complainant": "赵女士", "category": "loss_assessment", "description": "定损金额偏低" })).await;
+    let (_, logged) = post(
+        &app,
+        "/api/v1/complaints",
+        &seller,
+        json!({ "dealer_id": w.dealer_a, "source": "customer",
+        "complainant": "赵女士", "category": "loss_assessment", "description": "定损金额偏低" }),
+    )
+    .await;
     let id = logged["complaint"]["id"].as_i64().unwrap();
     let (seller_browser, seller_csrf) = app.browser_login("sa-a").await;
     let handed = seller_browser
         .post(app.url(&format!("/complaints/{id}/hand-over")))
-        .form(&[("csrf", seller_csrf.as_str()), ("version", "1"), ("to_user_id", &w.cm_a.to_string()), ("note", "需要渠道经理出面")])
+        .form(&[
+            ("csrf", seller_csrf.as_str()),
+            ("version", "1"),
+            ("to_user_id", &w.cm_a.to_string()),
+            ("note", "需要渠道经理出面"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(handed.status(), StatusCode::SEE_OTHER);
     let complaint = cm.get(app.url(&format!("/complaints/{id}"))).send().await.unwrap().text().await.unwrap();
-    assert!(complaint.contains("<strong>sa-a 测试</strong> → <strong>cm-a 测试</strong>"), "both names on the hand-over");
+    assert!(
+        complaint.contains("<strong>sa-a 测试</strong> → <strong>cm-a 测试</strong>"),
+        "both names on the hand-over"
+    );
     let visits = cm
         .post(app.url("/visits"))
-        .form(&[("csrf", cm_csrf.as_str()), ("dealer_id", &w.dealer_a.to_string()), ("planned_on", &today().to_string()), ("purpose", "月度拜访")])
+        .form(&[
+            ("csrf", cm_csrf.as_str()),
+            ("dealer_id", &w.dealer_a.to_string()),
+            ("planned_on", &today().to_string()),
+            ("purpose", "月度拜访"),
+        ])
         .send()
         .await
         .unwrap();
@@ -535,8 +760,15 @@ async fn the_phone_form_posts_once_and_the_pages_render(app: TestApp) {
     let visit_path = visits.headers()["location"].to_str().unwrap().to_string();
     let recorded = cm
         .post(app.url(&format!("{visit_path}/record")))
-        .form(&[("csrf", cm_csrf.as_str()), ("version", "1"), ("visited_on", &today().to_string()), ("findings", "店方反映理赔慢"),
-            ("action_1", "约理赔经理到店"), ("owner_1", &w.cm_a.to_string()), ("due_1", &(today() + Days::new(7)).to_string())])
+        .form(&[
+            ("csrf", cm_csrf.as_str()),
+            ("version", "1"),
+            ("visited_on", &today().to_string()),
+            ("findings", "店方反映理赔慢"),
+            ("action_1", "约理赔经理到店"),
+            ("owner_1", &w.cm_a.to_string()),
+            ("due_1", &(today() + Days::new(7)).to_string()),
+        ])
         .send()
         .await
         .unwrap();
@@ -551,10 +783,15 @@ async fn the_phone_form_posts_once_and_the_pages_render(app: TestApp) {
     let mut survey: Vec<(String, String)> = vec![
         ("csrf".into(), staff_csrf.clone()),
         ("dealer_id".into(), w.dealer_a.to_string()),
-        ("quarter".into(), format!("{}Q{}", chrono::Datelike::year(&today()), chrono::Datelike::month0(&today()) / 3 + 1)),
+        (
+            "quarter".into(),
+            format!("{}Q{}", chrono::Datelike::year(&today()), chrono::Datelike::month0(&today()) / 3 + 1),
+        ),
         ("respondent".into(), "店总".into()),
     ];
-    for d in ["commission", "claims_speed", "assessment_fairness", "payment_speed", "repair_referrals", "seller_service"] {
+    for d in
+        ["commission", "claims_speed", "assessment_fairness", "payment_speed", "repair_referrals", "seller_service"]
+    {
         survey.push((format!("expected_{d}"), "4".into()));
         survey.push((format!("perceived_{d}"), "3".into()));
     }
@@ -565,8 +802,10 @@ async fn the_phone_form_posts_once_and_the_pages_render(app: TestApp) {
     let html = again.text().await.unwrap();
     assert_eq!(hidden_field(&html, "version").as_deref(), Some("1"), "the page offers to correct the recorded survey");
     let quarter = &survey[2].1;
-    let comparison = cm.get(app.url(&format!("/surveys?quarter={quarter}"))).send().await.unwrap().text().await.unwrap();
+    let comparison =
+        cm.get(app.url(&format!("/surveys?quarter={quarter}"))).send().await.unwrap().text().await.unwrap();
     assert!(comparison.contains("DA01") && comparison.contains("chart-survey"), "the manager compares the survey");
-    let dashboard = staff.get(app.url(&format!("/dealers/{}/dashboard", w.dealer_a))).send().await.unwrap().text().await.unwrap();
+    let dashboard =
+        staff.get(app.url(&format!("/dealers/{}/dashboard", w.dealer_a))).send().await.unwrap().text().await.unwrap();
     assert!(!dashboard.contains("/feedback?dealer_id"), "store staff do not see the insurer's notes about them");
 }

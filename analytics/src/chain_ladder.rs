@@ -25,18 +25,9 @@ pub enum TriangleError {
     #[error("triangle {triangle:?} has no origins")]
     Empty { triangle: String },
     #[error("triangle {triangle:?}: {cells} cells given for {origins} origins x {ages} ages")]
-    ShapeMismatch {
-        triangle: String,
-        origins: usize,
-        ages: usize,
-        cells: usize,
-    },
+    ShapeMismatch { triangle: String, origins: usize, ages: usize, cells: usize },
     #[error("triangle {triangle:?} is too large to hold: {origins} origins x {ages} ages")]
-    TooLarge {
-        triangle: String,
-        origins: usize,
-        ages: usize,
-    },
+    TooLarge { triangle: String, origins: usize, ages: usize },
     #[error("triangle {triangle:?}: ages must be strictly ascending, but age {age} follows age {previous}")]
     AgesNotAscending { triangle: String, previous: u32, age: u32 },
     #[error("triangle {triangle:?}: origin {origin:?} appears more than once")]
@@ -44,12 +35,7 @@ pub enum TriangleError {
     #[error("triangle {triangle:?}: origin {origin:?} has more than one value at age {age}")]
     DuplicateCell { triangle: String, origin: String, age: u32 },
     #[error("triangle {triangle:?}: origin {origin:?} at age {age} is {value}, not a finite number")]
-    NonFiniteValue {
-        triangle: String,
-        origin: String,
-        age: u32,
-        value: f64,
-    },
+    NonFiniteValue { triangle: String, origin: String, age: u32, value: f64 },
     #[error("triangle {triangle:?}: origin {origin:?} has no observed value")]
     EmptyOrigin { triangle: String, origin: String },
     #[error(
@@ -63,20 +49,11 @@ pub enum TriangleError {
         "triangle {triangle:?}: given factor {factor} from age {from_age} to age {to_age} is invalid \
          (it must be finite and go to a later age)"
     )]
-    InvalidFactor {
-        triangle: String,
-        from_age: u32,
-        to_age: u32,
-        factor: f64,
-    },
+    InvalidFactor { triangle: String, from_age: u32, to_age: u32, factor: f64 },
     #[error("triangle {triangle:?}: more than one given factor starts at age {from_age}")]
     ConflictingFactors { triangle: String, from_age: u32 },
     #[error("triangle {triangle:?}: no factor given from age {from_age} to age {to_age}")]
-    MissingFactor {
-        triangle: String,
-        from_age: u32,
-        to_age: u32,
-    },
+    MissingFactor { triangle: String, from_age: u32, to_age: u32 },
     #[error("triangle {triangle:?}: the development overflows the range of f64")]
     Overflow { triangle: String },
 }
@@ -111,12 +88,7 @@ impl Triangle {
         ages: Vec<u32>,
         cells: Vec<Option<f64>>,
     ) -> Result<Self, TriangleError> {
-        let triangle = Self {
-            name: name.into(),
-            origins,
-            ages,
-            cells,
-        };
+        let triangle = Self { name: name.into(), origins, ages, cells };
         triangle.validate()?;
         Ok(triangle)
     }
@@ -161,16 +133,9 @@ impl Triangle {
             }
         }
 
-        let too_large = || TriangleError::TooLarge {
-            triangle: name.clone(),
-            origins: origins.len(),
-            ages: ages.len(),
-        };
-        let cell_count = origins
-            .len()
-            .checked_mul(ages.len())
-            .filter(|&count| count <= MAX_CELLS)
-            .ok_or_else(too_large)?;
+        let too_large = || TriangleError::TooLarge { triangle: name.clone(), origins: origins.len(), ages: ages.len() };
+        let cell_count =
+            origins.len().checked_mul(ages.len()).filter(|&count| count <= MAX_CELLS).ok_or_else(too_large)?;
         let mut grid: Vec<Option<f64>> = Vec::new();
         // A sparse input can ask for a huge grid; fail with an error rather than abort on OOM.
         grid.try_reserve_exact(cell_count).map_err(|_| too_large())?;
@@ -192,10 +157,7 @@ impl Triangle {
             }
         }
 
-        let sorted_origins = sorted_slots
-            .iter()
-            .filter_map(|&slot| origins.get(slot).cloned())
-            .collect();
+        let sorted_origins = sorted_slots.iter().filter_map(|&slot| origins.get(slot).cloned()).collect();
         Self::new(name, sorted_origins, ages, grid)
     }
 
@@ -240,18 +202,11 @@ impl Triangle {
             });
         }
         if let Some(pair) = self.ages.windows(2).find(|pair| pair[0] >= pair[1]) {
-            return Err(TriangleError::AgesNotAscending {
-                triangle: triangle(),
-                previous: pair[0],
-                age: pair[1],
-            });
+            return Err(TriangleError::AgesNotAscending { triangle: triangle(), previous: pair[0], age: pair[1] });
         }
         let mut seen = HashSet::with_capacity(self.origins.len());
         if let Some(origin) = self.origins.iter().find(|origin| !seen.insert(origin.as_str())) {
-            return Err(TriangleError::DuplicateOrigin {
-                triangle: triangle(),
-                origin: origin.clone(),
-            });
+            return Err(TriangleError::DuplicateOrigin { triangle: triangle(), origin: origin.clone() });
         }
         if self.ages.is_empty() {
             return Err(TriangleError::EmptyOrigin {
@@ -272,14 +227,10 @@ impl Triangle {
                     });
                 }
             }
-            let (Some(first), Some(last)) = (
-                row.iter().position(Option::is_some),
-                row.iter().rposition(Option::is_some),
-            ) else {
-                return Err(TriangleError::EmptyOrigin {
-                    triangle: triangle(),
-                    origin: origin.clone(),
-                });
+            let (Some(first), Some(last)) =
+                (row.iter().position(Option::is_some), row.iter().rposition(Option::is_some))
+            else {
+                return Err(TriangleError::EmptyOrigin { triangle: triangle(), origin: origin.clone() });
             };
             let observed_span = row.get(first..=last).unwrap_or_default();
             if let Some(gap) = observed_span.iter().position(Option::is_none) {
@@ -394,12 +345,7 @@ pub fn age_to_age_factors(triangle: &Triangle) -> Vec<AgeToAge> {
                 // Sums past f64 range (or a subnormal divisor) give no usable ratio either.
                 if ratio.is_finite() { (ratio, true) } else { (1.0, false) }
             };
-            AgeToAge {
-                from_age: ages[0],
-                to_age: ages[1],
-                factor,
-                observed,
-            }
+            AgeToAge { from_age: ages[0], to_age: ages[1], factor, observed }
         })
         .collect()
 }
@@ -433,10 +379,7 @@ pub fn develop_with_tail(
     tail_factor: f64,
 ) -> Result<Development, TriangleError> {
     if !(tail_factor.is_finite() && tail_factor >= 1.0) {
-        return Err(TriangleError::InvalidTail {
-            triangle: triangle.name.clone(),
-            tail_factor,
-        });
+        return Err(TriangleError::InvalidTail { triangle: triangle.name.clone(), tail_factor });
     }
     let (steps, beyond_last) = match given_factors {
         None => (age_to_age_factors(triangle), Vec::new()),
@@ -463,34 +406,19 @@ fn factors_from_pattern(
         }
         // One factor per starting age keeps the chain from any age unambiguous.
         if by_from_age.insert(factor.from_age, *factor).is_some() {
-            return Err(TriangleError::ConflictingFactors {
-                triangle: name(),
-                from_age: factor.from_age,
-            });
+            return Err(TriangleError::ConflictingFactors { triangle: name(), from_age: factor.from_age });
         }
     }
 
     let mut steps = Vec::with_capacity(triangle.ages.len().saturating_sub(1));
     for ages in triangle.ages.windows(2) {
         let (from_age, to_age) = (ages[0], ages[1]);
-        let missing = || TriangleError::MissingFactor {
-            triangle: name(),
-            from_age,
-            to_age,
-        };
-        let mut bridged = AgeToAge {
-            from_age,
-            to_age,
-            factor: 1.0,
-            observed: true,
-        };
+        let missing = || TriangleError::MissingFactor { triangle: name(), from_age, to_age };
+        let mut bridged = AgeToAge { from_age, to_age, factor: 1.0, observed: true };
         let mut age = from_age;
         // Each link moves to a strictly later age, so this ends.
         while age < to_age {
-            let link = by_from_age
-                .get(&age)
-                .filter(|link| link.to_age <= to_age)
-                .ok_or_else(missing)?;
+            let link = by_from_age.get(&age).filter(|link| link.to_age <= to_age).ok_or_else(missing)?;
             bridged.factor *= link.factor;
             bridged.observed &= link.observed;
             age = link.to_age;
@@ -505,17 +433,10 @@ fn factors_from_pattern(
         age = link.to_age;
     }
     // A chain that stops before the pattern's last age would silently drop development.
-    if let Some(next_age) = given
-        .iter()
-        .flat_map(|factor| [factor.from_age, factor.to_age])
-        .filter(|&pattern_age| pattern_age > age)
-        .min()
+    if let Some(next_age) =
+        given.iter().flat_map(|factor| [factor.from_age, factor.to_age]).filter(|&pattern_age| pattern_age > age).min()
     {
-        return Err(TriangleError::MissingFactor {
-            triangle: name(),
-            from_age: age,
-            to_age: next_age,
-        });
+        return Err(TriangleError::MissingFactor { triangle: name(), from_age: age, to_age: next_age });
     }
     Ok((steps, beyond_last))
 }
@@ -526,9 +447,7 @@ fn project(
     beyond_last: Vec<AgeToAge>,
     tail_factor: f64,
 ) -> Result<Development, TriangleError> {
-    let overflow = || TriangleError::Overflow {
-        triangle: triangle.name.clone(),
-    };
+    let overflow = || TriangleError::Overflow { triangle: triangle.name.clone() };
 
     // cdfs[k] = Π_{j ≥ k} f_j × (factors beyond the last age) × tail.
     let mut running = beyond_last.iter().map(|factor| factor.factor).product::<f64>() * tail_factor;
@@ -541,16 +460,9 @@ fn project(
     cdfs.reverse();
 
     let mut origins = Vec::with_capacity(triangle.origins.len());
-    let mut total = Totals {
-        latest: 0.0,
-        ultimate: 0.0,
-        ibnr: 0.0,
-    };
+    let mut total = Totals { latest: 0.0, ultimate: 0.0, ibnr: 0.0 };
     for (origin, row) in triangle.origins.iter().zip(triangle.rows()) {
-        let empty_origin = || TriangleError::EmptyOrigin {
-            triangle: triangle.name.clone(),
-            origin: origin.clone(),
-        };
+        let empty_origin = || TriangleError::EmptyOrigin { triangle: triangle.name.clone(), origin: origin.clone() };
         // Validation guarantees an observed cell, so the error arm is never taken.
         let (latest_index, latest) = row
             .iter()
@@ -568,14 +480,7 @@ fn project(
         total.latest += latest;
         total.ultimate += ultimate;
         total.ibnr += ibnr;
-        origins.push(OriginResult {
-            origin: origin.clone(),
-            latest_age,
-            latest,
-            cdf,
-            ultimate,
-            ibnr,
-        });
+        origins.push(OriginResult { origin: origin.clone(), latest_age, latest, cdf, ultimate, ibnr });
     }
     if !(total.latest.is_finite() && total.ultimate.is_finite() && total.ibnr.is_finite()) {
         return Err(overflow());
@@ -583,13 +488,7 @@ fn project(
 
     let mut factors = steps;
     factors.extend(beyond_last);
-    Ok(Development {
-        triangle: triangle.name.clone(),
-        factors,
-        origins,
-        total,
-        tail_factor,
-    })
+    Ok(Development { triangle: triangle.name.clone(), factors, origins, total, tail_factor })
 }
 
 #[cfg(test)]
@@ -601,18 +500,12 @@ mod tests {
     fn triangle(name: &str, origins: &[&str], first_age: u32, rows: &[&[f64]]) -> Triangle {
         let width = rows.iter().map(|row| row.len()).max().unwrap_or(0);
         let ages = (0..width as u32).map(|k| first_age + k).collect();
-        let cells = rows
-            .iter()
-            .flat_map(|row| (0..width).map(|k| row.get(k).copied()))
-            .collect();
+        let cells = rows.iter().flat_map(|row| (0..width).map(|k| row.get(k).copied())).collect();
         Triangle::new(name, origins.iter().map(|o| o.to_string()).collect(), ages, cells).unwrap()
     }
 
     fn assert_close(actual: f64, expected: f64, tolerance: f64, what: &str) {
-        assert!(
-            (actual - expected).abs() <= tolerance,
-            "{what}: got {actual}, expected {expected} ± {tolerance}"
-        );
+        assert!((actual - expected).abs() <= tolerance, "{what}: got {actual}, expected {expected} ± {tolerance}");
     }
 
     fn assert_all_finite(development: &Development) {
@@ -629,13 +522,9 @@ mod tests {
     }
 
     // ChainLadder (R) dataset RAA: Mack (1994), from RAA "Historical Loss Development" (1991) p.96.
-    const RAA_ORIGINS: [&str; 10] = [
-        "1981", "1982", "1983", "1984", "1985", "1986", "1987", "1988", "1989", "1990",
-    ];
+    const RAA_ORIGINS: [&str; 10] = ["1981", "1982", "1983", "1984", "1985", "1986", "1987", "1988", "1989", "1990"];
     const RAA: [&[f64]; 10] = [
-        &[
-            5012., 8269., 10907., 11805., 13539., 16181., 18009., 18608., 18662., 18834.,
-        ],
+        &[5012., 8269., 10907., 11805., 13539., 16181., 18009., 18608., 18662., 18834.],
         &[106., 4285., 5396., 10666., 13782., 15599., 15496., 16169., 16704.],
         &[3410., 8992., 13873., 16141., 18735., 22214., 22863., 23466.],
         &[5655., 11555., 15766., 21266., 23425., 26083., 27067.],
@@ -649,15 +538,9 @@ mod tests {
 
     // ChainLadder (R) dataset GenIns: Taylor & Ashe (1983), table 1 of Mack (1993).
     const GENINS: [&[f64]; 10] = [
-        &[
-            357848., 1124788., 1735330., 2218270., 2745596., 3319994., 3466336., 3606286., 3833515., 3901463.,
-        ],
-        &[
-            352118., 1236139., 2170033., 3353322., 3799067., 4120063., 4647867., 4914039., 5339085.,
-        ],
-        &[
-            290507., 1292306., 2218525., 3235179., 3985995., 4132918., 4628910., 4909315.,
-        ],
+        &[357848., 1124788., 1735330., 2218270., 2745596., 3319994., 3466336., 3606286., 3833515., 3901463.],
+        &[352118., 1236139., 2170033., 3353322., 3799067., 4120063., 4647867., 4914039., 5339085.],
+        &[290507., 1292306., 2218525., 3235179., 3985995., 4132918., 4628910., 4909315.],
         &[310608., 1418858., 2195047., 3757447., 4029929., 4381982., 4588268.],
         &[443160., 1136350., 2128333., 2897821., 3402672., 3873311.],
         &[396132., 1333217., 2180715., 2985752., 3691712.],
@@ -679,9 +562,7 @@ mod tests {
             assert_close(factor.factor, expected, 0.0005, "RAA factor");
         }
         // ChainLadder summary.MackChainLadder example output: ultimates rounded to units.
-        let ultimates = [
-            18834., 16858., 24083., 28703., 28927., 19501., 17749., 24019., 16045., 18402.,
-        ];
+        let ultimates = [18834., 16858., 24083., 28703., 28927., 19501., 17749., 24019., 16045., 18402.];
         let ibnrs = [0., 154., 617., 1636., 2747., 3649., 5435., 10907., 10650., 16339.];
         for ((origin, ultimate), ibnr) in development.origins.iter().zip(ultimates).zip(ibnrs) {
             assert_close(origin.ultimate, ultimate, 0.5, &origin.origin);
@@ -699,15 +580,12 @@ mod tests {
     fn genins_reproduces_taylor_ashe_and_mack_1993() {
         let development = develop(&triangle("GenIns", &TEN_ORIGINS, 1, &GENINS)).unwrap();
         // ChainLadder MackChainLadder help page, GNI$f (6 dp); Mack (1993) prints them to 3 dp.
-        let published = [
-            3.490607, 1.747333, 1.457413, 1.173852, 1.103824, 1.086269, 1.053874, 1.076555, 1.017725,
-        ];
+        let published = [3.490607, 1.747333, 1.457413, 1.173852, 1.103824, 1.086269, 1.053874, 1.076555, 1.017725];
         for (factor, expected) in development.factors.iter().zip(published) {
             assert_close(factor.factor, expected, 5e-7, "GenIns factor");
         }
-        let ibnrs = [
-            0., 94_634., 469_511., 709_638., 984_889., 1_419_459., 2_177_641., 3_920_301., 4_278_972., 4_625_811.,
-        ];
+        let ibnrs =
+            [0., 94_634., 469_511., 709_638., 984_889., 1_419_459., 2_177_641., 3_920_301., 4_278_972., 4_625_811.];
         for (origin, ibnr) in development.origins.iter().zip(ibnrs) {
             assert_close(origin.ibnr, ibnr, 0.5, &origin.origin);
         }
@@ -720,12 +598,8 @@ mod tests {
     fn mw2008_reproduces_merz_wuthrich_2008() {
         // ChainLadder dataset MW2008: Merz & Wüthrich, CAS E-Forum Fall 2008.
         let rows: [&[f64]; 9] = [
-            &[
-                2202584., 3210449., 3468122., 3545070., 3621627., 3644636., 3669012., 3674511., 3678633.,
-            ],
-            &[
-                2350650., 3553023., 3783846., 3840067., 3865187., 3878744., 3898281., 3902425.,
-            ],
+            &[2202584., 3210449., 3468122., 3545070., 3621627., 3644636., 3669012., 3674511., 3678633.],
+            &[2350650., 3553023., 3783846., 3840067., 3865187., 3878744., 3898281., 3902425.],
             &[2321885., 3424190., 3700876., 3798198., 3854755., 3878993., 3898825.],
             &[2171487., 3165274., 3395841., 3466453., 3515703., 3548422.],
             &[2140328., 3157079., 3399262., 3500520., 3585812.],
@@ -736,17 +610,7 @@ mod tests {
         ];
         let development = develop(&triangle("MW2008", &TEN_ORIGINS[..9], 1, &rows)).unwrap();
         // ChainLadder CDR help page: CDR(MackChainLadder(MW2008, est.sigma = "Mack")), IBNR column.
-        let ibnrs = [
-            0.0,
-            4377.670,
-            9347.477,
-            28392.406,
-            51444.021,
-            111811.123,
-            187084.178,
-            411864.225,
-            1433505.008,
-        ];
+        let ibnrs = [0.0, 4377.670, 9347.477, 28392.406, 51444.021, 111811.123, 187084.178, 411864.225, 1433505.008];
         for (origin, ibnr) in development.origins.iter().zip(ibnrs) {
             assert_close(origin.ibnr, ibnr, 0.0005, &origin.origin);
         }
@@ -774,18 +638,10 @@ mod tests {
                 15682., 23464., 24465., 25052., 25529., 25708., 25752., 25770., 25835., 26075., 26082., 26146., 26150.,
                 26167.,
             ],
-            &[
-                16551., 23706., 24627., 25573., 26046., 26115., 26283., 26481., 26701., 26718., 26724., 26728., 26735.,
-            ],
-            &[
-                15439., 23796., 24866., 25317., 26139., 26154., 26175., 26205., 26764., 26818., 26836., 26959.,
-            ],
-            &[
-                14629., 21645., 22826., 23599., 24992., 25434., 25476., 25549., 25604., 25709., 25723.,
-            ],
-            &[
-                17585., 26288., 27623., 27939., 28335., 28638., 28715., 28759., 29525., 30302.,
-            ],
+            &[16551., 23706., 24627., 25573., 26046., 26115., 26283., 26481., 26701., 26718., 26724., 26728., 26735.],
+            &[15439., 23796., 24866., 25317., 26139., 26154., 26175., 26205., 26764., 26818., 26836., 26959.],
+            &[14629., 21645., 22826., 23599., 24992., 25434., 25476., 25549., 25604., 25709., 25723.],
+            &[17585., 26288., 27623., 27939., 28335., 28638., 28715., 28759., 29525., 30302.],
             &[17419., 25941., 27066., 27761., 28043., 28477., 28721., 28878., 28948.],
             &[16665., 25370., 26909., 27611., 27729., 27861., 29830., 29844.],
             &[15471., 23745., 25117., 26378., 26971., 27396., 27480.],
@@ -831,12 +687,8 @@ mod tests {
     fn mortgage_with_tail_reproduces_mack_1999() {
         // ChainLadder dataset Mortgage (Mack 1999), MackChainLadder(Mortgage, tail = 1.05) example.
         let rows: [&[f64]; 9] = [
-            &[
-                58046., 127970., 476599., 1027692., 1360489., 1647310., 1819179., 1906852., 1950105.,
-            ],
-            &[
-                24492., 141767., 984288., 2142656., 2961978., 3683940., 4048898., 4115760.,
-            ],
+            &[58046., 127970., 476599., 1027692., 1360489., 1647310., 1819179., 1906852., 1950105.],
+            &[24492., 141767., 984288., 2142656., 2961978., 3683940., 4048898., 4115760.],
             &[32848., 274682., 1522637., 3203427., 4445927., 5158781., 5342585.],
             &[21439., 529828., 2900301., 4999019., 6460112., 6853904.],
             &[40397., 763394., 2920745., 4989572., 5648563.],
@@ -872,41 +724,22 @@ mod tests {
     fn invalid_tail_is_rejected() {
         let small = triangle("T", &["1", "2"], 1, &[&[1., 2.], &[1.]]);
         for tail in [0.99, f64::NAN, f64::INFINITY] {
-            assert!(matches!(
-                develop_with_tail(&small, None, tail),
-                Err(TriangleError::InvalidTail { .. })
-            ));
+            assert!(matches!(develop_with_tail(&small, None, tail), Err(TriangleError::InvalidTail { .. })));
         }
     }
 
     #[test]
     fn all_zero_triangle_develops_to_zero() {
-        let zeros = triangle(
-            "Z",
-            &["2019", "2020", "2021", "2022"],
-            1,
-            &[&[0.; 4], &[0.; 3], &[0.; 2], &[0.]],
-        );
+        let zeros = triangle("Z", &["2019", "2020", "2021", "2022"], 1, &[&[0.; 4], &[0.; 3], &[0.; 2], &[0.]]);
         let development = develop(&zeros).unwrap();
         assert_all_finite(&development);
         for factor in &development.factors {
-            assert_eq!(
-                (factor.factor, factor.observed),
-                (1.0, true),
-                "0 → 0 is an observed 1.0"
-            );
+            assert_eq!((factor.factor, factor.observed), (1.0, true), "0 → 0 is an observed 1.0");
         }
         for origin in &development.origins {
             assert_eq!((origin.ultimate, origin.ibnr), (0.0, 0.0));
         }
-        assert_eq!(
-            development.total,
-            Totals {
-                latest: 0.0,
-                ultimate: 0.0,
-                ibnr: 0.0
-            }
-        );
+        assert_eq!(development.total, Totals { latest: 0.0, ultimate: 0.0, ibnr: 0.0 });
     }
 
     #[test]
@@ -926,15 +759,8 @@ mod tests {
         let development = develop(&Triangle::from_cells("dealer", cells).unwrap()).unwrap();
         assert_all_finite(&development);
         assert_eq!(development.factors[0].factor, 240.0 / 180.0);
-        assert_eq!(
-            (development.factors[1].factor, development.factors[1].observed),
-            (0.0, true)
-        );
-        let by_origin: Vec<(&str, f64)> = development
-            .origins
-            .iter()
-            .map(|o| (o.origin.as_str(), o.ultimate))
-            .collect();
+        assert_eq!((development.factors[1].factor, development.factors[1].observed), (0.0, true));
+        let by_origin: Vec<(&str, f64)> = development.origins.iter().map(|o| (o.origin.as_str(), o.ultimate)).collect();
         assert_eq!(by_origin, [("2019", 0.0), ("2020", 0.0), ("2021", 0.0), ("2022", 0.0)]);
     }
 
@@ -944,15 +770,7 @@ mod tests {
         let zero_base = triangle("Q", &["1", "2", "3"], 0, &[&[0., 50., 60.], &[0., 40.], &[0.]]);
         let development = develop(&zero_base).unwrap();
         assert_all_finite(&development);
-        assert_eq!(
-            development.factors[0],
-            AgeToAge {
-                from_age: 0,
-                to_age: 1,
-                factor: 1.0,
-                observed: false
-            }
-        );
+        assert_eq!(development.factors[0], AgeToAge { from_age: 0, to_age: 1, factor: 1.0, observed: false });
         assert!(development.factors[1].observed);
         assert_eq!(development.origins[2].ultimate, 0.0);
         assert_eq!(development.origins[1].cdf, 60.0 / 50.0);
@@ -963,15 +781,7 @@ mod tests {
         // "b" starts at age 2 (a leading gap is allowed); no origin has both ages 1 and 2.
         let cells = [("a", 1, 10.0), ("b", 2, 20.0), ("b", 3, 30.0)];
         let development = develop(&Triangle::from_cells("gap", cells).unwrap()).unwrap();
-        assert_eq!(
-            development.factors[0],
-            AgeToAge {
-                from_age: 1,
-                to_age: 2,
-                factor: 1.0,
-                observed: false
-            }
-        );
+        assert_eq!(development.factors[0], AgeToAge { from_age: 1, to_age: 2, factor: 1.0, observed: false });
         assert_eq!(development.origins[0].cdf, 1.5);
         assert_all_finite(&development);
     }
@@ -988,18 +798,8 @@ mod tests {
     fn develop_with_uses_the_given_factors() {
         let thin = triangle("dealer", &["1", "2", "3"], 1, &[&[10., 30., 33.], &[20., 50.], &[5.]]);
         let peer = [
-            AgeToAge {
-                from_age: 1,
-                to_age: 2,
-                factor: 2.0,
-                observed: true,
-            },
-            AgeToAge {
-                from_age: 2,
-                to_age: 3,
-                factor: 1.5,
-                observed: true,
-            },
+            AgeToAge { from_age: 1, to_age: 2, factor: 2.0, observed: true },
+            AgeToAge { from_age: 2, to_age: 3, factor: 1.5, observed: true },
         ];
         let development = develop_with(&thin, &peer).unwrap();
         assert_eq!(development.factors, peer);
@@ -1031,135 +831,49 @@ mod tests {
         // No origin of this triangle has age 3, so its columns step 2 → 4.
         let cells = [("1", 1, 10.0), ("1", 2, 20.0), ("1", 4, 30.0), ("2", 1, 5.0)];
         let pattern = [
-            AgeToAge {
-                from_age: 1,
-                to_age: 2,
-                factor: 2.0,
-                observed: true,
-            },
-            AgeToAge {
-                from_age: 2,
-                to_age: 3,
-                factor: 1.25,
-                observed: false,
-            },
-            AgeToAge {
-                from_age: 3,
-                to_age: 4,
-                factor: 1.2,
-                observed: true,
-            },
+            AgeToAge { from_age: 1, to_age: 2, factor: 2.0, observed: true },
+            AgeToAge { from_age: 2, to_age: 3, factor: 1.25, observed: false },
+            AgeToAge { from_age: 3, to_age: 4, factor: 1.2, observed: true },
         ];
         let development = develop_with(&Triangle::from_cells("T", cells).unwrap(), &pattern).unwrap();
-        assert_eq!(
-            development.factors[1],
-            AgeToAge {
-                from_age: 2,
-                to_age: 4,
-                factor: 1.5,
-                observed: false
-            }
-        );
+        assert_eq!(development.factors[1], AgeToAge { from_age: 2, to_age: 4, factor: 1.5, observed: false });
         assert_eq!(development.origins[1].ultimate, 5.0 * 2.0 * 1.5);
     }
 
     #[test]
     fn develop_with_a_missing_factor_names_the_ages() {
         let thin = triangle("dealer", &["1", "2", "3"], 1, &[&[10., 30., 33.], &[20., 50.], &[5.]]);
-        let only_first = [AgeToAge {
-            from_age: 1,
-            to_age: 2,
-            factor: 2.0,
-            observed: true,
-        }];
+        let only_first = [AgeToAge { from_age: 1, to_age: 2, factor: 2.0, observed: true }];
         let error = develop_with(&thin, &only_first).unwrap_err();
-        assert_eq!(
-            error,
-            TriangleError::MissingFactor {
-                triangle: "dealer".into(),
-                from_age: 2,
-                to_age: 3
-            }
-        );
-        assert_eq!(
-            error.to_string(),
-            "triangle \"dealer\": no factor given from age 2 to age 3"
-        );
+        assert_eq!(error, TriangleError::MissingFactor { triangle: "dealer".into(), from_age: 2, to_age: 3 });
+        assert_eq!(error.to_string(), "triangle \"dealer\": no factor given from age 2 to age 3");
 
         // A gap after the last age would silently stop development short: also an error.
         let gapped = [
-            AgeToAge {
-                from_age: 1,
-                to_age: 2,
-                factor: 2.0,
-                observed: true,
-            },
-            AgeToAge {
-                from_age: 2,
-                to_age: 3,
-                factor: 1.5,
-                observed: true,
-            },
-            AgeToAge {
-                from_age: 5,
-                to_age: 6,
-                factor: 1.1,
-                observed: true,
-            },
+            AgeToAge { from_age: 1, to_age: 2, factor: 2.0, observed: true },
+            AgeToAge { from_age: 2, to_age: 3, factor: 1.5, observed: true },
+            AgeToAge { from_age: 5, to_age: 6, factor: 1.1, observed: true },
         ];
         assert_eq!(
             develop_with(&thin, &gapped).unwrap_err(),
-            TriangleError::MissingFactor {
-                triangle: "dealer".into(),
-                from_age: 3,
-                to_age: 5
-            }
+            TriangleError::MissingFactor { triangle: "dealer".into(), from_age: 3, to_age: 5 }
         );
     }
 
     #[test]
     fn develop_with_rejects_bad_or_conflicting_factors() {
         let thin = triangle("dealer", &["1", "2"], 1, &[&[10., 30.], &[20.]]);
-        let nan = [AgeToAge {
-            from_age: 1,
-            to_age: 2,
-            factor: f64::NAN,
-            observed: true,
-        }];
-        assert!(matches!(
-            develop_with(&thin, &nan),
-            Err(TriangleError::InvalidFactor { .. })
-        ));
-        let backwards = [AgeToAge {
-            from_age: 2,
-            to_age: 1,
-            factor: 1.0,
-            observed: true,
-        }];
-        assert!(matches!(
-            develop_with(&thin, &backwards),
-            Err(TriangleError::InvalidFactor { .. })
-        ));
+        let nan = [AgeToAge { from_age: 1, to_age: 2, factor: f64::NAN, observed: true }];
+        assert!(matches!(develop_with(&thin, &nan), Err(TriangleError::InvalidFactor { .. })));
+        let backwards = [AgeToAge { from_age: 2, to_age: 1, factor: 1.0, observed: true }];
+        assert!(matches!(develop_with(&thin, &backwards), Err(TriangleError::InvalidFactor { .. })));
         let twice = [
-            AgeToAge {
-                from_age: 1,
-                to_age: 2,
-                factor: 2.0,
-                observed: true,
-            },
-            AgeToAge {
-                from_age: 1,
-                to_age: 2,
-                factor: 3.0,
-                observed: true,
-            },
+            AgeToAge { from_age: 1, to_age: 2, factor: 2.0, observed: true },
+            AgeToAge { from_age: 1, to_age: 2, factor: 3.0, observed: true },
         ];
         assert_eq!(
             develop_with(&thin, &twice).unwrap_err(),
-            TriangleError::ConflictingFactors {
-                triangle: "dealer".into(),
-                from_age: 1
-            }
+            TriangleError::ConflictingFactors { triangle: "dealer".into(), from_age: 1 }
         );
     }
 
@@ -1170,10 +884,7 @@ mod tests {
         let factors: Vec<f64> = development.factors.iter().map(|f| f.factor).collect();
         assert_eq!(factors, [1.5, 1.1]);
         let origin = &development.origins[0];
-        assert_eq!(
-            (origin.latest_age, origin.latest, origin.cdf, origin.ibnr),
-            (3, 165.0, 1.0, 0.0)
-        );
+        assert_eq!((origin.latest_age, origin.latest, origin.cdf, origin.ibnr), (3, 165.0, 1.0, 0.0));
     }
 
     #[test]
@@ -1184,72 +895,35 @@ mod tests {
         for origin in &development.origins {
             assert_eq!((origin.latest_age, origin.cdf, origin.ibnr), (12, 1.0, 0.0));
         }
-        assert_eq!(
-            development.total,
-            Totals {
-                latest: 16.0,
-                ultimate: 16.0,
-                ibnr: 0.0
-            }
-        );
+        assert_eq!(development.total, Totals { latest: 16.0, ultimate: 16.0, ibnr: 0.0 });
     }
 
     #[test]
     fn invalid_triangles_are_rejected_with_names() {
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let hole = Triangle::new("T", strings(&["a"]), vec![1, 2, 3], vec![Some(1.0), None, Some(2.0)]);
-        assert_eq!(
-            hole.unwrap_err(),
-            TriangleError::HoleInRow {
-                triangle: "T".into(),
-                origin: "a".into(),
-                age: 2
-            }
-        );
+        assert_eq!(hole.unwrap_err(), TriangleError::HoleInRow { triangle: "T".into(), origin: "a".into(), age: 2 });
         let nan = Triangle::new("T", strings(&["a"]), vec![1], vec![Some(f64::NAN)]);
         assert!(matches!(nan, Err(TriangleError::NonFiniteValue { age: 1, .. })));
         let empty_row = Triangle::new("T", strings(&["a", "b"]), vec![1], vec![Some(1.0), None]);
-        assert_eq!(
-            empty_row.unwrap_err(),
-            TriangleError::EmptyOrigin {
-                triangle: "T".into(),
-                origin: "b".into()
-            }
-        );
+        assert_eq!(empty_row.unwrap_err(), TriangleError::EmptyOrigin { triangle: "T".into(), origin: "b".into() });
         let shape = Triangle::new("T", strings(&["a"]), vec![1, 2], vec![Some(1.0)]);
         assert!(matches!(shape, Err(TriangleError::ShapeMismatch { .. })));
         let unsorted = Triangle::new("T", strings(&["a"]), vec![2, 1], vec![Some(1.0), None]);
-        assert!(matches!(
-            unsorted,
-            Err(TriangleError::AgesNotAscending {
-                previous: 2,
-                age: 1,
-                ..
-            })
-        ));
+        assert!(matches!(unsorted, Err(TriangleError::AgesNotAscending { previous: 2, age: 1, .. })));
         let twice = Triangle::new("T", strings(&["a", "a"]), vec![1], vec![Some(1.0), Some(2.0)]);
         assert!(matches!(twice, Err(TriangleError::DuplicateOrigin { .. })));
-        assert!(matches!(
-            Triangle::new("T", vec![], vec![], vec![]),
-            Err(TriangleError::Empty { .. })
-        ));
+        assert!(matches!(Triangle::new("T", vec![], vec![], vec![]), Err(TriangleError::Empty { .. })));
         assert!(matches!(
             Triangle::from_cells("T", Vec::<(String, u32, f64)>::new()),
             Err(TriangleError::Empty { .. })
         ));
         let scattered = (0..10_000u32).map(|i| (i.to_string(), i, 1.0));
-        assert!(matches!(
-            Triangle::from_cells("T", scattered),
-            Err(TriangleError::TooLarge { .. })
-        ));
+        assert!(matches!(Triangle::from_cells("T", scattered), Err(TriangleError::TooLarge { .. })));
         let duplicate = Triangle::from_cells("T", [("a", 1, 1.0), ("a", 1, 2.0)]);
         assert_eq!(
             duplicate.unwrap_err(),
-            TriangleError::DuplicateCell {
-                triangle: "T".into(),
-                origin: "a".into(),
-                age: 1
-            }
+            TriangleError::DuplicateCell { triangle: "T".into(), origin: "a".into(), age: 1 }
         );
         let row_hole = Triangle::from_cells("T", [("a", 1, 1.0), ("a", 3, 2.0), ("b", 2, 5.0)]);
         assert!(matches!(row_hole, Err(TriangleError::HoleInRow { age: 2, .. })));
@@ -1270,9 +944,6 @@ mod tests {
     #[test]
     fn overflow_is_an_error_not_infinity() {
         let huge = triangle("H", &["1", "2"], 1, &[&[1.0, f64::MAX], &[f64::MAX]]);
-        assert_eq!(
-            develop(&huge).unwrap_err(),
-            TriangleError::Overflow { triangle: "H".into() }
-        );
+        assert_eq!(develop(&huge).unwrap_err(), TriangleError::Overflow { triangle: "H".into() });
     }
 }

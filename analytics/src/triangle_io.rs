@@ -48,21 +48,11 @@ pub enum InputProblem {
     #[error("line {line}: expected {expected} fields, found {found}")]
     FieldCount { line: u64, expected: usize, found: usize },
     #[error("line {line}, field {field:?}: {reason}")]
-    BadField {
-        line: u64,
-        field: &'static str,
-        reason: String,
-    },
+    BadField { line: u64, field: &'static str, reason: String },
     #[error(
         "line {line}: triangle {triangle:?}, origin {origin:?}, age {age} already has a value (on line {first_line})"
     )]
-    DuplicateCell {
-        line: u64,
-        first_line: u64,
-        triangle: String,
-        origin: String,
-        age: u32,
-    },
+    DuplicateCell { line: u64, first_line: u64, triangle: String, origin: String, age: u32 },
     #[error("line {line}: {message}")]
     Unreadable { line: u64, message: String },
     #[error("{0}")]
@@ -155,27 +145,14 @@ pub fn read_triangles_csv<R: io::Read>(input: R) -> Result<Vec<Triangle>, ReadEr
                         parse_value(field(layout.value), line, &mut problems),
                     )
                 } else {
-                    problems.push(InputProblem::FieldCount {
-                        line,
-                        expected: layout.width,
-                        found: record.len(),
-                    });
+                    problems.push(InputProblem::FieldCount { line, expected: layout.width, found: record.len() });
                     // Still mark the triangle (if the name is there) as having a bad row.
-                    (
-                        Some(field(layout.triangle)).filter(|name| !name.is_empty()),
-                        None,
-                        None,
-                        None,
-                    )
+                    (Some(field(layout.triangle)).filter(|name| !name.is_empty()), None, None, None)
                 };
 
                 let Some(triangle) = triangle else { continue };
                 let slot = *triangle_slots.entry(triangle.to_owned()).or_insert_with(|| {
-                    pending.push(PendingTriangle {
-                        name: triangle.to_owned(),
-                        cells: Vec::new(),
-                        has_bad_rows: false,
-                    });
+                    pending.push(PendingTriangle { name: triangle.to_owned(), cells: Vec::new(), has_bad_rows: false });
                     pending.len() - 1
                 });
                 let Some(target) = pending.get_mut(slot) else { continue };
@@ -219,11 +196,7 @@ pub fn read_triangles_csv<R: io::Read>(input: R) -> Result<Vec<Triangle>, ReadEr
             Err(error) => problems.push(InputProblem::Triangle(error)),
         }
     }
-    if problems.is_empty() {
-        Ok(triangles)
-    } else {
-        Err(ReadError::from(problems))
-    }
+    if problems.is_empty() { Ok(triangles) } else { Err(ReadError::from(problems)) }
 }
 
 impl From<Vec<InputProblem>> for ReadError {
@@ -241,14 +214,8 @@ fn is_blank(record: &csv::StringRecord) -> bool {
 }
 
 fn unreadable<R: io::Read>(error: &csv::Error, reader: &csv::Reader<R>) -> InputProblem {
-    let line = error
-        .position()
-        .map(csv::Position::line)
-        .unwrap_or_else(|| reader.position().line());
-    InputProblem::Unreadable {
-        line,
-        message: error.to_string(),
-    }
+    let line = error.position().map(csv::Position::line).unwrap_or_else(|| reader.position().line());
+    InputProblem::Unreadable { line, message: error.to_string() }
 }
 
 fn parse_header(record: &csv::StringRecord, line: u64) -> Result<Layout, ReadError> {
@@ -263,19 +230,13 @@ fn parse_header(record: &csv::StringRecord, line: u64) -> Result<Layout, ReadErr
             "age" => Column::Age,
             "value" => Column::Value,
             _ => {
-                problems.push(InputProblem::UnexpectedColumn {
-                    line,
-                    column: name.to_owned(),
-                });
+                problems.push(InputProblem::UnexpectedColumn { line, column: name.to_owned() });
                 continue;
             }
         };
         match positions.get_mut(column as usize) {
             Some(slot @ None) => *slot = Some(index),
-            _ => problems.push(InputProblem::DuplicateColumn {
-                line,
-                column: name.to_owned(),
-            }),
+            _ => problems.push(InputProblem::DuplicateColumn { line, column: name.to_owned() }),
         }
     }
     for (position, column) in positions.iter().zip(INPUT_COLUMNS) {
@@ -284,13 +245,9 @@ fn parse_header(record: &csv::StringRecord, line: u64) -> Result<Layout, ReadErr
         }
     }
     match positions {
-        [Some(triangle), Some(origin), Some(age), Some(value)] if problems.is_empty() => Ok(Layout {
-            triangle,
-            origin,
-            age,
-            value,
-            width: record.len(),
-        }),
+        [Some(triangle), Some(origin), Some(age), Some(value)] if problems.is_empty() => {
+            Ok(Layout { triangle, origin, age, value, width: record.len() })
+        }
         _ => Err(ReadError::from(problems)),
     }
 }
@@ -343,12 +300,7 @@ struct JsonReport<'a> {
 /// "latest_age","latest","cdf","ultimate","ibnr"}],"total":{"latest","ultimate","ibnr"}}`, plus
 /// `"tail_factor"` only when a tail other than 1 was applied.
 pub fn write_json<W: io::Write>(developments: &[Development], output: W) -> Result<(), WriteError> {
-    serde_json::to_writer(
-        output,
-        &JsonReport {
-            triangles: developments,
-        },
-    )?;
+    serde_json::to_writer(output, &JsonReport { triangles: developments })?;
     Ok(())
 }
 
@@ -478,10 +430,7 @@ mod tests {
     #[test]
     fn duplicate_cells_are_rejected_with_both_lines() {
         let input = "triangle,origin,age,value\nA,2019,1,100\nB,2019,1,100\nA,2019,1,101\n";
-        assert_eq!(
-            problems(input),
-            [r#"line 4: triangle "A", origin "2019", age 1 already has a value (on line 2)"#]
-        );
+        assert_eq!(problems(input), [r#"line 4: triangle "A", origin "2019", age 1 already has a value (on line 2)"#]);
     }
 
     #[test]
@@ -490,11 +439,7 @@ mod tests {
         let error = read_triangles_csv(input.as_bytes()).unwrap_err();
         assert_eq!(
             error.problems,
-            [InputProblem::Triangle(TriangleError::HoleInRow {
-                triangle: "A".into(),
-                origin: "2019".into(),
-                age: 2
-            })]
+            [InputProblem::Triangle(TriangleError::HoleInRow { triangle: "A".into(), origin: "2019".into(), age: 2 })]
         );
         // A bad row's triangle is not checked for holes: the dropped row would look like one.
         let input = "triangle,origin,age,value\nA,2019,1,1\nA,2019,2\nA,2019,3,3\n";
@@ -512,10 +457,7 @@ mod tests {
             ]
         );
         assert_eq!(problems(""), [InputProblem::MissingHeader.to_string()]);
-        assert_eq!(
-            read_triangles_csv("triangle,origin,age,value\n".as_bytes()).unwrap(),
-            []
-        );
+        assert_eq!(read_triangles_csv("triangle,origin,age,value\n".as_bytes()).unwrap(), []);
     }
 
     #[test]
@@ -550,16 +492,10 @@ mod tests {
         let triangle = &json["triangles"][0];
         assert_eq!(keys(triangle), ["factors", "origins", "total", "triangle"]);
         assert_eq!(triangle["triangle"], "T");
-        assert_eq!(
-            keys(&triangle["factors"][0]),
-            ["factor", "from_age", "observed", "to_age"]
-        );
+        assert_eq!(keys(&triangle["factors"][0]), ["factor", "from_age", "observed", "to_age"]);
         assert_eq!(triangle["factors"][0]["factor"], 1.5);
         assert_eq!(triangle["factors"][0]["observed"], true);
-        assert_eq!(
-            keys(&triangle["origins"][0]),
-            ["cdf", "ibnr", "latest", "latest_age", "origin", "ultimate"]
-        );
+        assert_eq!(keys(&triangle["origins"][0]), ["cdf", "ibnr", "latest", "latest_age", "origin", "ultimate"]);
         assert_eq!(triangle["origins"][1]["origin"], "2020");
         assert_eq!(triangle["origins"][1]["latest_age"], 1);
         assert_eq!(triangle["origins"][1]["ultimate"], 120.0);

@@ -117,7 +117,12 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Complaints::ResolvedAt))
                     .col(text_null(Complaints::Resolution))
                     .col(integer(Complaints::Version).default(1))
-                    .foreign_key(&mut fk("fk_complaints_dealer", Complaints::Table, Complaints::DealerId, Dealers::Table))
+                    .foreign_key(&mut fk(
+                        "fk_complaints_dealer",
+                        Complaints::Table,
+                        Complaints::DealerId,
+                        Dealers::Table,
+                    ))
                     .foreign_key(&mut fk("fk_complaints_owner", Complaints::Table, Complaints::OwnerId, Users::Table))
                     .to_owned(),
             )
@@ -241,6 +246,8 @@ enum Users {
     Table,
 }
 
+// The column is `feedback_date`; the lint's advice would rename the column.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden, Clone, Copy)]
 enum Feedback {
     Table,

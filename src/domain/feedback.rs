@@ -150,7 +150,8 @@ impl Quarter {
     }
 
     pub fn parse(text: &str) -> Option<Quarter> {
-        let (year, number) = text.trim().to_ascii_uppercase().split_once('Q').map(|(y, q)| (y.to_string(), q.to_string()))?;
+        let (year, number) =
+            text.trim().to_ascii_uppercase().split_once('Q').map(|(y, q)| (y.to_string(), q.to_string()))?;
         let year: i32 = year.parse().ok().filter(|y| (2000..=2100).contains(y))?;
         let number: u32 = number.parse().ok().filter(|q| (1..=4).contains(q))?;
         Some(Quarter { year, number })
@@ -161,7 +162,11 @@ impl Quarter {
     }
 
     pub fn previous(self) -> Quarter {
-        if self.number == 1 { Quarter { year: self.year - 1, number: 4 } } else { Quarter { number: self.number - 1, ..self } }
+        if self.number == 1 {
+            Quarter { year: self.year - 1, number: 4 }
+        } else {
+            Quarter { number: self.number - 1, ..self }
+        }
     }
 }
 

@@ -210,7 +210,11 @@ async fn for_change(
     Ok(row)
 }
 
-async fn bump(tx: &impl ConnectionTrait, row: &complaints::Model, set: Vec<(complaints::Column, Expr)>) -> AppResult<()> {
+async fn bump(
+    tx: &impl ConnectionTrait,
+    row: &complaints::Model,
+    set: Vec<(complaints::Column, Expr)>,
+) -> AppResult<()> {
     let mut update = complaints::Entity::update_many()
         .col_expr(complaints::Column::Version, Expr::col(complaints::Column::Version).add(1))
         .filter(complaints::Column::Id.eq(row.id))
@@ -355,7 +359,12 @@ pub async fn list(
 }
 
 /// A complaint with its history.
-pub async fn file(db: &impl ConnectionTrait, user: &SessionUser, id: i64, today: NaiveDate) -> AppResult<ComplaintFile> {
+pub async fn file(
+    db: &impl ConnectionTrait,
+    user: &SessionUser,
+    id: i64,
+    today: NaiveDate,
+) -> AppResult<ComplaintFile> {
     let row = complaints::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)?;
     if !user.scope.allows(row.dealer_id) {
         return Err(AppError::NotFound);
@@ -367,11 +376,8 @@ pub async fn file(db: &impl ConnectionTrait, user: &SessionUser, id: i64, today:
         .order_by_asc(complaint_events::Column::Id)
         .all(db)
         .await?;
-    let mut ids: Vec<i64> = events
-        .iter()
-        .flat_map(|e| [Some(e.actor_id), e.from_owner_id, e.to_owner_id])
-        .flatten()
-        .collect();
+    let mut ids: Vec<i64> =
+        events.iter().flat_map(|e| [Some(e.actor_id), e.from_owner_id, e.to_owner_id]).flatten().collect();
     ids.sort_unstable();
     ids.dedup();
     let names = user_names(db, &ids).await?;
@@ -443,8 +449,7 @@ pub async fn holders(db: &impl ConnectionTrait, dealer_id: i64) -> AppResult<Vec
         .all(db)
         .await?;
     let manager = dealers::Entity::find_by_id(dealer_id).one(db).await?.and_then(|d| d.channel_manager_id);
-    let head_office: Vec<&str> =
-        Role::ALL.iter().filter(|r| r.sees_all_dealers()).map(|r| r.as_str()).collect();
+    let head_office: Vec<&str> = Role::ALL.iter().filter(|r| r.sees_all_dealers()).map(|r| r.as_str()).collect();
     let rows: Vec<(i64, String, String)> = users::Entity::find()
         .select_only()
         .column(users::Column::Id)

@@ -838,3 +838,200 @@ pub async fn settle_demo_statements(db: &DatabaseConnection, last_closed: chrono
     tx.commit().await?;
     Ok(())
 }
+
+/// Every dealer with its channel manager, sales assistants and staff, for the demo store side.
+pub async fn store_dealers(db: &DatabaseConnection) -> anyhow::Result<Vec<crate::demo::store_side::StoreDealer>> {
+    let dealer_rows: Vec<(i64, Option<i64>)> = dealers::Entity::find()
+        .select_only()
+        .column(dealers::Column::Id)
+        .column(dealers::Column::ChannelManagerId)
+        .order_by_asc(dealers::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let links: Vec<(i64, i64)> = user_dealers::Entity::find()
+        .select_only()
+        .column(user_dealers::Column::DealerId)
+        .column(user_dealers::Column::UserId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let roles: std::collections::HashMap<i64, String> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::Role)
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut out: Vec<crate::demo::store_side::StoreDealer> = dealer_rows
+        .into_iter()
+        .map(|(id, channel_manager_id)| crate::demo::store_side::StoreDealer {
+            id,
+            channel_manager_id,
+            seller_ids: Vec::new(),
+            staff_ids: Vec::new(),
+        })
+        .collect();
+    for (dealer_id, user_id) in links {
+        let Some(dealer) = out.iter_mut().find(|d| d.id == dealer_id) else { continue };
+        match roles.get(&user_id).map(String::as_str) {
+            Some("sales_assistant") => dealer.seller_ids.push(user_id),
+            Some("dealer_staff") => dealer.staff_ids.push(user_id),
+            _ => {}
+        }
+    }
+    for dealer in &mut out {
+        dealer.seller_ids.sort_unstable();
+        dealer.staff_ids.sort_unstable();
+    }
+    Ok(out)
+}
+
+/// Stores the demo store side in one transaction, audited once per kind of record.
+pub async fn insert_store_side(
+    db: &DatabaseConnection,
+    side: &crate::demo::store_side::StoreSide,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use entity::{complaint_events, complaints, feedback, satisfaction_surveys, visit_follow_ups, visits};
+    let tx = begin_write(db).await?;
+    for (index, chunk) in side.feedback.chunks(500).enumerate() {
+        let rows = chunk.iter().enumerate().map(|(n, f)| feedback::ActiveModel {
+            dealer_id: Set(f.dealer_id),
+            author_id: Set(f.author_id),
+            feedback_date: Set(f.date),
+            category: Set(f.category.as_str().into()),
+            urgency: Set(f.urgency.as_str().into()),
+            body: Set(f.body.clone()),
+            submission_ref: Set(format!("demo-{seed}-{index}-{n}")),
+            status: Set(f.status.as_str().into()),
+            handled_by: Set(f.handled.as_ref().map(|h| h.0)),
+            handled_at: Set(f.handled.as_ref().map(|h| h.1)),
+            handled_note: Set(f.handled.as_ref().map(|h| h.2.clone()).filter(|n| !n.is_empty())),
+            version: Set(1),
+            created_at: Set(f.created_at),
+            ..Default::default()
+        });
+        feedback::Entity::insert_many(rows).exec_without_returning(&tx).await?;
+    }
+    for v in &side.visits {
+        let id = visits::Entity::insert(visits::ActiveModel {
+            dealer_id: Set(v.dealer_id),
+            manager_id: Set(v.manager_id),
+            planned_on: Set(v.planned_on),
+            purpose: Set(v.purpose.clone()),
+            status: Set(if v.done.is_some() { "done" } else { "planned" }.into()),
+            visited_on: Set(v.done.as_ref().map(|d| d.0)),
+            findings: Set(v.done.as_ref().map(|d| d.1.clone())),
+            version: Set(1),
+            created_at: Set(v.created_at),
+            recorded_at: Set(v.done.as_ref().map(|_| v.created_at + chrono::Duration::days(7))),
+            ..Default::default()
+        })
+        .exec(&tx)
+        .await?
+        .last_insert_id;
+        for f in &v.follow_ups {
+            visit_follow_ups::Entity::insert(visit_follow_ups::ActiveModel {
+                visit_id: Set(id),
+                dealer_id: Set(v.dealer_id),
+                action: Set(f.action.clone()),
+                owner_id: Set(f.owner_id),
+                due_on: Set(f.due_on),
+                done_at: Set(f.done.as_ref().map(|d| d.0)),
+                done_note: Set(f.done.as_ref().map(|d| d.1.clone())),
+                version: Set(1),
+                created_at: Set(v.created_at),
+                ..Default::default()
+            })
+            .exec(&tx)
+            .await?;
+        }
+    }
+    for c in &side.complaints {
+        let owner = c.handed_to.as_ref().map(|h| h.1).unwrap_or(c.logged_by);
+        let id = complaints::Entity::insert(complaints::ActiveModel {
+            dealer_id: Set(c.dealer_id),
+            source: Set(c.source.as_str().into()),
+            complainant: Set(c.complainant.clone()),
+            contact: Set(c.contact.clone()),
+            category: Set(c.category.as_str().into()),
+            description: Set(c.description.clone()),
+            logged_by: Set(c.logged_by),
+            logged_at: Set(c.logged_at),
+            owner_id: Set(owner),
+            due_on: Set(c.due_on),
+            status: Set(if c.resolved.is_some() { "resolved" } else { "open" }.into()),
+            resolved_at: Set(c.resolved.as_ref().map(|r| r.0)),
+            resolution: Set(c.resolved.as_ref().map(|r| r.1.clone())),
+            version: Set(1),
+            ..Default::default()
+        })
+        .exec(&tx)
+        .await?
+        .last_insert_id;
+        let mut events = vec![complaint_events::ActiveModel {
+            complaint_id: Set(id),
+            kind: Set("logged".into()),
+            actor_id: Set(c.logged_by),
+            from_owner_id: Set(None),
+            to_owner_id: Set(Some(c.logged_by)),
+            note: Set(String::new()),
+            at: Set(c.logged_at),
+            ..Default::default()
+        }];
+        if let Some((at, to, note)) = &c.handed_to {
+            events.push(complaint_events::ActiveModel {
+                complaint_id: Set(id),
+                kind: Set("handed_over".into()),
+                actor_id: Set(c.logged_by),
+                from_owner_id: Set(Some(c.logged_by)),
+                to_owner_id: Set(Some(*to)),
+                note: Set(note.clone()),
+                at: Set(*at),
+                ..Default::default()
+            });
+        }
+        if let Some((at, resolution)) = &c.resolved {
+            events.push(complaint_events::ActiveModel {
+                complaint_id: Set(id),
+                kind: Set("resolved".into()),
+                actor_id: Set(owner),
+                from_owner_id: Set(Some(owner)),
+                to_owner_id: Set(None),
+                note: Set(resolution.clone()),
+                at: Set(std::cmp::max(*at, c.handed_to.as_ref().map(|h| h.0).unwrap_or(*at))),
+                ..Default::default()
+            });
+        }
+        complaint_events::Entity::insert_many(events).exec_without_returning(&tx).await?;
+    }
+    for chunk in side.surveys.chunks(500) {
+        let rows = chunk.iter().map(|s| satisfaction_surveys::ActiveModel {
+            dealer_id: Set(s.dealer_id),
+            quarter: Set(s.quarter.to_string()),
+            respondent: Set(s.respondent.clone()),
+            scores_json: Set(serde_json::to_string(&s.ratings).unwrap_or_default()),
+            recorded_by: Set(s.recorded_by),
+            recorded_at: Set(s.recorded_at),
+            version: Set(1),
+            ..Default::default()
+        });
+        satisfaction_surveys::Entity::insert_many(rows).exec_without_returning(&tx).await?;
+    }
+    let change = Change {
+        action: "demo_import",
+        entity: "store_side",
+        entity_id: None,
+        before: None,
+        after: Some(serde_json::json!({
+            "feedback": side.feedback.len(), "visits": side.visits.len(),
+            "complaints": side.complaints.len(), "surveys": side.surveys.len(), "seed": seed,
+        })),
+    };
+    audit::append(&tx, &Actor::system("demo-data"), change).await?;
+    tx.commit().await?;
+    Ok(())
+}

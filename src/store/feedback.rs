@@ -319,7 +319,8 @@ pub async fn handle(
 }
 
 async fn items(db: &impl ConnectionTrait, rows: Vec<feedback::Model>) -> AppResult<Vec<FeedbackItem>> {
-    let mut user_ids: Vec<i64> = rows.iter().map(|r| r.author_id).chain(rows.iter().filter_map(|r| r.handled_by)).collect();
+    let mut user_ids: Vec<i64> =
+        rows.iter().map(|r| r.author_id).chain(rows.iter().filter_map(|r| r.handled_by)).collect();
     user_ids.sort_unstable();
     user_ids.dedup();
     let names = user_names(db, &user_ids).await?;

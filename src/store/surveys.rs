@@ -72,7 +72,12 @@ fn survey(row: satisfaction_surveys::Model) -> Survey {
         overall_gap: overall_gap(&ratings),
         ratings: ratings
             .iter()
-            .map(|r| RatedDimension { dimension: r.dimension, expected: r.expected, perceived: r.perceived, gap: r.gap() })
+            .map(|r| RatedDimension {
+                dimension: r.dimension,
+                expected: r.expected,
+                perceived: r.perceived,
+                gap: r.gap(),
+            })
             .collect(),
         recorded_by: row.recorded_by,
         recorded_at: row.recorded_at,
@@ -81,7 +86,12 @@ fn survey(row: satisfaction_surveys::Model) -> Survey {
 }
 
 /// Records a dealer's survey for a quarter, or corrects it at the version read.
-pub async fn record(tx: &impl ConnectionTrait, actor: &Actor, scope: &Scope, request: &SurveyRequest) -> AppResult<i64> {
+pub async fn record(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    request: &SurveyRequest,
+) -> AppResult<i64> {
     let recorded_by = actor.user_id.ok_or(AppError::Forbidden)?;
     let mut errors = Vec::new();
     if !scope.allows(request.dealer_id) || dealers::Entity::find_by_id(request.dealer_id).one(tx).await?.is_none() {
@@ -146,7 +156,10 @@ pub async fn record(tx: &impl ConnectionTrait, actor: &Actor, scope: &Scope, req
                 .col_expr(satisfaction_surveys::Column::ScoresJson, Expr::value(scores_json))
                 .col_expr(satisfaction_surveys::Column::RecordedBy, Expr::value(recorded_by))
                 .col_expr(satisfaction_surveys::Column::RecordedAt, Expr::value(now()))
-                .col_expr(satisfaction_surveys::Column::Version, Expr::col(satisfaction_surveys::Column::Version).add(1))
+                .col_expr(
+                    satisfaction_surveys::Column::Version,
+                    Expr::col(satisfaction_surveys::Column::Version).add(1),
+                )
                 .filter(satisfaction_surveys::Column::Id.eq(row.id))
                 .filter(satisfaction_surveys::Column::Version.eq(version))
                 .exec(tx)
@@ -155,8 +168,12 @@ pub async fn record(tx: &impl ConnectionTrait, actor: &Actor, scope: &Scope, req
                 return Err(AppError::stale_version());
             }
             let before = serde_json::json!({ "respondent": row.respondent, "ratings": serde_json::from_str::<serde_json::Value>(&row.scores_json).unwrap_or_default() });
-            audit::append(tx, actor, Change::new("correct", "satisfaction_survey", row.id).before(&before).after(&after))
-                .await?;
+            audit::append(
+                tx,
+                actor,
+                Change::new("correct", "satisfaction_survey", row.id).before(&before).after(&after),
+            )
+            .await?;
             Ok(row.id)
         }
     }
@@ -235,7 +252,11 @@ pub async fn comparison(db: &impl ConnectionTrait, scope: &Scope, quarter: Quart
         }
     }
     answered.sort_by(|a, b| {
-        a.survey.overall_gap.unwrap_or(0.0).total_cmp(&b.survey.overall_gap.unwrap_or(0.0)).then(a.dealer.code.cmp(&b.dealer.code))
+        a.survey
+            .overall_gap
+            .unwrap_or(0.0)
+            .total_cmp(&b.survey.overall_gap.unwrap_or(0.0))
+            .then(a.dealer.code.cmp(&b.dealer.code))
     });
     let ratings: Vec<Vec<Rating>> = answered
         .iter()

@@ -287,7 +287,9 @@ pub async fn complete_follow_up(
     }
     let visit = visits::Entity::find_by_id(row.visit_id).one(tx).await?.ok_or(AppError::NotFound)?;
     if row.owner_id != user.user_id && visit.manager_id != user.user_id && user.role != Role::Administrator {
-        return Err(AppError::Conflict("only the follow-up's owner or the visit's channel manager may close it".into()));
+        return Err(AppError::Conflict(
+            "only the follow-up's owner or the visit's channel manager may close it".into(),
+        ));
     }
     if row.done_at.is_some() {
         return Err(AppError::Conflict("the follow-up is already done".into()));
@@ -338,7 +340,7 @@ pub async fn list(
         .await?;
     // Past visits read best newest first; the SQL order keeps planned ones soonest first.
     let (planned, mut past): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.status == "planned");
-    past.sort_by(|a, b| b.visited_on.unwrap_or(b.planned_on).cmp(&a.visited_on.unwrap_or(a.planned_on)));
+    past.sort_by_key(|v| std::cmp::Reverse(v.visited_on.unwrap_or(v.planned_on)));
     let items = visits_of(db, planned.into_iter().chain(past).collect()).await?;
     Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
 }
@@ -359,7 +361,11 @@ pub async fn file(db: &impl ConnectionTrait, user: &SessionUser, id: i64, today:
 }
 
 /// Open follow-ups owned by a user, soonest due first.
-pub async fn follow_ups_owned(db: &impl ConnectionTrait, user: &SessionUser, today: NaiveDate) -> AppResult<Vec<FollowUp>> {
+pub async fn follow_ups_owned(
+    db: &impl ConnectionTrait,
+    user: &SessionUser,
+    today: NaiveDate,
+) -> AppResult<Vec<FollowUp>> {
     let rows = visit_follow_ups::Entity::find()
         .filter(visit_follow_ups::Column::OwnerId.eq(user.user_id))
         .filter(visit_follow_ups::Column::DoneAt.is_null())

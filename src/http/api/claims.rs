@@ -19,9 +19,9 @@ use crate::store::claims::{
     self, ApprovalRequest, Claim, ClaimFile, ClaimFilter, ClaimSettings, LossItemRequest, NewDocument, PaymentRequest,
     PublicStatus, RegisterRequest, ReportRequest, ReserveChange, SettleRequest, StepRequest, SurveyRequest,
 };
-use crate::store::{files, idempotency};
 use crate::store::sessions::SessionUser;
 use crate::store::{Page, PageRequest};
+use crate::store::{files, idempotency};
 
 /// Reports a claim (first notice of loss) against the policies in force at the accident time.
 /// Send an `Idempotency-Key`: the same key returns the same claim, never a second one.

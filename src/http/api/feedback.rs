@@ -61,7 +61,10 @@ impl FeedbackForm {
 }
 
 /// Reads the feedback form and its optional photo, enforcing the size limit while streaming.
-pub async fn read_feedback_form(mut multipart: Multipart, max_bytes: u64) -> AppResult<(FeedbackForm, Option<Vec<u8>>)> {
+pub async fn read_feedback_form(
+    mut multipart: Multipart,
+    max_bytes: u64,
+) -> AppResult<(FeedbackForm, Option<Vec<u8>>)> {
     let mut form = FeedbackForm::default();
     let mut photo = None;
     let bad = |e: axum::extract::multipart::MultipartError| AppError::BadRequest(e.body_text());
@@ -105,9 +108,9 @@ pub async fn accept_feedback(
     let stored = match photo {
         None => None,
         Some(bytes) => {
-            let content_type = files::sniff_content_type(&bytes).filter(|t| t.starts_with("image/")).ok_or_else(|| {
-                AppError::field("photo", "unsupported", "a photo is a JPEG, PNG, WebP or HEIC image")
-            })?;
+            let content_type = files::sniff_content_type(&bytes)
+                .filter(|t| t.starts_with("image/"))
+                .ok_or_else(|| AppError::field("photo", "unsupported", "a photo is a JPEG, PNG, WebP or HEIC image"))?;
             let sha256 = hex::encode(Sha256::digest(&bytes));
             files::store_file(&state.config.document_dir, &sha256, &bytes).await?;
             Some(StoredPhoto {
@@ -198,7 +201,9 @@ pub struct FeedbackQuery {
 fn parsed<T>(field: &str, value: Option<&str>, parse: fn(&str) -> Option<T>) -> AppResult<Option<T>> {
     match value.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(text) => parse(text).map(Some).ok_or_else(|| AppError::field(field, "unknown", format!("unknown {field} {text:?}"))),
+        Some(text) => {
+            parse(text).map(Some).ok_or_else(|| AppError::field(field, "unknown", format!("unknown {field} {text:?}")))
+        }
     }
 }
 
@@ -552,7 +557,9 @@ impl QuarterQuery {
     pub fn quarter(&self) -> AppResult<Quarter> {
         match self.quarter.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(Quarter::of(today()).previous()),
-            Some(text) => Quarter::parse(text).ok_or_else(|| AppError::field("quarter", "invalid", "a quarter such as 2026Q3")),
+            Some(text) => {
+                Quarter::parse(text).ok_or_else(|| AppError::field("quarter", "invalid", "a quarter such as 2026Q3"))
+            }
         }
     }
 }

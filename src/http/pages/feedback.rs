@@ -39,7 +39,10 @@ async fn dealers_in_scope(state: &AppState, scope: &Scope) -> AppResult<Vec<Deal
 }
 
 fn error_for<'a>(shell: &Shell, errors: &'a [FieldError], field: &str) -> Option<&'a str> {
-    errors.iter().find(|e| e.field == field || e.field.starts_with(&format!("{field}."))).map(|e| shell.tr.field_error(e))
+    errors
+        .iter()
+        .find(|e| e.field == field || e.field.starts_with(&format!("{field}.")))
+        .map(|e| shell.tr.field_error(e))
 }
 
 /// Validation errors go back to the form with status 422, conflicts as a notice with 409.
@@ -263,11 +266,21 @@ pub async fn feed_csv(
     let mut writer = csv::Writer::from_writer(Vec::new());
     let map = |e: csv::Error| AppError::Internal(e.into());
     writer
-        .write_record(["日期 date", "门店 dealer", "类别 category", "紧急 urgency", "内容 text", "提交人 author", "状态 status", "处理说明 note"])
+        .write_record([
+            "日期 date",
+            "门店 dealer",
+            "类别 category",
+            "紧急 urgency",
+            "内容 text",
+            "提交人 author",
+            "状态 status",
+            "处理说明 note",
+        ])
         .map_err(map)?;
     let mut page_no = 1;
     loop {
-        let page = feedback::list(&state.db, &user.scope, &filter, PageRequest { page: page_no, per_page: 1000 }).await?;
+        let page =
+            feedback::list(&state.db, &user.scope, &filter, PageRequest { page: page_no, per_page: 1000 }).await?;
         for f in &page.items {
             writer
                 .write_record([
@@ -411,7 +424,8 @@ pub async fn complaint_list(
         query.status = Some("open".into());
     }
     let filter = query.filter(&user)?;
-    let page = complaints::list(&state.db, &user, &filter, PageRequest::new(query.page, query.per_page), today()).await?;
+    let page =
+        complaints::list(&state.db, &user, &filter, PageRequest::new(query.page, query.per_page), today()).await?;
     Ok(ComplaintsPage {
         shell,
         page,

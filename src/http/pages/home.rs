@@ -59,7 +59,11 @@ pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user)
             status: Some(crate::domain::feedback::FeedbackStatus::New),
             ..Default::default()
         };
-        Some(crate::store::feedback::list(&state.db, &user.scope, &filter, PageRequest::new(Some(1), Some(1))).await?.total)
+        Some(
+            crate::store::feedback::list(&state.db, &user.scope, &filter, PageRequest::new(Some(1), Some(1)))
+                .await?
+                .total,
+        )
     } else {
         None
     };

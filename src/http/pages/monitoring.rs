@@ -163,11 +163,17 @@ pub async fn dashboard(
     let insiders = user.role != crate::domain::auth::Role::DealerStaff;
     let (store, latest_feedback) = if insiders {
         let to = today + chrono::Days::new(1);
-        let figures = crate::store::feedback::figures(&state.db, &user.scope, id, to - chrono::Days::new(31), to, today).await?;
+        let figures =
+            crate::store::feedback::figures(&state.db, &user.scope, id, to - chrono::Days::new(31), to, today).await?;
         let filter = crate::store::feedback::FeedbackFilter { dealer_id: Some(id), ..Default::default() };
-        let latest = crate::store::feedback::list(&state.db, &user.scope, &filter, crate::store::PageRequest { page: 1, per_page: 5 })
-            .await?
-            .items;
+        let latest = crate::store::feedback::list(
+            &state.db,
+            &user.scope,
+            &filter,
+            crate::store::PageRequest { page: 1, per_page: 5 },
+        )
+        .await?
+        .items;
         (Some(figures), latest)
     } else {
         (None, Vec::new())
