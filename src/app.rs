@@ -88,9 +88,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let db = state.db.clone();
+    let sealer = crate::store::audit::spawn_sealer(db.clone(), std::time::Duration::from_millis(100));
+    let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sealer.abort();
+    // What the last requests recorded goes onto the chain before the process ends.
+    if let Err(e) = crate::store::audit::seal(&db).await {
+        tracing::warn!(error = %e, "sealing audit records at shutdown failed; the next start seals them");
+    }
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

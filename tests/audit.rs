@@ -9,6 +9,7 @@ mod common;
 use autochannel::domain::auth::Role;
 use autochannel::store::audit::{self, Verification};
 use common::TestApp;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 on_both_databases!(
@@ -18,7 +19,38 @@ on_both_databases!(
     a_deleted_record_is_found,
     concurrent_writes_keep_one_unbroken_chain,
     administrators_browse_and_filter_the_trail,
+    the_server_seals_recorded_changes_onto_the_chain_by_itself,
 );
+
+async fn the_server_seals_recorded_changes_onto_the_chain_by_itself(app: TestApp) {
+    for name in ["s1", "s2", "s3"] {
+        app.add_user(name, Role::Underwriter, &[]).await;
+    }
+    // Nobody asks for the trail: the running server's sealer moves the records onto the chain.
+    let mut chained = 0;
+    for _ in 0..50 {
+        chained = entity::audit_log::Entity::find().count(&app.db).await.unwrap();
+        if chained >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(chained, 5, "defaults, filed rates and three users, sealed within seconds");
+    assert_eq!(entity::audit_inbox::Entity::find().count(&app.db).await.unwrap(), 0, "the inbox is empty again");
+    let creates: Vec<String> = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::Entity.eq("user"))
+        .order_by_asc(entity::audit_log::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.entity_id)
+        .collect();
+    assert_eq!(creates.len(), 3);
+    assert!(matches!(verify(&app).await, Verification::Intact { records: 5 }));
+    // Sealing again finds nothing to do and changes nothing.
+    assert_eq!(audit::seal(&app.db).await.unwrap(), 0);
+}
 
 async fn verify(app: &TestApp) -> Verification {
     audit::verify(&app.db).await.unwrap()
@@ -66,6 +98,7 @@ async fn writes_append_records_that_verify(app: TestApp) {
 
 async fn the_database_refuses_to_change_or_delete_records(app: TestApp) {
     app.add_user("root", Role::Administrator, &[]).await;
+    audit::seal(&app.db).await.unwrap();
     assert!(app.sql("UPDATE audit_log SET actor = 'someone-else' WHERE id = 1").await.is_err());
     assert!(app.sql("DELETE FROM audit_log WHERE id = 1").await.is_err());
     assert!(matches!(verify(&app).await, Verification::Intact { records: 3 }));
@@ -87,6 +120,7 @@ async fn a_tampered_record_is_found(app: TestApp) {
     for name in ["a1", "a2", "a3"] {
         app.add_user(name, Role::Underwriter, &[]).await;
     }
+    audit::seal(&app.db).await.unwrap();
     drop_guards(&app).await;
     app.sql("UPDATE audit_log SET after_json = replace(after_json, 'underwriter', 'administrator') WHERE id = 3")
         .await
@@ -111,6 +145,7 @@ async fn a_deleted_record_is_found(app: TestApp) {
     for name in ["a1", "a2", "a3"] {
         app.add_user(name, Role::Underwriter, &[]).await;
     }
+    audit::seal(&app.db).await.unwrap();
     drop_guards(&app).await;
     app.sql("DELETE FROM audit_log WHERE id = 2").await.unwrap();
     match verify(&app).await {

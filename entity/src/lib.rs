@@ -2,6 +2,7 @@
 //! service's `store` and `domain` modules, never here.
 
 pub mod audit_head;
+pub mod audit_inbox;
 pub mod audit_log;
 pub mod claim_documents;
 pub mod claim_lookups;

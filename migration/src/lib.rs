@@ -7,6 +7,7 @@ mod m20261122_000002_underwriting;
 mod m20261125_000003_claims;
 mod m20261125_000004_commission;
 mod m20261125_000005_feedback;
+mod m20261125_000006_audit_inbox;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_claims::Migration),
             Box::new(m20261125_000004_commission::Migration),
             Box::new(m20261125_000005_feedback::Migration),
+            Box::new(m20261125_000006_audit_inbox::Migration),
         ]
     }
 }

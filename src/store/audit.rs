@@ -1,5 +1,6 @@
-//! Appending to and reading the hash-chained audit trail. No function here
-//! updates or deletes a record, and the database refuses to (see the migration).
+//! Appending to and reading the hash-chained audit trail. Changes are recorded in an inbox
+//! within their own transaction and sealed onto the chain in batches; no function here updates
+//! or deletes a chained record, and the database refuses to (see the migrations).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -9,7 +10,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::domain::audit::{AuditContent, ChainBreak, ChainVerifier, chain_hash};
-use entity::{audit_head, audit_log};
+use entity::{audit_head, audit_inbox, audit_log};
 
 use super::{Page, PageRequest, now};
 
@@ -54,48 +55,115 @@ impl Change {
     }
 }
 
-/// Appends one record inside the caller's transaction. The chain head row is
-/// locked (`FOR UPDATE` on PostgreSQL; SQLite's write lock is already held), so
-/// concurrent writers extend the chain one after another, never forking it.
+/// Records one change inside the caller's transaction: it commits or rolls back with the change.
+///
+/// The record goes to the inbox, not straight onto the chain: taking the chain's head here
+/// would make every write in the service wait for every other until it commits. `seal` moves
+/// inbox records onto the chain, in batches, shortly after (the server does it continuously).
 pub async fn append(tx: &impl ConnectionTrait, actor: &Actor, change: Change) -> Result<i64, DbErr> {
-    let head = audit_head::Entity::find_by_id(1)
-        .lock_exclusive()
-        .one(tx)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
-    let content = AuditContent {
-        id: head.last_id + 1,
-        at: now(),
-        actor_id: actor.user_id,
-        actor: actor.name.clone(),
-        action: change.action.to_string(),
-        entity: change.entity.to_string(),
-        entity_id: change.entity_id,
-        before_json: change.before.map(|v| v.to_string()),
-        after_json: change.after.map(|v| v.to_string()),
-        ip: actor.ip.clone(),
+    let row = audit_inbox::ActiveModel {
+        at: Set(now()),
+        actor_id: Set(actor.user_id),
+        actor: Set(actor.name.clone()),
+        action: Set(change.action.to_string()),
+        entity: Set(change.entity.to_string()),
+        entity_id: Set(change.entity_id),
+        before_json: Set(change.before.map(|v| v.to_string())),
+        after_json: Set(change.after.map(|v| v.to_string())),
+        ip: Set(actor.ip.clone()),
+        ..Default::default()
     };
-    let hash = chain_hash(&head.last_hash, &content);
-    audit_log::Entity::insert(audit_log::ActiveModel {
-        id: Set(content.id),
-        at: Set(content.at),
-        actor_id: Set(content.actor_id),
-        actor: Set(content.actor),
-        action: Set(content.action),
-        entity: Set(content.entity),
-        entity_id: Set(content.entity_id),
-        before_json: Set(content.before_json),
-        after_json: Set(content.after_json),
-        ip: Set(content.ip),
-        prev_hash: Set(head.last_hash),
-        hash: Set(hash.clone()),
-    })
-    .exec_without_returning(tx)
-    .await?;
-    audit_head::Entity::update(audit_head::ActiveModel { id: Set(1), last_id: Set(content.id), last_hash: Set(hash) })
-        .exec(tx)
+    Ok(audit_inbox::Entity::insert(row).exec(tx).await?.last_insert_id)
+}
+
+/// Records waiting in the inbox are sealed this many at a time.
+const SEAL_BATCH: u64 = 500;
+
+/// Moves every committed inbox record onto the hash chain, oldest first; returns how many.
+///
+/// Each batch is one transaction holding the chain's head, so sealers (the server's, `audit verify`,
+/// a second server) take turns and the chain never forks; a record is in the inbox or on the chain,
+/// never both and never neither.
+pub async fn seal(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let mut sealed = 0u64;
+    loop {
+        // A read first: an idle server must not take SQLite's write lock ten times a second.
+        if audit_inbox::Entity::find().select_only().column(audit_inbox::Column::Id).limit(1).into_tuple::<i64>().one(db).await?.is_none() {
+            return Ok(sealed);
+        }
+        let tx = crate::db::begin_write(db).await?;
+        let mut head = audit_head::Entity::find_by_id(1)
+            .lock_exclusive()
+            .one(&tx)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
+        let pending =
+            audit_inbox::Entity::find().order_by_asc(audit_inbox::Column::Id).limit(SEAL_BATCH).all(&tx).await?;
+        if pending.is_empty() {
+            tx.commit().await?;
+            return Ok(sealed);
+        }
+        let inbox_ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
+        let mut records = Vec::with_capacity(pending.len());
+        for row in pending {
+            let content = AuditContent {
+                id: head.last_id + 1,
+                at: row.at,
+                actor_id: row.actor_id,
+                actor: row.actor,
+                action: row.action,
+                entity: row.entity,
+                entity_id: row.entity_id,
+                before_json: row.before_json,
+                after_json: row.after_json,
+                ip: row.ip,
+            };
+            let hash = chain_hash(&head.last_hash, &content);
+            records.push(audit_log::ActiveModel {
+                id: Set(content.id),
+                at: Set(content.at),
+                actor_id: Set(content.actor_id),
+                actor: Set(content.actor),
+                action: Set(content.action),
+                entity: Set(content.entity),
+                entity_id: Set(content.entity_id),
+                before_json: Set(content.before_json),
+                after_json: Set(content.after_json),
+                ip: Set(content.ip),
+                prev_hash: Set(std::mem::replace(&mut head.last_hash, hash.clone())),
+                hash: Set(hash),
+            });
+            head.last_id = content.id;
+        }
+        sealed += records.len() as u64;
+        // Small batches of inserts keep each statement within every database's parameter limit.
+        for chunk in records.chunks(50) {
+            audit_log::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await?;
+        }
+        audit_inbox::Entity::delete_many().filter(audit_inbox::Column::Id.is_in(inbox_ids)).exec(&tx).await?;
+        audit_head::Entity::update(audit_head::ActiveModel {
+            id: Set(1),
+            last_id: Set(head.last_id),
+            last_hash: Set(head.last_hash.clone()),
+        })
+        .exec(&tx)
         .await?;
-    Ok(content.id)
+        tx.commit().await?;
+    }
+}
+
+/// Seals the inbox every `interval` until the returned handle is dropped or aborted; errors are logged.
+pub fn spawn_sealer(db: DatabaseConnection, interval: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(e) = seal(&db).await {
+                tracing::warn!(error = %e, "sealing audit records failed; retrying");
+            }
+        }
+    })
 }
 
 /// Outcome of walking the whole chain.
@@ -107,6 +175,7 @@ pub enum Verification {
 
 /// Recomputes every hash in id order, a page at a time.
 pub async fn verify(db: &DatabaseConnection) -> Result<Verification, DbErr> {
+    seal(db).await?;
     const BATCH: u64 = 2_000;
     let mut verifier = ChainVerifier::default();
     let mut after_id = 0i64;
@@ -183,6 +252,8 @@ pub async fn list(
     filter: &AuditFilter,
     paging: PageRequest,
 ) -> Result<Page<AuditRecord>, DbErr> {
+    // What was committed before this request is shown, sealed.
+    seal(db).await?;
     let mut query = audit_log::Entity::find();
     if let Some(actor) = &filter.actor {
         query = query.filter(audit_log::Column::Actor.eq(actor.as_str()));
