@@ -406,6 +406,7 @@ fn generate_sale(
         driver_limit: if commercial && rng.random_bool(0.5) { seat_limits.first().copied() } else { None },
         passenger_limit: if commercial && rng.random_bool(0.4) { seat_limits.first().copied() } else { None },
         riders: if commercial && rng.random_bool(0.15) { vec!["medical_extra".into()] } else { Vec::new() },
+        vehicle_damage_sum_insured: None,
     };
     let pricing_coefficient = Decimal::new(rng.random_range(85..=115), 2);
     let input = PricingInput {

@@ -877,6 +877,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("survey.scale_hint", "每项打分 1–5：1 很低，5 很高。", "Rate each from 1 (very low) to 5 (very high)."),
     ("survey.save", "保存", "Save"),
     (
+        "policy.damage_sum_insured",
+        "车损险约定保额（不高于实际价值）",
+        "Agreed vehicle-damage sum insured (at most the actual value)",
+    ),
+    (
         "survey.exists",
         "该车商本季度的调查已录入。再次保存将以本次填写的内容更正它。",
         "This dealer's survey for the quarter is already recorded. Save again to correct it with what is filled in now.",

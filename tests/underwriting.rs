@@ -23,6 +23,7 @@ on_both_databases!(
     sellers_see_only_their_stores_quotes_and_policies,
     the_same_issue_key_issues_once,
     concurrent_endorsements_cannot_both_win,
+    lowering_the_vehicle_damage_sum_insured_refunds_pro_rata,
     cancelling_on_the_first_day_refunds_everything,
     renewal_quotes_move_one_ncd_level_down,
     a_new_rating_version_prices_new_quotes_only,
@@ -260,6 +261,57 @@ async fn concurrent_endorsements_cannot_both_win(app: TestApp) {
     assert_eq!(shown["versions"].as_array().unwrap().len(), 2, "one endorsement recorded");
     assert_eq!(shown["versions"][1]["kind"], "endorse");
     assert_eq!(shown["versions"][1]["adjustment"], "0.00", "a plate change costs nothing");
+}
+
+async fn lowering_the_vehicle_damage_sum_insured_refunds_pro_rata(app: TestApp) {
+    let dealer = store(&app).await;
+    let token = app.token("sa").await;
+    let policy = issued_commercial_policy(&app, &token, dealer).await;
+    let damage =
+        policy["coverages"].as_array().unwrap().iter().find(|c| c["code"] == "vehicle_damage").unwrap().clone();
+    let actual: rust_decimal::Decimal = damage["sum_insured"].as_str().unwrap().parse().unwrap();
+    let path = format!("/api/v1/policies/{}/endorse", policy["id"]);
+    let start = policy["start_date"].clone();
+    // Above the actual value, or below the table's 70% floor: refused, naming the field.
+    for (amount, code) in [
+        (actual + rust_decimal::Decimal::ONE, "above_actual_value"),
+        (actual / rust_decimal::Decimal::from(2), "below_agreed_floor"),
+    ] {
+        let body = json!({ "version": 1, "effective_date": start, "vehicle_damage_sum_insured": amount.round_dp(2).to_string() });
+        let refused = post(&app, &token, &path, &body).await;
+        assert_eq!(refused.status(), 422);
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "vehicle_damage_sum_insured", "{problem}");
+        assert_eq!(problem["errors"][0]["code"], code);
+    }
+    // 90% of the actual value from the first day: the vehicle-damage premium is repriced on the lower
+    // sum insured, the other coverages stay, and the whole difference comes back.
+    let agreed = (actual * rust_decimal::Decimal::new(9, 1)).round_dp(2);
+    let body = json!({ "version": 1, "effective_date": start, "vehicle_damage_sum_insured": agreed.to_string() });
+    let response = post(&app, &token, &path, &body).await;
+    assert_eq!(response.status(), 200);
+    let endorsed: Value = response.json().await.unwrap();
+    let new_damage =
+        endorsed["coverages"].as_array().unwrap().iter().find(|c| c["code"] == "vehicle_damage").unwrap().clone();
+    assert_eq!(new_damage["sum_insured"], agreed.to_string());
+    let dec = |v: &Value| v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    let old_base = dec(&damage["base_premium"]);
+    assert_eq!(
+        dec(&new_damage["base_premium"]),
+        (rust_decimal::Decimal::from(500) + agreed * rust_decimal::Decimal::new(11, 3)).round_dp(2)
+    );
+    assert!(dec(&new_damage["base_premium"]) < old_base);
+    let third_party = |p: &Value| {
+        p["coverages"].as_array().unwrap().iter().find(|c| c["code"] == "third_party").unwrap()["premium"].clone()
+    };
+    assert_eq!(third_party(&endorsed), third_party(&policy), "the other coverages are unchanged");
+    let adjustment = dec(&endorsed["versions"][1]["adjustment"]);
+    assert_eq!(
+        adjustment,
+        dec(&endorsed["premium"]) - dec(&policy["premium"]),
+        "effective from the first day: the full difference"
+    );
+    assert!(adjustment < rust_decimal::Decimal::ZERO);
 }
 
 async fn cancelling_on_the_first_day_refunds_everything(app: TestApp) {

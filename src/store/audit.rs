@@ -88,7 +88,15 @@ pub async fn seal(db: &DatabaseConnection) -> Result<u64, DbErr> {
     let mut sealed = 0u64;
     loop {
         // A read first: an idle server must not take SQLite's write lock ten times a second.
-        if audit_inbox::Entity::find().select_only().column(audit_inbox::Column::Id).limit(1).into_tuple::<i64>().one(db).await?.is_none() {
+        if audit_inbox::Entity::find()
+            .select_only()
+            .column(audit_inbox::Column::Id)
+            .limit(1)
+            .into_tuple::<i64>()
+            .one(db)
+            .await?
+            .is_none()
+        {
             return Ok(sealed);
         }
         let tx = crate::db::begin_write(db).await?;

@@ -403,6 +403,11 @@ pub struct Endorsement {
     /// New commercial coverages (commercial policies only).
     #[schema(value_type = Option<Object>)]
     pub coverages: Option<CoverageChoice>,
+    /// A new agreed vehicle-damage sum insured, keeping the other coverages (commercial policies with
+    /// vehicle damage only); at most the actual value, at least the rating table's share of it.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub vehicle_damage_sum_insured: Option<Decimal>,
 }
 
 /// Applies an endorsement: a pro-rata premium difference by day, recorded as a new version.
@@ -444,19 +449,45 @@ pub async fn endorse(
         None => None,
     };
     let mut new_lines = None;
-    if let Some(mut coverages) = endorsement.coverages.clone() {
+    let mut requested = endorsement.coverages.clone();
+    if let Some(sum_insured) = endorsement.vehicle_damage_sum_insured {
+        let mut choice = match requested.take() {
+            Some(choice) => choice,
+            None => current_choice(tx, &before).await?,
+        };
+        if before.product == Product::Commercial && !choice.vehicle_damage {
+            errors.push(FieldError::new(
+                "vehicle_damage_sum_insured",
+                "no_vehicle_damage",
+                "the policy has no vehicle damage cover to change the sum insured of",
+            ));
+        }
+        choice.vehicle_damage_sum_insured = Some(sum_insured);
+        requested = Some(choice);
+    }
+    if let Some(mut coverages) = requested.clone() {
         if before.product != Product::Commercial {
             errors.push(FieldError::new("coverages", "not_allowed", "coverages change only on a commercial policy"));
         } else {
             coverages.compulsory = false;
             match reprice(tx, &before, coverages).await? {
                 Ok(lines) => new_lines = Some(lines),
-                Err(found) => errors.extend(found),
+                Err(found) => errors.extend(found.into_iter().map(|mut e| {
+                    // The agreed sum insured is its own field of the endorsement.
+                    if e.field == "coverages.vehicle_damage_sum_insured" && endorsement.coverages.is_none() {
+                        e.field = "vehicle_damage_sum_insured".into();
+                    }
+                    e
+                })),
             }
         }
     }
     if plate.is_none() && phone.is_none() && new_lines.is_none() && errors.is_empty() {
-        errors.push(FieldError::new("body", "nothing_to_change", "give a plate, a phone or coverages to change"));
+        errors.push(FieldError::new(
+            "body",
+            "nothing_to_change",
+            "give a plate, a phone, coverages or a vehicle-damage sum insured to change",
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -484,7 +515,7 @@ pub async fn endorse(
     }
     let changes = serde_json::json!({
         "plate": plate, "owner_phone": phone.as_deref().map(identity::mask_mobile),
-        "coverages": endorsement.coverages.as_ref().filter(|_| new_lines.is_some()),
+        "coverages": requested.as_ref().filter(|_| new_lines.is_some()),
     });
     let seq = before.versions.len() as i32 + 1;
     insert_version(
@@ -507,6 +538,22 @@ pub async fn endorse(
         .after(&serde_json::json!({ "premium": after.premium, "plate": after.plate, "adjustment": adjustment, "changes": changes }));
     audit::append(tx, actor, change).await?;
     Ok(after)
+}
+
+/// The commercial coverages a policy has now: the latest endorsement that changed them, else its quote's.
+async fn current_choice(db: &impl ConnectionTrait, policy: &Policy) -> AppResult<CoverageChoice> {
+    for version in policy.versions.iter().rev() {
+        if let Some(coverages) = version.changes.get("coverages").filter(|c| !c.is_null())
+            && let Ok(choice) = serde_json::from_value::<CoverageChoice>(coverages.clone())
+        {
+            return Ok(choice);
+        }
+    }
+    let quote = super::quotes::row(db, &Scope::All, policy.quote_id).await?;
+    let mut choice: CoverageChoice =
+        serde_json::from_str(&quote.coverages_json).map_err(|e| AppError::Internal(e.into()))?;
+    choice.compulsory = false;
+    Ok(choice)
 }
 
 /// Prices new commercial coverages with the rating version the policy was priced with.

@@ -142,6 +142,14 @@ pub struct VehicleDamageTable {
     pub depreciation_per_month: Decimal,
     /// The most depreciation ever taken off, as a share of the new-car price.
     pub max_depreciation: Decimal,
+    /// An agreed sum insured may be lower than the actual value, down to this share of it (never higher:
+    /// a car is not insured above what it is worth). Older tables without it allow only the actual value.
+    #[serde(default = "one")]
+    pub min_agreed_share: Decimal,
+}
+
+fn one() -> Decimal {
+    Decimal::ONE
 }
 
 /// One third-party limit and its base premium.
@@ -269,6 +277,7 @@ impl RatingTables {
                     rate: Decimal::new(110, 4),
                     depreciation_per_month: Decimal::new(6, 3),
                     max_depreciation: Decimal::new(8, 1),
+                    min_agreed_share: Decimal::new(7, 1),
                 },
                 third_party_limits: third_party
                     .iter()
@@ -445,6 +454,10 @@ fn check_commercial(check: &mut TableCheck, table: &CommercialTable) {
         let message = format!("must be at least 0 and below 1, is {}", damage.max_depreciation);
         check.problem("commercial.vehicle_damage.max_depreciation", message);
     }
+    if damage.min_agreed_share <= Decimal::ZERO || damage.min_agreed_share > Decimal::ONE {
+        let message = format!("must be above 0 and at most 1, is {}", damage.min_agreed_share);
+        check.problem("commercial.vehicle_damage.min_agreed_share", message);
+    }
 
     for (i, row) in table.third_party_limits.iter().enumerate() {
         check.money_positive(&format!("commercial.third_party_limits[{i}].limit"), row.limit);
@@ -549,6 +562,9 @@ pub struct CoverageChoice {
     /// Codes of the riders chosen.
     #[serde(default)]
     pub riders: Vec<String>,
+    /// An agreed vehicle-damage sum insured below the actual value; the actual value when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle_damage_sum_insured: Option<Decimal>,
 }
 
 impl CoverageChoice {
@@ -825,7 +841,29 @@ fn vehicle_damage_line(
     factors: &[Factor],
 ) -> Result<PremiumLine, PricingError> {
     const FIELD: &str = "coverages.vehicle_damage";
-    let sum_insured = vehicle_damage_sum_insured(table, &input.vehicle, input.start_date);
+    let actual = vehicle_damage_sum_insured(table, &input.vehicle, input.start_date);
+    let sum_insured = match input.coverages.vehicle_damage_sum_insured {
+        None => actual,
+        Some(agreed) => {
+            const AGREED: &str = "coverages.vehicle_damage_sum_insured";
+            let floor = in_fen(actual.saturating_mul(table.min_agreed_share));
+            if agreed > actual {
+                let message = format!("the agreed sum insured {agreed} is above the actual value {actual}");
+                return Err(error(AGREED, "above_actual_value", message));
+            }
+            if agreed < floor || agreed <= Decimal::ZERO {
+                let message = format!(
+                    "the agreed sum insured {agreed} is below {floor}, the least allowed ({} of the actual value {actual})",
+                    table.min_agreed_share
+                );
+                return Err(error(AGREED, "below_agreed_floor", message));
+            }
+            if !whole_fen(agreed) {
+                return Err(error(AGREED, "too_precise", format!("{agreed} has more than 2 decimal places")));
+            }
+            agreed
+        }
+    };
     let base = sum_insured
         .checked_mul(table.rate)
         .and_then(|rated| rated.checked_add(table.base_premium))
@@ -1117,6 +1155,31 @@ mod tests {
     }
 
     #[test]
+    fn an_agreed_sum_insured_prices_vehicle_damage_within_its_bounds() {
+        let tables = RatingTables::defaults();
+        let mut input = input();
+        input.coverages.vehicle_damage = true;
+        let actual = vehicle_damage_sum_insured(&tables.commercial.vehicle_damage, &input.vehicle, input.start_date);
+        // Agreed at 90% of the actual value: base = 500 + sum × 1.10%, rounded, then × NCD × coefficient.
+        let agreed = round_to_fen(actual * d("0.9"));
+        input.coverages.vehicle_damage_sum_insured = Some(agreed);
+        let premium = price(&tables, &input).expect("priced");
+        let damage = premium.lines.iter().find(|l| l.coverage == CoverageKind::VehicleDamage).expect("damage line");
+        assert_eq!(damage.sum_insured, Some(agreed));
+        assert_eq!(damage.base_premium, round_to_fen(d("500") + agreed * d("0.011")));
+        for (value, code) in
+            [(actual + d("0.01"), "above_actual_value"), (round_to_fen(actual * d("0.69")), "below_agreed_floor")]
+        {
+            input.coverages.vehicle_damage_sum_insured = Some(value);
+            let problems = price(&tables, &input).expect_err("refused");
+            assert!(
+                problems.iter().any(|p| p.code == code && p.field == "coverages.vehicle_damage_sum_insured"),
+                "{problems:?}"
+            );
+        }
+    }
+
+    #[test]
     fn depreciation_stops_at_80_percent() {
         let table = RatingTables::defaults().commercial.vehicle_damage;
         let car = |registered| Vehicle { first_registration: registered, new_car_price: d("200000.00"), seats: 5 };
@@ -1396,6 +1459,7 @@ mod tests {
             driver_limit: Some(d("20000")),
             passenger_limit: Some(d("10000")),
             riders: vec!["wheel".into(), "medical_extra".into(), "repair_period".into()],
+            vehicle_damage_sum_insured: None,
         };
         let premium = priced(&input);
         let premiums: Vec<(&str, Decimal)> = premium.lines.iter().map(|l| (l.code.as_str(), l.premium)).collect();
@@ -1431,6 +1495,7 @@ mod tests {
             driver_limit: Some(d("100000")),
             passenger_limit: Some(d("50000")),
             riders: vec!["wheel".into(), "medical_extra".into(), "repair_period".into()],
+            vehicle_damage_sum_insured: None,
         };
         for line in priced(&input).lines {
             let product = line.factors.iter().fold(line.base_premium, |amount, f| amount * f.value);

@@ -187,6 +187,7 @@ impl QuoteForm {
                 driver_limit,
                 passenger_limit,
                 riders: self.riders.clone(),
+                vehicle_damage_sum_insured: None,
             },
         })
     }
@@ -588,6 +589,11 @@ pub struct PolicyPage {
 }
 
 impl PolicyPage {
+    /// The vehicle-damage sum insured now, for commercial policies that have the cover.
+    pub fn damage_sum_insured(&self) -> Option<Decimal> {
+        self.policy.coverages.iter().find(|c| c.code == "vehicle_damage").and_then(|c| c.sum_insured)
+    }
+
     pub fn coverage_label(&self, code: &str) -> String {
         self.shell.tr.try_t(&format!("coverage.{code}")).map(str::to_string).unwrap_or_else(|| code.to_string())
     }
@@ -632,6 +638,9 @@ pub struct EndorseForm {
     pub owner_phone: String,
     #[serde(default)]
     pub effective_date: String,
+    /// A new agreed vehicle-damage sum insured (commercial policies).
+    #[serde(default)]
+    pub vehicle_damage_sum_insured: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -686,6 +695,13 @@ pub async fn endorse(
 ) -> AppResult<Response> {
     let mut errors = Vec::new();
     let effective_date = optional_date(&form.effective_date, &mut errors);
+    let sum_insured = match form.vehicle_damage_sum_insured.trim().replace(',', "") {
+        text if text.is_empty() => None,
+        text => text.parse::<Decimal>().map(Some).unwrap_or_else(|_| {
+            errors.push(FieldError::new("vehicle_damage_sum_insured", "invalid", "an amount such as 98000.00"));
+            None
+        }),
+    };
     if !errors.is_empty() {
         return policy_change_result(&state, shell, &user, id, Err(AppError::Validation(errors))).await;
     }
@@ -695,6 +711,7 @@ pub async fn endorse(
         plate: Some(form.plate.trim().to_string()).filter(|p| !p.is_empty()),
         owner_phone: Some(form.owner_phone.trim().to_string()).filter(|p| !p.is_empty()),
         coverages: None,
+        vehicle_damage_sum_insured: sum_insured,
     };
     let tx = begin_write(&state.db).await?;
     let result = policies::endorse(&tx, &actor, &user.scope, id, endorsement).await;
