@@ -28,6 +28,7 @@ fn every_coverage() -> PricingInput {
             driver_limit: Some(Decimal::from(10_000)),
             passenger_limit: Some(Decimal::from(10_000)),
             riders: vec!["wheel".into(), "medical_extra".into(), "repair_period".into()],
+            vehicle_damage_sum_insured: None,
         },
     }
 }
