@@ -480,6 +480,7 @@ mod pages {
             .post(app.url("/rating"))
             .form(&[
                 ("csrf", csrf.as_str()),
+                ("mode", "json"),
                 ("effective_from", "2026-13-01"),
                 ("note", "x"),
                 ("document", "{not json"),
@@ -490,6 +491,53 @@ mod pages {
         assert_eq!(refused.status(), 422);
         let html = refused.text().await.unwrap();
         assert!(html.contains("effective_from") && html.contains("document"));
+
+        // The form editor: every value is an input named by its path; changing one saves a new version.
+        let base = common::hidden_field(&rating, "base_version").unwrap();
+        let field = "f:tables.compulsory.base_premium_under_6_seats";
+        let at = rating
+            .find(field)
+            .map(|i| &rating[i.saturating_sub(20)..(i + 120).min(rating.len())])
+            .unwrap_or("(absent)");
+        assert!(
+            rating.contains(&format!("name=\"{field}\" value=\"950\"")),
+            "the compulsory base premium is an input: {at}"
+        );
+        let effective = (today() + Duration::days(2)).to_string();
+        let mut form: Vec<(String, String)> = vec![
+            ("csrf".into(), csrf.clone()),
+            ("mode".into(), "form".into()),
+            ("base_version".into(), base.clone()),
+            ("effective_from".into(), effective.clone()),
+            ("note".into(), "交强险基础保费调整".into()),
+            (field.into(), "980.00".into()),
+        ];
+        // A factor of zero is refused by the tables' own checks, beside its input; nothing is saved.
+        form.push(("f:tables.commercial.ncd_levels[0].factor".into(), "0".into()));
+        let bad = browser.post(app.url("/rating")).form(&form).send().await.unwrap();
+        assert_eq!(bad.status(), 422);
+        let html = bad.text().await.unwrap();
+        assert!(html.contains("value=\"980.00\""), "what was typed stays in the form");
+        assert!(html.contains("field-error"));
+        form.pop();
+        // A new third-party limit row is added from the blank row.
+        form.push(("f:tables.commercial.third_party_limits[new].limit".into(), "20000000".into()));
+        form.push(("f:tables.commercial.third_party_limits[new].base_premium".into(), "2500.00".into()));
+        let saved = browser.post(app.url("/rating")).form(&form).send().await.unwrap();
+        assert_eq!(saved.status(), 303, "{}", saved.text().await.unwrap_or_default());
+        let uw = app.token("uw").await;
+        let versions: Vec<Value> = app.get_json("/api/v1/rating-versions", &uw).await;
+        let newest = versions.iter().find(|v| v["effective_from"] == effective).unwrap();
+        assert_eq!(newest["document"]["tables"]["compulsory"]["base_premium_under_6_seats"], "980.00");
+        let limits = newest["document"]["tables"]["commercial"]["third_party_limits"].as_array().unwrap();
+        assert_eq!(limits.last().unwrap()["base_premium"], "2500.00");
+        // Everything not touched is as it was.
+        let previous = versions.iter().find(|v| v["id"].to_string() == base).unwrap();
+        assert_eq!(newest["document"]["rules"], previous["document"]["rules"]);
+        assert_eq!(
+            newest["document"]["tables"]["commercial"]["ncd_levels"],
+            previous["document"]["tables"]["commercial"]["ncd_levels"]
+        );
     }
 
     on_both_databases!(

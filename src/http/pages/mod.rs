@@ -8,6 +8,7 @@ pub mod commission;
 pub mod dealers;
 pub mod feedback;
 pub mod home;
+pub mod json_form;
 pub mod monitoring;
 pub mod underwriting;
 pub mod users;

@@ -26,7 +26,7 @@ use crate::store::quotes::{self, OwnerRequest, Quote, QuoteFilter, QuoteRequest,
 use crate::store::rating::{self, RatingVersion};
 use crate::store::{Page, PageRequest};
 
-use super::Shell;
+use super::{Shell, json_form};
 
 const HISTORIES: [(&str, &str); 7] = [
     ("new_or_no_record", "history.new_or_no_record"),
@@ -785,6 +785,11 @@ pub async fn renew(
 pub struct RatingPage {
     pub shell: Shell,
     pub versions: Vec<RatingVersion>,
+    /// The version the form is drawn from; a new version starts as a copy of it.
+    pub base_version: i64,
+    /// The document laid out as form sections.
+    pub sections: Vec<json_form::Section>,
+    /// The same document as JSON, for the advanced editor.
     pub document: String,
     pub effective_from: String,
     pub note: String,
@@ -792,57 +797,137 @@ pub struct RatingPage {
     pub errors: Vec<FieldError>,
 }
 
+impl RatingPage {
+    /// A field's label: its translation where the table has one, else the key itself.
+    pub fn label(&self, key: &str) -> String {
+        let last = key.rsplit('.').next().unwrap_or(key);
+        self.shell
+            .tr
+            .try_t(&format!("rating.field.{last}"))
+            .map(str::to_string)
+            .unwrap_or_else(|| last.replace('_', " "))
+    }
+
+    /// The problem reported for a path of the document, if any.
+    pub fn error_at(&self, path: &str) -> Option<&str> {
+        let document_path = format!("document.{path}");
+        self.errors.iter().find(|e| e.field == path || e.field == document_path).map(|e| self.shell.tr.field_error(e))
+    }
+
+    /// Problems that belong to no single input (a whole table, the dates, the JSON).
+    pub fn general_errors(&self) -> Vec<&FieldError> {
+        let paths: Vec<String> = self
+            .sections
+            .iter()
+            .flat_map(|s| {
+                s.inputs
+                    .iter()
+                    .map(|i| i.path.clone())
+                    .chain(s.table.iter().flat_map(|t| t.rows.iter().flatten().map(|c| c.path.clone())))
+            })
+            .collect();
+        self.errors
+            .iter()
+            .filter(|e| !paths.iter().any(|p| e.field == *p || e.field == format!("document.{p}")))
+            .collect()
+    }
+}
+
+async fn rating_page(
+    state: &AppState,
+    shell: Shell,
+    user: &crate::store::sessions::SessionUser,
+    base: Option<(i64, serde_json::Value)>,
+    effective_from: String,
+    note: String,
+    errors: Vec<FieldError>,
+    posted: &[(String, String)],
+) -> AppResult<RatingPage> {
+    let versions = rating::list(&state.db).await?;
+    let (base_version, document) = match base {
+        Some(base) => base,
+        None => {
+            let current = rating::in_force(&state.db, quotes::tomorrow()).await?;
+            (current.id, serde_json::to_value(&current.document).map_err(|e| AppError::Internal(e.into()))?)
+        }
+    };
+    let mut sections = json_form::sections(&document);
+    json_form::overlay(&mut sections, posted);
+    Ok(RatingPage {
+        shell,
+        versions,
+        base_version,
+        sections,
+        document: serde_json::to_string_pretty(&document).unwrap_or_default(),
+        effective_from,
+        note,
+        can_edit: matches!(user.role, Role::Underwriter | Role::Administrator),
+        errors,
+    })
+}
+
 pub async fn rating_tables(
     State(state): State<AppState>,
     shell: Shell,
     CurrentUser(user): CurrentUser,
 ) -> AppResult<RatingPage> {
-    let versions = rating::list(&state.db).await?;
-    let current = rating::in_force(&state.db, quotes::tomorrow()).await?;
-    let document = serde_json::to_string_pretty(&current.document).unwrap_or_default();
-    Ok(RatingPage {
-        shell,
-        versions,
-        document,
-        effective_from: quotes::tomorrow().to_string(),
-        note: String::new(),
-        can_edit: matches!(user.role, Role::Underwriter | Role::Administrator),
-        errors: Vec::new(),
-    })
+    rating_page(&state, shell, &user, None, quotes::tomorrow().to_string(), String::new(), Vec::new(), &[]).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RatingForm {
-    #[serde(default)]
-    pub effective_from: String,
-    #[serde(default)]
-    pub note: String,
-    #[serde(default)]
-    pub document: String,
-}
-
+/// Saves a new rating version from the form (`mode=form`: the tables as inputs, applied to the
+/// version they were drawn from) or from the advanced JSON editor (`mode=json`).
 pub async fn create_rating_version(
     State(state): State<AppState>,
     shell: Shell,
     CurrentUser(user): CurrentUser,
     RequestActor(actor): RequestActor,
-    Form(form): Form<RatingForm>,
+    Form(posted): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
+    let field = |name: &str| posted.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let (effective_text, note, mode) = (field("effective_from"), field("note"), field("mode"));
     let mut errors = Vec::new();
-    let effective = NaiveDate::parse_from_str(form.effective_from.trim(), "%Y-%m-%d").ok();
+    let effective = NaiveDate::parse_from_str(effective_text.trim(), "%Y-%m-%d").ok();
     if effective.is_none() {
         errors.push(FieldError::new("effective_from", "invalid_date", "enter a date as YYYY-MM-DD"));
     }
-    let document: Option<RatingDocument> = match serde_json::from_str(&form.document) {
-        Ok(document) => Some(document),
-        Err(e) => {
-            errors.push(FieldError::new("document", "invalid", format!("the document is not valid: {e}")));
+    let base_version = field("base_version").trim().parse::<i64>().ok();
+    let base = match base_version {
+        Some(id) => Some(rating::get(&state.db, id).await?),
+        None => None,
+    };
+    let base_json = match &base {
+        Some(version) => serde_json::to_value(&version.document).map_err(|e| AppError::Internal(e.into()))?,
+        None => serde_json::Value::Null,
+    };
+    let rebuilt: Result<serde_json::Value, Vec<FieldError>> = if mode == "json" {
+        serde_json::from_str(&field("document"))
+            .map_err(|e| vec![FieldError::new("document", "invalid", format!("the document is not valid JSON: {e}"))])
+    } else if base.is_none() {
+        Err(vec![FieldError::new(
+            "base_version",
+            "required",
+            "reload the page: the form lost the version it was drawn from",
+        )])
+    } else {
+        json_form::rebuild(&base_json, &posted)
+    };
+    let shown = rebuilt.as_ref().ok().cloned().unwrap_or_else(|| base_json.clone());
+    let document = match rebuilt {
+        Ok(value) => match serde_json::from_value::<RatingDocument>(value) {
+            Ok(document) => Some(document),
+            Err(e) => {
+                errors.push(FieldError::new("document", "invalid", format!("the tables do not read: {e}")));
+                None
+            }
+        },
+        Err(found) => {
+            errors.extend(found);
             None
         }
     };
     if let (Some(effective), Some(document), true) = (effective, document, errors.is_empty()) {
         let tx = begin_write(&state.db).await?;
-        match rating::create(&tx, &actor, effective, &document, &form.note).await {
+        match rating::create(&tx, &actor, effective, &document, &note).await {
             Ok(_) => {
                 tx.commit().await?;
                 return Ok(Redirect::to("/rating").into_response());
@@ -851,15 +936,8 @@ pub async fn create_rating_version(
             Err(e) => return Err(e),
         }
     }
-    let versions = rating::list(&state.db).await?;
-    let page = RatingPage {
-        shell,
-        versions,
-        document: form.document,
-        effective_from: form.effective_from,
-        note: form.note,
-        can_edit: matches!(user.role, Role::Underwriter | Role::Administrator),
-        errors,
-    };
+    // The form comes back with what was entered, each problem beside its input.
+    let base = base_version.map(|id| (id, shown));
+    let page = rating_page(&state, shell, &user, base, effective_text, note, errors, &posted).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
