@@ -7,24 +7,28 @@ cd "$(dirname "$0")/.."
 backend=${1:-postgres}
 clients=${2:-32}
 seconds=${3:-20}
+# REUSE=1 runs against the database of the previous run (same data, minutes saved).
+reuse=${REUSE:-0}
 case "$backend" in
   postgres)
     admin=postgres://postgres@127.0.0.1:5432/postgres
-    psql "$admin" -qc "DROP DATABASE IF EXISTS ac_claims_load WITH (FORCE)" -c "CREATE DATABASE ac_claims_load"
+    [ "$reuse" = 1 ] || psql "$admin" -qc "DROP DATABASE IF EXISTS ac_claims_load WITH (FORCE)" -c "CREATE DATABASE ac_claims_load"
     url=postgres://postgres@127.0.0.1:5432/ac_claims_load ;;
   sqlite)
-    rm -f /tmp/ac_claims_load.db*
+    [ "$reuse" = 1 ] || rm -f /tmp/ac_claims_load.db*
     url=sqlite:///tmp/ac_claims_load.db ;;
   *) echo "usage: $0 postgres|sqlite [clients] [seconds]" >&2; exit 2 ;;
 esac
 cargo build --release --quiet
 cargo bench --no-run --quiet --bench claims_load
 target=${CARGO_TARGET_DIR:-target}
-# 200 dealers, 400,000 policies; 1.0 claims per vehicle-year gives about 100,000 claims.
-time "$target/release/autochannel" --database-url "$url" demo-data --dealers 200 --policies 400000 --claim-rate 1.0
-# The two logins the load signs in with (serve --demo adds none to a filled database).
-echo demo-password-1 | "$target/release/autochannel" --database-url "$url" user add --name claims_lead --role claims_adjuster --authority-limit 500000
-echo demo-password-1 | "$target/release/autochannel" --database-url "$url" user add --name assistant --role sales_assistant --dealer DLR0001
+if [ "$reuse" != 1 ]; then
+  # 200 dealers, 400,000 policies; 1.0 claims per vehicle-year gives about 100,000 claims.
+  time "$target/release/autochannel" --database-url "$url" demo-data --dealers 200 --policies 400000 --claim-rate 1.0
+  # The two logins the load signs in with (serve --demo adds none to a filled database).
+  echo demo-password-1 | "$target/release/autochannel" --database-url "$url" user add --name claims_lead --role claims_adjuster --authority-limit 500000
+  echo demo-password-1 | "$target/release/autochannel" --database-url "$url" user add --name assistant --role sales_assistant --dealer DLR0001
+fi
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_claims_docs \
   AUTOCHANNEL_BIND=127.0.0.1:18091 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "$target/release/autochannel" serve >/tmp/claims_load_server.log 2>&1 &
 server=$!

@@ -833,6 +833,8 @@ impl RatingPage {
     }
 }
 
+// The page is drawn from the same pieces on first view and after a refused post.
+#[allow(clippy::too_many_arguments)]
 async fn rating_page(
     state: &AppState,
     shell: Shell,
