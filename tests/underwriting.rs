@@ -532,7 +532,8 @@ mod pages {
         let limits = newest["document"]["tables"]["commercial"]["third_party_limits"].as_array().unwrap();
         assert_eq!(limits.last().unwrap()["base_premium"], "2500.00");
         // Everything not touched is as it was.
-        let previous = versions.iter().find(|v| v["id"].to_string() == base).unwrap();
+        let base_id: i64 = base.parse().unwrap();
+        let previous = versions.iter().find(|v| v["id"] == base_id).unwrap();
         assert_eq!(newest["document"]["rules"], previous["document"]["rules"]);
         assert_eq!(
             newest["document"]["tables"]["commercial"]["ncd_levels"],
