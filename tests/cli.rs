@@ -17,7 +17,63 @@ on_both_databases!(
     demo_data_is_deterministic_and_refuses_a_filled_database,
     serve_demo_signs_in_every_role_with_its_navigation,
     sigterm_stops_the_server_cleanly,
+    a_backup_is_a_consistent_copy_that_verifies,
 );
+
+async fn a_backup_is_a_consistent_copy_that_verifies(app: TestApp) {
+    use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+    let (ok, _, err) = run(autochannel(&app).args(["demo-data", "--dealers", "3", "--policies", "150"]));
+    assert!(ok, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.copy");
+    let (ok, out, err) = run(autochannel(&app).arg("backup").arg(&file));
+    assert!(ok, "{err}");
+    assert!(out.contains("backup written"), "{out}");
+    let (ok, _, err) = run(autochannel(&app).arg("backup").arg(&file));
+    assert!(!ok && err.contains("never overwrites"), "an existing file is kept: {err}");
+    // Restore the copy where an operator would, then check it as they would.
+    let (copy_url, cleanup) = match app.backend {
+        common::Backend::Sqlite => (format!("sqlite://{}", file.display()), None),
+        common::Backend::Postgres => {
+            let admin = std::env::var("TEST_DATABASE_URL").unwrap();
+            let name = format!("ac_restore_{}_{}", std::process::id(), rand::random::<u32>());
+            let conn = Database::connect(&admin).await.unwrap();
+            conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+            let url = format!("{base}/{name}");
+            let status = Command::new("pg_restore").args(["--no-owner", "--dbname", &url]).arg(&file).status().unwrap();
+            assert!(status.success(), "pg_restore");
+            (url, Some((conn, name)))
+        }
+    };
+    let on_copy = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_autochannel"));
+        command.env("DATABASE_URL", &copy_url).env("AUTOCHANNEL_LOG", "warn").args(args);
+        run(&mut command)
+    };
+    let (ok, out, err) = on_copy(&["audit", "verify"]);
+    assert!(ok && out.starts_with("OK"), "{out}{err}");
+    let (ok, out, err) = on_copy(&["commission", "reconcile"]);
+    assert!(ok, "{out}{err}");
+    let copy = Database::connect(&copy_url).await.unwrap();
+    assert_eq!(
+        entity::policies::Entity::find().count(&copy).await.unwrap(),
+        entity::policies::Entity::find().count(&app.db).await.unwrap()
+    );
+    assert_eq!(
+        entity::audit_log::Entity::find().count(&copy).await.unwrap(),
+        entity::audit_log::Entity::find().count(&app.db).await.unwrap(),
+        "the whole chain, sealed before the copy"
+    );
+    assert_eq!(
+        entity::feedback::Entity::find().count(&copy).await.unwrap(),
+        entity::feedback::Entity::find().count(&app.db).await.unwrap()
+    );
+    let _ = copy.close().await;
+    if let Some((conn, name)) = cleanup {
+        let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+    }
+}
 
 fn autochannel(app: &TestApp) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_autochannel"));
