@@ -1,6 +1,9 @@
 // Draws the dealer dashboard's charts from the JSON the page embeds (no inline scripts: the
 // CSP forbids them). Each chart element names its series in data-chart; a chart without data
 // says so instead of drawing an empty frame.
+// Script errors are recorded where the browser test (tests/browser.rs) can read them.
+window.__pageErrors = window.__pageErrors || [];
+window.addEventListener("error", function (event) { window.__pageErrors.push(String(event.message)); });
 (function () {
   function pct(v) { return v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 10; }
   function num(v) { return v === null || v === undefined ? null : Number(v); }

@@ -126,7 +126,9 @@ async fn load(base: String, token: String, dealer: i64, worker: u64, acknowledge
                     if response.status().is_success() {
                         let policies: Vec<Value> = response.json().await?;
                         let mut acknowledged = acknowledged.lock().await;
-                        acknowledged.policies.extend(policies.iter().map(|p| p["policy_no"].as_str().unwrap().to_string()));
+                        acknowledged
+                            .policies
+                            .extend(policies.iter().map(|p| p["policy_no"].as_str().unwrap().to_string()));
                     }
                 }
             }
@@ -179,7 +181,9 @@ async fn acknowledged_writes_survive_sigkill(app: TestApp) {
             .unwrap();
         let token = login["token"].as_str().unwrap().to_string();
         let workers: Vec<_> = (0..6)
-            .map(|w| tokio::spawn(load(base.clone(), token.clone(), dealer, (round * 10 + w) as u64, acknowledged.clone())))
+            .map(|w| {
+                tokio::spawn(load(base.clone(), token.clone(), dealer, (round * 10 + w) as u64, acknowledged.clone()))
+            })
             .collect();
         let after = rand::rng().random_range(300..1500);
         tokio::time::sleep(Duration::from_millis(after)).await;
@@ -199,8 +203,15 @@ async fn acknowledged_writes_survive_sigkill(app: TestApp) {
     let acknowledged = acknowledged.lock().await;
     assert!(!acknowledged.feedback.is_empty() && !acknowledged.policies.is_empty(), "the load wrote something");
     for (id, body) in &acknowledged.feedback {
-        let note: Value =
-            client.get(format!("{base}/api/v1/feedback/{id}")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let note: Value = client
+            .get(format!("{base}/api/v1/feedback/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(note["body"], body.as_str(), "acknowledged feedback {id} survived");
     }
     for id in &acknowledged.complaints {
