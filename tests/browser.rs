@@ -1,7 +1,8 @@
 //! The pages in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
 //! driven over WebDriver. Every role signs in and its start page renders; a channel manager's
 //! dealer dashboard and the satisfaction comparison draw every chart without a script error; a
-//! sales assistant logs feedback on a phone-sized window. Screenshots go to `target/browser/`.
+//! sales assistant on a phone-sized window logs feedback, quotes and issues, and reports a claim
+//! that the claims lead takes through every stage to closed. Screenshots go to `target/browser/`.
 //!
 //! Without chromedriver on the machine the test says so and passes, unless
 //! `AUTOCHANNEL_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs the browser) makes it fail.
@@ -91,6 +92,34 @@ async fn wait_until(browser: &Client, condition: &str, what: &str) {
     panic!("in the browser: {what} (see target/browser/failed.png)");
 }
 
+/// Sets form fields by name inside `form` (dates and selects included) the way a user's input would.
+async fn fill(browser: &Client, form: &str, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        let script = "const f = document.querySelector(arguments[0]); const el = f && f.querySelector(`[name=\"${arguments[1]}\"]`); \
+                      if (!el) return false; if (el.type === 'checkbox') { el.checked = arguments[2] === 'on'; } else { el.value = arguments[2]; } \
+                      el.dispatchEvent(new Event('input', { bubbles: true })); el.dispatchEvent(new Event('change', { bubbles: true })); return true;";
+        let found = browser.execute(script, vec![json!(form), json!(name), json!(value)]).await.unwrap();
+        assert_eq!(found, Value::Bool(true), "field {name} in {form}");
+    }
+}
+
+/// Clicks the submit button of `form` and waits for the next page.
+async fn submit(browser: &Client, form: &str) {
+    let before = browser.current_url().await.unwrap();
+    browser.execute("window.__leaving = true;", vec![]).await.unwrap();
+    browser.find(Locator::Css(&format!("{form} button[type=submit]"))).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        let left = browser.execute("return window.__leaving !== true;", vec![]).await.unwrap_or(Value::Bool(false));
+        if left == Value::Bool(true)
+            && browser.execute("return document.readyState;", vec![]).await.unwrap() == "complete"
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("submitting {form} on {before} led nowhere");
+}
+
 async fn shoot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.unwrap();
     assert!(png.len() > 1000, "a screenshot of {name}");
@@ -175,7 +204,107 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
     )
     .await;
     shoot(&browser, "feedback-sent").await;
+    // Quote → issue on the phone.
+    browser.goto(&app.url("/quotes/new")).await.unwrap();
+    fill(
+        &browser,
+        "main form",
+        &[
+            ("vin", "1M8GDM9AXKP042788"),
+            ("plate", "粤B7K321"),
+            ("first_registration", "2024-03-15"),
+            ("new_car_price", "200000.00"),
+            ("seats", "5"),
+            ("owner_name", "陈立"),
+            ("owner_id_number", "11010519491231002X"),
+            ("owner_phone", "13800138000"),
+            ("compulsory", "on"),
+            ("vehicle_damage", "on"),
+            ("third_party_limit", "1000000"),
+        ],
+    )
+    .await;
+    shoot(&browser, "quote-form-phone").await;
+    submit(&browser, "main form").await;
+    wait_until(
+        &browser,
+        "location.pathname.startsWith('/quotes/') && document.querySelector('form[action$=\"/issue\"]') !== null",
+        "the quote is priced and can be issued",
+    )
+    .await;
+    shoot(&browser, "quote-priced").await;
+    submit(&browser, "form[action$=\"/issue\"]").await;
+    wait_until(&browser, "location.pathname.startsWith('/policies/')", "issuing shows the policy").await;
+    shoot(&browser, "policy-issued").await;
+
+    // A claim through every stage: the assistant reports it on a policy in force; the claims lead
+    // registers, assesses, surveys, settles, pays and closes it on the claim page.
+    let seller = app.token_with("assistant", PASSWORD).await;
+    let in_force: Value =
+        app.get_json("/api/v1/policies?status=in_force&product=commercial&per_page=200", &seller).await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    let mut policy = Value::Null;
+    for item in in_force["items"].as_array().unwrap() {
+        if item["start_date"].as_str().unwrap() >= today.as_str() {
+            continue;
+        }
+        let detail: Value = app.get_json(&format!("/api/v1/policies/{}", item["id"]), &seller).await;
+        if detail["coverages"].as_array().is_some_and(|c| c.iter().any(|c| c["code"] == "vehicle_damage")) {
+            policy = detail;
+            break;
+        }
+    }
+    assert!(!policy.is_null(), "a demo policy with vehicle damage in force since before today");
+    browser.goto(&app.url("/claims/new")).await.unwrap();
+    let accident = (chrono::Utc::now() + chrono::Duration::hours(7)).format("%Y-%m-%dT%H:%M").to_string();
+    fill(
+        &browser,
+        "main form",
+        &[
+            ("policy_no", policy["policy_no"].as_str().unwrap()),
+            ("accident_at", &accident),
+            ("place", "深南大道"),
+            ("description", "追尾，前保险杠受损"),
+            ("reporter_name", "陈立"),
+            ("reporter_phone", "13800138000"),
+        ],
+    )
+    .await;
+    submit(&browser, "main form").await;
+    wait_until(&browser, "/^\\/claims\\/\\d+$/.test(location.pathname)", "the report opens the claim").await;
+    let claim_path = browser.current_url().await.unwrap().path().to_string();
+    shoot(&browser, "claim-reported").await;
     browser.set_window_size(1280, 900).await.unwrap();
+    sign_in(&browser, &app, "claims_lead").await;
+    let lead = app.token_with("claims_lead", PASSWORD).await;
+    let stage = |expected: &'static str| {
+        let (app, lead, claim_path) = (&app, &lead, &claim_path);
+        async move {
+            let file: Value = app.get_json(&format!("/api/v1{claim_path}"), lead).await;
+            assert_eq!(file["stage"], expected, "{file}");
+            file
+        }
+    };
+    browser.goto(&app.url(&claim_path)).await.unwrap();
+    fill(&browser, "form[action$=\"/register\"]", &[("reserve.vehicle_damage", "3000")]).await;
+    submit(&browser, "form[action$=\"/register\"]").await;
+    stage("registered").await;
+    fill(&browser, "form[action$=\"/loss-items\"]", &[("description", "前保险杠"), ("unit_price", "2800.00")]).await;
+    submit(&browser, "form[action$=\"/loss-items\"]").await;
+    submit(&browser, "form[action$=\"/survey\"]").await;
+    stage("surveyed").await;
+    submit(&browser, "form[action$=\"/settle\"]").await;
+    let settled = stage("settled").await;
+    shoot(&browser, "claim-settled").await;
+    let payable = settled["reserve"].as_str().unwrap().to_string();
+    if payable != "0.00" {
+        fill(&browser, "form[action$=\"/payments\"]", &[("payee", "陈立"), ("amount", &payable)]).await;
+        submit(&browser, "form[action$=\"/payments\"]").await;
+    }
+    submit(&browser, "form[action$=\"/close\"]").await;
+    stage("closed").await;
+    shoot(&browser, "claim-closed").await;
+
     sign_in(&browser, &app, "manager").await;
     browser.goto(&app.url("/feedback")).await.unwrap();
     let feed = browser.source().await.unwrap();
