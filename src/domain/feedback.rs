@@ -281,6 +281,8 @@ pub fn required_text(field: &str, text: &str, max_chars: usize, errors: &mut Vec
     let text = text.trim();
     if text.is_empty() {
         errors.push(FieldError::new(field, "required", "write something here"));
+    } else if text.contains('\0') {
+        errors.push(FieldError::new(field, "nul_character", "text may not contain the NUL character"));
     } else if text.chars().count() > max_chars {
         errors.push(FieldError::new(field, "too_long", format!("at most {max_chars} characters")));
     }

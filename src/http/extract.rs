@@ -38,20 +38,38 @@ impl<T: Serialize> IntoResponse for Json<T> {
 /// Deserialises JSON, naming the field at fault (`dealers[1]`) when a value is wrong.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     // Syntax first, so that `{} trailing` is malformed (400) rather than missing fields (422).
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+    let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::BadRequest(format!("the body is not well-formed JSON: {e}")))?;
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    if let Some(field) = nul_in(&value, "") {
+        return Err(nul_error(if field.is_empty() { "body".into() } else { field }));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            AppError::BadRequest(format!("the body is not well-formed JSON: {inner}"))
-        } else {
-            AppError::Validation(vec![FieldError::new(field_name(&field), "invalid", inner.to_string())])
+        AppError::Validation(vec![FieldError::new(field_name(&field), "invalid", inner.to_string())])
+    })
+}
+
+/// PostgreSQL text cannot hold the NUL character, and no field of this service has a use for it:
+/// it is refused at the door for both databases alike.
+fn nul_in(value: &serde_json::Value, path: &str) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then(|| path.to_string()),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| nul_in(item, &format!("{path}[{i}]")))
         }
-    })?;
-    deserializer.end().map_err(|e| AppError::BadRequest(format!("the body has data after the JSON value: {e}")))?;
-    Ok(value)
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                return Some(path.to_string());
+            }
+            nul_in(item, &if path.is_empty() { key.clone() } else { format!("{path}.{key}") })
+        }),
+        _ => None,
+    }
+}
+
+fn nul_error(field: String) -> AppError {
+    AppError::field(field, "nul_character", "text may not contain the NUL character")
 }
 
 /// An HTML form body (`application/x-www-form-urlencoded`).
@@ -79,6 +97,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 }
 
 fn parse_urlencoded<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if let Some((key, _)) = form_urlencoded::parse(bytes).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(nul_error(key.into_owned()));
+    }
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes));
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let field = err.path().to_string();
