@@ -10,53 +10,14 @@
 //! Settings: AUTOCHANNEL_LOAD_URL, AUTOCHANNEL_LOAD_PASSWORD, AUTOCHANNEL_LOAD_CLIENTS (32),
 //! AUTOCHANNEL_LOAD_SECONDS (20 per phase).
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-fn setting(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
+#[path = "load_common.rs"]
+mod load_common;
 
-type Samples = BTreeMap<&'static str, Vec<Duration>>;
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples.get(index).copied().unwrap_or_default()
-}
-
-fn report(title: &str, mut samples: Samples, errors: &[String], elapsed: f64) {
-    println!("== {title} ({elapsed:.1} s)");
-    let mut total = 0;
-    for (name, samples) in samples.iter_mut() {
-        let count = samples.len();
-        total += count;
-        let (p50, p99) = (percentile(samples, 0.50), percentile(samples, 0.99));
-        println!(
-            "{name:<40} {count:>7} requests {:>8.1}/s  p50 {:>6.1} ms  p99 {:>6.1} ms",
-            count as f64 / elapsed,
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3
-        );
-    }
-    println!("all: {total} requests, {:.1}/s; errors: {}", total as f64 / elapsed, errors.len());
-    for error in errors.iter().take(5) {
-        println!("  {error}");
-    }
-}
-
-async fn sign_in(http: &reqwest::Client, base: &str, username: &str, password: &str) -> Value {
-    http.post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "username": username, "password": password }))
-        .send()
-        .await
-        .expect("sign in")
-        .json()
-        .await
-        .expect("token")
-}
+use load_common::{Samples, gather, report, setting, sign_in, step};
 
 #[tokio::main]
 async fn main() {
@@ -215,57 +176,4 @@ async fn main() {
     }
     let (samples, errors) = gather(tasks).await;
     report(&format!("claim transitions, {clients} clients"), samples, &errors, started.elapsed().as_secs_f64());
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn step(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    name: &'static str,
-    path: String,
-    body: Value,
-    samples: &mut Samples,
-    errors: &mut Vec<String>,
-    key: Option<String>,
-) -> Option<Value> {
-    let t = Instant::now();
-    let mut request = http.post(format!("{base}{path}")).bearer_auth(token).json(&body);
-    if std::env::var("AUTOCHANNEL_LOAD_MINIMAL").is_ok_and(|v| v == "1") {
-        request = request.header("prefer", "return=minimal");
-    }
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    match request.send().await {
-        Ok(r) if r.status().is_success() => {
-            let value = r.json::<Value>().await.ok();
-            samples.entry(name).or_default().push(t.elapsed());
-            value
-        }
-        Ok(r) => {
-            let status = r.status();
-            let text = r.text().await.unwrap_or_default();
-            errors.push(format!("{name}: {status} {}", text.chars().take(160).collect::<String>()));
-            None
-        }
-        Err(e) => {
-            errors.push(format!("{name}: {e}"));
-            None
-        }
-    }
-}
-
-async fn gather(tasks: Vec<tokio::task::JoinHandle<(Samples, Vec<String>)>>) -> (Samples, Vec<String>) {
-    let mut all = Samples::new();
-    let mut errors = Vec::new();
-    for task in tasks {
-        if let Ok((samples, e)) = task.await {
-            for (name, s) in samples {
-                all.entry(name).or_default().extend(s);
-            }
-            errors.extend(e);
-        }
-    }
-    (all, errors)
 }

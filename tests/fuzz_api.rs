@@ -92,7 +92,12 @@ fn body(names: Vec<String>) -> impl Strategy<Value = Value> {
 }
 
 fn path_of(template: &str, id: &str) -> String {
-    template.replace("{id}", id).replace("{item_id}", id).replace("{document_id}", id).replace("{user_id}", id).replace("{*path}", "app.css")
+    template
+        .replace("{id}", id)
+        .replace("{item_id}", id)
+        .replace("{document_id}", id)
+        .replace("{user_id}", id)
+        .replace("{*path}", "app.css")
 }
 
 async fn no_input_makes_a_server_error(app: TestApp) {
@@ -114,8 +119,14 @@ async fn no_input_makes_a_server_error(app: TestApp) {
     let cases: u32 = std::env::var("AUTOCHANNEL_FUZZ_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(12);
     let mut runner = TestRunner::new(Config { cases, ..Config::default() });
     let bodies = body(names.clone());
-    let ids = prop_oneof![Just("1".to_string()), Just("0".to_string()), Just("-1".to_string()),
-        Just("99999999999999999999".to_string()), Just("abc".to_string()), Just("%2e%2e".to_string())];
+    let ids = prop_oneof![
+        Just("1".to_string()),
+        Just("0".to_string()),
+        Just("-1".to_string()),
+        Just("99999999999999999999".to_string()),
+        Just("abc".to_string()),
+        Just("%2e%2e".to_string())
+    ];
     let queries = prop::collection::vec(("[a-z_]{1,10}", ".{0,20}"), 0..5);
     let mut sent = 0usize;
     for rule in routes().rules() {
@@ -138,7 +149,10 @@ async fn no_input_makes_a_server_error(app: TestApp) {
             request = if as_form {
                 // Pages take forms: the same values, flattened to text.
                 let pairs: Vec<(String, String)> = match &value {
-                    Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect(),
+                    Value::Object(map) => map
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                        .collect(),
                     other => vec![("value".into(), other.to_string())],
                 };
                 request.form(&pairs)
@@ -149,16 +163,17 @@ async fn no_input_makes_a_server_error(app: TestApp) {
             };
             let response = request.send().await.unwrap();
             let status = response.status();
-            let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let content_type =
+                response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
             let text = response.text().await.unwrap_or_default();
             sent += 1;
-            assert!(
-                !status.is_server_error(),
-                "{} {path}?{query:?} with {value} gave {status}: {text}",
-                rule.method
-            );
+            assert!(!status.is_server_error(), "{} {path}?{query:?} with {value} gave {status}: {text}", rule.method);
             if path.starts_with("/api/") && status.is_client_error() {
-                assert!(content_type.starts_with("application/problem+json"), "{} {path} gave {status} as {content_type}", rule.method);
+                assert!(
+                    content_type.starts_with("application/problem+json"),
+                    "{} {path} gave {status} as {content_type}",
+                    rule.method
+                );
                 let problem: Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(problem["status"], status.as_u16(), "{} {path}: {problem}", rule.method);
             }

@@ -1,0 +1,196 @@
+//! The whole service under a realistic mix on the real server: clients sign in as each role and
+//! work as that role would, as fast as the server answers.
+//! - sales assistants (4 of every 10 clients): price a quote and issue it, log feedback, look a
+//!   policy up, open the feedback form;
+//! - claims (2 of 10): the assistant reports a claim, the claims lead registers, assesses,
+//!   surveys, settles, pays and closes it;
+//! - channel managers (2 of 10): a dealer's figures and dashboard page, the feedback feed, alerts;
+//! - underwriters (1 of 10): the referral queue and the rating tables;
+//! - dealer staff (1 of 10): their dashboard and statements.
+//!
+//! Prints throughput, p50 and p99 per endpoint and the errors. Run through `benches/mix_load.sh`.
+//! Settings: AUTOCHANNEL_LOAD_URL, AUTOCHANNEL_LOAD_PASSWORD, AUTOCHANNEL_LOAD_CLIENTS (32),
+//! AUTOCHANNEL_LOAD_SECONDS (30).
+
+use std::time::{Duration, Instant};
+
+use autochannel::domain::underwriting::identity::with_vin_check_digit;
+use serde_json::{Value, json};
+
+#[path = "load_common.rs"]
+mod load_common;
+
+use load_common::{Samples, gather, report, setting, sign_in, step};
+
+/// A timed GET; the body is read so that its cost counts.
+async fn get(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &'static str,
+    path: &str,
+    samples: &mut Samples,
+    errors: &mut Vec<String>,
+) -> Option<Value> {
+    let t = Instant::now();
+    match http.get(format!("{base}{path}")).bearer_auth(token).send().await {
+        Ok(r) if r.status().is_success() => {
+            let is_json =
+                r.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            let bytes = r.bytes().await.unwrap_or_default();
+            samples.entry(name).or_default().push(t.elapsed());
+            if is_json { serde_json::from_slice(&bytes).ok() } else { Some(Value::Null) }
+        }
+        Ok(r) => {
+            errors.push(format!("{name}: {}", r.status()));
+            None
+        }
+        Err(e) => {
+            errors.push(format!("{name}: {e}"));
+            None
+        }
+    }
+}
+
+struct Tokens {
+    assistant: String,
+    dealer_id: i64,
+    lead: String,
+    manager: String,
+    underwriter: String,
+    staff: String,
+    staff_dealer: i64,
+}
+
+#[tokio::main]
+async fn main() {
+    let Ok(base) = std::env::var("AUTOCHANNEL_LOAD_URL") else {
+        println!("mix_load: set AUTOCHANNEL_LOAD_URL (see benches/mix_load.sh); nothing run");
+        return;
+    };
+    let password = setting("AUTOCHANNEL_LOAD_PASSWORD", "demo-password-1");
+    let clients: usize = setting("AUTOCHANNEL_LOAD_CLIENTS", "32").parse().unwrap_or(32);
+    let seconds: u64 = setting("AUTOCHANNEL_LOAD_SECONDS", "30").parse().unwrap_or(30);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
+    let assistant = sign_in(&http, &base, "assistant", &password).await;
+    let staff = sign_in(&http, &base, "dealer", &password).await;
+    let token = |v: &Value| v["token"].as_str().expect("token").to_string();
+    let tokens = std::sync::Arc::new(Tokens {
+        assistant: token(&assistant),
+        dealer_id: assistant["user"]["dealer_ids"][0].as_i64().expect("the assistant's dealer"),
+        lead: token(&sign_in(&http, &base, "claims_lead", &password).await),
+        manager: token(&sign_in(&http, &base, "manager", &password).await),
+        underwriter: token(&sign_in(&http, &base, "underwriter", &password).await),
+        staff: token(&staff),
+        staff_dealer: staff["user"]["dealer_ids"][0].as_i64().expect("the dealer's id"),
+    });
+    // Policies in force with vehicle damage, to report claims on.
+    let mut policies = Vec::new();
+    let page: Value = http
+        .get(format!("{base}/api/v1/policies?status=in_force&product=commercial&per_page=100"))
+        .bearer_auth(&tokens.assistant)
+        .send()
+        .await
+        .expect("policies")
+        .json()
+        .await
+        .expect("policies body");
+    let today = chrono::Utc::now().date_naive().to_string();
+    for item in page["items"].as_array().into_iter().flatten() {
+        if item["start_date"].as_str().is_some_and(|d| d < today.as_str()) {
+            policies.push(item["policy_no"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    assert!(!policies.is_empty(), "the demo store has commercial policies in force");
+    let policies = std::sync::Arc::new(policies);
+
+    let run = chrono::Utc::now().timestamp_millis();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (http, base, tokens, policies) = (http.clone(), base.clone(), tokens.clone(), policies.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Samples::new();
+            let mut errors = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let t = &tokens;
+                match client % 10 {
+                    0..=3 => {
+                        let vin = with_vin_check_digit(&format!("LSVAU2180N{:03}{:04}", client % 1000, n % 10_000)).unwrap_or_default();
+                        let body = json!({
+                            "dealer_id": t.dealer_id, "business_type": "new_car",
+                            "vehicle": { "vin": vin, "plate": format!("粤B{:05}", n % 100_000), "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
+                            "owner": { "name": "压测", "id_number": "11010519491231002X", "phone": "13800138000" },
+                            "accident_history": "new_or_no_record", "ncd_level": 0,
+                            "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": null, "passenger_limit": null }
+                        });
+                        if let Some(quote) = step(&http, &base, &t.assistant, "POST /api/v1/quotes", "/api/v1/quotes".into(), body, &mut samples, &mut errors, None).await {
+                            let path = format!("/api/v1/quotes/{}/issue", quote["id"]);
+                            step(&http, &base, &t.assistant, "POST /api/v1/quotes/{id}/issue", path, Value::Null, &mut samples, &mut errors, Some(format!("mix-{run}-{client}-{n}"))).await;
+                        }
+                        let note = json!({ "dealer_id": t.dealer_id, "category": "competitor", "body": format!("压测反馈 {n}"), "submission_ref": format!("mix-{run}-{client}-{n}") });
+                        step(&http, &base, &t.assistant, "POST /api/v1/feedback", "/api/v1/feedback".into(), note, &mut samples, &mut errors, None).await;
+                        get(&http, &base, &t.assistant, "GET /api/v1/policies?q=…", &format!("/api/v1/policies?q={}", policies[n as usize % policies.len()]), &mut samples, &mut errors).await;
+                        get(&http, &base, &t.assistant, "GET /feedback/new (page)", "/feedback/new", &mut samples, &mut errors).await;
+                    }
+                    4 | 5 => {
+                        let accident = chrono::Utc::now() - chrono::Duration::minutes(5);
+                        let body = json!({ "policy_no": policies[(client + n as usize) % policies.len()], "accident_at": accident.to_rfc3339(),
+                            "reporter_name": "压测", "reporter_phone": "13800138000", "place": "测试路", "description": "压测报案" });
+                        let Some(claim) = step(&http, &base, &t.assistant, "POST /api/v1/claims", "/api/v1/claims".into(), body, &mut samples, &mut errors, Some(format!("mixc-{run}-{client}-{n}"))).await else { continue };
+                        let id = claim["id"].clone();
+                        let mut version = claim["version"].clone();
+                        let mut reserve = Value::Null;
+                        let steps: Vec<(&'static str, &str, Value)> = vec![
+                            ("POST …/register", "register", json!({ "reserves": [{ "coverage": "vehicle_damage", "reserve": "3000" }] })),
+                            ("POST …/loss-items", "loss-items", json!({ "category": "own_vehicle", "kind": "part", "description": "前保险杠", "quantity": "1", "unit_price": "2800.00" })),
+                            ("POST …/survey", "survey", json!({ "repair_shop": "压测修理厂" })),
+                            ("POST …/settle", "settle", json!({ "liability_share": "1" })),
+                            ("POST …/payments", "payments", json!({ "coverage": "vehicle_damage", "payee": "压测", "amount": "2800.00" })),
+                            ("POST …/close", "close", json!({})),
+                        ];
+                        for (name, action, mut body) in steps {
+                            body["version"] = version.clone();
+                            if action == "payments" {
+                                if reserve == "0.00" {
+                                    continue;
+                                }
+                                body["amount"] = reserve.clone();
+                            }
+                            let key = (action == "payments").then(|| format!("mixp-{run}-{client}-{n}"));
+                            match step(&http, &base, &t.lead, name, format!("/api/v1/claims/{id}/{action}"), body, &mut samples, &mut errors, key).await {
+                                Some(file) => {
+                                    version = file["version"].clone();
+                                    reserve = file["reserve"].clone();
+                                }
+                                None => break,
+                            }
+                        }
+                    }
+                    6 | 7 => {
+                        let dealer = 1 + (n % 20) as i64;
+                        get(&http, &base, &t.manager, "GET /api/v1/dealers/{id}/figures", &format!("/api/v1/dealers/{dealer}/figures"), &mut samples, &mut errors).await;
+                        get(&http, &base, &t.manager, "GET /dealers/{id}/dashboard (page)", &format!("/dealers/{dealer}/dashboard"), &mut samples, &mut errors).await;
+                        get(&http, &base, &t.manager, "GET /api/v1/feedback", "/api/v1/feedback", &mut samples, &mut errors).await;
+                        get(&http, &base, &t.manager, "GET /api/v1/alerts", "/api/v1/alerts", &mut samples, &mut errors).await;
+                    }
+                    8 => {
+                        get(&http, &base, &t.underwriter, "GET /api/v1/quotes?status=referred", "/api/v1/quotes?status=referred", &mut samples, &mut errors).await;
+                        get(&http, &base, &t.underwriter, "GET /rating (page)", "/rating", &mut samples, &mut errors).await;
+                    }
+                    _ => {
+                        let dealer = t.staff_dealer;
+                        get(&http, &base, &t.staff, "GET /dealers/{id}/dashboard (staff)", &format!("/dealers/{dealer}/dashboard"), &mut samples, &mut errors).await;
+                        get(&http, &base, &t.staff, "GET /api/v1/dealers/{id}/statements", &format!("/api/v1/dealers/{dealer}/statements"), &mut samples, &mut errors).await;
+                    }
+                }
+            }
+            (samples, errors)
+        }));
+    }
+    let (samples, errors) = gather(tasks).await;
+    report(&format!("mixed load, {clients} clients"), samples, &errors, started.elapsed().as_secs_f64());
+}
