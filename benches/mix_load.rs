@@ -97,7 +97,22 @@ async fn main() {
         .expect("policies body");
     let today = chrono::Utc::now().date_naive().to_string();
     for item in page["items"].as_array().into_iter().flatten() {
-        if item["start_date"].as_str().is_some_and(|d| d < today.as_str()) {
+        let in_cover = item["start_date"].as_str().is_some_and(|d| d < today.as_str())
+            && item["end_date"].as_str().is_some_and(|d| d > today.as_str());
+        if !in_cover {
+            continue;
+        }
+        // Claims are reserved on vehicle damage: only policies that have it.
+        let detail: Value = http
+            .get(format!("{base}/api/v1/policies/{}", item["id"]))
+            .bearer_auth(&tokens.assistant)
+            .send()
+            .await
+            .expect("policy")
+            .json()
+            .await
+            .expect("policy body");
+        if detail["coverages"].as_array().is_some_and(|c| c.iter().any(|c| c["code"] == "vehicle_damage")) {
             policies.push(item["policy_no"].as_str().unwrap_or_default().to_string());
         }
     }
