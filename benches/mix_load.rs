@@ -60,6 +60,8 @@ struct Tokens {
     underwriter: String,
     staff: String,
     staff_dealer: i64,
+    /// The dealers the channel manager owns (others answer 404, as they should).
+    managed: Vec<i64>,
 }
 
 #[tokio::main]
@@ -75,11 +77,25 @@ async fn main() {
     let assistant = sign_in(&http, &base, "assistant", &password).await;
     let staff = sign_in(&http, &base, "dealer", &password).await;
     let token = |v: &Value| v["token"].as_str().expect("token").to_string();
+    let manager = token(&sign_in(&http, &base, "manager", &password).await);
+    let managed: Value = http
+        .get(format!("{base}/api/v1/dealers?per_page=200"))
+        .bearer_auth(&manager)
+        .send()
+        .await
+        .expect("dealers")
+        .json()
+        .await
+        .expect("dealers body");
+    let managed: Vec<i64> =
+        managed["items"].as_array().into_iter().flatten().filter_map(|d| d["id"].as_i64()).collect();
+    assert!(!managed.is_empty(), "the demo manager owns dealers");
     let tokens = std::sync::Arc::new(Tokens {
         assistant: token(&assistant),
         dealer_id: assistant["user"]["dealer_ids"][0].as_i64().expect("the assistant's dealer"),
         lead: token(&sign_in(&http, &base, "claims_lead", &password).await),
-        manager: token(&sign_in(&http, &base, "manager", &password).await),
+        manager,
+        managed,
         underwriter: token(&sign_in(&http, &base, "underwriter", &password).await),
         staff: token(&staff),
         staff_dealer: staff["user"]["dealer_ids"][0].as_i64().expect("the dealer's id"),
@@ -186,7 +202,7 @@ async fn main() {
                         }
                     }
                     6 | 7 => {
-                        let dealer = 1 + (n % 20) as i64;
+                        let dealer = t.managed[n as usize % t.managed.len()];
                         get(&http, &base, &t.manager, "GET /api/v1/dealers/{id}/figures", &format!("/api/v1/dealers/{dealer}/figures"), &mut samples, &mut errors).await;
                         get(&http, &base, &t.manager, "GET /dealers/{id}/dashboard (page)", &format!("/dealers/{dealer}/dashboard"), &mut samples, &mut errors).await;
                         get(&http, &base, &t.manager, "GET /api/v1/feedback", "/api/v1/feedback", &mut samples, &mut errors).await;
