@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Soak: the mixed load of every role (benches/mix_load.rs) at about half the measured maximum for
+# 30 minutes against the release server, sampling the server's memory (RSS) every minute.
+# Passes when there are no errors and memory stays flat. Usage: benches/soak.sh postgres|sqlite [clients] [minutes]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:-postgres}
+clients=${2:-12}
+minutes=${3:-30}
+case "$backend" in
+  postgres)
+    admin=postgres://postgres@127.0.0.1:5432/postgres
+    psql "$admin" -qc "DROP DATABASE IF EXISTS ac_soak WITH (FORCE)" -c "CREATE DATABASE ac_soak"
+    url=postgres://postgres@127.0.0.1:5432/ac_soak ;;
+  sqlite)
+    rm -f /tmp/ac_soak.db*
+    url=sqlite:///tmp/ac_soak.db ;;
+  *) echo "usage: $0 postgres|sqlite [clients] [minutes]" >&2; exit 2 ;;
+esac
+cargo build --release --quiet
+cargo bench --no-run --quiet --bench mix_load
+DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_soak_docs \
+  AUTOCHANNEL_BIND=127.0.0.1:18093 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 target/release/autochannel serve --demo >/tmp/soak_server.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; kill $sampler 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18093/readyz >/dev/null && break; sleep 1; done
+echo "== soak: $backend, $clients clients, $minutes minutes; server RSS in KiB every minute"
+( while kill -0 $server 2>/dev/null; do echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ')"; sleep 60; done ) &
+sampler=$!
+AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18093 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$((minutes * 60)) \
+  cargo bench --quiet --bench mix_load
+echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ') (end)"
