@@ -2,6 +2,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
+
 mod m20261122_000001_foundation;
 mod m20261122_000002_underwriting;
 mod m20261125_000003_claims;

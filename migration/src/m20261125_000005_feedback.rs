@@ -4,6 +4,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::{fk, index, unique};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -199,41 +201,6 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-fn fk<T, C, R>(name: &str, table: T, column: C, target: R) -> ForeignKeyCreateStatement
-where
-    T: IntoIden + 'static,
-    C: IntoIden + 'static,
-    R: IntoIden + 'static,
-{
-    ForeignKey::create().name(name).from(table, column).to(target, Alias::new("id")).to_owned()
-}
-
-async fn index<T, C>(manager: &SchemaManager<'_>, table: T, name: &str, cols: &[C]) -> Result<(), DbErr>
-where
-    T: IntoIden + Copy + 'static,
-    C: IntoIden + Copy + 'static,
-{
-    let mut stmt = Index::create();
-    stmt.name(name).table(table);
-    for col in cols {
-        stmt.col(*col);
-    }
-    manager.create_index(stmt.to_owned()).await
-}
-
-async fn unique<T, C>(manager: &SchemaManager<'_>, table: T, name: &str, cols: &[C]) -> Result<(), DbErr>
-where
-    T: IntoIden + Copy + 'static,
-    C: IntoIden + Copy + 'static,
-{
-    let mut stmt = Index::create();
-    stmt.name(name).table(table).unique();
-    for col in cols {
-        stmt.col(*col);
-    }
-    manager.create_index(stmt.to_owned()).await
 }
 
 #[derive(DeriveIden, Clone, Copy)]

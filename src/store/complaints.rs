@@ -358,6 +358,20 @@ pub async fn list(
     Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
 }
 
+/// Open complaints a user owns, and how many of them are overdue (two counts, for the start page).
+pub async fn owned_open_counts(
+    db: &impl ConnectionTrait,
+    user: &SessionUser,
+    today: NaiveDate,
+) -> AppResult<(u64, u64)> {
+    let open = complaints::Entity::find()
+        .filter(in_scope(&user.scope, complaints::Column::DealerId))
+        .filter(complaints::Column::OwnerId.eq(user.user_id))
+        .filter(complaints::Column::Status.eq(ComplaintStatus::Open.as_str()));
+    let overdue = open.clone().filter(complaints::Column::DueOn.lt(today)).count(db).await?;
+    Ok((open.count(db).await?, overdue))
+}
+
 /// A complaint with its history.
 pub async fn file(
     db: &impl ConnectionTrait,
@@ -407,12 +421,32 @@ async fn complaints_of(
     ids.sort_unstable();
     ids.dedup();
     let names = user_names(db, &ids).await?;
-    let labels = dealer_labels(db, rows.iter().map(|r| r.dealer_id).collect()).await?;
+    let mut dealer_ids: Vec<i64> = rows.iter().map(|r| r.dealer_id).collect();
+    dealer_ids.sort_unstable();
+    dealer_ids.dedup();
+    let labels = dealer_labels(db, dealer_ids.clone()).await?;
+    // Each dealer's channel manager, once for the page rather than once per row.
+    let managers: std::collections::HashMap<i64, Option<i64>> = dealers::Entity::find()
+        .select_only()
+        .column(dealers::Column::Id)
+        .column(dealers::Column::ChannelManagerId)
+        .filter(dealers::Column::Id.is_in(dealer_ids))
+        .into_tuple::<(i64, Option<i64>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
         let status = ComplaintStatus::parse(&r.status).unwrap_or(ComplaintStatus::Open);
+        let actor = ComplaintActor {
+            user_id: user.user_id,
+            is_administrator: user.role == Role::Administrator,
+            manages_dealer: user.role == Role::ChannelManager
+                && managers.get(&r.dealer_id).copied().flatten() == Some(user.user_id),
+        };
         // Personal data is shown to whoever holds the complaint (and those who may take it over).
-        let sees_contact = actor_for(db, user, r.dealer_id).await?.may_act(r.owner_id);
+        let sees_contact = actor.may_act(r.owner_id);
         let (dealer_code, dealer_name) = labels.get(&r.dealer_id).cloned().unwrap_or_default();
         items.push(Complaint {
             id: r.id,

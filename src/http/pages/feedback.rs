@@ -45,6 +45,23 @@ fn error_for<'a>(shell: &Shell, errors: &'a [FieldError], field: &str) -> Option
         .map(|e| shell.tr.field_error(e))
 }
 
+/// Commits the change a handler made in `tx`, or rolls it back and returns what the page should show instead.
+async fn commit_or_refuse<T>(
+    tx: sea_orm::DatabaseTransaction,
+    result: AppResult<T>,
+) -> AppResult<Result<T, (StatusCode, Vec<FieldError>, Option<String>)>> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(Ok(value))
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            refusal(e).map(Err)
+        }
+    }
+}
+
 /// Validation errors go back to the form with status 422, conflicts as a notice with 409.
 fn refusal(e: AppError) -> Result<(StatusCode, Vec<FieldError>, Option<String>), AppError> {
     match e {
@@ -374,15 +391,13 @@ pub async fn handle_feedback(
     let version: i32 = form.version.trim().parse().unwrap_or(0);
     let status = FeedbackStatus::parse(form.status.trim()).unwrap_or(FeedbackStatus::New);
     let tx = begin_write(&state.db).await?;
-    match feedback::handle(&tx, &actor, &user.scope, id, version, status, &form.note).await {
+    let result = feedback::handle(&tx, &actor, &user.scope, id, version, status, &form.note).await;
+    match commit_or_refuse(tx, result).await? {
         Ok(()) => {
-            tx.commit().await?;
             let back = local_path(&form.return_to).unwrap_or_else(|| format!("/feedback/{id}"));
             Ok(Redirect::to(&back).into_response())
         }
-        Err(e) => {
-            tx.rollback().await?;
-            let (status, errors, notice) = refusal(e)?;
+        Err((status, errors, notice)) => {
             Ok((status, feedback_page(&state, shell, &user, id, errors, notice).await?).into_response())
         }
     }
@@ -504,14 +519,10 @@ pub async fn log_complaint(
         description: form.description.clone(),
     };
     let tx = begin_write(&state.db).await?;
-    match complaints::log(&tx, &actor, &user, &request, state.config.complaint_due_days, today()).await {
-        Ok(id) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&format!("/complaints/{id}")).into_response())
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            let (status, errors, _) = refusal(e)?;
+    let result = complaints::log(&tx, &actor, &user, &request, state.config.complaint_due_days, today()).await;
+    match commit_or_refuse(tx, result).await? {
+        Ok(id) => Ok(Redirect::to(&format!("/complaints/{id}")).into_response()),
+        Err((status, errors, _)) => {
             let dealers = dealers_in_scope(&state, &user.scope).await?;
             Ok((status, ComplaintFormPage { shell, dealers, form, errors }).into_response())
         }
@@ -583,14 +594,10 @@ pub async fn hand_over(
     let version: i32 = form.version.trim().parse().unwrap_or(0);
     let to_user_id: i64 = form.to_user_id.trim().parse().unwrap_or(0);
     let tx = begin_write(&state.db).await?;
-    match complaints::hand_over(&tx, &actor, &user, id, version, to_user_id, &form.note).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&format!("/complaints/{id}")).into_response())
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            let (status, errors, notice) = refusal(e)?;
+    let result = complaints::hand_over(&tx, &actor, &user, id, version, to_user_id, &form.note).await;
+    match commit_or_refuse(tx, result).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/complaints/{id}")).into_response()),
+        Err((status, errors, notice)) => {
             Ok((status, complaint_page(&state, shell, &user, id, errors, notice).await?).into_response())
         }
     }
@@ -616,14 +623,10 @@ pub async fn resolve_complaint(
     let _ = &form.csrf;
     let version: i32 = form.version.trim().parse().unwrap_or(0);
     let tx = begin_write(&state.db).await?;
-    match complaints::resolve(&tx, &actor, &user, id, version, &form.resolution).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&format!("/complaints/{id}")).into_response())
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            let (status, errors, notice) = refusal(e)?;
+    let result = complaints::resolve(&tx, &actor, &user, id, version, &form.resolution).await;
+    match commit_or_refuse(tx, result).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/complaints/{id}")).into_response()),
+        Err((status, errors, notice)) => {
             Ok((status, complaint_page(&state, shell, &user, id, errors, notice).await?).into_response())
         }
     }
@@ -926,14 +929,10 @@ pub async fn cancel_visit(
     let _ = &form.csrf;
     let version: i32 = form.version.trim().parse().unwrap_or(0);
     let tx = begin_write(&state.db).await?;
-    match visits::cancel(&tx, &actor, &user, id, version, &form.note).await {
-        Ok(()) => {
-            tx.commit().await?;
-            Ok(Redirect::to(&format!("/visits/{id}")).into_response())
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            let (status, mut errors, notice) = refusal(e)?;
+    let result = visits::cancel(&tx, &actor, &user, id, version, &form.note).await;
+    match commit_or_refuse(tx, result).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/visits/{id}")).into_response()),
+        Err((status, mut errors, notice)) => {
             for error in &mut errors {
                 if error.field == "reason" {
                     error.field = "cancel_note".into();
@@ -1123,9 +1122,9 @@ pub async fn record_survey(
         version: form.version.trim().parse().ok(),
     };
     let tx = begin_write(&state.db).await?;
-    match surveys::record(&tx, &actor, &user.scope, &request).await {
+    let result = surveys::record(&tx, &actor, &user.scope, &request).await;
+    match commit_or_refuse(tx, result).await? {
         Ok(_) => {
-            tx.commit().await?;
             let target = if user.role == Role::DealerStaff {
                 "/surveys/new?saved=true".to_string()
             } else {
@@ -1133,9 +1132,7 @@ pub async fn record_survey(
             };
             Ok(Redirect::to(&target).into_response())
         }
-        Err(e) => {
-            tx.rollback().await?;
-            let (status, errors, mut notice) = refusal(e)?;
+        Err((status, errors, mut notice)) => {
             let mut form = form;
             // The quarter is already recorded: offer to correct it, at the version on file.
             if notice.is_some() && form.version.trim().is_empty() {

@@ -67,16 +67,8 @@ pub async fn home(State(state): State<AppState>, shell: Shell, CurrentUser(user)
     } else {
         None
     };
-    let today = crate::store::quotes::today();
-    let mut mine = crate::store::complaints::ComplaintFilter {
-        owner_id: Some(user.user_id),
-        status: Some(crate::domain::feedback::ComplaintStatus::Open),
-        ..Default::default()
-    };
-    let one = PageRequest::new(Some(1), Some(1));
-    let open_mine = crate::store::complaints::list(&state.db, &user, &mine, one, today).await?.total;
-    mine.overdue_only = true;
-    let overdue_mine = crate::store::complaints::list(&state.db, &user, &mine, one, today).await?.total;
+    let (open_mine, overdue_mine) =
+        crate::store::complaints::owned_open_counts(&state.db, &user, crate::store::quotes::today()).await?;
     Ok(HomePage {
         shell,
         dealer_count: page.total,
