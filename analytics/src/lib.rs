@@ -1,8 +1,14 @@
 //! Dealer analytics with no web or database code: the service (or a Parquet export) loads the
-//! data and calls these functions.
+//! data into [`frames::Frames`] and calls these functions.
 //!
+//! - [`frames`]: the frames analytics reads, their columns, and Parquet in and out.
+//! - [`figures`]: DOMAIN.md's monitoring figures for every dealer, as one lazy query.
 //! - [`chain_ladder`]: the standard chain ladder (Mack 1993) on any cumulative triangle.
 //! - [`triangle_io`]: triangles from CSV (`triangle,origin,age,value`), results as JSON or CSV.
 
 pub mod chain_ladder;
+pub mod figures;
+pub mod frames;
 pub mod triangle_io;
+
+pub use polars;

@@ -1,0 +1,846 @@
+//! DOMAIN.md's monitoring figures for every dealer and one period, as one lazy query.
+//!
+//! The definitions are the service's (`domain::monitoring`), computed on whole columns:
+//! money stays integer fen through every sum, and is rounded once per policy for earned
+//! premium (half away from zero, as the service rounds); ratios are `f64` of exact integers.
+//! The service's figures and these agree to the fen on money and to 1e-9 on ratios (a test in
+//! the service checks it on demo data).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use polars::prelude::*;
+
+use crate::frames::{CHINA_OFFSET_MICROS, Frames, MICROS_PER_DAY, days, micros};
+
+/// Claim stages still being worked, in the order a claim moves through them.
+pub const OPEN_STAGES: [&str; 4] = ["reported", "registered", "surveyed", "settled"];
+/// Claims in these stages never become a loss and are not counted as claims.
+const NOT_A_LOSS_STAGES: [&str; 2] = ["declined", "withdrawn"];
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+/// Hundredths of an hour: cycle times are reported in hours to 2 places.
+const MICROS_PER_CENTIHOUR: i64 = MICROS_PER_HOUR / 100;
+
+/// What the figures are computed for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FigureParams {
+    /// First day of the period.
+    pub from: NaiveDate,
+    /// Day after the period (exclusive).
+    pub to: NaiveDate,
+    /// "Now" for claims overdue in their stage.
+    pub now: DateTime<Utc>,
+    /// Hours a claim may wait in reported, registered and surveyed.
+    pub target_hours: [i64; 3],
+    /// Variable-cost-ratio bands in millionths: normal up to `warning_above`, danger above `danger_above`.
+    pub warning_above_micros: i64,
+    pub danger_above_micros: i64,
+}
+
+impl FigureParams {
+    /// The period with DOMAIN.md's default service targets (24 h, 48 h, 120 h) and bands (91 %, 94 %).
+    pub fn new(from: NaiveDate, to: NaiveDate, now: DateTime<Utc>) -> FigureParams {
+        FigureParams {
+            from,
+            to,
+            now,
+            target_hours: [24, 48, 120],
+            warning_above_micros: 910_000,
+            danger_above_micros: 940_000,
+        }
+    }
+
+    /// The instant the period ends: its `to` day at 00:00 China time.
+    fn end_micros(&self) -> i64 {
+        i64::from(days(self.to)) * MICROS_PER_DAY - CHINA_OFFSET_MICROS
+    }
+}
+
+/// The columns of [`dealer_figures`]' result, one row per dealer of the dealers frame.
+pub const FIGURE_COLUMNS: [&str; 37] = [
+    "dealer_id",
+    "written_premium_fen",
+    "earned_premium_fen",
+    "covered_days",
+    "exposure",
+    "paid_fen",
+    "case_reserves_fen",
+    "incurred_fen",
+    "claim_count",
+    "loss_ratio",
+    "price_normalised_loss_ratio",
+    "commission_fen",
+    "commission_ratio",
+    "variable_cost_ratio",
+    "band",
+    "frequency",
+    "severity",
+    "closed_claims",
+    "report_to_close_median_centihours",
+    "report_to_close_p90_centihours",
+    "reported_median_centihours",
+    "reported_p90_centihours",
+    "registered_median_centihours",
+    "registered_p90_centihours",
+    "surveyed_median_centihours",
+    "surveyed_p90_centihours",
+    "settled_median_centihours",
+    "settled_p90_centihours",
+    "referral_count",
+    "referral_value_fen",
+    "referral_ratio",
+    "expiring",
+    "renewed",
+    "renewal_rate",
+    "upside_down",
+    "open_claims",
+    "overdue_claims",
+];
+
+fn day_number(name: &str) -> Expr {
+    col(name).cast(DataType::Int32)
+}
+
+fn instant(name: &str) -> Expr {
+    col(name).cast(DataType::Int64)
+}
+
+/// The China-local day (as days since the epoch) of an instant column.
+fn china_day(name: &str) -> Expr {
+    (instant(name) + lit(CHINA_OFFSET_MICROS)).floor_div(lit(MICROS_PER_DAY)).cast(DataType::Int32)
+}
+
+fn least(a: Expr, b: Expr) -> Expr {
+    when(a.clone().lt(b.clone())).then(a).otherwise(b)
+}
+
+fn greatest(a: Expr, b: Expr) -> Expr {
+    when(a.clone().gt(b.clone())).then(a).otherwise(b)
+}
+
+/// `numerator ÷ denominator` rounded half away from zero, in integers; `denominator` > 0.
+fn round_div(numerator: Expr, denominator: Expr) -> Expr {
+    let twice_d = denominator.clone() * lit(2i64);
+    when(numerator.clone().gt_eq(lit(0i64)))
+        .then((numerator.clone() * lit(2i64) + denominator.clone()).floor_div(twice_d.clone()))
+        .otherwise(lit(0i64) - (lit(0i64) - numerator * lit(2i64) + denominator).floor_div(twice_d))
+}
+
+/// `numerator ÷ denominator` as f64, null when the denominator is zero (as the service's checked division).
+fn ratio(numerator: Expr, denominator: Expr) -> Expr {
+    when(denominator.clone().neq(lit(0)))
+        .then(numerator.cast(DataType::Float64) / denominator.cast(DataType::Float64))
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+fn in_period(day: Expr, from: i32, to: i32) -> Expr {
+    day.clone().gt_eq(lit(from)).and(day.lt(lit(to)))
+}
+
+/// Whether the row starts a new run of `keys` (the frame sorted by them): the first row, or any key differs
+/// from the row before.
+fn starts_run(keys: &[&str]) -> Expr {
+    keys.iter()
+        .map(|k| col(*k).neq(col(*k).shift(lit(1))).fill_null(lit(true)))
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(true))
+}
+
+/// Whether the next row continues the run of `keys`.
+fn next_in_run(keys: &[&str]) -> Expr {
+    keys.iter()
+        .map(|k| col(*k).eq(col(*k).shift(lit(-1))).fill_null(lit(false)))
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(false))
+}
+
+/// Sum of an integer column, 0 when the dealer has no rows.
+fn filled(name: &str) -> Expr {
+    col(name).fill_null(lit(0i64))
+}
+
+/// Every figure of every dealer of `frames.dealers` for the period; see [`FIGURE_COLUMNS`].
+pub fn dealer_figures(frames: &Frames, params: &FigureParams) -> PolarsResult<DataFrame> {
+    collect_deep(dealer_figures_lazy(frames, params)?)
+}
+
+/// Collects a query on a thread with a large stack.
+///
+/// Polars plans and optimises a query recursively; the figures join a dozen sub-queries, which takes more than
+/// the 2 MiB a test or tokio blocking thread has in an unoptimised build.
+pub fn collect_deep(query: LazyFrame) -> PolarsResult<DataFrame> {
+    const STACK: usize = 256 << 20;
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("analytics".into())
+            .stack_size(STACK)
+            .spawn_scoped(scope, move || query.collect())
+            .map_err(|e| PolarsError::ComputeError(format!("cannot start the analytics thread: {e}").into()))?
+            .join()
+            .unwrap_or_else(|_| Err(PolarsError::ComputeError("the analytics thread panicked".into())))
+    })
+}
+
+/// [`dealer_figures`] as a lazy query, to combine with others before collecting.
+pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResult<LazyFrame> {
+    let (from, to) = (days(params.from), days(params.to));
+    let end_at = params.end_micros();
+
+    let policies = frames.policies.clone().lazy().with_columns([
+        day_number("start").alias("start_d"),
+        day_number("end").alias("end_d"),
+        when(col("cancelled_from").is_null())
+            .then(day_number("end"))
+            .otherwise(least(day_number("cancelled_from"), day_number("end")))
+            .alias("cover_end_d"),
+    ]);
+
+    let written = frames
+        .policy_versions
+        .clone()
+        .lazy()
+        .filter(in_period(china_day("created_at"), from, to))
+        .group_by([col("dealer_id")])
+        .agg([col("adjustment_fen").sum().alias("written_premium_fen")]);
+
+    let earned = earned_by_dealer(frames, policies.clone(), from, to)?;
+    let exposure = covered_days_by_dealer(policies.clone(), from, to);
+
+    let paid = frames
+        .payments
+        .clone()
+        .lazy()
+        .filter(in_period(day_number("paid_on"), from, to))
+        .group_by([col("dealer_id")])
+        .agg([col("amount_fen").sum().alias("paid_fen")]);
+
+    let claims = frames.claims.clone().lazy();
+    let claim_dealer = claims.clone().select([col("claim_id"), col("dealer_id")]);
+    let reserves_at_end = frames.reserves.clone().lazy().filter(instant("at").lt(lit(end_at)));
+    let case_reserves = reserves_at_end
+        .clone()
+        .join(claim_dealer.clone(), [col("claim_id")], [col("claim_id")], JoinArgs::new(JoinType::Inner))
+        .group_by([col("dealer_id")])
+        .agg([col("amount_fen").sum().alias("case_reserves_fen")]);
+
+    let incurred_by_claim = concat(
+        [
+            frames
+                .payments
+                .clone()
+                .lazy()
+                .filter(day_number("paid_on").lt(lit(to)))
+                .select([col("claim_id"), col("amount_fen")]),
+            reserves_at_end.select([col("claim_id"), col("amount_fen")]),
+        ],
+        UnionArgs::default(),
+    )?
+    .group_by([col("claim_id")])
+    .agg([col("amount_fen").sum().alias("claim_incurred_fen")]);
+    let not_a_loss = Series::new("not_a_loss".into(), NOT_A_LOSS_STAGES.to_vec());
+    let accident_claims = claims
+        .clone()
+        .filter(in_period(day_number("accident_on"), from, to))
+        .join(incurred_by_claim, [col("claim_id")], [col("claim_id")], JoinArgs::new(JoinType::Left))
+        .group_by([col("dealer_id")])
+        .agg([
+            col("claim_incurred_fen").sum().alias("incurred_fen"),
+            col("stage").is_in(lit(not_a_loss), false).not().sum().cast(DataType::Int64).alias("claim_count"),
+        ]);
+
+    let commission = frames
+        .commissions
+        .clone()
+        .lazy()
+        .filter(in_period(day_number("booked_on"), from, to))
+        .group_by([col("dealer_id")])
+        .agg([col("amount_fen").sum().alias("commission_fen")]);
+
+    let referrals = frames
+        .referrals
+        .clone()
+        .lazy()
+        .filter(in_period(day_number("referred_on"), from, to))
+        .group_by([col("dealer_id")])
+        .agg([
+            col("value_fen").count().cast(DataType::Int64).alias("referral_count"),
+            col("value_fen").sum().alias("referral_value_fen"),
+        ]);
+
+    let renewed_ids = policies
+        .clone()
+        .select([col("renewal_of_policy_id").alias("policy_id")])
+        .drop_nulls(None)
+        .unique(None, UniqueKeepStrategy::Any)
+        .with_column(lit(true).alias("is_renewed"));
+    let renewals = policies
+        .clone()
+        .filter(in_period(col("end_d"), from, to).and(col("cancelled_from").is_null()))
+        .join(renewed_ids, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Left))
+        .group_by([col("dealer_id")])
+        .agg([
+            col("policy_id").count().cast(DataType::Int64).alias("expiring"),
+            col("is_renewed").fill_null(lit(false)).sum().cast(DataType::Int64).alias("renewed"),
+        ]);
+
+    let open_claims = open_claims_by_dealer(claims.clone(), params);
+    let cycle = cycle_times_by_dealer(frames, claims, from, to)?;
+
+    let dealers = frames.dealers.clone().lazy().select([col("dealer_id")]);
+    let left = || JoinArgs::new(JoinType::Left);
+    let joined = [written, earned, exposure, paid, case_reserves, accident_claims, commission, referrals, renewals]
+        .into_iter()
+        .chain([open_claims, cycle])
+        .fold(dealers, |acc, part| acc.join(part, [col("dealer_id")], [col("dealer_id")], left()));
+
+    let money = [
+        "written_premium_fen",
+        "earned_premium_fen",
+        "covered_days",
+        "paid_fen",
+        "case_reserves_fen",
+        "incurred_fen",
+        "claim_count",
+        "commission_fen",
+        "referral_count",
+        "referral_value_fen",
+        "expiring",
+        "renewed",
+        "open_claims",
+        "overdue_claims",
+        "closed_claims",
+    ];
+    let with_sums = joined.with_columns(money.iter().map(|c| filled(c).alias(*c)).collect::<Vec<_>>());
+
+    let band_scale = 1_000_000.0; // millionths → 1e12ths, see `band`
+    let with_ratios = with_sums
+        .with_columns([
+            ratio(col("covered_days"), lit(365i64)).alias("exposure"),
+            ratio(col("incurred_fen"), col("earned_premium_fen")).alias("loss_ratio"),
+            when(col("normalisation_unknown").fill_null(lit(false)))
+                .then(lit(NULL).cast(DataType::Float64))
+                .otherwise(ratio(col("incurred_fen"), col("normalised_earned_fen").fill_null(lit(0.0))))
+                .alias("price_normalised_loss_ratio"),
+            ratio(col("commission_fen"), col("written_premium_fen")).alias("commission_ratio"),
+            ratio(col("claim_count") * lit(365i64), col("covered_days")).alias("frequency"),
+            (ratio(col("incurred_fen"), col("claim_count")) / lit(100.0)).alias("severity"),
+            ratio(col("referral_value_fen"), col("written_premium_fen")).alias("referral_ratio"),
+            ratio(col("renewed"), col("expiring")).alias("renewal_rate"),
+            {
+                let repairs_and_claims = col("referral_value_fen") + col("incurred_fen");
+                repairs_and_claims
+                    .clone()
+                    .gt(col("earned_premium_fen"))
+                    .and(col("earned_premium_fen").gt(lit(0i64)).or(repairs_and_claims.gt(lit(0i64))))
+                    .alias("upside_down")
+            },
+        ])
+        .with_column((col("loss_ratio") + col("commission_ratio")).alias("variable_cost_ratio"))
+        .with_column(band(params, band_scale).alias("band"));
+    Ok(with_ratios.select(FIGURE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>()))
+}
+
+/// The variable cost ratio's band. The ratio is compared at 12 decimal places, so a ratio that is exactly on
+/// a threshold (e.g. 0.87 + 0.04 = 0.91) is not pushed over it by binary floating point.
+fn band(params: &FigureParams, scale: f64) -> Expr {
+    let at_12_places = (col("variable_cost_ratio") * lit(1e12)).round(0, RoundMode::HalfAwayFromZero);
+    let threshold = |micros: i64| lit(micros as f64 * scale);
+    when(col("variable_cost_ratio").is_null())
+        .then(lit(NULL).cast(DataType::String))
+        .when(at_12_places.clone().gt(threshold(params.danger_above_micros)))
+        .then(lit("danger"))
+        .when(at_12_places.gt(threshold(params.warning_above_micros)))
+        .then(lit("warning"))
+        .otherwise(lit("normal"))
+}
+
+/// Earned premium per dealer: per policy, each premium segment (issue, then each endorsement from its
+/// effective day) × its days of cover in the period ÷ the policy's days, rounded to the fen per policy.
+/// Also the premium with the pricing coefficient divided back out, for the price-normalised loss ratio.
+fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) -> PolarsResult<LazyFrame> {
+    let terms = policies.clone().select([
+        col("policy_id"),
+        col("start_d"),
+        col("cover_end_d"),
+        col("premium_fen"),
+        col("dealer_id"),
+        (col("end_d") - col("start_d")).cast(DataType::Int64).alias("term_days"),
+        col("pricing_coefficient_micros"),
+    ]);
+    let versioned = frames
+        .policy_versions
+        .clone()
+        .lazy()
+        .filter(col("kind").eq(lit("issue")).or(col("kind").eq(lit("endorse"))))
+        .select([
+            col("policy_id"),
+            col("seq"),
+            day_number("effective_on").alias("effective_d"),
+            col("premium_after_fen"),
+        ])
+        .join(
+            terms.clone().select([col("policy_id"), col("start_d"), col("cover_end_d")]),
+            [col("policy_id")],
+            [col("policy_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .sort(["policy_id", "seq"], SortMultipleOptions::default())
+        .with_column(greatest(col("effective_d"), col("start_d")).alias("segment_d"))
+        .with_columns([
+            // The issue premium applies from the start even if its effective day was recorded otherwise.
+            when(starts_run(&["policy_id"])).then(col("start_d")).otherwise(col("segment_d")).alias("seg_start"),
+            when(next_in_run(&["policy_id"]))
+                .then(least(col("segment_d").shift(lit(-1)), col("cover_end_d")))
+                .otherwise(col("cover_end_d"))
+                .alias("seg_end"),
+        ])
+        .select([col("policy_id"), col("seg_start"), col("seg_end"), col("premium_after_fen").alias("premium")]);
+    // A policy with no issue or endorsement recorded earns its premium from the start.
+    let unversioned = terms
+        .clone()
+        .join(versioned.clone(), [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Anti))
+        .select([
+            col("policy_id"),
+            col("start_d").alias("seg_start"),
+            col("cover_end_d").alias("seg_end"),
+            col("premium_fen").alias("premium"),
+        ]);
+    let segments = concat([versioned, unversioned], UnionArgs::default())?;
+    let overlap = (least(col("seg_end"), lit(to)) - greatest(col("seg_start"), lit(from))).cast(DataType::Int64);
+    let premium_days = segments
+        .with_column(when(overlap.clone().gt(lit(0i64))).then(overlap).otherwise(lit(0i64)).alias("days"))
+        .group_by([col("policy_id")])
+        .agg([(col("premium") * col("days")).sum().alias("premium_days")]);
+    Ok(premium_days
+        .join(terms, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Inner))
+        .with_column(
+            when(col("term_days").gt(lit(0i64)))
+                .then(round_div(col("premium_days"), col("term_days")))
+                .otherwise(lit(0i64))
+                .alias("earned_fen"),
+        )
+        .group_by([col("dealer_id")])
+        .agg([
+            col("earned_fen").sum().alias("earned_premium_fen"),
+            // earned ÷ (coefficient µ / 1e6), in fen.
+            when(col("earned_fen").neq(lit(0i64)).and(col("pricing_coefficient_micros").neq(lit(0i64))))
+                .then(
+                    col("earned_fen").cast(DataType::Float64) * lit(1e6)
+                        / col("pricing_coefficient_micros").cast(DataType::Float64),
+                )
+                .otherwise(lit(0.0))
+                .sum()
+                .alias("normalised_earned_fen"),
+            col("earned_fen")
+                .neq(lit(0i64))
+                .and(col("pricing_coefficient_micros").eq(lit(0i64)))
+                .any(false)
+                .alias("normalisation_unknown"),
+        ]))
+}
+
+/// Days of the period each vehicle was covered by any of the dealer's policies, summed per dealer.
+///
+/// The intervals are sorted per (dealer, vehicle); each adds only the part after the furthest end seen before it
+/// in its run. The running maximum is taken over the whole sorted column with the run number in the high bits,
+/// so earlier runs never leak into later ones and no window over millions of small groups is needed.
+fn covered_days_by_dealer(policies: LazyFrame, from: i32, to: i32) -> LazyFrame {
+    const RUN_SHIFT: i64 = 1 << 32;
+    const DAY_OFFSET: i64 = 1 << 30;
+    policies
+        .select([
+            col("dealer_id"),
+            col("vehicle_id"),
+            greatest(col("start_d"), lit(from)).cast(DataType::Int64).alias("from_d"),
+            least(col("cover_end_d"), lit(to)).cast(DataType::Int64).alias("to_d"),
+        ])
+        .filter(col("to_d").gt(col("from_d")))
+        .sort(["dealer_id", "vehicle_id", "from_d"], SortMultipleOptions::default())
+        .with_column(starts_run(&["dealer_id", "vehicle_id"]).cast(DataType::Int64).cum_sum(false).alias("run"))
+        .with_column(
+            (col("run") * lit(RUN_SHIFT) + col("to_d") + lit(DAY_OFFSET)).cum_max(false).shift(lit(1)).alias("before"),
+        )
+        .with_column(
+            when(col("before").gt_eq(col("run") * lit(RUN_SHIFT)))
+                .then(col("before") - col("run") * lit(RUN_SHIFT) - lit(DAY_OFFSET))
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .alias("furthest_before"),
+        )
+        .with_column(
+            when(col("furthest_before").is_not_null().and(col("furthest_before").gt(col("from_d"))))
+                .then(col("furthest_before"))
+                .otherwise(col("from_d"))
+                .alias("new_from"),
+        )
+        .with_column(
+            when(col("to_d").gt(col("new_from")))
+                .then(col("to_d") - col("new_from"))
+                .otherwise(lit(0i64))
+                .alias("added"),
+        )
+        .group_by([col("dealer_id")])
+        .agg([col("added").sum().alias("covered_days")])
+}
+
+/// Claims in an open stage now, and those past their stage's service target.
+fn open_claims_by_dealer(claims: LazyFrame, params: &FigureParams) -> LazyFrame {
+    let now = micros(params.now);
+    let target = |hours: i64| lit(hours.saturating_mul(MICROS_PER_HOUR));
+    let [register, survey, settle] = params.target_hours;
+    let waited = lit(now) - instant("stage_since");
+    let overdue = when(col("stage").eq(lit("reported")))
+        .then(waited.clone().gt(target(register)))
+        .when(col("stage").eq(lit("registered")))
+        .then(waited.clone().gt(target(survey)))
+        .when(col("stage").eq(lit("surveyed")))
+        .then(waited.gt(target(settle)))
+        .otherwise(lit(false));
+    let open = Series::new("open".into(), OPEN_STAGES.to_vec());
+    claims.filter(col("stage").is_in(lit(open), false)).group_by([col("dealer_id")]).agg([
+        col("claim_id").count().cast(DataType::Int64).alias("open_claims"),
+        overdue.sum().cast(DataType::Int64).alias("overdue_claims"),
+    ])
+}
+
+/// Median and nearest-rank p90 of an integer microsecond column per group, in hundredths of an hour rounded
+/// half away from zero (as the service reports hours to 2 places).
+fn duration_stats(name: &str, prefix: &str) -> [Expr; 2] {
+    let sorted = col(name).sort(SortOptions::default());
+    let n = col(name).len().cast(DataType::Int64);
+    let low = sorted.clone().get((n.clone() - lit(1i64)).floor_div(lit(2i64)), false);
+    let high = sorted.clone().get(n.clone().floor_div(lit(2i64)), false);
+    // median = (low + high) / 2 µs; in centihours round((low + high) / (2 × µs per centihour)).
+    let median = round_div(low + high, lit(2 * MICROS_PER_CENTIHOUR));
+    let p90_rank = (n * lit(9i64) + lit(9i64)).floor_div(lit(10i64)); // ceil(0.9 n), 1-based
+    let p90 = round_div(sorted.get(p90_rank - lit(1i64), false), lit(MICROS_PER_CENTIHOUR));
+    [median.alias(format!("{prefix}_median_centihours")), p90.alias(format!("{prefix}_p90_centihours"))]
+}
+
+/// Cycle times of claims closed (by China day) in the period: report → close and each open stage.
+///
+/// A claim's stage entries are its transitions with repeats of the same stage dropped (a payment in settled is
+/// not entering settled again); time in a stage runs to the next entry and only visits that ended by the last
+/// closure count.
+fn cycle_times_by_dealer(frames: &Frames, claims: LazyFrame, from: i32, to: i32) -> PolarsResult<LazyFrame> {
+    let entries = frames
+        .claim_transitions
+        .clone()
+        .lazy()
+        .select([col("claim_id"), col("seq"), col("to_stage"), instant("at").alias("at")])
+        .sort(["claim_id", "seq"], SortMultipleOptions::default())
+        .filter(
+            col("claim_id")
+                .neq(col("claim_id").shift(lit(1)))
+                .or(col("to_stage").neq(col("to_stage").shift(lit(1))))
+                .fill_null(lit(true)),
+        );
+    let closed = claims
+        .filter(col("stage").eq(lit("closed")))
+        .select([col("claim_id"), col("dealer_id"), instant("reported_at").alias("reported_at")])
+        .join(
+            entries
+                .clone()
+                .group_by([col("claim_id")])
+                .agg([col("at").filter(col("to_stage").eq(lit("closed"))).last().alias("closed_at")]),
+            [col("claim_id")],
+            [col("claim_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("closed_at").is_not_null())
+        .with_column((col("closed_at") + lit(CHINA_OFFSET_MICROS)).floor_div(lit(MICROS_PER_DAY)).alias("closed_day"))
+        .filter(col("closed_day").gt_eq(lit(i64::from(from))).and(col("closed_day").lt(lit(i64::from(to)))));
+
+    let [rtc_median, rtc_p90] = duration_stats("report_to_close", "report_to_close");
+    let overall = closed
+        .clone()
+        .with_column((col("closed_at") - col("reported_at")).alias("report_to_close"))
+        .group_by([col("dealer_id")])
+        .agg([col("claim_id").count().cast(DataType::Int64).alias("closed_claims"), rtc_median, rtc_p90]);
+
+    let open = Series::new("open".into(), OPEN_STAGES.to_vec());
+    let stage_totals = entries
+        .with_column(
+            when(next_in_run(&["claim_id"]))
+                .then(col("at").shift(lit(-1)))
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .alias("left_at"),
+        )
+        .filter(col("left_at").is_not_null().and(col("to_stage").is_in(lit(open), false)))
+        .join(
+            closed.select([col("claim_id"), col("dealer_id"), col("closed_at")]),
+            [col("claim_id")],
+            [col("claim_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("left_at").lt_eq(col("closed_at")))
+        .group_by([col("dealer_id"), col("claim_id"), col("to_stage")])
+        .agg([(col("left_at") - col("at")).sum().alias("spent")]);
+
+    let mut per_stage = overall;
+    for stage in OPEN_STAGES {
+        let [median, p90] = duration_stats("spent", stage);
+        let stats =
+            stage_totals.clone().filter(col("to_stage").eq(lit(stage))).group_by([col("dealer_id")]).agg([median, p90]);
+        per_stage = per_stage.join(
+            stats,
+            [col("dealer_id")],
+            [col("dealer_id")],
+            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+        );
+    }
+    Ok(per_stage)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::frames::*;
+
+    fn d(y: i32, m: u32, day: u32) -> i32 {
+        days(NaiveDate::from_ymd_opt(y, m, day).unwrap())
+    }
+
+    fn t(y: i32, m: u32, day: u32, h: u32) -> i64 {
+        Utc.with_ymd_and_hms(y, m, day, h, 0, 0).unwrap().timestamp_micros()
+    }
+
+    /// Dealer 1 in January 2024, worked out by hand below; dealer 2 has no business at all.
+    fn january() -> Frames {
+        let mut dealers = DealerRows::default();
+        for id in [1, 2] {
+            dealers.push(
+                id,
+                format!("D{id}"),
+                format!("Dealer {id}"),
+                "East".into(),
+                "BYD".into(),
+                "G".into(),
+                "active".into(),
+            );
+        }
+        let mut policies = PolicyRows::default();
+        let mut versions = PolicyVersionRows::default();
+        let c = || "commercial".to_string();
+        let n = || "new_car".to_string();
+        // 1: car 10, all January, 366-day term: 366 000 × 31 / 366 = 31 000 fen; priced at 0.8.
+        policies.push(1, 10, 1, c(), n(), d(2023, 7, 1), d(2024, 7, 1), None, 366_000, 800_000, None);
+        versions.push(1, 1, 1, "issue".into(), d(2023, 7, 1), t(2023, 6, 30, 10), 366_000, 366_000);
+        // 2: car 10 again from Jan 16 (China day of 17:00 UTC is the 16th), endorsed on the 21st:
+        // (5 × 95 000 + 11 × 110 000) / 366 = 4 603.825 → 4 604.
+        policies.push(
+            2,
+            10,
+            1,
+            "compulsory".into(),
+            n(),
+            d(2024, 1, 16),
+            d(2025, 1, 16),
+            None,
+            110_000,
+            1_000_000,
+            None,
+        );
+        versions.push(2, 1, 1, "issue".into(), d(2024, 1, 16), t(2024, 1, 15, 17), 95_000, 95_000);
+        versions.push(2, 1, 2, "endorse".into(), d(2024, 1, 21), t(2024, 1, 21, 2), 110_000, 14_795);
+        // 3: car 11, cancelled from Jan 10: 9 days × 365 000 / 365 = 9 000; refund −10 000 written in January.
+        policies.push(
+            3,
+            11,
+            1,
+            c(),
+            n(),
+            d(2023, 1, 20),
+            d(2024, 1, 20),
+            Some(d(2024, 1, 10)),
+            365_000,
+            1_000_000,
+            None,
+        );
+        versions.push(3, 1, 1, "issue".into(), d(2023, 1, 20), t(2023, 1, 19, 3), 365_000, 365_000);
+        versions.push(3, 1, 2, "cancel".into(), d(2024, 1, 10), t(2024, 1, 9, 4), 0, -10_000);
+        // 4: car 12 expiring Jan 25, renewed by 5: 24 × 200 000 / 365 = 13 150.68 → 13 151; 5: 7 × 183 000 / 366 = 3 500.
+        policies.push(4, 12, 1, c(), n(), d(2023, 1, 25), d(2024, 1, 25), None, 200_000, 1_000_000, None);
+        versions.push(4, 1, 1, "issue".into(), d(2023, 1, 25), t(2023, 1, 24, 3), 200_000, 200_000);
+        policies.push(
+            5,
+            12,
+            1,
+            c(),
+            "renewal".into(),
+            d(2024, 1, 25),
+            d(2025, 1, 25),
+            None,
+            183_000,
+            1_000_000,
+            Some(4),
+        );
+        versions.push(5, 1, 1, "issue".into(), d(2024, 1, 25), t(2024, 1, 24, 1), 183_000, 183_000);
+
+        let mut claims = ClaimRows::default();
+        let mut transitions = ClaimTransitionRows::default();
+        let mut reserves = ReserveRows::default();
+        let mut payments = PaymentRows::default();
+        // 100: January accident, closed Jan 10 after 10 h reported, 24 h registered, 48 h surveyed, 48 h settled
+        // (the payment in settled is not a new entry); paid 800 000; reserve released.
+        claims.push(100, 1, d(2024, 1, 5), t(2024, 1, 5, 2), "closed".into(), t(2024, 1, 10, 12));
+        for (seq, stage, at) in [
+            (1, "reported", t(2024, 1, 5, 2)),
+            (2, "registered", t(2024, 1, 5, 12)),
+            (3, "surveyed", t(2024, 1, 6, 12)),
+            (4, "settled", t(2024, 1, 8, 12)),
+            (5, "settled", t(2024, 1, 9, 0)),
+            (6, "closed", t(2024, 1, 10, 12)),
+        ] {
+            transitions.push(100, seq, stage.into(), at);
+        }
+        reserves.push(100, t(2024, 1, 5, 12), 900_000);
+        reserves.push(100, t(2024, 1, 9, 0), -800_000);
+        reserves.push(100, t(2024, 1, 10, 12), -100_000);
+        payments.push(100, 1, d(2024, 1, 9), 800_000);
+        // 101: January accident, registered since Jan 20 05:00, reserve 500 000; overdue on Feb 10.
+        claims.push(101, 1, d(2024, 1, 20), t(2024, 1, 20, 3), "registered".into(), t(2024, 1, 20, 5));
+        transitions.push(101, 7, "reported".into(), t(2024, 1, 20, 3));
+        transitions.push(101, 8, "registered".into(), t(2024, 1, 20, 5));
+        reserves.push(101, t(2024, 1, 20, 5), 500_000);
+        // 102: declined, reserve released: no loss, not counted.
+        claims.push(102, 1, d(2024, 1, 25), t(2024, 1, 25, 3), "declined".into(), t(2024, 1, 26, 3));
+        reserves.push(102, t(2024, 1, 25, 5), 100_000);
+        reserves.push(102, t(2024, 1, 26, 3), -100_000);
+        // 103: December accident still settling, paid 200 000 in January, 100 000 left in reserve.
+        claims.push(103, 1, d(2023, 12, 20), t(2023, 12, 20, 1), "settled".into(), t(2023, 12, 30, 1));
+        reserves.push(103, t(2023, 12, 21, 1), 300_000);
+        reserves.push(103, t(2024, 1, 3, 1), -200_000);
+        payments.push(103, 1, d(2024, 1, 3), 200_000);
+        // 104: November accident closed Jan 2: 6 h, 24 h, 48 h, then 1 410 h settled; report to close 1 488 h.
+        claims.push(104, 1, d(2023, 11, 1), t(2023, 11, 1, 0), "closed".into(), t(2024, 1, 2, 0));
+        for (seq, stage, at) in [
+            (9, "reported", t(2023, 11, 1, 0)),
+            (10, "registered", t(2023, 11, 1, 6)),
+            (11, "surveyed", t(2023, 11, 2, 6)),
+            (12, "settled", t(2023, 11, 4, 6)),
+            (13, "closed", t(2024, 1, 2, 0)),
+        ] {
+            transitions.push(104, seq, stage.into(), at);
+        }
+
+        let mut commissions = CommissionRows::default();
+        for (on, amount) in
+            [(d(2023, 12, 1), 1_000), (d(2024, 1, 16), 3_800), (d(2024, 1, 24), 7_320), (d(2024, 1, 9), -400)]
+        {
+            commissions.push(1, on, amount);
+        }
+        let mut referrals = ReferralRows::default();
+        referrals.push(1, d(2024, 1, 8), 600_000);
+        referrals.push(1, d(2023, 12, 22), 50_000);
+
+        let mut frames = Frames::empty().unwrap();
+        frames.dealers = dealers.into_frame().unwrap();
+        frames.policies = policies.into_frame().unwrap();
+        frames.policy_versions = versions.into_frame().unwrap();
+        frames.claims = claims.into_frame().unwrap();
+        frames.claim_transitions = transitions.into_frame().unwrap();
+        frames.reserves = reserves.into_frame().unwrap();
+        frames.payments = payments.into_frame().unwrap();
+        frames.commissions = commissions.into_frame().unwrap();
+        frames.referrals = referrals.into_frame().unwrap();
+        frames
+    }
+
+    fn params() -> FigureParams {
+        FigureParams::new(
+            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 2, 1).unwrap(),
+            Utc.with_ymd_and_hms(2024, 2, 10, 0, 0, 0).unwrap(),
+        )
+    }
+
+    fn int(df: &DataFrame, column: &str, row: usize) -> Option<i64> {
+        df.column(column).unwrap().cast(&DataType::Int64).unwrap().i64().unwrap().get(row)
+    }
+
+    fn float(df: &DataFrame, column: &str, row: usize) -> Option<f64> {
+        df.column(column).unwrap().f64().unwrap().get(row)
+    }
+
+    fn close(actual: Option<f64>, expected: f64) {
+        let actual = actual.unwrap();
+        assert!((actual - expected).abs() <= 1e-12 * expected.abs().max(1.0), "{actual} vs {expected}");
+    }
+
+    #[test]
+    fn january_by_hand() {
+        let df = dealer_figures(&january(), &params()).unwrap();
+        assert_eq!(df.get_column_names().len(), FIGURE_COLUMNS.len());
+        assert_eq!(int(&df, "dealer_id", 0), Some(1));
+        let i = |c| int(&df, c, 0);
+        assert_eq!(i("written_premium_fen"), Some(95_000 + 14_795 - 10_000 + 183_000));
+        assert_eq!(i("earned_premium_fen"), Some(31_000 + 4_604 + 9_000 + 13_151 + 3_500));
+        assert_eq!(i("covered_days"), Some(31 + 9 + 31));
+        assert_eq!(i("paid_fen"), Some(1_000_000));
+        assert_eq!(i("case_reserves_fen"), Some(600_000));
+        assert_eq!(i("incurred_fen"), Some(1_300_000));
+        assert_eq!(i("claim_count"), Some(2));
+        assert_eq!(i("commission_fen"), Some(10_720));
+        assert_eq!(i("referral_count"), Some(1));
+        assert_eq!(i("referral_value_fen"), Some(600_000));
+        assert_eq!((i("expiring"), i("renewed")), (Some(1), Some(1)));
+        assert_eq!((i("open_claims"), i("overdue_claims")), (Some(2), Some(1)));
+        assert_eq!(i("closed_claims"), Some(2));
+        assert_eq!(i("report_to_close_median_centihours"), Some(80_900));
+        assert_eq!(i("report_to_close_p90_centihours"), Some(148_800));
+        assert_eq!((i("reported_median_centihours"), i("reported_p90_centihours")), (Some(800), Some(1_000)));
+        assert_eq!((i("registered_median_centihours"), i("registered_p90_centihours")), (Some(2_400), Some(2_400)));
+        assert_eq!((i("surveyed_median_centihours"), i("surveyed_p90_centihours")), (Some(4_800), Some(4_800)));
+        assert_eq!((i("settled_median_centihours"), i("settled_p90_centihours")), (Some(72_900), Some(141_000)));
+
+        let f = |c| float(&df, c, 0);
+        let earned = 61_255.0;
+        close(f("exposure"), 71.0 / 365.0);
+        close(f("loss_ratio"), 1_300_000.0 / earned);
+        close(f("price_normalised_loss_ratio"), 1_300_000.0 / (38_750.0 + 4_604.0 + 9_000.0 + 13_151.0 + 3_500.0));
+        close(f("commission_ratio"), 10_720.0 / 282_795.0);
+        close(f("variable_cost_ratio"), 1_300_000.0 / earned + 10_720.0 / 282_795.0);
+        close(f("frequency"), 2.0 * 365.0 / 71.0);
+        close(f("severity"), 6_500.0);
+        close(f("referral_ratio"), 600_000.0 / 282_795.0);
+        close(f("renewal_rate"), 1.0);
+        assert_eq!(df.column("band").unwrap().str().unwrap().get(0), Some("danger"));
+        assert_eq!(df.column("upside_down").unwrap().bool().unwrap().get(0), Some(true));
+    }
+
+    #[test]
+    fn a_dealer_without_business_has_zeros_and_no_ratios() {
+        let df = dealer_figures(&january(), &params()).unwrap();
+        assert_eq!(int(&df, "dealer_id", 1), Some(2));
+        for column in ["written_premium_fen", "earned_premium_fen", "covered_days", "incurred_fen", "claim_count"] {
+            assert_eq!(int(&df, column, 1), Some(0), "{column}");
+        }
+        for column in ["loss_ratio", "commission_ratio", "variable_cost_ratio", "frequency", "severity", "renewal_rate"]
+        {
+            assert_eq!(float(&df, column, 1), None, "{column}");
+        }
+        assert_eq!(df.column("band").unwrap().str().unwrap().get(1), None);
+        assert_eq!(df.column("upside_down").unwrap().bool().unwrap().get(1), Some(false));
+        assert_eq!(int(&df, "report_to_close_median_centihours", 1), None);
+    }
+
+    #[test]
+    fn a_ratio_exactly_on_a_band_threshold_stays_below_it() {
+        // 0.87 + 0.04 is 0.9100000000000001 in binary floating point; the band must still be "normal".
+        let mut params = params();
+        params.warning_above_micros = 910_000;
+        let df = df!("variable_cost_ratio" => [Some(0.87 + 0.04), Some(0.9100001), None]).unwrap();
+        let banded = collect_deep(df.lazy().with_column(band(&params, 1_000_000.0).alias("band"))).unwrap();
+        let bands: Vec<Option<&str>> = banded.column("band").unwrap().str().unwrap().iter().collect();
+        assert_eq!(bands, [Some("normal"), Some("warning"), None]);
+    }
+
+    #[test]
+    fn earned_premium_rounds_half_away_from_zero_per_policy() {
+        let df = df!("n" => [5i64, 15, -5, -15, 7], "d" => [10i64, 10, 10, 10, 10]).unwrap();
+        let rounded = collect_deep(df.lazy().select([round_div(col("n"), col("d")).alias("r")])).unwrap();
+        let values: Vec<Option<i64>> = rounded.column("r").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(values, [Some(1), Some(2), Some(-1), Some(-2), Some(1)]);
+    }
+}

@@ -1,0 +1,424 @@
+//! The frames analytics reads: one per kind of record, columns named and typed here once.
+//!
+//! The service fills them from the database (streamed rows pushed straight into columns) and
+//! `autochannel export --parquet DIR` writes them as `DIR/<frame>.parquet`; every analytics
+//! command can read them back from there instead of the database.
+//!
+//! Money is integer fen (`Int64`), days are `Date`, instants are `Datetime(µs)` in UTC. Periods
+//! are cut in China-local days (UTC+8, no daylight saving), as the service does.
+
+use std::fs::File;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use polars::prelude::*;
+
+/// Microseconds in a day.
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+/// China is UTC+8 all year.
+pub const CHINA_OFFSET_MICROS: i64 = 8 * 3_600_000_000;
+
+/// Days since 1970-01-01, as polars stores a `Date`.
+pub fn days(day: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
+    i32::try_from((day - epoch).num_days()).unwrap_or(if day < epoch { i32::MIN } else { i32::MAX })
+}
+
+/// The day `days` after 1970-01-01.
+pub fn date(days: i32) -> NaiveDate {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
+    epoch.checked_add_signed(chrono::TimeDelta::days(i64::from(days))).unwrap_or(NaiveDate::MAX)
+}
+
+/// Microseconds since the epoch, as polars stores a `Datetime(µs)`.
+pub fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// Column kinds a frame is made of.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! column_kind {
+    (type i64) => { i64 };
+    (type opt_i64) => { Option<i64> };
+    (type i32) => { i32 };
+    (type date) => { i32 };
+    (type opt_date) => { Option<i32> };
+    (type timestamp) => { i64 };
+    (type str) => { String };
+    (type bool) => { bool };
+    (dtype i64) => { DataType::Int64 };
+    (dtype opt_i64) => { DataType::Int64 };
+    (dtype i32) => { DataType::Int32 };
+    (dtype date) => { DataType::Date };
+    (dtype opt_date) => { DataType::Date };
+    (dtype timestamp) => { DataType::Datetime(TimeUnit::Microseconds, None) };
+    (dtype str) => { DataType::String };
+    (dtype bool) => { DataType::Boolean };
+}
+
+macro_rules! frame {
+    ($(#[$doc:meta])* $name:ident = $file:literal { $($(#[$field_doc:meta])* $field:ident: $kind:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Default, Clone)]
+        pub struct $name {
+            $($(#[$field_doc])* pub $field: Vec<column_kind!(type $kind)>,)+
+        }
+
+        impl $name {
+            /// The frame's name, also its Parquet file's stem.
+            pub const NAME: &'static str = $file;
+
+            /// Column names and types, in order.
+            pub fn schema() -> Vec<(&'static str, DataType)> {
+                vec![$((stringify!($field), column_kind!(dtype $kind))),+]
+            }
+
+            /// Appends one row.
+            #[allow(clippy::too_many_arguments)]
+            pub fn push(&mut self, $($field: column_kind!(type $kind)),+) {
+                $(self.$field.push($field);)+
+            }
+
+            /// The rows as a frame with the declared types.
+            pub fn into_frame(self) -> PolarsResult<DataFrame> {
+                let columns = vec![$(
+                    Column::new(stringify!($field).into(), self.$field).cast(&column_kind!(dtype $kind))?
+                ),+];
+                DataFrame::new_infer_height(columns)
+            }
+        }
+    };
+}
+
+frame! {
+    /// Dealers with what peer groups are cut by.
+    DealerRows = "dealers" {
+        dealer_id: i64,
+        code: str,
+        name: str,
+        region: str,
+        /// The first brand the dealer sells; peers are cut by it.
+        brand: str,
+        dealer_group: str,
+        /// active | suspended | remediation
+        status: str,
+    }
+}
+
+frame! {
+    /// Policies as issued (with the cancellation, if any).
+    PolicyRows = "policies" {
+        policy_id: i64,
+        /// The quote: compulsory and commercial of one sale share it, so exposure counts the car once.
+        vehicle_id: i64,
+        dealer_id: i64,
+        product: str,
+        business_type: str,
+        start: date,
+        /// Exclusive.
+        end: date,
+        cancelled_from: opt_date,
+        premium_fen: i64,
+        pricing_coefficient_micros: i64,
+        renewal_of_policy_id: opt_i64,
+    }
+}
+
+frame! {
+    /// Every version of a policy: issue, endorsements, cancellation.
+    PolicyVersionRows = "policy_versions" {
+        policy_id: i64,
+        dealer_id: i64,
+        seq: i32,
+        /// issue | endorse | cancel
+        kind: str,
+        effective_on: date,
+        created_at: timestamp,
+        premium_after_fen: i64,
+        adjustment_fen: i64,
+    }
+}
+
+frame! {
+    /// Premium per coverage of each policy.
+    CoverageRows = "coverages" {
+        policy_id: i64,
+        kind: str,
+        code: str,
+        premium_fen: i64,
+    }
+}
+
+frame! {
+    /// The commission ledger.
+    CommissionRows = "commission_ledger" {
+        dealer_id: i64,
+        booked_on: date,
+        amount_fen: i64,
+    }
+}
+
+frame! {
+    /// Claims as they stand now.
+    ClaimRows = "claims" {
+        claim_id: i64,
+        dealer_id: i64,
+        accident_on: date,
+        reported_at: timestamp,
+        stage: str,
+        stage_since: timestamp,
+    }
+}
+
+frame! {
+    /// Every stage change of every claim, in the order made.
+    ClaimTransitionRows = "claim_transitions" {
+        claim_id: i64,
+        seq: i64,
+        to_stage: str,
+        at: timestamp,
+    }
+}
+
+frame! {
+    /// Case-reserve movements; a claim's reserve is their sum.
+    ReserveRows = "reserve_movements" {
+        claim_id: i64,
+        at: timestamp,
+        amount_fen: i64,
+    }
+}
+
+frame! {
+    /// Claim payments.
+    PaymentRows = "payments" {
+        claim_id: i64,
+        dealer_id: i64,
+        paid_on: date,
+        amount_fen: i64,
+    }
+}
+
+frame! {
+    /// Repairs sent to a dealer's own workshop.
+    ReferralRows = "repair_referrals" {
+        dealer_id: i64,
+        referred_on: date,
+        value_fen: i64,
+    }
+}
+
+frame! {
+    /// Daily feedback and complaints from the stores.
+    FeedbackRows = "feedback" {
+        dealer_id: i64,
+        /// feedback | complaint
+        kind: str,
+        on: date,
+        category: str,
+        /// Complaints: open until resolved; feedback: new until read.
+        open: bool,
+        /// Complaints past their due day while open.
+        overdue: bool,
+    }
+}
+
+/// Every frame analytics reads.
+#[derive(Debug, Clone)]
+pub struct Frames {
+    pub dealers: DataFrame,
+    pub policies: DataFrame,
+    pub policy_versions: DataFrame,
+    pub coverages: DataFrame,
+    pub commissions: DataFrame,
+    pub claims: DataFrame,
+    pub claim_transitions: DataFrame,
+    pub reserves: DataFrame,
+    pub payments: DataFrame,
+    pub referrals: DataFrame,
+    pub feedback: DataFrame,
+}
+
+/// A frame that is missing or not shaped as analytics needs.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("{frame}: {source}")]
+    Polars { frame: &'static str, source: PolarsError },
+    #[error("{frame}: column {column} is missing")]
+    MissingColumn { frame: &'static str, column: &'static str },
+    #[error("{frame}: column {column} is {found}, expected {expected}")]
+    WrongType { frame: &'static str, column: &'static str, found: String, expected: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+type Schema = fn() -> Vec<(&'static str, DataType)>;
+
+/// (name, schema) of every frame, in the order of [`Frames`]' fields.
+const LAYOUT: [(&str, Schema); 11] = [
+    (DealerRows::NAME, DealerRows::schema),
+    (PolicyRows::NAME, PolicyRows::schema),
+    (PolicyVersionRows::NAME, PolicyVersionRows::schema),
+    (CoverageRows::NAME, CoverageRows::schema),
+    (CommissionRows::NAME, CommissionRows::schema),
+    (ClaimRows::NAME, ClaimRows::schema),
+    (ClaimTransitionRows::NAME, ClaimTransitionRows::schema),
+    (ReserveRows::NAME, ReserveRows::schema),
+    (PaymentRows::NAME, PaymentRows::schema),
+    (ReferralRows::NAME, ReferralRows::schema),
+    (FeedbackRows::NAME, FeedbackRows::schema),
+];
+
+impl Frames {
+    /// All frames empty, with their columns.
+    pub fn empty() -> PolarsResult<Frames> {
+        Ok(Frames {
+            dealers: DealerRows::default().into_frame()?,
+            policies: PolicyRows::default().into_frame()?,
+            policy_versions: PolicyVersionRows::default().into_frame()?,
+            coverages: CoverageRows::default().into_frame()?,
+            commissions: CommissionRows::default().into_frame()?,
+            claims: ClaimRows::default().into_frame()?,
+            claim_transitions: ClaimTransitionRows::default().into_frame()?,
+            reserves: ReserveRows::default().into_frame()?,
+            payments: PaymentRows::default().into_frame()?,
+            referrals: ReferralRows::default().into_frame()?,
+            feedback: FeedbackRows::default().into_frame()?,
+        })
+    }
+
+    fn by_name(&self) -> [&DataFrame; 11] {
+        [
+            &self.dealers,
+            &self.policies,
+            &self.policy_versions,
+            &self.coverages,
+            &self.commissions,
+            &self.claims,
+            &self.claim_transitions,
+            &self.reserves,
+            &self.payments,
+            &self.referrals,
+            &self.feedback,
+        ]
+    }
+
+    /// Checks that every frame has its columns with their types (extra columns are allowed).
+    pub fn validate(&self) -> Result<(), FrameError> {
+        for ((frame, schema), df) in LAYOUT.iter().zip(self.by_name()) {
+            for (column, expected) in schema() {
+                let found = df.column(column).map_err(|_| FrameError::MissingColumn { frame, column })?.dtype().clone();
+                if found != expected {
+                    return Err(FrameError::WrongType {
+                        frame,
+                        column,
+                        found: found.to_string(),
+                        expected: expected.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Total rows across the frames.
+    pub fn rows(&self) -> usize {
+        self.by_name().iter().map(|df| df.height()).sum()
+    }
+
+    /// Writes each frame to `dir/<frame>.parquet` (the directory must exist), calling `progress`
+    /// with each frame's name and rows as it is written.
+    pub fn write_parquet(&self, dir: &Path, mut progress: impl FnMut(&str, usize)) -> Result<(), FrameError> {
+        for ((frame, _), df) in LAYOUT.iter().zip(self.by_name()) {
+            let path = dir.join(format!("{frame}.parquet"));
+            let io = |source| FrameError::Io { path: path.display().to_string(), source };
+            let file = File::create(&path).map_err(io)?;
+            let mut df = df.clone();
+            ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(&mut df)
+                .map_err(|source| FrameError::Polars { frame, source })?;
+            progress(frame, df.height());
+        }
+        Ok(())
+    }
+
+    /// Reads every frame from `dir/<frame>.parquet` and checks its columns.
+    pub fn read_parquet(dir: &Path) -> Result<Frames, FrameError> {
+        let mut read = Vec::with_capacity(LAYOUT.len());
+        for (frame, _) in LAYOUT {
+            let path = dir.join(format!("{frame}.parquet"));
+            if !path.is_file() {
+                return Err(FrameError::Io {
+                    path: path.display().to_string(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                });
+            }
+            let df = LazyFrame::scan_parquet(PlRefPath::new(path.display().to_string()), ScanArgsParquet::default())
+                .and_then(LazyFrame::collect)
+                .map_err(|source| FrameError::Polars { frame, source })?;
+            read.push(df);
+        }
+        let mut read = read.into_iter();
+        let mut next = || read.next().unwrap_or_default();
+        let frames = Frames {
+            dealers: next(),
+            policies: next(),
+            policy_versions: next(),
+            coverages: next(),
+            commissions: next(),
+            claims: next(),
+            claim_transitions: next(),
+            reserves: next(),
+            payments: next(),
+            referrals: next(),
+            feedback: next(),
+        };
+        frames.validate()?;
+        Ok(frames)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers_round_trip_and_match_polars() {
+        let day = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        assert_eq!(days(day), 19_782);
+        assert_eq!(date(days(day)), day);
+        let mut rows = CommissionRows::default();
+        rows.push(1, days(day), 100);
+        let df = rows.into_frame().unwrap();
+        assert_eq!(df.column("booked_on").unwrap().dtype(), &DataType::Date);
+        assert_eq!(df.column("booked_on").unwrap().cast(&DataType::Int32).unwrap().i32().unwrap().get(0), Some(19_782));
+    }
+
+    #[test]
+    fn parquet_round_trip_keeps_every_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut frames = Frames::empty().unwrap();
+        let mut policies = PolicyRows::default();
+        policies.push(1, 1, 7, "commercial".into(), "new_car".into(), 19_000, 19_365, None, 500_000, 1_000_000, None);
+        frames.policies = policies.into_frame().unwrap();
+        let mut written = Vec::new();
+        frames.write_parquet(dir.path(), |name, rows| written.push((name.to_string(), rows))).unwrap();
+        assert_eq!(written.len(), 11);
+        let back = Frames::read_parquet(dir.path()).unwrap();
+        assert!(back.policies.equals_missing(&frames.policies));
+        assert_eq!(back.rows(), 1);
+    }
+
+    #[test]
+    fn a_wrong_column_type_is_named() {
+        let mut frames = Frames::empty().unwrap();
+        frames.payments =
+            df!("claim_id" => [1i64], "dealer_id" => [1i64], "paid_on" => ["2024-01-01"], "amount_fen" => [1i64])
+                .unwrap();
+        let err = frames.validate().unwrap_err().to_string();
+        assert!(err.contains("payments: column paid_on is str, expected date"), "{err}");
+    }
+}
