@@ -1,6 +1,8 @@
 //! autochannel: auto insurance sold through car dealers — underwriting,
 //! claims, dealer commission and monitoring, store feedback and analytics.
 
+/// Analytics on frames loaded from the database or from Parquet.
+pub mod analysis;
 /// The application state, router and server.
 pub mod app;
 /// The command line: serve, migrate, users, demo data, audit.

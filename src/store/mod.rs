@@ -9,6 +9,7 @@ pub mod dealers;
 pub mod demo;
 pub mod feedback;
 pub mod files;
+pub mod frames;
 pub mod idempotency;
 pub mod monitoring;
 pub mod policies;

@@ -21,7 +21,7 @@ use entity::{
 
 use super::claims::china;
 
-fn local_day(at: DateTime<Utc>) -> NaiveDate {
+pub(crate) fn local_day(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&china()).date_naive()
 }
 
