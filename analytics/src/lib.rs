@@ -7,8 +7,10 @@
 //! - [`triangle_io`]: triangles from CSV (`triangle,origin,age,value`), results as JSON or CSV.
 
 pub mod chain_ladder;
+pub mod development;
 pub mod figures;
 pub mod frames;
+pub mod peers;
 pub mod triangle_io;
 
 pub use polars;
