@@ -95,6 +95,13 @@ enum Command {
         /// The new file; an existing file is never overwritten.
         file: std::path::PathBuf,
     },
+    /// Write the analytics frames (policies, coverages, claims with reserve and payment movements, commission
+    /// ledger, repair referrals, feedback, dealers) as Parquet files, one per frame, for `analytics … --from-parquet`.
+    Export {
+        /// The directory to write into (created if missing).
+        #[arg(long)]
+        parquet: std::path::PathBuf,
+    },
     /// Actuarial and dealer analytics.
     Analytics {
         #[command(subcommand)]
@@ -116,6 +123,25 @@ enum AnalyticsCommand {
         #[arg(long, default_value_t = 1.0)]
         tail: f64,
     },
+    /// Every dealer's monitoring figures, ultimate loss ratio (chain ladder per dealer) and position among its
+    /// peers (region, brand, size band, portfolio) for a period, written to a file.
+    Dealers(DealersArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DealersArgs {
+    /// month, quarter, year_to_date, rolling_12_months (around --on), or a named period: 2026-10, 2026Q3, 2026.
+    #[arg(long, default_value = "rolling_12_months")]
+    period: String,
+    /// A day inside the period (default: today, China time).
+    #[arg(long)]
+    on: Option<chrono::NaiveDate>,
+    /// Read the frames from this `export --parquet` directory instead of the database.
+    #[arg(long)]
+    from_parquet: Option<std::path::PathBuf>,
+    /// The file to write: .csv, .parquet or .xlsx.
+    #[arg(long)]
+    out: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -220,6 +246,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Analytics { action: AnalyticsCommand::ChainLadder { triangle, format, tail } } = &cli.command {
         return chain_ladder(triangle, *format, *tail);
     }
+    if let Command::Analytics { action: AnalyticsCommand::Dealers(args @ DealersArgs { from_parquet: Some(_), .. }) } =
+        &cli.command
+    {
+        return analytics_dealers(None, args).await;
+    }
     let db = db::connect(&cli.database.database_url)
         .await
         .with_context(|| format!("DATABASE_URL: cannot open {}", redact(&cli.database.database_url)))?;
@@ -295,6 +326,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analytics { action: AnalyticsCommand::ChainLadder { triangle, format, tail } } => {
             chain_ladder(&triangle, format, tail)
         }
+        Command::Analytics { action: AnalyticsCommand::Dealers(args) } => analytics_dealers(Some(&db), &args).await,
+        Command::Export { parquet } => export_parquet(&db, &parquet).await,
         Command::Backup { file } => backup(&db, &cli.database.database_url, &file).await,
         Command::Audit { action: AuditCommand::Verify } => match audit::verify(&db).await? {
             Verification::Intact { records } => {
@@ -307,6 +340,100 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// A spinner on a terminal (hidden otherwise) for the steps of a long job.
+fn steps_spinner() -> indicatif::ProgressBar {
+    let spinner = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    spinner.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
+async fn load_frames(
+    db: &DatabaseConnection,
+    spinner: &indicatif::ProgressBar,
+) -> anyhow::Result<analytics::frames::Frames> {
+    let frames = crate::store::frames::load(db, crate::store::quotes::today(), |name, rows| {
+        spinner.set_message(format!("loaded {name}: {rows} rows"));
+    })
+    .await?;
+    Ok(frames)
+}
+
+async fn export_parquet(db: &DatabaseConnection, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir).with_context(|| format!("--parquet: cannot create {}", dir.display()))?;
+    let started = std::time::Instant::now();
+    let spinner = steps_spinner();
+    let frames = load_frames(db, &spinner).await?;
+    frames.write_parquet(dir, |name, rows| {
+        spinner.set_message(format!("wrote {name}: {rows} rows"));
+        println!("{}: {rows} rows", dir.join(format!("{name}.parquet")).display());
+    })?;
+    spinner.finish_and_clear();
+    println!("exported {} rows in {:.1} s", frames.rows(), started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn analytics_dealers(db: Option<&DatabaseConnection>, args: &DealersArgs) -> anyhow::Result<ExitCode> {
+    let on = args.on.unwrap_or_else(crate::store::quotes::today);
+    let Some(period) = crate::analysis::parse_period(&args.period, on) else {
+        eprintln!(
+            "--period {}: choose month, quarter, year_to_date, rolling_12_months, or name one like 2026-10, 2026Q3, 2026",
+            args.period
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let extension = args.out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if !matches!(extension.as_deref(), Some("csv" | "parquet" | "xlsx")) {
+        eprintln!("--out {}: the file must end in .csv, .parquet or .xlsx", args.out.display());
+        return Ok(ExitCode::from(2));
+    }
+    let started = std::time::Instant::now();
+    let spinner = steps_spinner();
+    let frames = match (&args.from_parquet, db) {
+        (Some(dir), _) => {
+            spinner.set_message(format!("reading {}", dir.display()));
+            match analytics::frames::Frames::read_parquet(dir) {
+                Ok(frames) => frames,
+                Err(e) => {
+                    spinner.finish_and_clear();
+                    eprintln!("--from-parquet: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        (None, Some(db)) => load_frames(db, &spinner).await?,
+        (None, None) => bail!("no database and no --from-parquet"),
+    };
+    let loaded = started.elapsed().as_secs_f64();
+    let snapshot = crate::analysis::compute(
+        &frames,
+        period,
+        Utc::now(),
+        &ServeConfig::default().service_targets(),
+        &crate::domain::monitoring::Bands::default(),
+        |step| spinner.set_message(format!("computing {step}")),
+    )?;
+    spinner.set_message(format!("writing {}", args.out.display()));
+    crate::analysis::write_table(&snapshot.table(), &args.out)?;
+    spinner.finish_and_clear();
+    println!(
+        "{}: {} dealers, {} to {} (exclusive); loaded in {loaded:.1} s, computed and written in {:.1} s",
+        args.out.display(),
+        snapshot.dealers.height(),
+        period.from,
+        period.to,
+        started.elapsed().as_secs_f64() - loaded
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn chain_ladder(path: &std::path::Path, format: TriangleFormat, tail: f64) -> anyhow::Result<ExitCode> {

@@ -243,7 +243,12 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         .group_by([col("dealer_id")])
         .agg([
             col("claim_incurred_fen").sum().alias("incurred_fen"),
-            col("stage").is_in(lit(not_a_loss), false).not().sum().cast(DataType::Int64).alias("claim_count"),
+            col("stage")
+                .is_in(lit(not_a_loss).implode(false), false)
+                .not()
+                .sum()
+                .cast(DataType::Int64)
+                .alias("claim_count"),
         ]);
 
     let commission = frames
@@ -494,7 +499,7 @@ fn open_claims_by_dealer(claims: LazyFrame, params: &FigureParams) -> LazyFrame 
         .then(waited.gt(target(settle)))
         .otherwise(lit(false));
     let open = Series::new("open".into(), OPEN_STAGES.to_vec());
-    claims.filter(col("stage").is_in(lit(open), false)).group_by([col("dealer_id")]).agg([
+    claims.filter(col("stage").is_in(lit(open).implode(false), false)).group_by([col("dealer_id")]).agg([
         col("claim_id").count().cast(DataType::Int64).alias("open_claims"),
         overdue.sum().cast(DataType::Int64).alias("overdue_claims"),
     ])
@@ -563,7 +568,7 @@ fn cycle_times_by_dealer(frames: &Frames, claims: LazyFrame, from: i32, to: i32)
                 .otherwise(lit(NULL).cast(DataType::Int64))
                 .alias("left_at"),
         )
-        .filter(col("left_at").is_not_null().and(col("to_stage").is_in(lit(open), false)))
+        .filter(col("left_at").is_not_null().and(col("to_stage").is_in(lit(open).implode(false), false)))
         .join(
             closed.select([col("claim_id"), col("dealer_id"), col("closed_at")]),
             [col("claim_id")],

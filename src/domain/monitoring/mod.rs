@@ -10,6 +10,7 @@ mod period;
 pub use alerting::{Alert, AlertKind, Thresholds, alerts, percent};
 pub use compute::{Band, Bands, CycleTimes, Figures, OPEN_STAGES, Stat, figures, figures_by_dealer, policy_earned};
 pub use facts::{ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement};
+pub(crate) use period::china_day;
 pub use period::{Period, PeriodKind, period_end_at};
 
 #[cfg(test)]

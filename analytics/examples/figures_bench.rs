@@ -1,0 +1,245 @@
+//! Times reading the Parquet frames and the dealer figures over them.
+//!
+//! ```sh
+//! cargo run --release -p analytics --example figures_bench -- --dir DIR --out figures.csv \
+//!     [--runs 5] [--now 2026-01-31T04:00:00Z] [--from 2025-02-01 --to 2026-02-01] [--json FILE] [--profile]
+//! ```
+//!
+//! Each run reads every frame (`Frames::read_parquet`) and computes `dealer_figures` for the rolling 12 months
+//! to today (China time): `to` is the day after today, `from` 12 months before it. It prints the minimum and
+//! median wall time of both, and the peak RSS (VmHWM) of the process. The result of the last run is written as
+//! CSV to `--out` (nulls empty, floats in shortest round-trip form). `--json` writes the numbers for the
+//! comparison script; `--profile` also runs the query once under polars' profiler and prints its slowest nodes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use analytics::figures::{FIGURE_COLUMNS, FigureParams, dealer_figures, dealer_figures_lazy};
+use analytics::frames::{CHINA_OFFSET_MICROS, Frames, MICROS_PER_DAY, date, micros};
+use analytics::polars::prelude::*;
+use chrono::{DateTime, Months, NaiveDate, Utc};
+
+struct Args {
+    dir: PathBuf,
+    out: Option<PathBuf>,
+    json: Option<PathBuf>,
+    runs: usize,
+    now: DateTime<Utc>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    profile: bool,
+}
+
+fn usage() -> String {
+    "usage: figures_bench --dir DIR [--out FILE.csv] [--runs 5] [--now RFC3339] [--from DAY --to DAY] \
+     [--json FILE] [--profile]"
+        .to_string()
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        dir: PathBuf::new(),
+        out: None,
+        json: None,
+        runs: 5,
+        now: Utc::now(),
+        from: None,
+        to: None,
+        profile: false,
+    };
+    let mut dir = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value\n{}", usage()));
+        let day = |v: String| NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--dir" => dir = Some(PathBuf::from(value()?)),
+            "--out" => args.out = Some(PathBuf::from(value()?)),
+            "--json" => args.json = Some(PathBuf::from(value()?)),
+            "--runs" => args.runs = value()?.parse::<usize>().map_err(|e| format!("--runs: {e}"))?.max(1),
+            "--now" => args.now = DateTime::parse_from_rfc3339(&value()?).map_err(|e| format!("--now: {e}"))?.to_utc(),
+            "--from" => args.from = Some(day(value()?)?),
+            "--to" => args.to = Some(day(value()?)?),
+            "--profile" => args.profile = true,
+            "-h" | "--help" => return Err(usage()),
+            other => return Err(format!("unknown argument {other}\n{}", usage())),
+        }
+    }
+    args.dir = dir.ok_or_else(usage)?;
+    Ok(args)
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kib| kib.parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// (min, median) in ms; the median of an even count is the mean of the middle two.
+fn min_median(times: &[Duration]) -> (f64, f64) {
+    let mut v: Vec<f64> = times.iter().copied().map(ms).collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+    (v[0], median)
+}
+
+fn cell(value: AnyValue<'_>) -> String {
+    match value {
+        AnyValue::Null => String::new(),
+        AnyValue::Boolean(b) => b.to_string(),
+        AnyValue::Int32(i) => i.to_string(),
+        AnyValue::Int64(i) => i.to_string(),
+        AnyValue::UInt32(i) => i.to_string(),
+        AnyValue::UInt64(i) => i.to_string(),
+        AnyValue::Float64(f) => format!("{f:?}"),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn write_csv(df: &DataFrame, path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = csv::Writer::from_path(path)?;
+    let columns: Vec<&Column> = FIGURE_COLUMNS.iter().map(|c| df.column(c)).collect::<PolarsResult<_>>()?;
+    out.write_record(FIGURE_COLUMNS)?;
+    for row in 0..df.height() {
+        let record: Vec<String> = columns.iter().map(|c| c.get(row).map(cell)).collect::<PolarsResult<_>>()?;
+        out.write_record(&record)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs the query once under polars' profiler and prints its slowest nodes.
+fn profile(frames: &Frames, params: &FigureParams) -> Result<(), Box<dyn std::error::Error>> {
+    let query = dealer_figures_lazy(frames, params)?;
+    let (_, timings) = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(scope, move || query.profile())
+            .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?
+            .join()
+            .unwrap_or_else(|_| Err(PolarsError::ComputeError("profiling panicked".into())))
+    })?;
+    let timings = timings
+        .lazy()
+        .with_column((col("end") - col("start")).alias("us"))
+        .sort(["us"], SortMultipleOptions::default().with_order_descending(true))
+        .collect()?;
+    let node = timings.column("node")?.str()?.clone();
+    let start = timings.column("start")?.cast(&DataType::Int64)?;
+    let end = timings.column("end")?.cast(&DataType::Int64)?;
+    let us = timings.column("us")?.cast(&DataType::Int64)?;
+    let (start, end, us) = (start.i64()?, end.i64()?, us.i64()?);
+    let wall = end.max().unwrap_or(0);
+    eprintln!(
+        "profile: {} nodes, query wall {:.0} ms; slowest nodes (ms, start..end ms):",
+        timings.height(),
+        wall as f64 / 1e3
+    );
+    for i in 0..timings.height().min(30) {
+        eprintln!(
+            "  {:>8.1}  {:>7.0}..{:<7.0} {}",
+            us.get(i).unwrap_or(0) as f64 / 1e3,
+            start.get(i).unwrap_or(0) as f64 / 1e3,
+            end.get(i).unwrap_or(0) as f64 / 1e3,
+            node.get(i).unwrap_or("?")
+        );
+    }
+    Ok(())
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let today = date(((micros(args.now) + CHINA_OFFSET_MICROS).div_euclid(MICROS_PER_DAY)) as i32);
+    let to = args.to.unwrap_or_else(|| today.succ_opt().unwrap_or(today));
+    let from = args.from.unwrap_or_else(|| to.checked_sub_months(Months::new(12)).unwrap_or(to));
+    let params = FigureParams::new(from, to, args.now);
+    eprintln!(
+        "figures_bench: {} from {from} to {to} (exclusive), now {}, {} runs, {} cores",
+        args.dir.display(),
+        args.now.to_rfc3339(),
+        args.runs,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    let mut reads = Vec::with_capacity(args.runs);
+    let mut passes = Vec::with_capacity(args.runs);
+    let mut result = None;
+    for run in 1..=args.runs {
+        let started = Instant::now();
+        let frames = Frames::read_parquet(&args.dir)?;
+        let read = started.elapsed();
+        let started = Instant::now();
+        let df = dealer_figures(&frames, &params)?;
+        let pass = started.elapsed();
+        eprintln!(
+            "  run {run}: read {:.0} ms ({} rows), figures {:.0} ms ({} dealers), peak RSS so far {:.0} MiB",
+            ms(read),
+            frames.rows(),
+            ms(pass),
+            df.height(),
+            peak_rss_mib()
+        );
+        reads.push(read);
+        passes.push(pass);
+        if run == args.runs && args.profile {
+            profile(&frames, &params)?;
+        }
+        result = Some(df);
+    }
+    let peak = peak_rss_mib();
+    let (read_min, read_median) = min_median(&reads);
+    let (pass_min, pass_median) = min_median(&passes);
+    println!("engine  read min/median ms  figures min/median ms  peak RSS MiB");
+    println!("polars  {read_min:>8.0} / {read_median:<8.0}  {pass_min:>8.0} / {pass_median:<8.0}     {peak:>8.0}");
+
+    if let (Some(path), Some(df)) = (&args.out, &result) {
+        write_csv(df, path)?;
+        eprintln!("wrote {} dealers to {}", df.height(), path.display());
+    }
+    if let Some(path) = &args.json {
+        let json = serde_json::json!({
+            "engine": "polars",
+            "from": from.to_string(),
+            "to": to.to_string(),
+            "now": args.now.to_rfc3339(),
+            "runs": args.runs,
+            "read_ms": reads.iter().copied().map(ms).collect::<Vec<_>>(),
+            "figures_ms": passes.iter().copied().map(ms).collect::<Vec<_>>(),
+            "read_ms_min": read_min,
+            "read_ms_median": read_median,
+            "figures_ms_min": pass_min,
+            "figures_ms_median": pass_median,
+            "peak_rss_mib": peak,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("figures_bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
