@@ -83,3 +83,42 @@ window.addEventListener("error", function (event) { window.__pageErrors.push(Str
     satisfaction("chart-satisfaction", data.satisfaction);
   });
 })();
+// The analytics page: the dealer's percentile (turned so that 100 is best) per figure and peer group, and its
+// incurred losses by accident quarter against their chain-ladder ultimate.
+window.addEventListener("load", function () {
+  var source = document.getElementById("analytics-data");
+  if (!source || typeof echarts === "undefined") return;
+  var data = JSON.parse(source.textContent);
+  function draw(id, option) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var chart = echarts.init(el, null, { renderer: "svg" });
+    chart.setOption(option);
+    window.addEventListener("resize", function () { chart.resize(); });
+    el.setAttribute("data-drawn", "true");
+  }
+  var grid = { left: 8, right: 24, top: 40, bottom: 24, containLabel: true };
+  draw("chart-position", {
+    animation: false,
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, legend: { top: 0 }, grid: grid,
+    xAxis: { type: "value", min: 0, max: 100, name: data.labels.goodness },
+    yAxis: { type: "category", data: data.figures, inverse: true },
+    // The worst in a group scores 0: a minimum bar keeps it visible instead of looking like no data.
+    series: data.series.map(function (s) { return { name: s.name, type: "bar", barMinHeight: 3, data: s.data }; })
+  });
+  // Accident quarters before the dealer's first loss carry nothing to show.
+  var first = data.latest.findIndex(function (v) { return v !== 0; });
+  if (first > 0) {
+    data.quarters = data.quarters.slice(first); data.latest = data.latest.slice(first); data.ultimate = data.ultimate.slice(first);
+  }
+  if (data.quarters.length > 0) {
+    draw("chart-development", {
+      tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: grid,
+      xAxis: { type: "category", data: data.quarters, axisLabel: { rotate: 30 } }, yAxis: { type: "value", name: "¥" },
+      series: [
+        { name: data.labels.latest, type: "bar", data: data.latest },
+        { name: data.labels.ultimate, type: "line", data: data.ultimate }
+      ]
+    });
+  }
+});

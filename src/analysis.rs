@@ -236,7 +236,7 @@ impl Snapshot {
             loss_ratio: cell_f64(df, "loss_ratio", i),
             ultimate_loss_ratio: cell_f64(df, "ultimate_loss_ratio", i),
             // The IBNR is an estimate: shown to the fen, not carried as exact money.
-            ibnr: Decimal::from_f64_retain(ibnr_fen.round()).map(|fen| fen / Decimal::ONE_HUNDRED).unwrap_or_default(),
+            ibnr: from_fen(ibnr_fen.round() as i64),
             development_method: cell_str(df, "development_method", i).unwrap_or_else(|| "no_claims".into()),
             price_normalised_loss_ratio: cell_f64(df, "price_normalised_loss_ratio", i),
             commission_ratio: cell_f64(df, "commission_ratio", i),
@@ -311,10 +311,10 @@ impl SnapshotCache {
     /// second request for the same period waits for the first instead of doing the work twice.
     pub async fn get(&self, state: &crate::app::AppState, period: Period) -> AppResult<Arc<Snapshot>> {
         let mut entries = self.entries.lock().await;
-        if let Some((at, snapshot)) = entries.get(&period) {
-            if at.elapsed() < Self::FRESH_FOR {
-                return Ok(snapshot.clone());
-            }
+        if let Some((at, snapshot)) = entries.get(&period)
+            && at.elapsed() < Self::FRESH_FOR
+        {
+            return Ok(snapshot.clone());
         }
         let now = crate::store::now();
         let frames = crate::store::frames::load(&state.db, crate::store::quotes::today(), |_, _| {}).await?;

@@ -25,11 +25,13 @@ use crate::store::sessions::LoginPolicy;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<ServeConfig>,
+    /// Analytics snapshots per period, computed on first use and kept a few minutes.
+    pub analytics: Arc<crate::analysis::SnapshotCache>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, config: ServeConfig) -> Self {
-        Self { db, config: Arc::new(config) }
+        Self { db, config: Arc::new(config), analytics: Arc::default() }
     }
 
     pub fn login_policy(&self) -> LoginPolicy {

@@ -183,6 +183,25 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
     }
     shoot(&browser, "surveys").await;
 
+    // Peer analytics: the portfolio by composite score, sorted by loss ratio, then the worst dealer's position
+    // among its peers and its losses developed to ultimate.
+    browser.goto(&app.url("/analytics?sort=loss_ratio&dir=desc")).await.unwrap();
+    wait_until(&browser, "document.querySelector('#analytics-table tbody tr') !== null", "the analytics list dealers")
+        .await;
+    shoot(&browser, "analytics").await;
+    let worst = browser
+        .execute(
+            "return document.querySelector('#analytics-table a[href^=\"/analytics/dealers/\"]').getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.goto(&app.url(worst.as_str().unwrap())).await.unwrap();
+    charts_drawn(&browser, "the dealer's peer analytics").await;
+    wait_until(&browser, "document.querySelectorAll('#position-table tbody tr').length === 10", "ten compared figures")
+        .await;
+    shoot(&browser, "analytics-dealer").await;
+
     // The sales assistant on a phone: a note in a few taps, confirmed, and in the manager's feed.
     browser.set_window_size(390, 844).await.unwrap();
     sign_in(&browser, &app, "assistant").await;

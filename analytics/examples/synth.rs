@@ -111,10 +111,7 @@ impl Stack {
 
     fn take(self, empty: impl FnOnce() -> PolarsResult<DataFrame>) -> PolarsResult<DataFrame> {
         match self.0 {
-            Some(mut df) => {
-                df.rechunk_mut_par();
-                Ok(df)
-            }
+            Some(df) => Ok(df),
             None => empty(),
         }
     }
@@ -519,7 +516,7 @@ fn claim(g: &mut Gen, out: &mut ClaimChunk, covers: &[Cover], claim_id: i64, seq
             break 'life;
         }
         life.enter("registered", t);
-        let estimate = (g.rng.random_range((200_000f64).ln()..(8_000_000f64).ln())).exp().round() as i64;
+        let estimate = (g.rng.random_range((100_000f64).ln()..(3_000_000f64).ln())).exp().round() as i64;
         life.reserve(t, estimate);
         if fate < 30 || (45..100).contains(&fate) {
             // Withdrawn or declined after registration.

@@ -73,11 +73,11 @@ impl DealerDevelopment {
         let (first, last) = (quarter_index(from), quarter_index(to.pred_opt().unwrap_or(to)));
         let (mut latest, mut ultimate) = (0.0, 0.0);
         for origin in &self.origins {
-            if let Some(index) = parse_quarter(&origin.quarter) {
-                if (first..=last).contains(&index) {
-                    latest += origin.latest_fen;
-                    ultimate += origin.ultimate_fen;
-                }
+            if let Some(index) = parse_quarter(&origin.quarter)
+                && (first..=last).contains(&index)
+            {
+                latest += origin.latest_fen;
+                ultimate += origin.ultimate_fen;
             }
         }
         if latest > 0.0 { ultimate / latest } else { 1.0 }

@@ -193,6 +193,8 @@ pub fn routes() -> RouteTable {
         // API: monitoring
         .get("/api/v1/dealers/{id}/figures", SignedIn, api::monitoring::figures)
         .get("/api/v1/portfolio", MONITORS, api::monitoring::portfolio)
+        .get("/api/v1/analytics/dealers", MONITORS, api::analytics::dealers)
+        .get("/api/v1/analytics/dealers/{id}", MONITORS, api::analytics::dealer)
         .get("/api/v1/dealers/{id}/thresholds", SignedIn, api::monitoring::thresholds)
         .post("/api/v1/dealers/{id}/thresholds", DEALER_KEEPERS, api::monitoring::set_thresholds)
         .get("/api/v1/alerts", SignedIn, api::monitoring::alerts)
@@ -244,6 +246,8 @@ pub fn routes() -> RouteTable {
         .get("/dealers/{id}/commission", SignedIn, pages::commission::dealer)
         .get("/dealers/{id}/dashboard", SignedIn, pages::monitoring::dashboard)
         .get("/portfolio", MONITORS, pages::monitoring::portfolio)
+        .get("/analytics", MONITORS, pages::analytics::portfolio)
+        .get("/analytics/dealers/{id}", MONITORS, pages::analytics::dealer)
         .get("/alerts", SignedIn, pages::monitoring::alert_list)
         .post("/alerts/{id}/acknowledge", DEALER_KEEPERS, pages::monitoring::acknowledge)
         .post("/dealers/{id}/agreements", DEALER_KEEPERS, pages::commission::create_agreement)

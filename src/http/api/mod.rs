@@ -1,5 +1,6 @@
 //! JSON handlers under `/api/v1`, one file per area: parse, call the store, respond.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod claims;

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::pages::Shell;
 
-use super::{audit, auth, claims, commission, dealers, feedback, health, monitoring, underwriting, users};
+use super::{analytics, audit, auth, claims, commission, dealers, feedback, health, monitoring, underwriting, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,7 @@ use super::{audit, auth, claims, commission, dealers, feedback, health, monitori
         feedback::plan_visit, feedback::visits, feedback::visit, feedback::record_visit, feedback::cancel_visit,
         feedback::complete_follow_up, feedback::record_survey, feedback::dealer_surveys, feedback::survey_comparison,
         feedback::store_figures,
+        analytics::dealers, analytics::dealer,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -52,6 +53,7 @@ use super::{audit, auth, claims, commission, dealers, feedback, health, monitori
         (name = "commission", description = "Filed rates, dealer agreements, the commission ledger and monthly statements"),
         (name = "monitoring", description = "Dealer figures (DOMAIN.md's monitoring table), trends, alerts and the portfolio"),
         (name = "feedback", description = "The store side: daily feedback, complaints (首问负责制), visits and satisfaction surveys"),
+        (name = "analytics", description = "Dealers compared with their peers, chain-ladder ultimate loss ratios and service plans"),
         (name = "audit", description = "The append-only, hash-chained audit trail"),
         (name = "health", description = "Probes"),
     )

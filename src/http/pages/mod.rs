@@ -1,6 +1,7 @@
 //! HTML pages rendered with askama. Every page gets a `Shell`: language,
 //! signed-in user, navigation for their role and the CSRF token for forms.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod claims;
@@ -102,6 +103,7 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if matches!(role, Role::ChannelManager | Role::Administrator) {
         nav.push(("/portfolio", "nav.portfolio"));
+        nav.push(("/analytics", "nav.analytics"));
         nav.push(("/alerts", "nav.alerts"));
         nav.push(("/feedback", "nav.feedback"));
         nav.push(("/visits", "nav.visits"));
