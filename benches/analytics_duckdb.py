@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -413,6 +414,12 @@ ORDER BY dealer_id
 """
 
 
+def cpu_seconds():
+    """User + system CPU time of this process (every thread) so far."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def peak_rss_mib():
     with open("/proc/self/status") as f:
         for line in f:
@@ -429,28 +436,29 @@ def load(con, directory, direct):
 
 
 def run_duckdb(directory, sql, runs, direct):
-    reads, passes, rows, columns = [], [], None, None
+    reads, passes, cpus, rows, columns = [], [], [], None, None
     for i in range(runs):
         con = duckdb.connect()
         con.execute(MACROS)
         started = time.perf_counter()
         load(con, directory, direct)
         read = time.perf_counter() - started
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_seconds()
         cur = con.execute(sql)
         rows = cur.fetchall()
         columns = [d[0] for d in cur.description]
-        figures = time.perf_counter() - started
+        figures, cpu = time.perf_counter() - started, cpu_seconds() - cpu_before
         con.close()
         reads.append(read * 1000)
         passes.append(figures * 1000)
+        cpus.append(cpu * 1000)
         label = "duckdb (parquet direct)" if direct else "duckdb"
         print(
-            f"  {label} run {i + 1}: read {read * 1000:.0f} ms, figures {figures * 1000:.0f} ms "
-            f"({len(rows)} dealers), peak RSS so far {peak_rss_mib():.0f} MiB",
+            f"  {label} run {i + 1}: read {read * 1000:.0f} ms, figures {figures * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms, "
+            f"{len(rows)} dealers), peak RSS so far {peak_rss_mib():.0f} MiB",
             file=sys.stderr,
         )
-    return reads, passes, [dict(zip(columns, r)) for r in rows]
+    return reads, passes, cpus, [dict(zip(columns, r)) for r in rows]
 
 
 def parse_polars_csv(path):
@@ -538,11 +546,11 @@ def main():
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     con.close()
     print(f"duckdb {duckdb.__version__}, {threads} threads, period {frm}..{to} (exclusive)", file=sys.stderr)
-    reads, passes, rows = run_duckdb(args.dir, sql, args.runs, direct=False)
-    results = [("duckdb", reads, passes, peak_rss_mib())]
+    reads, passes, cpus, rows = run_duckdb(args.dir, sql, args.runs, direct=False)
+    results = [("duckdb", reads, passes, cpus, peak_rss_mib())]
     if args.direct:
-        d_reads, d_passes, d_rows = run_duckdb(args.dir, sql, args.runs, direct=True)
-        results.append(("duckdb (parquet direct)", d_reads, d_passes, peak_rss_mib()))
+        d_reads, d_passes, d_cpus, d_rows = run_duckdb(args.dir, sql, args.runs, direct=True)
+        results.append(("duckdb (parquet direct)", d_reads, d_passes, d_cpus, peak_rss_mib()))
         differ = compare({int(r["dealer_id"]): r for r in rows}, d_rows)
         if differ:
             print(f"DuckDB's direct and loaded results differ in {sorted(differ)}", file=sys.stderr)
@@ -561,11 +569,14 @@ def main():
         return min(v), statistics.median(v)
 
     print()
-    print(f"{'engine':<26}{'read ms min/median':>22}{'figures ms min/median':>25}{'peak RSS MiB':>15}")
-    lines = [("polars", pol["read_ms"], pol["figures_ms"], pol["peak_rss_mib"])] + results
-    for name, r, p, rss in lines:
+    print(f"{'engine':<26}{'read ms min/median':>22}{'figures ms min/median':>25}{'figures CPU ms median':>24}"
+          f"{'peak RSS MiB':>15}")
+    lines = [("polars", pol["read_ms"], pol["figures_ms"], pol.get("figures_cpu_ms") or [math.nan],
+              pol["peak_rss_mib"])] + results
+    for name, r, p, c, rss in lines:
         (rmin, rmed), (pmin, pmed) = mm(r), mm(p)
-        print(f"{name:<26}{rmin:>11.0f} / {rmed:<8.0f}{pmin:>14.0f} / {pmed:<8.0f}{rss:>15.0f}")
+        print(f"{name:<26}{rmin:>11.0f} / {rmed:<8.0f}{pmin:>14.0f} / {pmed:<8.0f}{statistics.median(c):>20.0f}"
+              f"{rss:>19.0f}")
     pr, pp = mm(pol["read_ms"]), mm(pol["figures_ms"])
     dr, dp = mm(reads), mm(passes)
     print()

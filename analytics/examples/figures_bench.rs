@@ -9,7 +9,9 @@
 //! to today (China time): `to` is the day after today, `from` 12 months before it. It prints the minimum and
 //! median wall time of both, and the peak RSS (VmHWM) of the process. The result of the last run is written as
 //! CSV to `--out` (nulls empty, floats in shortest round-trip form). `--json` writes the numbers for the
-//! comparison script; `--profile` also runs the query once under polars' profiler and prints its slowest nodes.
+//! comparison script; `--profile` also runs the query once under polars' profiler and prints its slowest nodes,
+//! `--explain` prints the optimised plan; `--without claims,payments,...` empties those frames after reading (to see
+//! what each part of the query costs).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,11 +31,13 @@ struct Args {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     profile: bool,
+    explain: bool,
+    without: Vec<String>,
 }
 
 fn usage() -> String {
     "usage: figures_bench --dir DIR [--out FILE.csv] [--runs 5] [--now RFC3339] [--from DAY --to DAY] \
-     [--json FILE] [--profile]"
+     [--json FILE] [--profile] [--explain] [--without FRAME,...]"
         .to_string()
 }
 
@@ -47,6 +51,8 @@ fn parse_args() -> Result<Args, String> {
         from: None,
         to: None,
         profile: false,
+        explain: false,
+        without: Vec::new(),
     };
     let mut dir = None;
     let mut it = std::env::args().skip(1);
@@ -62,6 +68,8 @@ fn parse_args() -> Result<Args, String> {
             "--from" => args.from = Some(day(value()?)?),
             "--to" => args.to = Some(day(value()?)?),
             "--profile" => args.profile = true,
+            "--explain" => args.explain = true,
+            "--without" => args.without = value()?.split(',').map(str::to_string).collect(),
             "-h" | "--help" => return Err(usage()),
             other => return Err(format!("unknown argument {other}\n{}", usage())),
         }
@@ -70,11 +78,24 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// CPU time (user + system, every thread) of the process so far, from /proc/self/stat (100 ticks a second).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<u64>().ok()).sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Peak resident memory of the process so far (VmHWM).
 fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+fn status_mib(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kib| kib.parse::<f64>().ok())
         .map_or(f64::NAN, |kib| kib / 1024.0)
@@ -159,6 +180,29 @@ fn profile(frames: &Frames, params: &FigureParams) -> Result<(), Box<dyn std::er
     Ok(())
 }
 
+/// Replaces the named frames with empty ones (same columns).
+fn empty_frames(frames: &mut Frames, names: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let empty = Frames::empty()?;
+    for name in names {
+        let (slot, blank) = match name.as_str() {
+            "dealers" => (&mut frames.dealers, empty.dealers.clone()),
+            "policies" => (&mut frames.policies, empty.policies.clone()),
+            "policy_versions" => (&mut frames.policy_versions, empty.policy_versions.clone()),
+            "coverages" => (&mut frames.coverages, empty.coverages.clone()),
+            "commission_ledger" => (&mut frames.commissions, empty.commissions.clone()),
+            "claims" => (&mut frames.claims, empty.claims.clone()),
+            "claim_transitions" => (&mut frames.claim_transitions, empty.claim_transitions.clone()),
+            "reserve_movements" => (&mut frames.reserves, empty.reserves.clone()),
+            "payments" => (&mut frames.payments, empty.payments.clone()),
+            "repair_referrals" => (&mut frames.referrals, empty.referrals.clone()),
+            "feedback" => (&mut frames.feedback, empty.feedback.clone()),
+            other => return Err(format!("--without: no frame {other}").into()),
+        };
+        *slot = blank;
+    }
+    Ok(())
+}
+
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let today = date(((micros(args.now) + CHINA_OFFSET_MICROS).div_euclid(MICROS_PER_DAY)) as i32);
     let to = args.to.unwrap_or_else(|| today.succ_opt().unwrap_or(today));
@@ -174,24 +218,36 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let mut reads = Vec::with_capacity(args.runs);
     let mut passes = Vec::with_capacity(args.runs);
+    let mut pass_cpus = Vec::with_capacity(args.runs);
     let mut result = None;
     for run in 1..=args.runs {
         let started = Instant::now();
-        let frames = Frames::read_parquet(&args.dir)?;
+        let mut frames = Frames::read_parquet(&args.dir)?;
         let read = started.elapsed();
+        let rss_after_read = status_mib("VmRSS:");
+        empty_frames(&mut frames, &args.without)?;
         let started = Instant::now();
+        let cpu_before = cpu_time();
         let df = dealer_figures(&frames, &params)?;
         let pass = started.elapsed();
+        let pass_cpu = cpu_time().saturating_sub(cpu_before);
         eprintln!(
-            "  run {run}: read {:.0} ms ({} rows), figures {:.0} ms ({} dealers), peak RSS so far {:.0} MiB",
+            "  run {run}: read {:.0} ms ({} rows, RSS {:.0} MiB), figures {:.0} ms (CPU {:.0} ms, {} dealers), peak RSS so far {:.0} MiB",
             ms(read),
             frames.rows(),
+            rss_after_read,
             ms(pass),
+            ms(pass_cpu),
             df.height(),
             peak_rss_mib()
         );
         reads.push(read);
         passes.push(pass);
+        pass_cpus.push(pass_cpu);
+        if run == args.runs && args.explain {
+            let plan = dealer_figures_lazy(&frames, &params)?.explain(true)?;
+            eprintln!("optimised plan:\n{plan}");
+        }
         if run == args.runs && args.profile {
             profile(&frames, &params)?;
         }
@@ -216,6 +272,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             "runs": args.runs,
             "read_ms": reads.iter().copied().map(ms).collect::<Vec<_>>(),
             "figures_ms": passes.iter().copied().map(ms).collect::<Vec<_>>(),
+            "figures_cpu_ms": pass_cpus.iter().copied().map(ms).collect::<Vec<_>>(),
             "read_ms_min": read_min,
             "read_ms_median": read_median,
             "figures_ms_min": pass_min,

@@ -11,6 +11,7 @@ pub mod development;
 pub mod figures;
 pub mod frames;
 pub mod peers;
+pub mod plans;
 pub mod triangle_io;
 
 pub use polars;

@@ -10,6 +10,7 @@ mod m20261125_000003_claims;
 mod m20261125_000004_commission;
 mod m20261125_000005_feedback;
 mod m20261125_000006_audit_inbox;
+mod m20261125_000007_service_plans;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_commission::Migration),
             Box::new(m20261125_000005_feedback::Migration),
             Box::new(m20261125_000006_audit_inbox::Migration),
+            Box::new(m20261125_000007_service_plans::Migration),
         ]
     }
 }

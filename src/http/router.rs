@@ -95,6 +95,10 @@ impl RouteTable {
         self.add("POST", MethodFilter::POST, path, access, handler)
     }
 
+    fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> Self {
+        self.add("PUT", MethodFilter::PUT, path, access, handler)
+    }
+
     fn patch<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, access: Access, handler: H) -> Self {
         self.add("PATCH", MethodFilter::PATCH, path, access, handler)
     }
@@ -195,6 +199,11 @@ pub fn routes() -> RouteTable {
         .get("/api/v1/portfolio", MONITORS, api::monitoring::portfolio)
         .get("/api/v1/analytics/dealers", MONITORS, api::analytics::dealers)
         .get("/api/v1/analytics/dealers/{id}", MONITORS, api::analytics::dealer)
+        .get("/api/v1/service-plan-rules", MONITORS, api::analytics::plan_rules)
+        .put("/api/v1/service-plan-rules", ADMIN, api::analytics::save_plan_rules)
+        .get("/api/v1/dealers/{id}/service-plans", MONITORS, api::analytics::dealer_plans)
+        .post("/api/v1/dealers/{id}/service-plans", DEALER_KEEPERS, api::analytics::generate_plan)
+        .post("/api/v1/service-plan-items/{id}/decision", DEALER_KEEPERS, api::analytics::decide_item)
         .get("/api/v1/dealers/{id}/thresholds", SignedIn, api::monitoring::thresholds)
         .post("/api/v1/dealers/{id}/thresholds", DEALER_KEEPERS, api::monitoring::set_thresholds)
         .get("/api/v1/alerts", SignedIn, api::monitoring::alerts)
@@ -248,6 +257,8 @@ pub fn routes() -> RouteTable {
         .get("/portfolio", MONITORS, pages::monitoring::portfolio)
         .get("/analytics", MONITORS, pages::analytics::portfolio)
         .get("/analytics/dealers/{id}", MONITORS, pages::analytics::dealer)
+        .post("/analytics/dealers/{id}/plans", DEALER_KEEPERS, pages::analytics::generate)
+        .post("/service-plan-items/{id}/decide", DEALER_KEEPERS, pages::analytics::decide)
         .get("/alerts", SignedIn, pages::monitoring::alert_list)
         .post("/alerts/{id}/acknowledge", DEALER_KEEPERS, pages::monitoring::acknowledge)
         .post("/dealers/{id}/agreements", DEALER_KEEPERS, pages::commission::create_agreement)

@@ -12,6 +12,7 @@ pub mod files;
 pub mod frames;
 pub mod idempotency;
 pub mod monitoring;
+pub mod plans;
 pub mod policies;
 pub mod quotes;
 pub mod rating;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use crate::analysis::{DealerAnalytics, DealerRow, Snapshot};
@@ -221,4 +221,137 @@ fn csv_response(rows: &[DealerRow]) -> AppResult<Response> {
         body,
     )
         .into_response())
+}
+
+// ---------------------------------------------------------------- service plans
+
+use crate::db::begin_write;
+use crate::http::extract::{IdempotencyKey, RequestActor};
+use crate::store::idempotency;
+use crate::store::plans::{self, Decision, ItemView, PlanView, StoredRules};
+use axum::http::StatusCode;
+
+/// The service-plan rules in force (version 0: the shipped defaults).
+#[utoipa::path(get, path = "/api/v1/service-plan-rules", tag = "analytics", security(("bearer" = [])),
+    responses((status = 200, body = StoredRules)))]
+pub async fn plan_rules(State(state): State<AppState>) -> AppResult<Json<StoredRules>> {
+    Ok(Json(plans::rules(&state.db).await?))
+}
+
+/// A new version of the service-plan rules.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesRequest {
+    /// The version the rules were read at (0 while the shipped defaults are in force).
+    pub base_version: i32,
+    #[serde(default)]
+    pub note: String,
+    #[schema(value_type = Object)]
+    pub rules: analytics::plans::PlanRules,
+}
+
+/// Saves a new version of the service-plan rules; every problem is named by where it is (422), a save on a
+/// stale version is refused (409).
+#[utoipa::path(put, path = "/api/v1/service-plan-rules", tag = "analytics", request_body = RulesRequest, security(("bearer" = [])),
+    responses((status = 200, body = StoredRules), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn save_plan_rules(
+    State(state): State<AppState>,
+    RequestActor(actor): RequestActor,
+    Json(request): Json<RulesRequest>,
+) -> AppResult<Json<StoredRules>> {
+    let tx = begin_write(&state.db).await?;
+    plans::save_rules(&tx, &actor, request.base_version, &request.rules, &request.note).await?;
+    tx.commit().await?;
+    Ok(Json(plans::rules(&state.db).await?))
+}
+
+/// A dealer's service plans, newest first, each item with the figures and thresholds that triggered it.
+#[utoipa::path(get, path = "/api/v1/dealers/{id}/service-plans", tag = "analytics", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<PlanView>), (status = 404, body = crate::error::Problem)))]
+pub async fn dealer_plans(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Vec<PlanView>>> {
+    Ok(Json(plans::plans(&state.db, &user.scope, id).await?))
+}
+
+/// What to generate a plan from.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateRequest {
+    /// As for the analytics (default `rolling_12_months`).
+    #[serde(default)]
+    pub period: Option<String>,
+    #[serde(default)]
+    pub on: Option<NaiveDate>,
+}
+
+/// Generates a dealer's service plan from its figures for the period and the rules in force.
+/// Send an `Idempotency-Key`: the same key returns the same plan, never a second one.
+#[utoipa::path(post, path = "/api/v1/dealers/{id}/service-plans", tag = "analytics", params(("id" = i64, Path),
+    ("Idempotency-Key" = Option<String>, Header, description = "repeat the same key to get the first response back")),
+    request_body = GenerateRequest, security(("bearer" = [])),
+    responses((status = 201, body = PlanView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn generate_plan(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    IdempotencyKey(key): IdempotencyKey,
+    Path(id): Path<i64>,
+    Json(request): Json<GenerateRequest>,
+) -> AppResult<Response> {
+    let plan = generate(&state, &user, actor, key.as_deref(), id, request).await?;
+    // The stored answer (replayed for a repeated key) is the plan as first generated.
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/dealers/{id}/service-plans"))], Json(plan))
+        .into_response())
+}
+
+/// Generates (once per idempotency key) a dealer's plan.
+pub async fn generate(
+    state: &AppState,
+    user: &crate::store::sessions::SessionUser,
+    actor: crate::store::audit::Actor,
+    key: Option<&str>,
+    dealer_id: i64,
+    request: GenerateRequest,
+) -> AppResult<serde_json::Value> {
+    let query = AnalyticsQuery { period: request.period.clone(), on: request.on, ..AnalyticsQuery::default() };
+    let analytics = dealer_analytics(state, user, dealer_id, &query).await?;
+    let fingerprint = idempotency::fingerprint(
+        "POST",
+        &format!("/api/v1/dealers/{dealer_id}/service-plans"),
+        &serde_json::to_value(&request).map_err(anyhow::Error::from)?,
+    );
+    let scope = user.scope.clone();
+    let today = crate::store::quotes::today();
+    let work: idempotency::Work = Box::new(move |tx| {
+        Box::pin(async move {
+            let plan = plans::generate(tx, &actor, &scope, &analytics, today).await?;
+            Ok((201, serde_json::to_value(plan).map_err(anyhow::Error::from)?))
+        })
+    });
+    let outcome = idempotency::run_once(&state.db, user.user_id, key, &fingerprint, work).await?;
+    Ok(outcome.body)
+}
+
+/// Accepts, changes or rejects one plan item at the version read. An accepted or changed item takes effect at
+/// once: a commission change becomes new agreements from the first of next month (refused with the filed
+/// range it would break), remediation sets the dealer's status, a visit frequency plans the next visit.
+#[utoipa::path(post, path = "/api/v1/service-plan-items/{id}/decision", tag = "analytics", params(("id" = i64, Path)),
+    request_body = Decision, security(("bearer" = [])),
+    responses((status = 200, body = ItemView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn decide_item(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+    Json(decision): Json<Decision>,
+) -> AppResult<Json<ItemView>> {
+    let tx = begin_write(&state.db).await?;
+    let item = plans::decide(&tx, &actor, &user, id, &decision, crate::store::quotes::today()).await?;
+    tx.commit().await?;
+    // A decision can change what the figures read (a dealer's status); recompute on the next view.
+    state.analytics.clear().await;
+    Ok(Json(item))
 }

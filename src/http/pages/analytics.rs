@@ -4,13 +4,23 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
+use sea_orm::EntityTrait;
 use serde_json::json;
+
+use analytics::plans::{Measure, Proposal, Trigger};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
 use crate::analysis::{DealerAnalytics, DealerRow, Position};
 use crate::app::AppState;
+use crate::domain::auth::Role;
 use crate::error::AppResult;
+use crate::error::{AppError, FieldError};
 use crate::http::api::analytics::{self as api, AnalyticsQuery};
 use crate::http::extract::{CurrentUser, Path, Query};
+use crate::http::extract::{Form, RequestActor};
+use crate::store::plans::{Decision, ItemView, PlanView};
 
 use super::Shell;
 
@@ -133,6 +143,13 @@ pub struct PositionCell {
 pub struct DealerPage {
     pub shell: Shell,
     pub analytics: DealerAnalytics,
+    /// The latest plan, and older ones as history.
+    pub plan: Option<PlanView>,
+    pub history: Vec<PlanView>,
+    /// Channel managers and administrators generate plans and decide items.
+    pub can_decide: bool,
+    /// A refused decision or generation, said on the page.
+    pub message: Option<String>,
     pub period: String,
     pub lines: Vec<FigureLine>,
     pub dimensions: Vec<(String, String)>,
@@ -158,6 +175,153 @@ impl DealerPage {
     pub fn yuan(&self, fen: &f64) -> String {
         format!("¥{:.0}", fen / 100.0)
     }
+
+    pub fn title(&self, item: &ItemView) -> String {
+        match self.shell.tr.0 {
+            crate::i18n::Lang::Zh => item.title_zh.clone(),
+            crate::i18n::Lang::En => item.title_en.clone(),
+        }
+    }
+
+    pub fn proposal(&self, proposal: &Proposal) -> String {
+        describe(self.shell.tr, proposal)
+    }
+
+    pub fn trigger(&self, trigger: &Trigger) -> String {
+        describe_trigger(self.shell.tr, trigger)
+    }
+
+    /// The proposal's adjustable value, as the change form pre-fills it.
+    pub fn parameter(&self, proposal: &Proposal) -> String {
+        parameter(proposal).unwrap_or_default()
+    }
+}
+
+/// A proposal in words.
+fn describe(tr: crate::i18n::Tr, proposal: &Proposal) -> String {
+    let zh = tr.0 == crate::i18n::Lang::Zh;
+    match proposal {
+        Proposal::CommissionAdjustment { rate_change_bp } => {
+            let points = f64::from(*rate_change_bp) / 100.0;
+            if zh {
+                format!("商业险手续费率调整 {points:+.2} 个百分点（自下月1日起，新协议）")
+            } else {
+                format!("Commercial commission rates {points:+.2} points (new agreements from the 1st of next month)")
+            }
+        }
+        Proposal::RepairReferralQuota { percent_of_premium } => {
+            if zh {
+                format!("送修配额：保费的 {percent_of_premium}%")
+            } else {
+                format!("Repair-referral quota: {percent_of_premium}% of premium")
+            }
+        }
+        Proposal::FastTrackSmallClaims { max_claim_yuan } => {
+            if zh {
+                format!("¥{max_claim_yuan} 以下案件快速理赔")
+            } else {
+                format!("Fast-track claims up to ¥{max_claim_yuan}")
+            }
+        }
+        Proposal::VisitFrequency { visits_per_quarter } => {
+            if zh {
+                format!("每季度走访 {visits_per_quarter} 次（自动安排下一次）")
+            } else {
+                format!("{visits_per_quarter} visits a quarter (the next one is planned)")
+            }
+        }
+        Proposal::Training { topic } => {
+            if zh {
+                format!("培训：{topic}")
+            } else {
+                format!("Training: {topic}")
+            }
+        }
+        Proposal::TightenUnderwriting { refer_commercial_quotes } => {
+            let refer = if *refer_commercial_quotes {
+                if zh { "商业险报价转人工核保" } else { "commercial quotes referred to an underwriter" }
+            } else if zh {
+                "加强核保"
+            } else {
+                "tighter underwriting"
+            };
+            refer.to_string()
+        }
+        Proposal::Remediation {} => (if zh {
+            "列入整改（车商状态改为整改）"
+        } else {
+            "Remediation (the dealer's status becomes remediation)"
+        })
+        .to_string(),
+    }
+}
+
+fn describe_trigger(tr: crate::i18n::Tr, trigger: &Trigger) -> String {
+    let figure = tr.try_t(&format!("analytics.figure.{}", trigger.figure)).unwrap_or(trigger.figure.as_str());
+    let shown = |v: f64| match trigger.measure {
+        Measure::Percentile => format!("P{:.0}", v * 100.0),
+        Measure::MadDistance => format!("{v:+.2} MAD"),
+        Measure::Value => match trigger.figure.as_str() {
+            "written_premium" | "severity" => format!("¥{v:.0}"),
+            "report_to_close_hours" => format!("{v:.1} h"),
+            "composite_score" | "overdue_claims" | "open_complaints" | "overdue_complaints" | "upside_down" => {
+                format!("{v:.1}")
+            }
+            _ => format!("{:.1}%", v * 100.0),
+        },
+    };
+    let scope = match (&trigger.measure, &trigger.dimension) {
+        (Measure::Value, _) => String::new(),
+        (_, dimension) => format!(" ({})", tr.t2("analytics.dimension", dimension.as_deref().unwrap_or("portfolio"))),
+    };
+    let measure = match trigger.measure {
+        Measure::Value => "",
+        Measure::Percentile => tr.t("analytics.measure.percentile"),
+        Measure::MadDistance => tr.t("analytics.measure.mad_distance"),
+    };
+    format!("{figure} {measure}{scope}: {} {} {}", shown(trigger.actual), trigger.op.symbol(), shown(trigger.threshold))
+}
+
+fn parameter(proposal: &Proposal) -> Option<String> {
+    match proposal {
+        Proposal::CommissionAdjustment { rate_change_bp } => Some(rate_change_bp.to_string()),
+        Proposal::RepairReferralQuota { percent_of_premium } => Some(percent_of_premium.to_string()),
+        Proposal::FastTrackSmallClaims { max_claim_yuan } => Some(max_claim_yuan.to_string()),
+        Proposal::VisitFrequency { visits_per_quarter } => Some(visits_per_quarter.to_string()),
+        Proposal::Training { topic } => Some(topic.clone()),
+        Proposal::TightenUnderwriting { .. } | Proposal::Remediation {} => None,
+    }
+}
+
+/// The item's proposal with the form's value in place of its parameter.
+fn changed(proposal: &Proposal, value: &str) -> Result<Proposal, FieldError> {
+    let number = |what: &str| {
+        value
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| FieldError::new("value", "not_a_number", format!("a whole number ({what})")))
+    };
+    let unsigned = |what: &str| {
+        number(what).and_then(|n| {
+            u32::try_from(n)
+                .map_err(|_| FieldError::new("value", "out_of_range", format!("a positive whole number ({what})")))
+        })
+    };
+    Ok(match proposal {
+        Proposal::CommissionAdjustment { .. } => Proposal::CommissionAdjustment {
+            rate_change_bp: i32::try_from(number("basis points")?)
+                .map_err(|_| FieldError::new("value", "out_of_range", "−1000 to 1000 basis points"))?,
+        },
+        Proposal::RepairReferralQuota { .. } => {
+            Proposal::RepairReferralQuota { percent_of_premium: unsigned("% of premium")? }
+        }
+        Proposal::FastTrackSmallClaims { .. } => Proposal::FastTrackSmallClaims { max_claim_yuan: unsigned("yuan")? },
+        Proposal::VisitFrequency { .. } => {
+            Proposal::VisitFrequency { visits_per_quarter: unsigned("visits a quarter")? }
+        }
+        Proposal::Training { .. } => Proposal::Training { topic: value.trim().to_string() },
+        other => other.clone(),
+    })
 }
 
 const DIMENSIONS: [&str; 4] = ["region", "brand", "size_band", "portfolio"];
@@ -204,7 +368,20 @@ pub async fn dealer(
     Path(id): Path<i64>,
     Query(query): Query<AnalyticsQuery>,
 ) -> AppResult<DealerPage> {
-    let analytics = api::dealer_analytics(&state, &user, id, &query).await?;
+    dealer_page(&state, shell, &user, id, &query, None).await
+}
+
+async fn dealer_page(
+    state: &AppState,
+    shell: Shell,
+    user: &crate::store::sessions::SessionUser,
+    id: i64,
+    query: &AnalyticsQuery,
+    message: Option<String>,
+) -> AppResult<DealerPage> {
+    let analytics = api::dealer_analytics(state, user, id, query).await?;
+    let mut plans = crate::store::plans::plans(&state.db, &user.scope, id).await?;
+    let plan = if plans.is_empty() { None } else { Some(plans.remove(0)) };
     let tr = shell.tr;
     let figures: Vec<&str> = analytics::peers::COMPARED.iter().map(|c| c.figure).collect();
     let goodness = |dimension: &str| -> Vec<Option<f64>> {
@@ -235,6 +412,10 @@ pub async fn dealer(
     });
     Ok(DealerPage {
         shell,
+        plan,
+        history: plans,
+        can_decide: matches!(user.role, Role::Administrator | Role::ChannelManager),
+        message,
         lines: lines(&analytics.positions),
         dimensions: DIMENSIONS
             .iter()
@@ -253,4 +434,113 @@ pub async fn dealer(
         // Inside a <script type="application/json">: "</" must not end the element.
         chart_json: chart.to_string().replace("</", "<\\/"),
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GenerateForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub period: Option<String>,
+}
+
+/// Generates the dealer's plan from the page.
+pub async fn generate(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path(id): Path<i64>,
+    Form(form): Form<GenerateForm>,
+) -> AppResult<Response> {
+    let _ = &form.csrf;
+    let request = api::GenerateRequest { period: form.period.clone(), on: None };
+    let query = AnalyticsQuery { period: form.period.clone(), ..AnalyticsQuery::default() };
+    match api::generate(&state, &user, actor, None, id, request).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/analytics/dealers/{id}?period={}#plan",
+            query.period.as_deref().unwrap_or("rolling_12_months")
+        ))
+        .into_response()),
+        Err(AppError::Validation(errors)) => {
+            let message = errors.first().map(|e| shell.tr.field_error(e).to_string());
+            let page = dealer_page(&state, shell, &user, id, &AnalyticsQuery::default(), message).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    pub csrf: String,
+    pub decision: String,
+    #[serde(default)]
+    pub note: String,
+    /// The changed parameter, for "change".
+    #[serde(default)]
+    pub value: String,
+    pub version: String,
+}
+
+/// Accepts, changes or rejects a plan item from the page; a refusal is said on the dealer's page.
+pub async fn decide(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Path(item_id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> AppResult<Response> {
+    let _ = &form.csrf;
+    let row =
+        entity::service_plan_items::Entity::find_by_id(item_id).one(&state.db).await?.ok_or(AppError::NotFound)?;
+    if !user.scope.allows(row.dealer_id) {
+        return Err(AppError::NotFound);
+    }
+    let dealer_id = row.dealer_id;
+    let current: Proposal = serde_json::from_str(&row.proposal_json).map_err(|e| AppError::Internal(e.into()))?;
+    let proposal = if form.decision == "change" {
+        match changed(&current, &form.value) {
+            Ok(p) => Some(p),
+            Err(error) => {
+                let message = Some(shell.tr.field_error(&error).to_string());
+                let page = dealer_page(&state, shell, &user, dealer_id, &AnalyticsQuery::default(), message).await?;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
+        }
+    } else {
+        None
+    };
+    let decision = Decision {
+        decision: form.decision.clone(),
+        note: form.note.clone(),
+        proposal,
+        version: form.version.trim().parse().unwrap_or(0),
+    };
+    let tx = crate::db::begin_write(&state.db).await?;
+    match crate::store::plans::decide(&tx, &actor, &user, item_id, &decision, crate::store::quotes::today()).await {
+        Ok(_) => {
+            tx.commit().await?;
+            state.analytics.clear().await;
+            Ok(Redirect::to(&format!("/analytics/dealers/{dealer_id}#plan")).into_response())
+        }
+        Err(AppError::Validation(errors)) => {
+            tx.rollback().await?;
+            let message = Some(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, shell.tr.field_error(e)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+            let page = dealer_page(&state, shell, &user, dealer_id, &AnalyticsQuery::default(), message).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(AppError::Conflict(message)) => {
+            tx.rollback().await?;
+            let page = dealer_page(&state, shell, &user, dealer_id, &AnalyticsQuery::default(), Some(message)).await?;
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
+        Err(e) => Err(e),
+    }
 }
