@@ -357,14 +357,21 @@ fn steps_spinner() -> indicatif::ProgressBar {
     spinner
 }
 
+/// Loads the frames from the database and says how long each took (the load is the slow part on a big
+/// database).
 async fn load_frames(
     db: &DatabaseConnection,
     spinner: &indicatif::ProgressBar,
 ) -> anyhow::Result<analytics::frames::Frames> {
+    let mut last = std::time::Instant::now();
+    let mut timings = Vec::new();
     let frames = crate::store::frames::load(db, crate::store::quotes::today(), |name, rows| {
         spinner.set_message(format!("loaded {name}: {rows} rows"));
+        timings.push(format!("{name} {rows} rows {:.2} s", last.elapsed().as_secs_f64()));
+        last = std::time::Instant::now();
     })
     .await?;
+    spinner.suspend(|| println!("loaded from the database: {}", timings.join(", ")));
     Ok(frames)
 }
 

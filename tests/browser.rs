@@ -2,7 +2,7 @@
 //! driven over WebDriver. Every role signs in and its start page renders; a channel manager's
 //! dealer dashboard and the satisfaction comparison draw every chart without a script error; a
 //! sales assistant on a phone-sized window logs feedback, quotes and issues, and reports a claim
-//! that the claims lead takes through every stage to closed. Screenshots go to `target/browser/`.
+//! that the claims lead takes through every stage to closed. Screenshots go to `target/browser/<database>/`; the walk runs on SQLite, then PostgreSQL.
 //!
 //! Without chromedriver on the machine the test says so and passes, unless
 //! `AUTOCHANNEL_REQUIRE_BROWSER=1` (set by `.ci/run`, which installs the browser) makes it fail.
@@ -31,8 +31,12 @@ impl Drop for Driver {
     }
 }
 
+/// The walk runs once per database; its screenshots go to target/browser/<database>/.
+static DATABASE: std::sync::Mutex<&str> = std::sync::Mutex::new("sqlite");
+
 fn screenshots() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("browser");
+    let database = *DATABASE.lock().unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("browser").join(database);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -141,7 +145,16 @@ async fn charts_drawn(browser: &Client, page: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_walks_its_pages_in_a_real_browser() {
     let Some((_driver, browser)) = start_browser().await else { return };
-    let app = TestApp::start(common::Backend::Sqlite).await;
+    for (backend, name) in [(common::Backend::Sqlite, "sqlite"), (common::Backend::Postgres, "postgres")] {
+        *DATABASE.lock().unwrap() = name;
+        walk(&browser, backend).await;
+    }
+    browser.close().await.unwrap();
+}
+
+/// Every role's pages on one database.
+async fn walk(browser: &Client, backend: common::Backend) {
+    let app = TestApp::start(backend).await;
     let status = Command::new(env!("CARGO_BIN_EXE_autochannel"))
         .args(["demo-data", "--dealers", "4", "--policies", "400"])
         .env("DATABASE_URL", &app.database_url)
@@ -153,18 +166,18 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
     autochannel::demo::create_logins(&app.db, PASSWORD, chrono::Utc::now().date_naive()).await.unwrap();
 
     for role in ["admin", "manager", "underwriter", "adjuster", "claims_lead", "assistant", "dealer"] {
-        sign_in(&browser, &app, role).await;
+        sign_in(browser, &app, role).await;
         let title = browser.title().await.unwrap();
         assert!(title.contains("autochannel"), "{role}'s start page: {title}");
-        shoot(&browser, &format!("home-{role}")).await;
+        shoot(browser, &format!("home-{role}")).await;
     }
 
     // The channel manager: portfolio, the first dealer's dashboard with its charts, the survey comparison.
-    sign_in(&browser, &app, "manager").await;
+    sign_in(browser, &app, "manager").await;
     browser.goto(&app.url("/portfolio")).await.unwrap();
-    wait_until(&browser, "document.querySelector('table.portfolio tbody tr') !== null", "the portfolio lists dealers")
+    wait_until(browser, "document.querySelector('table.portfolio tbody tr') !== null", "the portfolio lists dealers")
         .await;
-    shoot(&browser, "portfolio").await;
+    shoot(browser, "portfolio").await;
     let dashboard = browser
         .execute(
             "return document.querySelector('table.portfolio a[href*=\"/dashboard\"]').getAttribute('href');",
@@ -173,22 +186,22 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
         .await
         .unwrap();
     browser.goto(&app.url(dashboard.as_str().unwrap())).await.unwrap();
-    charts_drawn(&browser, "the dealer dashboard").await;
-    shoot(&browser, "dashboard").await;
+    charts_drawn(browser, "the dealer dashboard").await;
+    shoot(browser, "dashboard").await;
     browser.goto(&app.url("/surveys")).await.unwrap();
     let quarter_has_surveys =
         browser.execute("return document.querySelector('.survey-table') !== null;", vec![]).await.unwrap();
     if quarter_has_surveys == Value::Bool(true) {
-        charts_drawn(&browser, "the survey comparison").await;
+        charts_drawn(browser, "the survey comparison").await;
     }
-    shoot(&browser, "surveys").await;
+    shoot(browser, "surveys").await;
 
     // Peer analytics: the portfolio by composite score, sorted by loss ratio, then the worst dealer's position
     // among its peers and its losses developed to ultimate.
     browser.goto(&app.url("/analytics?sort=loss_ratio&dir=desc")).await.unwrap();
-    wait_until(&browser, "document.querySelector('#analytics-table tbody tr') !== null", "the analytics list dealers")
+    wait_until(browser, "document.querySelector('#analytics-table tbody tr') !== null", "the analytics list dealers")
         .await;
-    shoot(&browser, "analytics").await;
+    shoot(browser, "analytics").await;
     let worst = browser
         .execute(
             "return document.querySelector('#analytics-table a[href^=\"/analytics/dealers/\"]').getAttribute('href');",
@@ -197,14 +210,14 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
         .await
         .unwrap();
     browser.goto(&app.url(worst.as_str().unwrap())).await.unwrap();
-    charts_drawn(&browser, "the dealer's peer analytics").await;
-    wait_until(&browser, "document.querySelectorAll('#position-table tbody tr').length === 10", "ten compared figures")
+    charts_drawn(browser, "the dealer's peer analytics").await;
+    wait_until(browser, "document.querySelectorAll('#position-table tbody tr').length === 10", "ten compared figures")
         .await;
-    shoot(&browser, "analytics-dealer").await;
+    shoot(browser, "analytics-dealer").await;
 
     // The sales assistant on a phone: a note in a few taps, confirmed, and in the manager's feed.
     browser.set_window_size(390, 844).await.unwrap();
-    sign_in(&browser, &app, "assistant").await;
+    sign_in(browser, &app, "assistant").await;
     browser.goto(&app.url("/feedback/new")).await.unwrap();
     browser.find(Locator::Css("input[name=category][value=competitor]")).await.unwrap().click().await.unwrap();
     browser
@@ -214,19 +227,19 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
         .send_keys("竞品本周新车险加送两次保养")
         .await
         .unwrap();
-    shoot(&browser, "feedback-phone").await;
+    shoot(browser, "feedback-phone").await;
     browser.find(Locator::Css("#feedback-form button[type=submit]")).await.unwrap().click().await.unwrap();
     wait_until(
-        &browser,
+        browser,
         "location.search.includes('sent=') && document.querySelector('.notice') !== null",
         "the note is confirmed",
     )
     .await;
-    shoot(&browser, "feedback-sent").await;
+    shoot(browser, "feedback-sent").await;
     // Quote → issue on the phone.
     browser.goto(&app.url("/quotes/new")).await.unwrap();
     fill(
-        &browser,
+        browser,
         "main form",
         &[
             ("vin", "1M8GDM9AXKP042788"),
@@ -243,18 +256,18 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
         ],
     )
     .await;
-    shoot(&browser, "quote-form-phone").await;
-    submit(&browser, "main form").await;
+    shoot(browser, "quote-form-phone").await;
+    submit(browser, "main form").await;
     wait_until(
-        &browser,
+        browser,
         "location.pathname.startsWith('/quotes/') && document.querySelector('form[action$=\"/issue\"]') !== null",
         "the quote is priced and can be issued",
     )
     .await;
-    shoot(&browser, "quote-priced").await;
-    submit(&browser, "form[action$=\"/issue\"]").await;
-    wait_until(&browser, "location.pathname.startsWith('/policies/')", "issuing shows the policy").await;
-    shoot(&browser, "policy-issued").await;
+    shoot(browser, "quote-priced").await;
+    submit(browser, "form[action$=\"/issue\"]").await;
+    wait_until(browser, "location.pathname.startsWith('/policies/')", "issuing shows the policy").await;
+    shoot(browser, "policy-issued").await;
 
     // A claim through every stage: the assistant reports it on a policy in force; the claims lead
     // registers, assesses, surveys, settles, pays and closes it on the claim page.
@@ -277,7 +290,7 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
     browser.goto(&app.url("/claims/new")).await.unwrap();
     let accident = (chrono::Utc::now() + chrono::Duration::hours(7)).format("%Y-%m-%dT%H:%M").to_string();
     fill(
-        &browser,
+        browser,
         "main form",
         &[
             ("policy_no", policy["policy_no"].as_str().unwrap()),
@@ -289,12 +302,12 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
         ],
     )
     .await;
-    submit(&browser, "main form").await;
-    wait_until(&browser, "/^\\/claims\\/\\d+$/.test(location.pathname)", "the report opens the claim").await;
+    submit(browser, "main form").await;
+    wait_until(browser, "/^\\/claims\\/\\d+$/.test(location.pathname)", "the report opens the claim").await;
     let claim_path = browser.current_url().await.unwrap().path().to_string();
-    shoot(&browser, "claim-reported").await;
+    shoot(browser, "claim-reported").await;
     browser.set_window_size(1280, 900).await.unwrap();
-    sign_in(&browser, &app, "claims_lead").await;
+    sign_in(browser, &app, "claims_lead").await;
     let lead = app.token_with("claims_lead", PASSWORD).await;
     let stage = |expected: &'static str| {
         let (app, lead, claim_path) = (&app, &lead, &claim_path);
@@ -305,28 +318,27 @@ async fn every_role_walks_its_pages_in_a_real_browser() {
         }
     };
     browser.goto(&app.url(&claim_path)).await.unwrap();
-    fill(&browser, "form[action$=\"/register\"]", &[("reserve.vehicle_damage", "3000")]).await;
-    submit(&browser, "form[action$=\"/register\"]").await;
+    fill(browser, "form[action$=\"/register\"]", &[("reserve.vehicle_damage", "3000")]).await;
+    submit(browser, "form[action$=\"/register\"]").await;
     stage("registered").await;
-    fill(&browser, "form[action$=\"/loss-items\"]", &[("description", "前保险杠"), ("unit_price", "2800.00")]).await;
-    submit(&browser, "form[action$=\"/loss-items\"]").await;
-    submit(&browser, "form[action$=\"/survey\"]").await;
+    fill(browser, "form[action$=\"/loss-items\"]", &[("description", "前保险杠"), ("unit_price", "2800.00")]).await;
+    submit(browser, "form[action$=\"/loss-items\"]").await;
+    submit(browser, "form[action$=\"/survey\"]").await;
     stage("surveyed").await;
-    submit(&browser, "form[action$=\"/settle\"]").await;
+    submit(browser, "form[action$=\"/settle\"]").await;
     let settled = stage("settled").await;
-    shoot(&browser, "claim-settled").await;
+    shoot(browser, "claim-settled").await;
     let payable = settled["reserve"].as_str().unwrap().to_string();
     if payable != "0.00" {
-        fill(&browser, "form[action$=\"/payments\"]", &[("payee", "陈立"), ("amount", &payable)]).await;
-        submit(&browser, "form[action$=\"/payments\"]").await;
+        fill(browser, "form[action$=\"/payments\"]", &[("payee", "陈立"), ("amount", &payable)]).await;
+        submit(browser, "form[action$=\"/payments\"]").await;
     }
-    submit(&browser, "form[action$=\"/close\"]").await;
+    submit(browser, "form[action$=\"/close\"]").await;
     stage("closed").await;
-    shoot(&browser, "claim-closed").await;
+    shoot(browser, "claim-closed").await;
 
-    sign_in(&browser, &app, "manager").await;
+    sign_in(browser, &app, "manager").await;
     browser.goto(&app.url("/feedback")).await.unwrap();
     let feed = browser.source().await.unwrap();
     assert!(feed.contains("竞品本周新车险加送两次保养"), "the manager sees the note in the feed");
-    browser.close().await.unwrap();
 }
