@@ -170,6 +170,7 @@ async fn the_figures_agree_with_the_live_figures_on_demo_data(app: TestApp) {
     let facts = autochannel::store::monitoring::facts(&app.db, None, &ServiceTargets::default(), now).await.unwrap();
     assert!(facts.claims.len() > 50 && facts.policies.len() > 1000, "demo data has business to compare");
     assert!(facts.premiums.iter().any(|p| p.amount.is_sign_negative()), "demo data has cancellations");
+    assert!(facts.policies.iter().any(|p| p.segments.len() > 1), "demo data has endorsements");
 
     let mut loaded = Vec::new();
     let frames = autochannel::store::frames::load(&app.db, today(), |name, rows| loaded.push((name.to_string(), rows)))

@@ -361,16 +361,39 @@ fn band(params: &FigureParams, scale: f64) -> Expr {
 /// effective day) × its days of cover in the period ÷ the policy's days, rounded to the fen per policy.
 /// Also the premium with the pricing coefficient divided back out, for the price-normalised loss ratio.
 fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) -> PolarsResult<LazyFrame> {
-    let terms = policies.clone().select([
-        col("policy_id"),
-        col("start_d"),
-        col("cover_end_d"),
-        col("premium_fen"),
-        col("dealer_id"),
-        (col("end_d") - col("start_d")).cast(DataType::Int64).alias("term_days"),
-        col("pricing_coefficient_micros"),
-    ]);
-    let versioned = frames
+    let overlap = |start: Expr, end: Expr| {
+        let days = (least(end, lit(to)) - greatest(start, lit(from))).cast(DataType::Int64);
+        when(days.clone().gt(lit(0i64))).then(days).otherwise(lit(0i64))
+    };
+    // Only policies in cover at some time in the period earn anything in it.
+    let terms = policies
+        .filter(col("start_d").lt(lit(to)).and(col("cover_end_d").gt(lit(from))).and(col("end_d").gt(col("start_d"))))
+        .select([
+            col("policy_id"),
+            col("start_d"),
+            col("cover_end_d"),
+            col("premium_fen"),
+            col("dealer_id"),
+            (col("end_d") - col("start_d")).cast(DataType::Int64).alias("term_days"),
+            col("pricing_coefficient_micros"),
+        ]);
+    let endorsed = frames
+        .policy_versions
+        .clone()
+        .lazy()
+        .filter(col("kind").eq(lit("endorse")))
+        .select([col("policy_id")])
+        .unique(None, UniqueKeepStrategy::Any);
+    let per_policy = [col("policy_id"), col("dealer_id"), col("term_days"), col("pricing_coefficient_micros")];
+    // Without an endorsement a policy has one premium for its whole cover: the issue premium, which the policy
+    // row keeps (only an endorsement changes it). Most policies take this path, with no sort.
+    let single = terms
+        .clone()
+        .join(endorsed.clone(), [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Anti))
+        .with_column((col("premium_fen") * overlap(col("start_d"), col("cover_end_d"))).alias("premium_days"))
+        .select(per_policy.iter().cloned().chain([col("premium_days")]).collect::<Vec<_>>());
+    let endorsed_terms = terms.join(endorsed, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Semi));
+    let segments = frames
         .policy_versions
         .clone()
         .lazy()
@@ -382,7 +405,7 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
             col("premium_after_fen"),
         ])
         .join(
-            terms.clone().select([col("policy_id"), col("start_d"), col("cover_end_d")]),
+            endorsed_terms.clone().select([col("policy_id"), col("start_d"), col("cover_end_d")]),
             [col("policy_id")],
             [col("policy_id")],
             JoinArgs::new(JoinType::Inner),
@@ -397,25 +420,14 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
                 .otherwise(col("cover_end_d"))
                 .alias("seg_end"),
         ])
-        .select([col("policy_id"), col("seg_start"), col("seg_end"), col("premium_after_fen").alias("premium")]);
-    // A policy with no issue or endorsement recorded earns its premium from the start.
-    let unversioned = terms
-        .clone()
-        .join(versioned.clone(), [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Anti))
-        .select([
-            col("policy_id"),
-            col("start_d").alias("seg_start"),
-            col("cover_end_d").alias("seg_end"),
-            col("premium_fen").alias("premium"),
-        ]);
-    let segments = concat([versioned, unversioned], UnionArgs::default())?;
-    let overlap = (least(col("seg_end"), lit(to)) - greatest(col("seg_start"), lit(from))).cast(DataType::Int64);
-    let premium_days = segments
-        .with_column(when(overlap.clone().gt(lit(0i64))).then(overlap).otherwise(lit(0i64)).alias("days"))
+        .with_column((col("premium_after_fen") * overlap(col("seg_start"), col("seg_end"))).alias("premium_days"))
         .group_by([col("policy_id")])
-        .agg([(col("premium") * col("days")).sum().alias("premium_days")]);
+        .agg([col("premium_days").sum()]);
+    let segmented = segments
+        .join(endorsed_terms, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Inner))
+        .select(per_policy.iter().cloned().chain([col("premium_days")]).collect::<Vec<_>>());
+    let premium_days = concat([single, segmented], UnionArgs::default())?;
     Ok(premium_days
-        .join(terms, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Inner))
         .with_column(
             when(col("term_days").gt(lit(0i64)))
                 .then(round_div(col("premium_days"), col("term_days")))
