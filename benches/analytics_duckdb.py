@@ -577,6 +577,10 @@ def main():
         (rmin, rmed), (pmin, pmed) = mm(r), mm(p)
         print(f"{name:<26}{rmin:>11.0f} / {rmed:<8.0f}{pmin:>14.0f} / {pmed:<8.0f}{statistics.median(c):>20.0f}"
               f"{rss:>19.0f}")
+    if pol.get("peers_ms"):
+        peers_min, peers_median = mm(pol["peers_ms"])
+        print(f"polars peer comparison on its figures (peers::compare + composite): "
+              f"{peers_min:.0f} / {peers_median:.0f} ms min/median (not in DuckDB's query)")
     pr, pp = mm(pol["read_ms"]), mm(pol["figures_ms"])
     dr, dp = mm(reads), mm(passes)
     print()

@@ -8,6 +8,7 @@
 # `synth` example when DIR does not exist. Then `figures_bench` times reading the frames and the figures pass
 # (RUNS=5 runs) and writes its result, and benches/analytics_duckdb.py does the same computation in DuckDB
 # SQL (from PyPI, installed in target/duckdb-venv), checks that both agree and prints the table and ratio.
+# Both engines' figures are kept as CSV in target/analytics-bench/results/<DIR name>-<time>-<pid>/.
 #
 # Environment: CLAIMS, DEALERS, SEED, RUNS; NOW (RFC 3339, default the current time) fixes "today";
 # BUILD_NICE (default 0) is the niceness of the cargo build; DIRECT=1 also times DuckDB straight over the
@@ -24,7 +25,8 @@ RUNS=${RUNS:-5}
 NOW=${NOW:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
 TARGET=${CARGO_TARGET_DIR:-target}
 VENV=target/duckdb-venv
-OUT=target/analytics-bench/results
+# Each run writes its results to a folder of its own, so that runs side by side do not mix their outputs.
+OUT=target/analytics-bench/results/$(basename "$DIR")-$(date -u +%Y%m%dT%H%M%S)-$$
 mkdir -p "$OUT"
 
 if ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then

@@ -408,7 +408,8 @@ async fn analytics_dealers(db: Option<&DatabaseConnection>, args: &DealersArgs) 
     let frames = match (&args.from_parquet, db) {
         (Some(dir), _) => {
             spinner.set_message(format!("reading {}", dir.display()));
-            match analytics::frames::Frames::read_parquet(dir) {
+            // Only what the figures read: the coverages alone are a fifth of the frames' memory.
+            match analytics::frames::Frames::read_parquet_only(dir, &analytics::frames::FIGURE_FRAMES) {
                 Ok(frames) => frames,
                 Err(e) => {
                     spinner.finish_and_clear();

@@ -1,24 +1,31 @@
 //! Times reading the Parquet frames and the dealer figures over them.
 //!
 //! ```sh
-//! cargo run --release -p analytics --example figures_bench -- --dir DIR --out figures.csv \
-//!     [--runs 5] [--now 2026-01-31T04:00:00Z] [--from 2025-02-01 --to 2026-02-01] [--json FILE] [--profile]
+//! cargo run --release -p analytics --example figures_bench -- --dir DIR [--out figures.csv] [--json FILE] \
+//!     [--runs 5] [--now 2026-01-31T04:00:00Z] [--from 2025-02-01 --to 2026-02-01] \
+//!     [--profile] [--explain] [--without FRAME,...]
 //! ```
 //!
-//! Each run reads every frame (`Frames::read_parquet`) and computes `dealer_figures` for the rolling 12 months
-//! to today (China time): `to` is the day after today, `from` 12 months before it. It prints the minimum and
-//! median wall time of both, and the peak RSS (VmHWM) of the process. The result of the last run is written as
-//! CSV to `--out` (nulls empty, floats in shortest round-trip form). `--json` writes the numbers for the
-//! comparison script; `--profile` also runs the query once under polars' profiler and prints its slowest nodes,
-//! `--explain` prints the optimised plan; `--without claims,payments,...` empties those frames after reading (to see
-//! what each part of the query costs).
+//! Each run reads the frames the figures use (`Frames::read_parquet_only` with `FIGURE_FRAMES`: all but coverages
+//! and feedback) and computes `dealer_figures` for the rolling 12 months
+//! to today (China time): `to` is the day after today, `from` 12 months before it; then the peer comparison
+//! over that result (`peers::compare` and `peers::composite`), timed on its own. It prints the minimum and
+//! median wall time of each, the figures' CPU time (every thread: unlike wall time, it hardly moves when other
+//! work shares the cores) and the peak RSS (VmHWM) of the process. The result of the last run is written as
+//! CSV to `--out` (nulls empty, floats in shortest round-trip form); `--json` writes the numbers for
+//! `benches/analytics_duckdb.py`.
+//!
+//! To see where the time goes: `--profile` runs the query once more under polars' profiler and prints its
+//! slowest nodes, `--explain` prints the optimised plan, and `--without claim_transitions,...` empties those
+//! frames after reading, so the difference to a full run is what their part of the query costs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use analytics::figures::{FIGURE_COLUMNS, FigureParams, dealer_figures, dealer_figures_lazy};
-use analytics::frames::{CHINA_OFFSET_MICROS, Frames, MICROS_PER_DAY, date, micros};
+use analytics::figures::{FIGURE_COLUMNS, FigureParams, collect_deep, dealer_figures, dealer_figures_lazy};
+use analytics::frames::{CHINA_OFFSET_MICROS, FIGURE_FRAMES, Frames, MICROS_PER_DAY, date, micros};
+use analytics::peers;
 use analytics::polars::prelude::*;
 use chrono::{DateTime, Months, NaiveDate, Utc};
 
@@ -180,6 +187,27 @@ fn profile(frames: &Frames, params: &FigureParams) -> Result<(), Box<dyn std::er
     Ok(())
 }
 
+/// Each frame's estimated size in memory.
+fn print_sizes(frames: &Frames) {
+    let mib = |df: &DataFrame| df.estimated_size() as f64 / (1024.0 * 1024.0);
+    let sizes = [
+        ("dealers", &frames.dealers),
+        ("policies", &frames.policies),
+        ("policy_versions", &frames.policy_versions),
+        ("coverages", &frames.coverages),
+        ("commission_ledger", &frames.commissions),
+        ("claims", &frames.claims),
+        ("claim_transitions", &frames.claim_transitions),
+        ("reserve_movements", &frames.reserves),
+        ("payments", &frames.payments),
+        ("repair_referrals", &frames.referrals),
+        ("feedback", &frames.feedback),
+    ];
+    let total: f64 = sizes.iter().map(|(_, df)| mib(df)).sum();
+    let each: Vec<String> = sizes.iter().map(|(name, df)| format!("{name} {:.0}", mib(df))).collect();
+    eprintln!("  frames in memory: {total:.0} MiB ({})", each.join(", "));
+}
+
 /// Replaces the named frames with empty ones (same columns).
 fn empty_frames(frames: &mut Frames, names: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let empty = Frames::empty()?;
@@ -219,31 +247,43 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut reads = Vec::with_capacity(args.runs);
     let mut passes = Vec::with_capacity(args.runs);
     let mut pass_cpus = Vec::with_capacity(args.runs);
+    let mut peer_passes = Vec::with_capacity(args.runs);
     let mut result = None;
     for run in 1..=args.runs {
         let started = Instant::now();
-        let mut frames = Frames::read_parquet(&args.dir)?;
+        let mut frames = Frames::read_parquet_only(&args.dir, &FIGURE_FRAMES)?;
         let read = started.elapsed();
         let rss_after_read = status_mib("VmRSS:");
+        if run == 1 {
+            print_sizes(&frames);
+        }
         empty_frames(&mut frames, &args.without)?;
         let started = Instant::now();
         let cpu_before = cpu_time();
         let df = dealer_figures(&frames, &params)?;
         let pass = started.elapsed();
         let pass_cpu = cpu_time().saturating_sub(cpu_before);
+        let started = Instant::now();
+        let comparison = collect_deep(peers::compare(&frames.dealers, &df)?)?;
+        let scores = collect_deep(peers::composite(comparison.clone().lazy()))?;
+        let peer_pass = started.elapsed();
         eprintln!(
-            "  run {run}: read {:.0} ms ({} rows, RSS {:.0} MiB), figures {:.0} ms (CPU {:.0} ms, {} dealers), peak RSS so far {:.0} MiB",
+            "  run {run}: read {:.0} ms ({} rows, RSS {:.0} MiB), figures {:.0} ms (CPU {:.0} ms, {} dealers), peers {:.0} ms ({} comparisons, {} scores), peak RSS so far {:.0} MiB",
             ms(read),
             frames.rows(),
             rss_after_read,
             ms(pass),
             ms(pass_cpu),
             df.height(),
+            ms(peer_pass),
+            comparison.height(),
+            scores.height(),
             peak_rss_mib()
         );
         reads.push(read);
         passes.push(pass);
         pass_cpus.push(pass_cpu);
+        peer_passes.push(peer_pass);
         if run == args.runs && args.explain {
             let plan = dealer_figures_lazy(&frames, &params)?.explain(true)?;
             eprintln!("optimised plan:\n{plan}");
@@ -256,8 +296,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let peak = peak_rss_mib();
     let (read_min, read_median) = min_median(&reads);
     let (pass_min, pass_median) = min_median(&passes);
-    println!("engine  read min/median ms  figures min/median ms  peak RSS MiB");
-    println!("polars  {read_min:>8.0} / {read_median:<8.0}  {pass_min:>8.0} / {pass_median:<8.0}     {peak:>8.0}");
+    let (peers_min, peers_median) = min_median(&peer_passes);
+    println!("engine  read min/median ms  figures min/median ms  peers min/median ms  peak RSS MiB");
+    println!(
+        "polars  {read_min:>8.0} / {read_median:<8.0}  {pass_min:>8.0} / {pass_median:<8.0}  \
+         {peers_min:>8.0} / {peers_median:<8.0}   {peak:>8.0}"
+    );
 
     if let (Some(path), Some(df)) = (&args.out, &result) {
         write_csv(df, path)?;
@@ -273,6 +317,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             "read_ms": reads.iter().copied().map(ms).collect::<Vec<_>>(),
             "figures_ms": passes.iter().copied().map(ms).collect::<Vec<_>>(),
             "figures_cpu_ms": pass_cpus.iter().copied().map(ms).collect::<Vec<_>>(),
+            "peers_ms": peer_passes.iter().copied().map(ms).collect::<Vec<_>>(),
             "read_ms_min": read_min,
             "read_ms_median": read_median,
             "figures_ms_min": pass_min,

@@ -255,6 +255,19 @@ pub enum FrameError {
 
 type Schema = fn() -> Vec<(&'static str, DataType)>;
 
+/// The frames the dealer figures, peer comparison and development read (not coverages, not feedback).
+pub const FIGURE_FRAMES: [&str; 9] = [
+    DealerRows::NAME,
+    PolicyRows::NAME,
+    PolicyVersionRows::NAME,
+    CommissionRows::NAME,
+    ClaimRows::NAME,
+    ClaimTransitionRows::NAME,
+    ReserveRows::NAME,
+    PaymentRows::NAME,
+    ReferralRows::NAME,
+];
+
 /// (name, schema) of every frame, in the order of [`Frames`]' fields.
 const LAYOUT: [(&str, Schema); 11] = [
     (DealerRows::NAME, DealerRows::schema),
@@ -346,8 +359,20 @@ impl Frames {
 
     /// Reads every frame from `dir/<frame>.parquet` and checks its columns.
     pub fn read_parquet(dir: &Path) -> Result<Frames, FrameError> {
+        Self::read_parquet_only(dir, &LAYOUT.map(|(frame, _)| frame))
+    }
+
+    /// Reads the named frames from `dir/<frame>.parquet` (the others are left empty, with their columns) and
+    /// checks their columns. [`FIGURE_FRAMES`] are what the figures, peers and development read.
+    pub fn read_parquet_only(dir: &Path, frames: &[&str]) -> Result<Frames, FrameError> {
+        let empty = Frames::empty().map_err(|source| FrameError::Polars { frame: "frames", source })?;
+        let empty = empty.by_name().map(DataFrame::clone);
         let mut read = Vec::with_capacity(LAYOUT.len());
-        for (frame, _) in LAYOUT {
+        for ((frame, _), empty) in LAYOUT.into_iter().zip(empty) {
+            if !frames.contains(&frame) {
+                read.push(empty);
+                continue;
+            }
             let path = dir.join(format!("{frame}.parquet"));
             if !path.is_file() {
                 return Err(FrameError::Io {
