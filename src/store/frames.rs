@@ -8,7 +8,9 @@ use analytics::frames::{
 use analytics::polars::prelude::PolarsError;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, StreamTrait};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, SelectGetableTuple, Selector, StreamTrait, TryGetableMany,
+};
 
 use crate::error::{AppError, AppResult};
 use entity::{
@@ -25,14 +27,28 @@ fn china_days(at: DateTime<Utc>) -> i32 {
     days(super::monitoring::local_day(at))
 }
 
+/// Streams the rows of a query into `push`, one at a time, without a model per row.
+async fn each_row<C, T>(db: &C, query: Selector<SelectGetableTuple<T>>, mut push: impl FnMut(T)) -> AppResult<()>
+where
+    C: ConnectionTrait + StreamTrait,
+    T: TryGetableMany + Send,
+{
+    let mut stream = query.stream(db).await?;
+    while let Some(row) = stream.try_next().await? {
+        push(row);
+    }
+    Ok(())
+}
+
 /// Every frame, read from the database as it stands; `progress` hears each frame's name and rows when loaded.
 pub async fn load<C>(db: &C, today: NaiveDate, mut progress: impl FnMut(&str, usize)) -> AppResult<Frames>
 where
     C: ConnectionTrait + StreamTrait,
 {
     let mut dealer_rows = DealerRows::default();
-    {
-        let mut stream = dealers::Entity::find()
+    each_row(
+        db,
+        dealers::Entity::find()
             .select_only()
             .columns([
                 dealers::Column::Id,
@@ -44,50 +60,48 @@ where
                 dealers::Column::Status,
             ])
             .order_by_asc(dealers::Column::Id)
-            .into_tuple::<(i64, String, String, String, String, String, String)>()
-            .stream(db)
-            .await?;
-        while let Some((id, code, name, region, brands, group, status)) = stream.try_next().await? {
+            .into_tuple::<(i64, String, String, String, String, String, String)>(),
+        |(id, code, name, region, brands, group, status)| {
             let brand = serde_json::from_str::<Vec<String>>(&brands).ok().and_then(|b| b.into_iter().next());
             dealer_rows.push(id, code, name, region, brand.unwrap_or_default(), group, status);
-        }
-    }
+        },
+    )
+    .await?;
     let dealers = dealer_rows.into_frame().map_err(frame_error)?;
     progress("dealers", dealers.height());
 
     let mut policy_rows = PolicyRows::default();
-    {
-        let mut stream = policies::Entity::find()
-            .select_only()
-            .columns([
-                policies::Column::Id,
-                policies::Column::QuoteId,
-                policies::Column::DealerId,
-                policies::Column::Product,
-                policies::Column::BusinessType,
-                policies::Column::StartDate,
-                policies::Column::EndDate,
-                policies::Column::CancelledFrom,
-                policies::Column::PremiumFen,
-                policies::Column::PricingCoefficientMicros,
-                policies::Column::RenewalOfPolicyId,
-            ])
-            .into_tuple::<(
-                i64,
-                i64,
-                i64,
-                String,
-                String,
-                NaiveDate,
-                NaiveDate,
-                Option<NaiveDate>,
-                i64,
-                i64,
-                Option<i64>,
-            )>()
-            .stream(db)
-            .await?;
-        while let Some((
+    each_row(
+        db,
+        policies::Entity::find()
+        .select_only()
+        .columns([
+            policies::Column::Id,
+            policies::Column::QuoteId,
+            policies::Column::DealerId,
+            policies::Column::Product,
+            policies::Column::BusinessType,
+            policies::Column::StartDate,
+            policies::Column::EndDate,
+            policies::Column::CancelledFrom,
+            policies::Column::PremiumFen,
+            policies::Column::PricingCoefficientMicros,
+            policies::Column::RenewalOfPolicyId,
+        ])
+        .into_tuple::<(
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            NaiveDate,
+            NaiveDate,
+            Option<NaiveDate>,
+            i64,
+            i64,
+            Option<i64>,
+        )>(),
+        |(
             id,
             quote,
             dealer,
@@ -99,23 +113,23 @@ where
             premium,
             coefficient,
             renewal_of,
-        )) = stream.try_next().await?
-        {
-            policy_rows.push(
-                id,
-                quote,
-                dealer,
-                product,
-                business,
-                days(start),
-                days(end),
-                cancelled.map(days),
-                premium,
-                coefficient,
-                renewal_of,
-            );
-        }
-    }
+        )| {
+        policy_rows.push(
+            id,
+            quote,
+            dealer,
+            product,
+            business,
+            days(start),
+            days(end),
+            cancelled.map(days),
+            premium,
+            coefficient,
+            renewal_of,
+        );
+        },
+    )
+    .await?;
     let policies_frame = policy_rows.into_frame().map_err(frame_error)?;
     progress("policies", policies_frame.height());
 
@@ -126,8 +140,9 @@ where
         ids.iter().zip(dealer_ids.iter()).filter_map(|(p, d)| Some((p?, d?))).collect()
     };
     let mut version_rows = PolicyVersionRows::default();
-    {
-        let mut stream = policy_versions::Entity::find()
+    each_row(
+        db,
+        policy_versions::Entity::find()
             .select_only()
             .columns([
                 policy_versions::Column::PolicyId,
@@ -138,20 +153,20 @@ where
                 policy_versions::Column::PremiumAfterFen,
                 policy_versions::Column::AdjustmentFen,
             ])
-            .into_tuple::<(i64, i32, String, NaiveDate, DateTime<Utc>, i64, i64)>()
-            .stream(db)
-            .await?;
-        while let Some((policy, seq, kind, effective, created, after, adjustment)) = stream.try_next().await? {
+            .into_tuple::<(i64, i32, String, NaiveDate, DateTime<Utc>, i64, i64)>(),
+        |(policy, seq, kind, effective, created, after, adjustment)| {
             let dealer = dealer_of.get(&policy).copied().unwrap_or_default();
             version_rows.push(policy, dealer, seq, kind, days(effective), micros(created), after, adjustment);
-        }
-    }
+        },
+    )
+    .await?;
     let policy_versions = version_rows.into_frame().map_err(frame_error)?;
     progress("policy_versions", policy_versions.height());
 
     let mut coverage_rows = CoverageRows::default();
-    {
-        let mut stream = policy_coverages::Entity::find()
+    each_row(
+        db,
+        policy_coverages::Entity::find()
             .select_only()
             .columns([
                 policy_coverages::Column::PolicyId,
@@ -159,38 +174,38 @@ where
                 policy_coverages::Column::Code,
                 policy_coverages::Column::PremiumFen,
             ])
-            .into_tuple::<(i64, String, String, i64)>()
-            .stream(db)
-            .await?;
-        while let Some((policy, kind, code, premium)) = stream.try_next().await? {
+            .into_tuple::<(i64, String, String, i64)>(),
+        |(policy, kind, code, premium)| {
             coverage_rows.push(policy, kind, code, premium);
-        }
-    }
+        },
+    )
+    .await?;
     let coverages = coverage_rows.into_frame().map_err(frame_error)?;
     progress("coverages", coverages.height());
 
     let mut commission_rows = CommissionRows::default();
-    {
-        let mut stream = commission_ledger::Entity::find()
+    each_row(
+        db,
+        commission_ledger::Entity::find()
             .select_only()
             .columns([
                 commission_ledger::Column::DealerId,
                 commission_ledger::Column::BookedOn,
                 commission_ledger::Column::AmountFen,
             ])
-            .into_tuple::<(i64, NaiveDate, i64)>()
-            .stream(db)
-            .await?;
-        while let Some((dealer, booked, amount)) = stream.try_next().await? {
+            .into_tuple::<(i64, NaiveDate, i64)>(),
+        |(dealer, booked, amount)| {
             commission_rows.push(dealer, days(booked), amount);
-        }
-    }
+        },
+    )
+    .await?;
     let commissions = commission_rows.into_frame().map_err(frame_error)?;
     progress("commission_ledger", commissions.height());
 
     let mut claim_rows = ClaimRows::default();
-    {
-        let mut stream = claims::Entity::find()
+    each_row(
+        db,
+        claims::Entity::find()
             .select_only()
             .columns([
                 claims::Column::Id,
@@ -200,19 +215,19 @@ where
                 claims::Column::Stage,
                 claims::Column::StageSince,
             ])
-            .into_tuple::<(i64, i64, NaiveDate, DateTime<Utc>, String, DateTime<Utc>)>()
-            .stream(db)
-            .await?;
-        while let Some((id, dealer, accident, reported, stage, since)) = stream.try_next().await? {
+            .into_tuple::<(i64, i64, NaiveDate, DateTime<Utc>, String, DateTime<Utc>)>(),
+        |(id, dealer, accident, reported, stage, since)| {
             claim_rows.push(id, dealer, days(accident), micros(reported), stage, micros(since));
-        }
-    }
+        },
+    )
+    .await?;
     let claims_frame = claim_rows.into_frame().map_err(frame_error)?;
     progress("claims", claims_frame.height());
 
     let mut transition_rows = ClaimTransitionRows::default();
-    {
-        let mut stream = claim_transitions::Entity::find()
+    each_row(
+        db,
+        claim_transitions::Entity::find()
             .select_only()
             .columns([
                 claim_transitions::Column::ClaimId,
@@ -220,38 +235,38 @@ where
                 claim_transitions::Column::ToStage,
                 claim_transitions::Column::At,
             ])
-            .into_tuple::<(i64, i64, String, DateTime<Utc>)>()
-            .stream(db)
-            .await?;
-        while let Some((claim, id, stage, at)) = stream.try_next().await? {
+            .into_tuple::<(i64, i64, String, DateTime<Utc>)>(),
+        |(claim, id, stage, at)| {
             transition_rows.push(claim, id, stage, micros(at));
-        }
-    }
+        },
+    )
+    .await?;
     let claim_transitions = transition_rows.into_frame().map_err(frame_error)?;
     progress("claim_transitions", claim_transitions.height());
 
     let mut reserve_rows = ReserveRows::default();
-    {
-        let mut stream = claim_reserve_movements::Entity::find()
+    each_row(
+        db,
+        claim_reserve_movements::Entity::find()
             .select_only()
             .columns([
                 claim_reserve_movements::Column::ClaimId,
                 claim_reserve_movements::Column::CreatedAt,
                 claim_reserve_movements::Column::AmountFen,
             ])
-            .into_tuple::<(i64, DateTime<Utc>, i64)>()
-            .stream(db)
-            .await?;
-        while let Some((claim, at, amount)) = stream.try_next().await? {
+            .into_tuple::<(i64, DateTime<Utc>, i64)>(),
+        |(claim, at, amount)| {
             reserve_rows.push(claim, micros(at), amount);
-        }
-    }
+        },
+    )
+    .await?;
     let reserves = reserve_rows.into_frame().map_err(frame_error)?;
     progress("reserve_movements", reserves.height());
 
     let mut payment_rows = PaymentRows::default();
-    {
-        let mut stream = claim_payments::Entity::find()
+    each_row(
+        db,
+        claim_payments::Entity::find()
             .select_only()
             .columns([
                 claim_payments::Column::ClaimId,
@@ -259,38 +274,38 @@ where
                 claim_payments::Column::PaidOn,
                 claim_payments::Column::AmountFen,
             ])
-            .into_tuple::<(i64, i64, NaiveDate, i64)>()
-            .stream(db)
-            .await?;
-        while let Some((claim, dealer, paid, amount)) = stream.try_next().await? {
+            .into_tuple::<(i64, i64, NaiveDate, i64)>(),
+        |(claim, dealer, paid, amount)| {
             payment_rows.push(claim, dealer, days(paid), amount);
-        }
-    }
+        },
+    )
+    .await?;
     let payments = payment_rows.into_frame().map_err(frame_error)?;
     progress("payments", payments.height());
 
     let mut referral_rows = ReferralRows::default();
-    {
-        let mut stream = repair_referrals::Entity::find()
+    each_row(
+        db,
+        repair_referrals::Entity::find()
             .select_only()
             .columns([
                 repair_referrals::Column::DealerId,
                 repair_referrals::Column::ReferredOn,
                 repair_referrals::Column::ValueFen,
             ])
-            .into_tuple::<(i64, NaiveDate, i64)>()
-            .stream(db)
-            .await?;
-        while let Some((dealer, on, value)) = stream.try_next().await? {
+            .into_tuple::<(i64, NaiveDate, i64)>(),
+        |(dealer, on, value)| {
             referral_rows.push(dealer, days(on), value);
-        }
-    }
+        },
+    )
+    .await?;
     let referrals = referral_rows.into_frame().map_err(frame_error)?;
     progress("repair_referrals", referrals.height());
 
     let mut feedback_rows = FeedbackRows::default();
-    {
-        let mut stream = feedback::Entity::find()
+    each_row(
+        db,
+        feedback::Entity::find()
             .select_only()
             .columns([
                 feedback::Column::DealerId,
@@ -298,15 +313,15 @@ where
                 feedback::Column::Category,
                 feedback::Column::Status,
             ])
-            .into_tuple::<(i64, NaiveDate, String, String)>()
-            .stream(db)
-            .await?;
-        while let Some((dealer, on, category, status)) = stream.try_next().await? {
+            .into_tuple::<(i64, NaiveDate, String, String)>(),
+        |(dealer, on, category, status)| {
             feedback_rows.push(dealer, "feedback".into(), days(on), category, status == "new", false);
-        }
-    }
-    {
-        let mut stream = complaints::Entity::find()
+        },
+    )
+    .await?;
+    each_row(
+        db,
+        complaints::Entity::find()
             .select_only()
             .columns([
                 complaints::Column::DealerId,
@@ -315,14 +330,13 @@ where
                 complaints::Column::Status,
                 complaints::Column::DueOn,
             ])
-            .into_tuple::<(i64, DateTime<Utc>, String, String, NaiveDate)>()
-            .stream(db)
-            .await?;
-        while let Some((dealer, logged, category, status, due)) = stream.try_next().await? {
+            .into_tuple::<(i64, DateTime<Utc>, String, String, NaiveDate)>(),
+        |(dealer, logged, category, status, due)| {
             let open = status != "resolved";
             feedback_rows.push(dealer, "complaint".into(), china_days(logged), category, open, open && due < today);
-        }
-    }
+        },
+    )
+    .await?;
     let feedback_frame = feedback_rows.into_frame().map_err(frame_error)?;
     progress("feedback", feedback_frame.height());
 

@@ -4,12 +4,14 @@
 //! remediation changes the dealer's status, a visit frequency plans the next visit; the other items are the
 //! dealer's service terms, listed with the plan.
 
+use std::collections::HashMap;
+
 use analytics::plans::{DealerFigures, Measure, PlanItem, PlanRules, Proposal, Trigger, default_rules};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -104,7 +106,7 @@ impl DealerFigures for Evaluated<'_> {
                 "commission_ratio" => row.commission_ratio,
                 "frequency" => row.frequency,
                 "severity" => row.severity,
-                "written_premium" => row.written_premium.to_string().parse().ok(),
+                "written_premium" => rust_decimal::prelude::ToPrimitive::to_f64(&row.written_premium),
                 "renewal_rate" => row.renewal_rate,
                 "referral_ratio" => row.referral_ratio,
                 "report_to_close_hours" => row.report_to_close_hours,
@@ -271,44 +273,47 @@ pub async fn plan(db: &impl ConnectionTrait, scope: &Scope, plan_id: i64) -> App
     if !scope.allows(row.dealer_id) {
         return Err(AppError::NotFound);
     }
-    let items = service_plan_items::Entity::find()
-        .filter(service_plan_items::Column::PlanId.eq(plan_id))
-        .order_by_asc(service_plan_items::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(item_view)
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(PlanView {
-        id: row.id,
-        dealer_id: row.dealer_id,
-        period_from: row.period_from,
-        period_to: row.period_to,
-        rules_version: row.rules_version,
-        figures: serde_json::from_str(&row.figures_json).unwrap_or_default(),
-        generated_by: row.generated_by,
-        generated_at: row.generated_at,
-        items,
-    })
+    Ok(with_items(db, vec![row]).await?.remove(0))
 }
 
 /// A dealer's plans, newest first (at most 20).
 pub async fn plans(db: &impl ConnectionTrait, scope: &Scope, dealer_id: i64) -> AppResult<Vec<PlanView>> {
     super::dealers::get(db, scope, dealer_id).await?;
-    let ids: Vec<i64> = service_plans::Entity::find()
+    let rows = service_plans::Entity::find()
         .filter(service_plans::Column::DealerId.eq(dealer_id))
         .order_by_desc(service_plans::Column::Id)
+        .limit(20)
+        .all(db)
+        .await?;
+    with_items(db, rows).await
+}
+
+/// The plans with their items, read in one query, in the order given.
+async fn with_items(db: &impl ConnectionTrait, rows: Vec<service_plans::Model>) -> AppResult<Vec<PlanView>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut items: HashMap<i64, Vec<ItemView>> = HashMap::new();
+    for item in service_plan_items::Entity::find()
+        .filter(service_plan_items::Column::PlanId.is_in(ids))
+        .order_by_asc(service_plan_items::Column::Id)
         .all(db)
         .await?
-        .into_iter()
-        .take(20)
-        .map(|p| p.id)
-        .collect();
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(plan(db, scope, id).await?);
+    {
+        items.entry(item.plan_id).or_default().push(item_view(item)?);
     }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|row| PlanView {
+            items: items.remove(&row.id).unwrap_or_default(),
+            id: row.id,
+            dealer_id: row.dealer_id,
+            period_from: row.period_from,
+            period_to: row.period_to,
+            rules_version: row.rules_version,
+            figures: serde_json::from_str(&row.figures_json).unwrap_or_default(),
+            generated_by: row.generated_by,
+            generated_at: row.generated_at,
+        })
+        .collect())
 }
 
 /// The decision a channel manager takes on one item.

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -71,7 +72,7 @@ pub fn sort_rows(rows: &mut [DealerRow], by: &str, descending: bool) {
     }
     let key = |r: &DealerRow| -> Option<f64> {
         match by {
-            "written_premium" => r.written_premium.to_string().parse().ok(),
+            "written_premium" => r.written_premium.to_f64(),
             "loss_ratio" => r.loss_ratio,
             "ultimate_loss_ratio" => r.ultimate_loss_ratio,
             "variable_cost_ratio" => r.variable_cost_ratio,
@@ -81,15 +82,7 @@ pub fn sort_rows(rows: &mut [DealerRow], by: &str, descending: bool) {
             _ => r.composite_score,
         }
     };
-    rows.sort_by(|a, b| match (key(a), key(b)) {
-        (Some(x), Some(y)) => {
-            let order = x.total_cmp(&y);
-            if descending { order.reverse() } else { order }
-        }
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.code.cmp(&b.code),
-    });
+    super::sort_gaps_last(rows, key, descending, |a, b| a.code.cmp(&b.code));
 }
 
 /// The snapshot of the query's period and the rows of the user's dealers, sorted.

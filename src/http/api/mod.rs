@@ -12,3 +12,22 @@ pub mod monitoring;
 pub mod openapi;
 pub mod underwriting;
 pub mod users;
+
+/// Sorts table rows by a figure some rows lack: rows without it go last either way, ties and gaps by `tie`.
+pub fn sort_gaps_last<T, K: PartialOrd>(
+    rows: &mut [T],
+    key: impl Fn(&T) -> Option<K>,
+    descending: bool,
+    tie: impl Fn(&T, &T) -> std::cmp::Ordering,
+) {
+    use std::cmp::Ordering;
+    rows.sort_by(|a, b| match (key(a), key(b)) {
+        (Some(x), Some(y)) => {
+            let order = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
+            if descending { order.reverse() } else { order }
+        }
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => tie(a, b),
+    });
+}

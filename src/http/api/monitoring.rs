@@ -222,19 +222,7 @@ fn sort_rows(rows: &mut [PortfolioRow], by: &str, descending: bool) {
         }
         return;
     }
-    // Dealers without the figure go last either way.
-    rows.sort_by(|a, b| match (key(a), key(b)) {
-        (Some(x), Some(y)) => {
-            if descending {
-                y.cmp(&x)
-            } else {
-                x.cmp(&y)
-            }
-        }
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.code.cmp(&b.code),
-    });
+    super::sort_gaps_last(rows, key, descending, |a, b| a.code.cmp(&b.code));
 }
 
 /// Every dealer in scope with its figures for the period, sortable; `?format=csv` downloads it.

@@ -81,18 +81,12 @@ impl PortfolioPage {
         band_class(&row.band)
     }
 
-    /// The link that sorts by a column (flipping the direction when it already sorts by it).
     pub fn sort_link(&self, column: &str) -> String {
-        let dir = if self.sort == column && self.descending { "asc" } else { "desc" };
-        format!("/analytics?period={}&sort={column}&dir={dir}", self.period)
+        super::sort_link("/analytics", &self.period, &self.sort, self.descending, column)
     }
 
     pub fn arrow(&self, column: &str) -> &'static str {
-        match (self.sort == column, self.descending) {
-            (true, true) => " ▼",
-            (true, false) => " ▲",
-            _ => "",
-        }
+        super::sort_arrow(&self.sort, self.descending, column)
     }
 }
 
@@ -199,60 +193,21 @@ impl DealerPage {
 
 /// A proposal in words.
 fn describe(tr: crate::i18n::Tr, proposal: &Proposal) -> String {
-    let zh = tr.0 == crate::i18n::Lang::Zh;
+    let text = tr.t2("plan.proposal", proposal.kind());
     match proposal {
         Proposal::CommissionAdjustment { rate_change_bp } => {
-            let points = f64::from(*rate_change_bp) / 100.0;
-            if zh {
-                format!("商业险手续费率调整 {points:+.2} 个百分点（自下月1日起，新协议）")
-            } else {
-                format!("Commercial commission rates {points:+.2} points (new agreements from the 1st of next month)")
-            }
+            text.replace("{points}", &format!("{:+.2}", f64::from(*rate_change_bp) / 100.0))
         }
         Proposal::RepairReferralQuota { percent_of_premium } => {
-            if zh {
-                format!("送修配额：保费的 {percent_of_premium}%")
-            } else {
-                format!("Repair-referral quota: {percent_of_premium}% of premium")
-            }
+            text.replace("{value}", &percent_of_premium.to_string())
         }
-        Proposal::FastTrackSmallClaims { max_claim_yuan } => {
-            if zh {
-                format!("¥{max_claim_yuan} 以下案件快速理赔")
-            } else {
-                format!("Fast-track claims up to ¥{max_claim_yuan}")
-            }
+        Proposal::FastTrackSmallClaims { max_claim_yuan } => text.replace("{value}", &max_claim_yuan.to_string()),
+        Proposal::VisitFrequency { visits_per_quarter } => text.replace("{value}", &visits_per_quarter.to_string()),
+        Proposal::Training { topic } => text.replace("{value}", topic),
+        Proposal::TightenUnderwriting { refer_commercial_quotes: false } => {
+            tr.t("plan.proposal.tighter_underwriting").into()
         }
-        Proposal::VisitFrequency { visits_per_quarter } => {
-            if zh {
-                format!("每季度走访 {visits_per_quarter} 次（自动安排下一次）")
-            } else {
-                format!("{visits_per_quarter} visits a quarter (the next one is planned)")
-            }
-        }
-        Proposal::Training { topic } => {
-            if zh {
-                format!("培训：{topic}")
-            } else {
-                format!("Training: {topic}")
-            }
-        }
-        Proposal::TightenUnderwriting { refer_commercial_quotes } => {
-            let refer = if *refer_commercial_quotes {
-                if zh { "商业险报价转人工核保" } else { "commercial quotes referred to an underwriter" }
-            } else if zh {
-                "加强核保"
-            } else {
-                "tighter underwriting"
-            };
-            refer.to_string()
-        }
-        Proposal::Remediation {} => (if zh {
-            "列入整改（车商状态改为整改）"
-        } else {
-            "Remediation (the dealer's status becomes remediation)"
-        })
-        .to_string(),
+        Proposal::TightenUnderwriting { refer_commercial_quotes: true } | Proposal::Remediation {} => text.into(),
     }
 }
 
@@ -518,29 +473,25 @@ pub async fn decide(
         version: form.version.trim().parse().unwrap_or(0),
     };
     let tx = crate::db::begin_write(&state.db).await?;
-    match crate::store::plans::decide(&tx, &actor, &user, item_id, &decision, crate::store::quotes::today()).await {
+    let result =
+        crate::store::plans::decide(&tx, &actor, &user, item_id, &decision, crate::store::quotes::today()).await;
+    match super::commit_or_refuse(tx, result).await? {
         Ok(_) => {
-            tx.commit().await?;
             state.analytics.clear().await;
             Ok(Redirect::to(&format!("/analytics/dealers/{dealer_id}#plan")).into_response())
         }
-        Err(AppError::Validation(errors)) => {
-            tx.rollback().await?;
-            let message = Some(
-                errors
-                    .iter()
-                    .map(|e| format!("{}: {}", e.field, shell.tr.field_error(e)))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            );
+        Err((status, errors, notice)) => {
+            let message = notice.or_else(|| {
+                Some(
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, shell.tr.field_error(e)))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            });
             let page = dealer_page(&state, shell, &user, dealer_id, &AnalyticsQuery::default(), message).await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            Ok((status, page).into_response())
         }
-        Err(AppError::Conflict(message)) => {
-            tx.rollback().await?;
-            let page = dealer_page(&state, shell, &user, dealer_id, &AnalyticsQuery::default(), Some(message)).await?;
-            Ok((StatusCode::CONFLICT, page).into_response())
-        }
-        Err(e) => Err(e),
     }
 }

@@ -6,7 +6,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -31,7 +30,7 @@ use crate::store::surveys::{self, Comparison, SurveyRequest};
 use crate::store::visits::{self, FollowUp, FollowUpRequest, PlanRequest, RecordRequest, Visit, VisitFile};
 use crate::store::{Page, PageRequest};
 
-use super::Shell;
+use super::{Shell, commit_or_refuse, refusal};
 
 /// The dealers a user works with, for pickers (a portfolio is at most a few hundred).
 async fn dealers_in_scope(state: &AppState, scope: &Scope) -> AppResult<Vec<Dealer>> {
@@ -43,37 +42,6 @@ fn error_for<'a>(shell: &Shell, errors: &'a [FieldError], field: &str) -> Option
         .iter()
         .find(|e| e.field == field || e.field.starts_with(&format!("{field}.")))
         .map(|e| shell.tr.field_error(e))
-}
-
-/// Commits the change a handler made in `tx`, or rolls it back and returns what the page should show instead.
-async fn commit_or_refuse<T>(
-    tx: sea_orm::DatabaseTransaction,
-    result: AppResult<T>,
-) -> AppResult<Result<T, (StatusCode, Vec<FieldError>, Option<String>)>> {
-    match result {
-        Ok(value) => {
-            tx.commit().await?;
-            Ok(Ok(value))
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            refusal(e).map(Err)
-        }
-    }
-}
-
-/// Validation errors go back to the form with status 422, conflicts as a notice with 409.
-fn refusal(e: AppError) -> Result<(StatusCode, Vec<FieldError>, Option<String>), AppError> {
-    match e {
-        AppError::Validation(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, errors, None)),
-        AppError::Conflict(message) => Ok((StatusCode::CONFLICT, Vec::new(), Some(message))),
-        AppError::PayloadTooLarge { limit } => Ok((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            vec![FieldError::new("photo", "too_large", format!("at most {} MB", limit / (1024 * 1024)))],
-            None,
-        )),
-        other => Err(other),
-    }
 }
 
 // ---------------------------------------------------------------- feedback

@@ -27,6 +27,52 @@ use crate::error::{AppError, PROBLEM_JSON, Problem};
 use crate::i18n::{Lang, Tr};
 use crate::store::sessions::SessionUser;
 
+/// Commits the change a handler made in `tx`, or rolls it back and returns what the page should show instead.
+pub(super) async fn commit_or_refuse<T>(
+    tx: sea_orm::DatabaseTransaction,
+    result: crate::error::AppResult<T>,
+) -> crate::error::AppResult<Result<T, (StatusCode, Vec<crate::error::FieldError>, Option<String>)>> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(Ok(value))
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            refusal(e).map(Err)
+        }
+    }
+}
+
+/// Validation errors go back to the form with status 422, conflicts as a notice with 409.
+pub(super) fn refusal(e: AppError) -> Result<(StatusCode, Vec<crate::error::FieldError>, Option<String>), AppError> {
+    match e {
+        AppError::Validation(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, errors, None)),
+        AppError::Conflict(message) => Ok((StatusCode::CONFLICT, Vec::new(), Some(message))),
+        AppError::PayloadTooLarge { limit } => Ok((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            vec![crate::error::FieldError::new("photo", "too_large", format!("at most {} MB", limit / (1024 * 1024)))],
+            None,
+        )),
+        other => Err(other),
+    }
+}
+
+/// The link that sorts a table page by a column, flipping the direction when it already sorts by it.
+pub(super) fn sort_link(path: &str, period: &str, sorted_by: &str, descending: bool, column: &str) -> String {
+    let dir = if sorted_by == column && descending { "asc" } else { "desc" };
+    format!("{path}?period={period}&sort={column}&dir={dir}")
+}
+
+/// The arrow beside the column a table is sorted by.
+pub(super) fn sort_arrow(sorted_by: &str, descending: bool, column: &str) -> &'static str {
+    match (sorted_by == column, descending) {
+        (true, true) => " ▼",
+        (true, false) => " ▲",
+        _ => "",
+    }
+}
+
 /// One entry of the navigation bar.
 #[derive(Debug, Clone)]
 pub struct NavItem {

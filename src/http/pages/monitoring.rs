@@ -77,18 +77,12 @@ impl PortfolioPage {
         sparkline(&row.loss_ratio_trend)
     }
 
-    /// The link that sorts by a column (flipping the direction when it already sorts by it).
     pub fn sort_link(&self, column: &str) -> String {
-        let dir = if self.sort == column && self.descending { "asc" } else { "desc" };
-        format!("/portfolio?period={}&sort={column}&dir={dir}", self.period)
+        super::sort_link("/portfolio", &self.period, &self.sort, self.descending, column)
     }
 
     pub fn arrow(&self, column: &str) -> &'static str {
-        match (self.sort == column, self.descending) {
-            (true, true) => " ▼",
-            (true, false) => " ▲",
-            _ => "",
-        }
+        super::sort_arrow(&self.sort, self.descending, column)
     }
 }
 
