@@ -48,6 +48,8 @@ async fn main() {
         .expect("token");
     let token = login["token"].as_str().expect("token").to_string();
     let dealer = login["user"]["dealer_ids"][0].as_i64().expect("the assistant's dealer");
+    // Keys unique to this run, so that a second run on the same database issues rather than replays.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -85,7 +87,7 @@ async fn main() {
                 let issued = http
                     .post(format!("{base}/api/v1/quotes/{id}/issue"))
                     .bearer_auth(&token)
-                    .header("idempotency-key", format!("load-{client}-{n}"))
+                    .header("idempotency-key", format!("load-{run}-{client}-{n}"))
                     .send()
                     .await;
                 tally.issue.push(t.elapsed());

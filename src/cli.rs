@@ -251,7 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return analytics_dealers(None, args).await;
     }
-    let db = db::connect(&cli.database.database_url)
+    let db = db::connect_with_pool(&cli.database.database_url, cli.database.pool.unwrap_or_else(db::default_pool))
         .await
         .with_context(|| format!("DATABASE_URL: cannot open {}", redact(&cli.database.database_url)))?;
     match cli.command {

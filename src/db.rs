@@ -15,6 +15,17 @@ pub use migration::Migrator;
 /// Opens the database: SQLite files are created if missing, in WAL mode with
 /// foreign keys on and a full sync on commit, so an acknowledged write survives a crash.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with_pool(url, default_pool()).await
+}
+
+/// Four PostgreSQL connections per core, at least 8 (see `DatabaseConfig::pool`).
+pub fn default_pool() -> u32 {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    u32::try_from(cores * 4).unwrap_or(u32::MAX).max(8)
+}
+
+/// As `connect`, with at most `pool` PostgreSQL connections.
+pub async fn connect_with_pool(url: &str, pool: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_string());
     options.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
     if url.starts_with("sqlite:") {
@@ -26,7 +37,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(30))
         });
     } else {
-        options.max_connections(32).min_connections(1);
+        options.max_connections(pool).min_connections(1);
     }
     Database::connect(options).await
 }

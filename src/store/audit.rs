@@ -61,7 +61,24 @@ impl Change {
 /// would make every write in the service wait for every other until it commits. `seal` moves
 /// inbox records onto the chain, in batches, shortly after (the server does it continuously).
 pub async fn append(tx: &impl ConnectionTrait, actor: &Actor, change: Change) -> Result<i64, DbErr> {
-    let row = audit_inbox::ActiveModel {
+    Ok(audit_inbox::Entity::insert(inbox_row(actor, change)).exec(tx).await?.last_insert_id)
+}
+
+/// Records several changes of one request in one statement.
+pub async fn append_all(
+    tx: &impl ConnectionTrait,
+    actor: &Actor,
+    changes: impl IntoIterator<Item = Change>,
+) -> Result<(), DbErr> {
+    let rows: Vec<audit_inbox::ActiveModel> = changes.into_iter().map(|change| inbox_row(actor, change)).collect();
+    if !rows.is_empty() {
+        audit_inbox::Entity::insert_many(rows).exec_without_returning(tx).await?;
+    }
+    Ok(())
+}
+
+fn inbox_row(actor: &Actor, change: Change) -> audit_inbox::ActiveModel {
+    audit_inbox::ActiveModel {
         at: Set(now()),
         actor_id: Set(actor.user_id),
         actor: Set(actor.name.clone()),
@@ -72,8 +89,7 @@ pub async fn append(tx: &impl ConnectionTrait, actor: &Actor, change: Change) ->
         after_json: Set(change.after.map(|v| v.to_string())),
         ip: Set(actor.ip.clone()),
         ..Default::default()
-    };
-    Ok(audit_inbox::Entity::insert(row).exec(tx).await?.last_insert_id)
+    }
 }
 
 /// Records waiting in the inbox are sealed this many at a time.

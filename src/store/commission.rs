@@ -366,7 +366,23 @@ async fn book(
     amount: Decimal,
     note: &str,
 ) -> AppResult<()> {
-    commission_ledger::Entity::insert(commission_ledger::ActiveModel {
+    let row = ledger_row(policy, agreement_id, kind, booked_on, basis, rate, amount, note)?;
+    commission_ledger::Entity::insert(row).exec(tx).await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ledger_row(
+    policy: &policies::Model,
+    agreement_id: Option<i64>,
+    kind: EntryKind,
+    booked_on: NaiveDate,
+    basis: Decimal,
+    rate: Decimal,
+    amount: Decimal,
+    note: &str,
+) -> AppResult<commission_ledger::ActiveModel> {
+    Ok(commission_ledger::ActiveModel {
         dealer_id: Set(policy.dealer_id),
         policy_id: Set(Some(policy.id)),
         agreement_id: Set(agreement_id),
@@ -381,29 +397,48 @@ async fn book(
         created_at: Set(now()),
         ..Default::default()
     })
-    .exec(tx)
-    .await?;
-    Ok(())
 }
 
-/// Accrues commission on a newly issued policy at the agreement's rate on the issue day.
-/// A dealer without an agreement for the product and business type accrues nothing, and the
-/// entry says so (the monitoring shows it; commission is never invented).
-pub async fn accrue_on_issue(tx: &impl ConnectionTrait, policy_id: i64, today: NaiveDate) -> AppResult<()> {
-    let policy = policies::Entity::find_by_id(policy_id).one(tx).await?.ok_or(AppError::NotFound)?;
-    let premium = from_fen(policy.premium_fen);
-    match agreement_on(tx, policy.dealer_id, &policy.product, &policy.business_type, today).await? {
-        Some(agreement) => {
-            let rate = commission::rate_at_issue(&agreement.terms(), None);
-            let amount = commission::accrual(premium, rate);
-            book(tx, &policy, Some(agreement.id), EntryKind::Accrual, today, premium, rate, amount, "").await
-        }
-        None => {
-            let zero = Decimal::new(0, 2);
-            book(tx, &policy, None, EntryKind::Accrual, today, premium, Decimal::ZERO, zero, "no agreement in force")
-                .await
-        }
+/// Accrues commission on newly issued policies (one quote's, so one dealer and business type) at the
+/// agreement's rate on the issue day, in two statements whatever the number of policies. A dealer
+/// without an agreement for the product and business type accrues nothing, and the entry says so
+/// (the monitoring shows it; commission is never invented).
+pub async fn accrue_on_issue(tx: &impl ConnectionTrait, issued: &[policies::Model], today: NaiveDate) -> AppResult<()> {
+    let Some(first) = issued.first() else { return Ok(()) };
+    let products: Vec<&str> = issued.iter().map(|p| p.product.as_str()).collect();
+    let candidates = commission_agreements::Entity::find()
+        .filter(commission_agreements::Column::DealerId.eq(first.dealer_id))
+        .filter(commission_agreements::Column::Product.is_in(products))
+        .filter(commission_agreements::Column::BusinessType.eq(first.business_type.as_str()))
+        .filter(commission_agreements::Column::ValidFrom.lte(today))
+        .order_by_desc(commission_agreements::Column::ValidFrom)
+        .all(tx)
+        .await?;
+    let mut entries = Vec::with_capacity(issued.len());
+    for policy in issued {
+        let premium = from_fen(policy.premium_fen);
+        let in_force = candidates.iter().find(|r| {
+            r.dealer_id == policy.dealer_id
+                && r.product == policy.product
+                && r.business_type == policy.business_type
+                && r.valid_to.is_none_or(|to| today < to)
+        });
+        let entry = match in_force.cloned().map(agreement_from_row).transpose()? {
+            Some(agreement) => {
+                let rate = commission::rate_at_issue(&agreement.terms(), None);
+                let amount = commission::accrual(premium, rate);
+                ledger_row(policy, Some(agreement.id), EntryKind::Accrual, today, premium, rate, amount, "")?
+            }
+            None => {
+                let (rate, zero) = (Decimal::ZERO, Decimal::new(0, 2));
+                let note = "no agreement in force";
+                ledger_row(policy, None, EntryKind::Accrual, today, premium, rate, zero, note)?
+            }
+        };
+        entries.push(entry);
     }
+    commission_ledger::Entity::insert_many(entries).exec_without_returning(tx).await?;
+    Ok(())
 }
 
 /// The commission booked so far on a policy and the rate of its accrual.

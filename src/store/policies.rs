@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -113,12 +113,29 @@ fn parse_product(text: &str) -> AppResult<Product> {
 }
 
 async fn to_policy(db: &impl ConnectionTrait, row: policies::Model, with_details: bool) -> AppResult<Policy> {
-    let (coverages, versions) = if with_details {
-        let coverages = policy_coverages::Entity::find()
-            .filter(policy_coverages::Column::PolicyId.eq(row.id))
-            .order_by_asc(policy_coverages::Column::Id)
-            .all(db)
-            .await?
+    if !with_details {
+        return assemble(row, Vec::new(), Vec::new());
+    }
+    let coverages = policy_coverages::Entity::find()
+        .filter(policy_coverages::Column::PolicyId.eq(row.id))
+        .order_by_asc(policy_coverages::Column::Id)
+        .all(db)
+        .await?;
+    let versions = policy_versions::Entity::find()
+        .filter(policy_versions::Column::PolicyId.eq(row.id))
+        .order_by_asc(policy_versions::Column::Seq)
+        .all(db)
+        .await?;
+    assemble(row, coverages, versions)
+}
+
+/// A policy from its rows (coverages in id order, versions in sequence).
+fn assemble(
+    row: policies::Model,
+    coverages: Vec<policy_coverages::Model>,
+    versions: Vec<policy_versions::Model>,
+) -> AppResult<Policy> {
+    let coverages = coverages
             .into_iter()
             .map(|c| Coverage {
                 kind: c.kind,
@@ -129,11 +146,7 @@ async fn to_policy(db: &impl ConnectionTrait, row: policies::Model, with_details
                 factors: serde_json::from_str(&c.factors_json).unwrap_or_default(),
             })
             .collect();
-        let versions = policy_versions::Entity::find()
-            .filter(policy_versions::Column::PolicyId.eq(row.id))
-            .order_by_asc(policy_versions::Column::Seq)
-            .all(db)
-            .await?
+    let versions = versions
             .into_iter()
             .map(|v| PolicyVersion {
                 seq: v.seq,
@@ -147,10 +160,6 @@ async fn to_policy(db: &impl ConnectionTrait, row: policies::Model, with_details
                 created_at: v.created_at,
             })
             .collect();
-        (coverages, versions)
-    } else {
-        (Vec::new(), Vec::new())
-    };
     Ok(Policy {
         id: row.id,
         policy_no: row.policy_no,
@@ -202,17 +211,6 @@ pub async fn siblings(db: &impl ConnectionTrait, policy: &Policy) -> AppResult<V
     rows.into_iter().map(|r| Ok((r.id, r.policy_no, parse_product(&r.product)?))).collect()
 }
 
-/// Whether the seller holds a sales qualification valid on `day`.
-pub async fn seller_qualified(db: &impl ConnectionTrait, seller_id: i64, day: NaiveDate) -> AppResult<bool> {
-    Ok(sales_qualifications::Entity::find()
-        .filter(sales_qualifications::Column::UserId.eq(seller_id))
-        .filter(sales_qualifications::Column::ValidFrom.lte(day))
-        .filter(sales_qualifications::Column::ValidTo.gte(day))
-        .count(db)
-        .await?
-        > 0)
-}
-
 /// Issues the quote's policies (compulsory and commercial, each numbered in its own series).
 /// Refused when the seller's qualification is not valid that day, or the quote may not be issued.
 pub async fn issue(
@@ -223,19 +221,31 @@ pub async fn issue(
     today: NaiveDate,
     start_offset_days: u32,
 ) -> AppResult<Vec<Policy>> {
-    let quote_row = super::quotes::row(tx, scope, quote_id).await?;
-    let quote = to_quote(quote_row.clone())?;
-    if !quote.status.can_issue() {
-        return Err(AppError::Conflict(format!("a quote that is {} cannot be issued", quote.status.as_str())));
-    }
     let seller_id = actor.user_id.ok_or(AppError::Forbidden)?;
-    if !seller_qualified(tx, seller_id, today).await? {
+    // Claimed first (one statement); any refusal below rolls the claim back with the transaction.
+    let quote_row = super::quotes::claim_for_issue(tx, scope, quote_id).await?;
+    let quote = to_quote(quote_row.clone())?;
+    let qualified = Query::select()
+        .expr(Expr::val(1))
+        .from(sales_qualifications::Entity)
+        .and_where(sales_qualifications::Column::UserId.eq(seller_id))
+        .and_where(sales_qualifications::Column::ValidFrom.lte(today))
+        .and_where(sales_qualifications::Column::ValidTo.gte(today))
+        .to_owned();
+    let (dealer_status, seller_qualified): (String, bool) = entity::dealers::Entity::find_by_id(quote.dealer_id)
+        .select_only()
+        .column(entity::dealers::Column::Status)
+        .expr(Expr::exists(qualified))
+        .into_tuple()
+        .one(tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !seller_qualified {
         let message =
             format!("your sales qualification certificate is missing or not valid on {today}; issuing is refused");
         return Err(AppError::field("seller", "seller_unqualified", message));
     }
-    let dealer = super::dealers::get(tx, scope, quote.dealer_id).await?;
-    if dealer.status == "suspended" {
+    if dealer_status == "suspended" {
         return Err(AppError::Conflict("the dealer is suspended and may not issue policies".into()));
     }
     let mut period = lifecycle::standard_period(today, start_offset_days);
@@ -243,104 +253,130 @@ pub async fn issue(
         // A renewal starts when the old policy ends.
         period = Period { start: quote.start_date, end: lifecycle::standard_period(quote.start_date, 0).end };
     }
-    super::quotes::mark_issued(tx, quote.id, quote.version).await?;
-    let mut issued = Vec::new();
-    for product in [Product::Compulsory, Product::Commercial] {
-        let lines: Vec<&PremiumLine> = quote
-            .premium
-            .lines
-            .iter()
-            .filter(|l| (l.coverage == CoverageKind::Compulsory) == (product == Product::Compulsory))
-            .collect();
-        if lines.is_empty() {
-            continue;
-        }
-        let premium: Decimal = lines.iter().map(|l| l.premium).sum();
-        let id = insert_policy(tx, &quote_row, product, &period, premium).await?;
-        insert_coverages(tx, id, &lines).await?;
-        insert_version(
-            tx,
-            id,
-            1,
-            "issue",
-            period.start,
-            serde_json::json!({ "quote_id": quote.id }),
-            Decimal::ZERO,
-            premium,
-            premium,
-            seller_id,
-        )
-        .await?;
-        super::commission::accrue_on_issue(tx, id, today).await?;
-        issued.push(get(tx, &Scope::All, id).await?);
+    // Compulsory and commercial cover become separate policies, each in its own number series.
+    let parts: Vec<(Product, Vec<&PremiumLine>)> = [Product::Compulsory, Product::Commercial]
+        .into_iter()
+        .map(|product| {
+            let lines = quote
+                .premium
+                .lines
+                .iter()
+                .filter(|l| (l.coverage == CoverageKind::Compulsory) == (product == Product::Compulsory))
+                .collect();
+            (product, lines)
+        })
+        .filter(|(_, lines): &(Product, Vec<&PremiumLine>)| !lines.is_empty())
+        .collect();
+    // One statement per table for all of the quote's policies: issuing is the busiest write, and on
+    // a small machine its throughput is set by round trips.
+    let rows = insert_policies(tx, &quote_row, &parts, &period).await?;
+    let coverage_sets: Vec<(i64, &[&PremiumLine])> =
+        rows.iter().zip(&parts).map(|(row, (_, lines))| (row.id, lines.as_slice())).collect();
+    let mut coverages = insert_coverages(tx, &coverage_sets).await?;
+    let versions = rows
+        .iter()
+        .map(|row| {
+            let premium = from_fen(row.premium_fen);
+            let changes = serde_json::json!({ "quote_id": quote.id });
+            version_row(row.id, 1, "issue", period.start, changes, Decimal::ZERO, premium, premium, seller_id)
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let mut versions = policy_versions::Entity::insert_many(versions).exec_with_returning(tx).await?;
+    super::commission::accrue_on_issue(tx, &rows, today).await?;
+    let mut issued = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (own_coverages, rest) = coverages.into_iter().partition(|c| c.policy_id == row.id);
+        coverages = rest;
+        let (own_versions, rest) = versions.into_iter().partition(|v| v.policy_id == row.id);
+        versions = rest;
+        issued.push(assemble(row, own_coverages, own_versions)?);
     }
-    // Audit last: appending locks the chain head until commit, so it should be held as briefly as possible.
-    for policy in &issued {
-        let change = Change::new("issue", "policy", policy.id).after(&serde_json::json!({
+    let changes = issued.iter().map(|policy| {
+        Change::new("issue", "policy", policy.id).after(&serde_json::json!({
             "policy_no": policy.policy_no, "product": policy.product, "premium": policy.premium,
             "dealer_id": policy.dealer_id, "start_date": policy.start_date, "end_date": policy.end_date,
-        }));
-        audit::append(tx, actor, change).await?;
-    }
+        }))
+    });
+    audit::append_all(tx, actor, changes).await?;
     Ok(issued)
 }
 
-async fn insert_policy(
+/// Inserts one policy per product of the quote and numbers them; rows come back in `parts` order.
+async fn insert_policies(
     tx: &impl ConnectionTrait,
     quote: &quotes::Model,
-    product: Product,
+    parts: &[(Product, Vec<&PremiumLine>)],
     period: &Period,
-    premium: Decimal,
-) -> AppResult<i64> {
+) -> AppResult<Vec<policies::Model>> {
     let at = now();
-    let placeholder = format!("pending-{}-{}", quote.id, product.as_str());
-    let inserted = policies::Entity::insert(policies::ActiveModel {
-        policy_no: Set(placeholder),
-        product: Set(product.as_str().into()),
-        quote_id: Set(quote.id),
-        dealer_id: Set(quote.dealer_id),
-        seller_id: Set(quote.seller_id),
-        business_type: Set(quote.business_type.clone()),
-        vin: Set(quote.vin.clone()),
-        plate: Set(quote.plate.clone()),
-        owner_name: Set(quote.owner_name.clone()),
-        owner_id_number: Set(quote.owner_id_number.clone()),
-        owner_phone: Set(quote.owner_phone.clone()),
-        start_date: Set(period.start),
-        end_date: Set(period.end),
-        status: Set("in_force".into()),
-        premium_fen: Set(fen(premium)?),
-        pricing_coefficient_micros: Set(quote.pricing_coefficient_micros),
-        ncd_level: Set(quote.ncd_level),
-        rating_version_id: Set(quote.rating_version_id),
-        cancelled_from: Set(None),
-        cancel_reason: Set(None),
-        refund_fen: Set(None),
-        renewal_of_policy_id: Set(quote.renewal_of_policy_id),
-        version: Set(1),
-        issued_at: Set(at),
-        updated_at: Set(at),
-        ..Default::default()
-    })
-    .exec(tx)
-    .await?;
-    let id = inserted.last_insert_id;
+    let mut new_rows = Vec::with_capacity(parts.len());
+    for (product, lines) in parts {
+        let premium: Decimal = lines.iter().map(|l| l.premium).sum();
+        new_rows.push(policies::ActiveModel {
+            // Unique until the number, which carries the row id, replaces it below.
+            policy_no: Set(format!("pending-{}-{}", quote.id, product.as_str())),
+            product: Set(product.as_str().into()),
+            quote_id: Set(quote.id),
+            dealer_id: Set(quote.dealer_id),
+            seller_id: Set(quote.seller_id),
+            business_type: Set(quote.business_type.clone()),
+            vin: Set(quote.vin.clone()),
+            plate: Set(quote.plate.clone()),
+            owner_name: Set(quote.owner_name.clone()),
+            owner_id_number: Set(quote.owner_id_number.clone()),
+            owner_phone: Set(quote.owner_phone.clone()),
+            start_date: Set(period.start),
+            end_date: Set(period.end),
+            status: Set("in_force".into()),
+            premium_fen: Set(fen(premium)?),
+            pricing_coefficient_micros: Set(quote.pricing_coefficient_micros),
+            ncd_level: Set(quote.ncd_level),
+            rating_version_id: Set(quote.rating_version_id),
+            cancelled_from: Set(None),
+            cancel_reason: Set(None),
+            refund_fen: Set(None),
+            renewal_of_policy_id: Set(quote.renewal_of_policy_id),
+            version: Set(1),
+            issued_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        });
+    }
+    let mut inserted = policies::Entity::insert_many(new_rows).exec_with_returning(tx).await?;
+    let mut rows = Vec::with_capacity(parts.len());
+    for (product, _) in parts {
+        let index = inserted
+            .iter()
+            .position(|row| row.product == product.as_str())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the {} policy was not returned", product.as_str())))?;
+        let mut row = inserted.swap_remove(index);
+        row.policy_no = product.policy_number(period.start.year(), row.id);
+        rows.push(row);
+    }
+    let mut numbers = CaseStatement::new();
+    for row in &rows {
+        numbers = numbers.case(policies::Column::Id.eq(row.id), Expr::value(row.policy_no.clone()));
+    }
     policies::Entity::update_many()
-        .col_expr(policies::Column::PolicyNo, Expr::value(product.policy_number(period.start.year(), id)))
-        .filter(policies::Column::Id.eq(id))
+        .col_expr(policies::Column::PolicyNo, numbers.finally(Expr::col(policies::Column::PolicyNo)).into())
+        .filter(policies::Column::Id.is_in(rows.iter().map(|row| row.id)))
         .exec(tx)
         .await?;
-    Ok(id)
+    Ok(rows)
 }
 
 fn fen(amount: Decimal) -> AppResult<i64> {
     to_fen(amount).map_err(|e| AppError::Internal(anyhow::anyhow!("amount {amount}: {e}")))
 }
 
-async fn insert_coverages(tx: &impl ConnectionTrait, policy_id: i64, lines: &[&PremiumLine]) -> AppResult<()> {
-    policy_coverages::Entity::delete_many().filter(policy_coverages::Column::PolicyId.eq(policy_id)).exec(tx).await?;
-    for line in lines {
-        policy_coverages::Entity::insert(policy_coverages::ActiveModel {
+/// Adds the coverage rows of policies (policy id, its premium lines) in one statement and returns them.
+async fn insert_coverages(
+    tx: &impl ConnectionTrait,
+    sets: &[(i64, &[&PremiumLine])],
+) -> AppResult<Vec<policy_coverages::Model>> {
+    let mut rows = Vec::new();
+    for (policy_id, line) in sets.iter().flat_map(|(policy_id, lines)| lines.iter().map(move |line| (*policy_id, line))) {
+        rows.push(policy_coverages::ActiveModel {
             policy_id: Set(policy_id),
             kind: Set(serde_json::to_value(line.coverage)
                 .ok()
@@ -352,11 +388,9 @@ async fn insert_coverages(tx: &impl ConnectionTrait, policy_id: i64, lines: &[&P
             premium_fen: Set(fen(line.premium)?),
             factors_json: Set(serde_json::to_string(&line.factors).unwrap_or_else(|_| "[]".into())),
             ..Default::default()
-        })
-        .exec(tx)
-        .await?;
+        });
     }
-    Ok(())
+    Ok(policy_coverages::Entity::insert_many(rows).exec_with_returning(tx).await?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -371,8 +405,24 @@ async fn insert_version(
     after: Decimal,
     adjustment: Decimal,
     created_by: i64,
-) -> AppResult<()> {
-    policy_versions::Entity::insert(policy_versions::ActiveModel {
+) -> AppResult<policy_versions::Model> {
+    let row = version_row(policy_id, seq, kind, effective, changes, before, after, adjustment, created_by)?;
+    Ok(policy_versions::Entity::insert(row).exec_with_returning(tx).await?)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn version_row(
+    policy_id: i64,
+    seq: i32,
+    kind: &str,
+    effective: NaiveDate,
+    changes: serde_json::Value,
+    before: Decimal,
+    after: Decimal,
+    adjustment: Decimal,
+    created_by: i64,
+) -> AppResult<policy_versions::ActiveModel> {
+    Ok(policy_versions::ActiveModel {
         policy_id: Set(policy_id),
         seq: Set(seq),
         kind: Set(kind.into()),
@@ -385,9 +435,6 @@ async fn insert_version(
         created_at: Set(now()),
         ..Default::default()
     })
-    .exec(tx)
-    .await?;
-    Ok(())
 }
 
 /// What an endorsement changes; fields left out stay.
@@ -511,7 +558,8 @@ pub async fn endorse(
     }
     if let Some(lines) = &new_lines {
         let refs: Vec<&PremiumLine> = lines.iter().collect();
-        insert_coverages(tx, id, &refs).await?;
+        policy_coverages::Entity::delete_many().filter(policy_coverages::Column::PolicyId.eq(id)).exec(tx).await?;
+        insert_coverages(tx, &[(id, &refs)]).await?;
     }
     let changes = serde_json::json!({
         "plate": plate, "owner_phone": phone.as_deref().map(identity::mask_mobile),

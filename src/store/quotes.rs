@@ -160,7 +160,7 @@ pub async fn create(
     request: &QuoteRequest,
     renewal_of_policy_id: Option<i64>,
 ) -> AppResult<Quote> {
-    let dealer = super::dealers::get(tx, scope, request.dealer_id).await?;
+    let dealer_status = super::dealers::status(tx, scope, request.dealer_id).await?;
     let mut errors = Vec::new();
     let identity = check_identity(request, &mut errors);
     if let Err(e) = to_fen_non_negative(request.vehicle.new_car_price) {
@@ -195,7 +195,7 @@ pub async fn create(
     else {
         return Err(AppError::Validation(errors));
     };
-    let context = RuleContext { input: &input, dealer_status: &dealer.status };
+    let context = RuleContext { input: &input, dealer_status: &dealer_status };
     let (status, hits) = match rules::evaluate(&rating.document.rules, &context) {
         Decision::Accept => (QuoteStatus::Accepted, Vec::new()),
         Decision::Refer(hits) => (QuoteStatus::Referred, hits),
@@ -203,7 +203,7 @@ pub async fn create(
     };
     let at = now();
     let inserted = quotes::Entity::insert(quotes::ActiveModel {
-        dealer_id: Set(dealer.id),
+        dealer_id: Set(request.dealer_id),
         seller_id: Set(actor.user_id.unwrap_or_default()),
         rating_version_id: Set(rating.id),
         status: Set(status.as_str().into()),
@@ -235,9 +235,9 @@ pub async fn create(
         updated_at: Set(at),
         ..Default::default()
     })
-    .exec(tx)
+    .exec_with_returning(tx)
     .await?;
-    let quote = get(tx, &Scope::All, inserted.last_insert_id).await?;
+    let quote = to_quote(inserted)?;
     let change = Change::new("create", "quote", quote.id).after(&serde_json::json!({
         "dealer_id": quote.dealer_id, "status": quote.status, "total": quote.premium.total, "rating_version_id": rating.id,
     }));
@@ -401,20 +401,26 @@ pub async fn review(
 }
 
 /// Marks a quote issued, if it is still at `version` and may be issued.
-pub(crate) async fn mark_issued(tx: &impl ConnectionTrait, id: i64, version: i32) -> AppResult<()> {
-    let result = quotes::Entity::update_many()
+/// Marks an accepted or approved quote issued and returns it, in one statement; a quote out of scope
+/// is not found, and one that may not be issued (or was issued meanwhile) is a conflict naming its status.
+pub(crate) async fn claim_for_issue(tx: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<quotes::Model> {
+    let claimed = quotes::Entity::update_many()
         .col_expr(quotes::Column::Status, Expr::value(QuoteStatus::Issued.as_str()))
         .col_expr(quotes::Column::Version, Expr::col(quotes::Column::Version).add(1))
         .col_expr(quotes::Column::UpdatedAt, Expr::value(now()))
         .filter(quotes::Column::Id.eq(id))
-        .filter(quotes::Column::Version.eq(version))
         .filter(quotes::Column::Status.is_in([QuoteStatus::Accepted.as_str(), QuoteStatus::Approved.as_str()]))
-        .exec(tx)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(AppError::Conflict("the quote was issued or changed meanwhile".into()));
+        .exec_with_returning(tx)
+        .await?
+        .pop();
+    match claimed {
+        Some(row) if scope.allows(row.dealer_id) => Ok(row),
+        Some(_) => Err(AppError::NotFound),
+        None => {
+            let row = row(tx, scope, id).await?;
+            Err(AppError::Conflict(format!("a quote that is {} cannot be issued", row.status)))
+        }
     }
-    Ok(())
 }
 
 /// A renewal quote for a policy in scope: the same vehicle, owner and coverages,

@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -185,16 +185,23 @@ async fn check_throttle(db: &DatabaseConnection, policy: &LoginPolicy, username:
 /// Activity slides the expiry forward, written at most every few minutes.
 pub async fn authenticate(db: &DatabaseConnection, token: &str, ttl: Duration) -> AppResult<Option<SessionUser>> {
     let session_id = token_hash(token);
-    let Some(session) = sessions::Entity::find_by_id(session_id.clone()).one(db).await? else {
+    // Session and user in one round trip: every request passes here.
+    let session_user = sessions::Entity::belongs_to(users::Entity)
+        .from(sessions::Column::UserId)
+        .to(users::Column::Id)
+        .into();
+    let Some((session, Some(user))) = sessions::Entity::find_by_id(session_id.clone())
+        .select_also(users::Entity)
+        .join(JoinType::InnerJoin, session_user)
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let at = now();
     if session.revoked_at.is_some() || session.expires_at <= at {
         return Ok(None);
     }
-    let Some(user) = users::Entity::find_by_id(session.user_id).one(db).await? else {
-        return Ok(None);
-    };
     if user.disabled {
         return Ok(None);
     }
