@@ -136,30 +136,30 @@ fn assemble(
     versions: Vec<policy_versions::Model>,
 ) -> AppResult<Policy> {
     let coverages = coverages
-            .into_iter()
-            .map(|c| Coverage {
-                kind: c.kind,
-                code: c.code,
-                sum_insured: c.sum_insured_fen.map(from_fen),
-                base_premium: from_fen(c.base_premium_fen),
-                premium: from_fen(c.premium_fen),
-                factors: serde_json::from_str(&c.factors_json).unwrap_or_default(),
-            })
-            .collect();
+        .into_iter()
+        .map(|c| Coverage {
+            kind: c.kind,
+            code: c.code,
+            sum_insured: c.sum_insured_fen.map(from_fen),
+            base_premium: from_fen(c.base_premium_fen),
+            premium: from_fen(c.premium_fen),
+            factors: serde_json::from_str(&c.factors_json).unwrap_or_default(),
+        })
+        .collect();
     let versions = versions
-            .into_iter()
-            .map(|v| PolicyVersion {
-                seq: v.seq,
-                kind: v.kind,
-                effective_date: v.effective_date,
-                changes: serde_json::from_str(&v.changes_json).unwrap_or_default(),
-                premium_before: from_fen(v.premium_before_fen),
-                premium_after: from_fen(v.premium_after_fen),
-                adjustment: from_fen(v.adjustment_fen),
-                created_by: v.created_by,
-                created_at: v.created_at,
-            })
-            .collect();
+        .into_iter()
+        .map(|v| PolicyVersion {
+            seq: v.seq,
+            kind: v.kind,
+            effective_date: v.effective_date,
+            changes: serde_json::from_str(&v.changes_json).unwrap_or_default(),
+            premium_before: from_fen(v.premium_before_fen),
+            premium_after: from_fen(v.premium_after_fen),
+            adjustment: from_fen(v.adjustment_fen),
+            created_by: v.created_by,
+            created_at: v.created_at,
+        })
+        .collect();
     Ok(Policy {
         id: row.id,
         policy_no: row.policy_no,
@@ -375,7 +375,8 @@ async fn insert_coverages(
     sets: &[(i64, &[&PremiumLine])],
 ) -> AppResult<Vec<policy_coverages::Model>> {
     let mut rows = Vec::new();
-    for (policy_id, line) in sets.iter().flat_map(|(policy_id, lines)| lines.iter().map(move |line| (*policy_id, line))) {
+    for (policy_id, line) in sets.iter().flat_map(|(policy_id, lines)| lines.iter().map(move |line| (*policy_id, line)))
+    {
         rows.push(policy_coverages::ActiveModel {
             policy_id: Set(policy_id),
             kind: Set(serde_json::to_value(line.coverage)

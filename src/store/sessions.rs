@@ -186,10 +186,8 @@ async fn check_throttle(db: &DatabaseConnection, policy: &LoginPolicy, username:
 pub async fn authenticate(db: &DatabaseConnection, token: &str, ttl: Duration) -> AppResult<Option<SessionUser>> {
     let session_id = token_hash(token);
     // Session and user in one round trip: every request passes here.
-    let session_user = sessions::Entity::belongs_to(users::Entity)
-        .from(sessions::Column::UserId)
-        .to(users::Column::Id)
-        .into();
+    let session_user =
+        sessions::Entity::belongs_to(users::Entity).from(sessions::Column::UserId).to(users::Column::Id).into();
     let Some((session, Some(user))) = sessions::Entity::find_by_id(session_id.clone())
         .select_also(users::Entity)
         .join(JoinType::InnerJoin, session_user)
