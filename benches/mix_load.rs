@@ -10,7 +10,7 @@
 //!
 //! Prints throughput, p50 and p99 per endpoint and the errors. Run through `benches/mix_load.sh`.
 //! Settings: AUTOCHANNEL_LOAD_URL, AUTOCHANNEL_LOAD_PASSWORD, AUTOCHANNEL_LOAD_CLIENTS (32),
-//! AUTOCHANNEL_LOAD_SECONDS (30).
+//! AUTOCHANNEL_LOAD_SECONDS (30), AUTOCHANNEL_LOAD_RATE (requests/s in all; 0, the default, is unpaced).
 
 use std::time::{Duration, Instant};
 
@@ -135,6 +135,9 @@ async fn main() {
     assert!(!policies.is_empty(), "the demo store has commercial policies in force");
     let policies = std::sync::Arc::new(policies);
 
+    // AUTOCHANNEL_LOAD_RATE: requests a second in all (0: as fast as the server answers).
+    let rate: f64 = setting("AUTOCHANNEL_LOAD_RATE", "0").parse().unwrap_or(0.0);
+    let per_client = rate / clients as f64;
     let run = chrono::Utc::now().timestamp_millis();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -217,6 +220,12 @@ async fn main() {
                         get(&http, &base, &t.staff, "GET /dealers/{id}/dashboard (staff)", &format!("/dealers/{dealer}/dashboard"), &mut samples, &mut errors).await;
                         get(&http, &base, &t.staff, "GET /api/v1/dealers/{id}/statements", &format!("/api/v1/dealers/{dealer}/statements"), &mut samples, &mut errors).await;
                     }
+                }
+                // Paced: each client keeps its share of the target rate, so a soak holds a steady load.
+                if per_client > 0.0 {
+                    let done = samples.values().map(Vec::len).sum::<usize>() + errors.len();
+                    let due = started + Duration::from_secs_f64(done as f64 / per_client);
+                    tokio::time::sleep_until(due.into()).await;
                 }
             }
             (samples, errors)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Soak: the mixed load of every role (benches/mix_load.rs) at about half the measured maximum for
-# 30 minutes against the release server, sampling the server's memory (RSS) every minute.
-# Passes when there are no errors and memory stays flat. Usage: benches/soak.sh postgres|sqlite [clients] [minutes]
+# Soak: the mixed load of every role (benches/mix_load.rs), paced at a fixed rate (about half the
+# measured maximum) for 30 minutes against the release server, sampling the server's memory (RSS)
+# every minute. Passes when there are no errors and memory stays flat after warm-up: it prints the
+# RSS growth over the second half of the run.
+# Usage: benches/soak.sh postgres|sqlite [clients] [minutes] [requests/s]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-postgres}
 clients=${2:-12}
 minutes=${3:-30}
+rate=${4:-0}
 case "$backend" in
   postgres)
     admin=postgres://postgres@127.0.0.1:5432/postgres
@@ -24,9 +27,12 @@ DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn
 server=$!
 trap 'kill $server 2>/dev/null || true; kill $sampler 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18093/readyz >/dev/null && break; sleep 1; done
-echo "== soak: $backend, $clients clients, $minutes minutes; server RSS in KiB every minute"
-( while kill -0 $server 2>/dev/null; do echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ')"; sleep 60; done ) &
+echo "== soak: $backend, $clients clients, $minutes minutes at $rate requests/s (0: unpaced); server RSS in KiB every minute"
+rss_log=$(mktemp)
+( while kill -0 $server 2>/dev/null; do echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ')" | tee -a "$rss_log"; sleep 60; done ) &
 sampler=$!
-AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18093 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$((minutes * 60)) \
+AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18093 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$((minutes * 60)) AUTOCHANNEL_LOAD_RATE=$rate \
   cargo bench --quiet --bench mix_load
-echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ') (end)"
+echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ') (end)" | tee -a "$rss_log"
+# Flat memory: the second half of the run (after warm-up) should add next to nothing.
+awk '{ kib[NR] = $3 } END { half = int((NR + 1) / 2); printf "RSS: %.1f MiB after 1 min, %.1f MiB at half time, %.1f MiB at the end; second half %+.1f MiB (%+.2f MiB/min)\n", kib[1] / 1024, kib[half] / 1024, kib[NR] / 1024, (kib[NR] - kib[half]) / 1024, (kib[NR] - kib[half]) / 1024 / (NR - half > 0 ? NR - half : 1) }' "$rss_log"
