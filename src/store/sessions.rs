@@ -8,7 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    JoinType, PaginatorTrait, QueryTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
@@ -185,17 +186,30 @@ async fn check_throttle(db: &DatabaseConnection, policy: &LoginPolicy, username:
 /// Activity slides the expiry forward, written at most every few minutes.
 pub async fn authenticate(db: &DatabaseConnection, token: &str, ttl: Duration) -> AppResult<Option<SessionUser>> {
     let session_id = token_hash(token);
-    // Session and user in one round trip: every request passes here.
+    // Session, user and the dealers in scope in one round trip: every request passes here.
     let session_user =
         sessions::Entity::belongs_to(users::Entity).from(sessions::Column::UserId).to(users::Column::Id).into();
-    let Some((session, Some(user))) = sessions::Entity::find_by_id(session_id.clone())
+    let backend = db.get_database_backend();
+    let dealer_list = |column: &str, table: &str, owner: &str| {
+        let list = match backend {
+            DbBackend::Postgres => format!(r#"string_agg(CAST("{column}" AS TEXT), ',')"#),
+            _ => format!(r#"group_concat("{column}", ',')"#),
+        };
+        Expr::cust(format!(r#"(SELECT {list} FROM "{table}" WHERE "{table}"."{owner}" = "sessions"."user_id")"#))
+    };
+    let query = sessions::Entity::find_by_id(session_id.clone())
         .select_also(users::Entity)
         .join(JoinType::InnerJoin, session_user)
-        .one(db)
-        .await?
-    else {
+        .expr_as(dealer_list("dealer_id", "user_dealers", "user_id"), "tied_dealers")
+        .expr_as(dealer_list("id", "dealers", "channel_manager_id"), "managed_dealers")
+        .build(backend);
+    let Some(found) = db.query_one_raw(query).await? else {
         return Ok(None);
     };
+    let session = sessions::Model::from_query_result(&found, "A_")?;
+    let user = users::Model::from_query_result(&found, "B_")?;
+    let tied: Option<String> = found.try_get("", "tied_dealers")?;
+    let managed: Option<String> = found.try_get("", "managed_dealers")?;
     let at = now();
     if session.revoked_at.is_some() || session.expires_at <= at {
         return Ok(None);
@@ -220,9 +234,25 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str, ttl: Duration) -
         username: user.username,
         display_name: user.display_name,
         role,
-        scope: scope_of(db, user.id, role).await?,
+        scope: scope_from_lists(role, tied.as_deref(), managed.as_deref())?,
         csrf_token: session.csrf_token,
     }))
+}
+
+/// `scope_of` from the comma-separated dealer lists read with the session.
+fn scope_from_lists(role: Role, tied: Option<&str>, managed: Option<&str>) -> AppResult<Scope> {
+    if role.sees_all_dealers() {
+        return Ok(Scope::All);
+    }
+    let list = if role == Role::ChannelManager { managed } else { tied };
+    let mut ids = list
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse::<i64>().map_err(|e| AppError::Internal(anyhow::anyhow!("dealer id {id:?}: {e}"))))
+        .collect::<AppResult<Vec<i64>>>()?;
+    ids.sort_unstable();
+    Ok(Scope::Dealers(ids))
 }
 
 /// Ends one session, or with `everywhere` every session of the user.
@@ -261,6 +291,7 @@ pub async fn scope_of(db: &impl ConnectionTrait, user_id: i64, role: Role) -> Ap
             .select_only()
             .column(dealers::Column::Id)
             .filter(dealers::Column::ChannelManagerId.eq(user_id))
+            .order_by_asc(dealers::Column::Id)
             .into_tuple()
             .all(db)
             .await?
@@ -269,6 +300,7 @@ pub async fn scope_of(db: &impl ConnectionTrait, user_id: i64, role: Role) -> Ap
             .select_only()
             .column(user_dealers::Column::DealerId)
             .filter(user_dealers::Column::UserId.eq(user_id))
+            .order_by_asc(user_dealers::Column::DealerId)
             .into_tuple()
             .all(db)
             .await?
