@@ -329,3 +329,19 @@ pub async fn revoke_token(db: &DatabaseConnection, token: &str) -> AppResult<()>
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_comes_from_the_list_the_role_uses() {
+        let (tied, managed) = (Some("7,3"), Some("12"));
+        assert_eq!(scope_from_lists(Role::Administrator, tied, managed).unwrap(), Scope::All);
+        assert_eq!(scope_from_lists(Role::ClaimsAdjuster, None, None).unwrap(), Scope::All);
+        assert_eq!(scope_from_lists(Role::ChannelManager, tied, managed).unwrap(), Scope::Dealers(vec![12]));
+        assert_eq!(scope_from_lists(Role::SalesAssistant, tied, managed).unwrap(), Scope::Dealers(vec![3, 7]));
+        assert_eq!(scope_from_lists(Role::DealerStaff, None, managed).unwrap(), Scope::Dealers(vec![]));
+        assert!(scope_from_lists(Role::DealerStaff, Some("1,x"), None).is_err());
+    }
+}
