@@ -9,8 +9,7 @@ use rand::RngCore;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    JoinType, PaginatorTrait, QueryTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use sha2::{Digest, Sha256};
 
