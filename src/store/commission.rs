@@ -317,15 +317,33 @@ pub async fn agreement_on(
     business_type: &str,
     day: NaiveDate,
 ) -> AppResult<Option<Agreement>> {
+    Ok(agreements_on(db, dealer_id, &[product], business_type, day).await?.pop())
+}
+
+/// For each of `products` that has one, the dealer's agreement in force for the business type on `day`,
+/// in one query.
+async fn agreements_on(
+    db: &impl ConnectionTrait,
+    dealer_id: i64,
+    products: &[&str],
+    business_type: &str,
+    day: NaiveDate,
+) -> AppResult<Vec<Agreement>> {
     let rows = commission_agreements::Entity::find()
         .filter(commission_agreements::Column::DealerId.eq(dealer_id))
-        .filter(commission_agreements::Column::Product.eq(product))
+        .filter(commission_agreements::Column::Product.is_in(products.iter().copied()))
         .filter(commission_agreements::Column::BusinessType.eq(business_type))
         .filter(commission_agreements::Column::ValidFrom.lte(day))
         .order_by_desc(commission_agreements::Column::ValidFrom)
         .all(db)
         .await?;
-    rows.into_iter().find(|r| r.valid_to.is_none_or(|to| day < to)).map(agreement_from_row).transpose()
+    products
+        .iter()
+        .filter_map(|product| {
+            rows.iter().find(|r| r.product == *product && r.valid_to.is_none_or(|to| day < to)).cloned()
+        })
+        .map(agreement_from_row)
+        .collect()
 }
 
 // ---------------------------------------------------------------- the ledger
@@ -352,23 +370,6 @@ pub struct LedgerEntry {
     pub amount: Decimal,
     pub note: String,
     pub statement_id: Option<i64>,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn book(
-    tx: &impl ConnectionTrait,
-    policy: &policies::Model,
-    agreement_id: Option<i64>,
-    kind: EntryKind,
-    booked_on: NaiveDate,
-    basis: Decimal,
-    rate: Decimal,
-    amount: Decimal,
-    note: &str,
-) -> AppResult<()> {
-    let row = ledger_row(policy, agreement_id, kind, booked_on, basis, rate, amount, note)?;
-    commission_ledger::Entity::insert(row).exec(tx).await?;
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -406,24 +407,12 @@ fn ledger_row(
 pub async fn accrue_on_issue(tx: &impl ConnectionTrait, issued: &[policies::Model], today: NaiveDate) -> AppResult<()> {
     let Some(first) = issued.first() else { return Ok(()) };
     let products: Vec<&str> = issued.iter().map(|p| p.product.as_str()).collect();
-    let candidates = commission_agreements::Entity::find()
-        .filter(commission_agreements::Column::DealerId.eq(first.dealer_id))
-        .filter(commission_agreements::Column::Product.is_in(products))
-        .filter(commission_agreements::Column::BusinessType.eq(first.business_type.as_str()))
-        .filter(commission_agreements::Column::ValidFrom.lte(today))
-        .order_by_desc(commission_agreements::Column::ValidFrom)
-        .all(tx)
-        .await?;
+    let agreements = agreements_on(tx, first.dealer_id, &products, &first.business_type, today).await?;
     let mut entries = Vec::with_capacity(issued.len());
     for policy in issued {
         let premium = from_fen(policy.premium_fen);
-        let in_force = candidates.iter().find(|r| {
-            r.dealer_id == policy.dealer_id
-                && r.product == policy.product
-                && r.business_type == policy.business_type
-                && r.valid_to.is_none_or(|to| today < to)
-        });
-        let entry = match in_force.cloned().map(agreement_from_row).transpose()? {
+        let in_force = agreements.iter().find(|a| a.product == policy.product);
+        let entry = match in_force {
             Some(agreement) => {
                 let rate = commission::rate_at_issue(&agreement.terms(), None);
                 let amount = commission::accrual(premium, rate);
@@ -465,7 +454,9 @@ pub async fn reverse_on_cancel(
     let policy = policies::Entity::find_by_id(policy_id).one(tx).await?.ok_or(AppError::NotFound)?;
     let (booked, rate, agreement_id) = booked_on_policy(tx, policy_id).await?;
     let amount = commission::reversal(booked, premium, refund);
-    book(tx, &policy, agreement_id, EntryKind::Reversal, today, -refund, rate, amount, "cancellation").await
+    let entry = ledger_row(&policy, agreement_id, EntryKind::Reversal, today, -refund, rate, amount, "cancellation")?;
+    commission_ledger::Entity::insert(entry).exec(tx).await?;
+    Ok(())
 }
 
 /// Commission on an endorsement's premium change, at the policy's accrual rate.
@@ -481,7 +472,10 @@ pub async fn adjust_on_endorse(
     let policy = policies::Entity::find_by_id(policy_id).one(tx).await?.ok_or(AppError::NotFound)?;
     let (_, rate, agreement_id) = booked_on_policy(tx, policy_id).await?;
     let amount = commission::endorsement_adjustment(adjustment, rate);
-    book(tx, &policy, agreement_id, EntryKind::Adjustment, today, adjustment, rate, amount, "endorsement").await
+    let entry =
+        ledger_row(&policy, agreement_id, EntryKind::Adjustment, today, adjustment, rate, amount, "endorsement")?;
+    commission_ledger::Entity::insert(entry).exec(tx).await?;
+    Ok(())
 }
 
 fn to_entry(row: commission_ledger::Model, statement: Option<i64>, policy_no: Option<String>) -> LedgerEntry {

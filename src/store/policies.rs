@@ -256,16 +256,15 @@ pub async fn issue(
     // Compulsory and commercial cover become separate policies, each in its own number series.
     let parts: Vec<(Product, Vec<&PremiumLine>)> = [Product::Compulsory, Product::Commercial]
         .into_iter()
-        .map(|product| {
-            let lines = quote
+        .filter_map(|product| {
+            let lines: Vec<&PremiumLine> = quote
                 .premium
                 .lines
                 .iter()
                 .filter(|l| (l.coverage == CoverageKind::Compulsory) == (product == Product::Compulsory))
                 .collect();
-            (product, lines)
+            (!lines.is_empty()).then_some((product, lines))
         })
-        .filter(|(_, lines): &(Product, Vec<&PremiumLine>)| !lines.is_empty())
         .collect();
     // One statement per table for all of the quote's policies: issuing is the busiest write, and on
     // a small machine its throughput is set by round trips.
@@ -392,23 +391,6 @@ async fn insert_coverages(
         });
     }
     Ok(policy_coverages::Entity::insert_many(rows).exec_with_returning(tx).await?)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn insert_version(
-    tx: &impl ConnectionTrait,
-    policy_id: i64,
-    seq: i32,
-    kind: &str,
-    effective: NaiveDate,
-    changes: serde_json::Value,
-    before: Decimal,
-    after: Decimal,
-    adjustment: Decimal,
-    created_by: i64,
-) -> AppResult<policy_versions::Model> {
-    let row = version_row(policy_id, seq, kind, effective, changes, before, after, adjustment, created_by)?;
-    Ok(policy_versions::Entity::insert(row).exec_with_returning(tx).await?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -567,8 +549,7 @@ pub async fn endorse(
         "coverages": requested.as_ref().filter(|_| new_lines.is_some()),
     });
     let seq = before.versions.len() as i32 + 1;
-    insert_version(
-        tx,
+    let version = version_row(
         id,
         seq,
         "endorse",
@@ -578,8 +559,8 @@ pub async fn endorse(
         new_premium,
         adjustment,
         actor.user_id.unwrap_or_default(),
-    )
-    .await?;
+    )?;
+    policy_versions::Entity::insert(version).exec(tx).await?;
     super::commission::adjust_on_endorse(tx, id, adjustment, super::quotes::today()).await?;
     let after = get(tx, &Scope::All, id).await?;
     let change = Change::new("endorse", "policy", id)
@@ -682,8 +663,7 @@ pub async fn cancel(
     }
     let seq = before.versions.len() as i32 + 1;
     let changes = serde_json::json!({ "reason": reason, "refund": refund });
-    insert_version(
-        tx,
+    let version = version_row(
         id,
         seq,
         "cancel",
@@ -693,8 +673,8 @@ pub async fn cancel(
         before.premium - refund,
         -refund,
         actor.user_id.unwrap_or_default(),
-    )
-    .await?;
+    )?;
+    policy_versions::Entity::insert(version).exec(tx).await?;
     super::commission::reverse_on_cancel(tx, id, before.premium, refund, today).await?;
     let after = get(tx, &Scope::All, id).await?;
     let change = Change::new("cancel", "policy", id).before(&serde_json::json!({ "status": before.status })).after(

@@ -400,7 +400,6 @@ pub async fn review(
     Ok(after)
 }
 
-/// Marks a quote issued, if it is still at `version` and may be issued.
 /// Marks an accepted or approved quote issued and returns it, in one statement; a quote out of scope
 /// is not found, and one that may not be issued (or was issued meanwhile) is a conflict naming its status.
 pub(crate) async fn claim_for_issue(tx: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<quotes::Model> {
