@@ -84,6 +84,11 @@ enum Command {
         #[command(subcommand)]
         action: AlertsCommand,
     },
+    /// The monitoring totals the dashboards read (kept by every write).
+    Monitoring {
+        #[command(subcommand)]
+        action: MonitoringCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -210,6 +215,14 @@ enum AlertsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum MonitoringCommand {
+    /// Recompute every dealer's monthly totals from the policies, claims and ledger (after a bulk load).
+    Rebuild,
+    /// Compare the stored totals with totals recomputed from the facts; print each difference and exit 1 on any.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Recompute the hash chain; print OK with the count, or the first broken record and exit 1.
     Verify,
@@ -325,6 +338,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Analytics { action: AnalyticsCommand::ChainLadder { triangle, format, tail } } => {
             chain_ladder(&triangle, format, tail)
+        }
+        Command::Monitoring { action: MonitoringCommand::Rebuild } => {
+            db::migrate(&db).await?;
+            let started = std::time::Instant::now();
+            let rebuilt = crate::store::totals::rebuild(&db, &ServeConfig::default().service_targets()).await?;
+            println!(
+                "monitoring totals rebuilt: {} dealer-month rows, {} claim development rows in {:.1} s",
+                rebuilt.month_rows,
+                rebuilt.development_rows,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Monitoring { action: MonitoringCommand::Verify } => {
+            let differences = crate::store::totals::verify(&db, &ServeConfig::default().service_targets()).await?;
+            if differences.is_empty() {
+                println!("OK: the monitoring totals equal the totals recomputed from the facts");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for d in &differences {
+                    println!("DIFFERENCE: {}: stored {:?}, from the facts {:?}", d.row, d.stored, d.from_facts);
+                }
+                println!("{} differences", differences.len());
+                Ok(ExitCode::FAILURE)
+            }
         }
         Command::Analytics { action: AnalyticsCommand::Dealers(args) } => analytics_dealers(Some(&db), &args).await,
         Command::Export { parquet } => export_parquet(&db, &parquet).await,
@@ -552,6 +590,9 @@ async fn serve(db: DatabaseConnection, config: ServeConfig, with_demo: bool) -> 
                 "demo logins: admin, manager, underwriter, adjuster, claims_lead, assistant, dealer; password: {shown}"
             );
         }
+    }
+    if let Some(rebuilt) = crate::store::totals::ensure_built(&db, &config.service_targets()).await? {
+        tracing::info!(month_rows = rebuilt.month_rows, "monitoring totals built from the facts");
     }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

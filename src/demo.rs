@@ -646,8 +646,11 @@ pub async fn load_commission(
     }
     store::demo::settle_demo_statements(db, commission_store::month_of(this_month - Duration::days(1))).await?;
     let closed = std::time::Instant::now();
-    // This month's alerts, as the daily job would have raised them.
+    // The loaders insert in bulk, past the writes that keep the monitoring totals: rebuild them before the alerts
+    // are judged on them.
     let targets = crate::config::ServeConfig::default().service_targets();
+    store::totals::rebuild(db, &targets).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    // This month's alerts, as the daily job would have raised them.
     let tx = begin_write(db).await?;
     store::monitoring::raise_alerts(&tx, &actor, options.as_of, &targets).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;

@@ -113,7 +113,7 @@ impl Row<'_> {
         self.count("renewed", live.renewed);
         self.count("open_claims", live.open_claims);
         self.count("overdue_claims", live.overdue_claims);
-        self.count("closed_claims", live.cycle.closed);
+        self.count("closed_claims", live.cycle.as_ref().unwrap().closed);
         self.ratio("exposure", Some(live.exposure));
         self.ratio("loss_ratio", live.loss_ratio);
         self.ratio("price_normalised_loss_ratio", live.price_normalised_loss_ratio);
@@ -128,9 +128,9 @@ impl Row<'_> {
         assert_eq!(band, live_band, "dealer {} {:?}: band", self.dealer, self.period);
         let upside_down = self.df.column("upside_down").unwrap().bool().unwrap().get(self.index);
         assert_eq!(upside_down, Some(live.upside_down), "dealer {} {:?}: upside down", self.dealer, self.period);
-        self.stat("report_to_close", live.cycle.report_to_close.as_ref());
+        self.stat("report_to_close", live.cycle.as_ref().unwrap().report_to_close.as_ref());
         for stage in analytics::figures::OPEN_STAGES {
-            let live_stage = live.cycle.per_stage.iter().find(|(s, _)| s == stage).map(|(_, stat)| stat);
+            let live_stage = live.cycle.as_ref().unwrap().per_stage.iter().find(|(s, _)| s == stage).map(|(_, stat)| stat);
             self.stat(stage, live_stage);
         }
     }

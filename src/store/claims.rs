@@ -22,6 +22,7 @@ use crate::domain::claims::settlement::{
 use crate::domain::claims::signals::{self, ClaimFacts, Signal, SignalRules};
 use crate::domain::claims::{self as flow, ServiceTargets, Stage, Transition};
 use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, round_to_fen, to_fen};
+use crate::domain::monitoring::Rollup;
 use crate::domain::underwriting::identity;
 use crate::domain::underwriting::lifecycle::{self, Period};
 use crate::error::{AppError, AppResult, FieldError};
@@ -32,7 +33,7 @@ use entity::{
 
 use super::audit::{self, Actor, Change};
 use super::dealers::in_scope;
-use super::{Page, PageRequest, now};
+use super::{Page, PageRequest, now, totals};
 
 /// China time: policies start at 00:00 local and accidents are judged by the local day.
 pub fn china() -> FixedOffset {
@@ -982,6 +983,7 @@ pub async fn report(
         .exec(tx)
         .await?;
     record_transition(tx, id, "report", None, Stage::Reported, "", actor_id, at).await?;
+    totals::apply(tx, &Rollup::claim(primary.dealer_id, accident_on, Stage::Reported.as_str())).await?;
     let change = Change::new("report", "claim", id).after(&serde_json::json!({
         "claim_no": claim_no, "policy_id": primary.id, "dealer_id": primary.dealer_id,
         "accident_at": accident_at, "possible_duplicates": duplicates,
@@ -1042,7 +1044,7 @@ async fn record_transition(
 
 async fn move_reserve(
     tx: &impl ConnectionTrait,
-    claim_id: i64,
+    claim: &claims::Model,
     coverage: &str,
     amount_fen: i64,
     reason: &str,
@@ -1052,19 +1054,20 @@ async fn move_reserve(
     if amount_fen == 0 {
         return Ok(());
     }
+    let at = now();
     claim_reserve_movements::Entity::insert(claim_reserve_movements::ActiveModel {
-        claim_id: Set(claim_id),
+        claim_id: Set(claim.id),
         coverage: Set(coverage.to_string()),
         amount_fen: Set(amount_fen),
         reason: Set(reason.to_string()),
         note: Set(note.to_string()),
         created_by: Set(actor_id),
-        created_at: Set(now()),
+        created_at: Set(at),
         ..Default::default()
     })
     .exec(tx)
     .await?;
-    Ok(())
+    totals::apply(tx, &Rollup::reserve(claim.dealer_id, claim.accident_on, at, amount_fen)).await
 }
 
 /// Loads the claim for a change: in scope, at the version the client read, in a stage that allows `what`.
@@ -1105,6 +1108,14 @@ async fn bump(
     }
     if update.exec(tx).await?.rows_affected == 0 {
         return Err(AppError::stale_version());
+    }
+    if let Some(stage) = to {
+        // Declining or withdrawing takes the claim out of claim frequency; leaving those stages puts it back.
+        let change = Rollup::claim(row.dealer_id, row.accident_on, stage.as_str())
+            + -Rollup::claim(row.dealer_id, row.accident_on, &row.stage);
+        if !change.is_empty() {
+            totals::apply(tx, &change).await?;
+        }
     }
     Ok(())
 }
@@ -1221,7 +1232,7 @@ pub async fn register(
     )
     .await?;
     for (coverage, amount) in &reserves {
-        move_reserve(tx, id, coverage, *amount, "initial", &request.note, actor_id).await?;
+        move_reserve(tx, &row, coverage, *amount, "initial", &request.note, actor_id).await?;
     }
     finish(tx, actor, &row, "register", stage, to, &request.note, serde_json::json!({ "reserves": reserves })).await
 }
@@ -1455,16 +1466,18 @@ pub async fn survey(
         let existing =
             repair_referrals::Entity::find().filter(repair_referrals::Column::ClaimId.eq(id)).count(tx).await?;
         if existing == 0 {
+            let referred_on = now().with_timezone(&china()).date_naive();
             repair_referrals::Entity::insert(repair_referrals::ActiveModel {
                 claim_id: Set(id),
                 dealer_id: Set(row.dealer_id),
                 value_fen: Set(value),
-                referred_on: Set(now().with_timezone(&china()).date_naive()),
+                referred_on: Set(referred_on),
                 created_at: Set(now()),
                 ..Default::default()
             })
             .exec(tx)
             .await?;
+            totals::apply(tx, &Rollup::referral(row.dealer_id, referred_on, value)).await?;
             referral = Some(from_fen(value));
         }
     }
@@ -1523,7 +1536,7 @@ pub async fn change_reserve(
     let current = reserve_by_coverage(tx, id).await?.get(&request.coverage).copied().unwrap_or(0);
     bump(tx, &row, None, Vec::new()).await?;
     let actor_id = actor.user_id.unwrap_or_default();
-    move_reserve(tx, id, &request.coverage, target - current, "adjust", request.note.trim(), actor_id).await?;
+    move_reserve(tx, &row, &request.coverage, target - current, "adjust", request.note.trim(), actor_id).await?;
     let details =
         serde_json::json!({ "coverage": request.coverage, "from": from_fen(current), "to": from_fen(target) });
     finish(tx, actor, &row, "update", stage, stage, request.note.trim(), details).await
@@ -1628,7 +1641,7 @@ pub async fn settle(
     });
     if within {
         bump(tx, &row, Some(to), vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))]).await?;
-        reserve_to_payable(tx, id, &calculation, actor_id).await?;
+        reserve_to_payable(tx, &row, &calculation, actor_id).await?;
         finish(tx, actor, &row, "settle", stage, to, request.note.trim(), details).await
     } else {
         bump(tx, &row, None, vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))]).await?;
@@ -1645,7 +1658,7 @@ async fn authority_of(tx: &impl ConnectionTrait, user_id: i64) -> AppResult<i64>
 /// After approval each coverage's reserve becomes what is still to pay under it.
 async fn reserve_to_payable(
     tx: &impl ConnectionTrait,
-    claim_id: i64,
+    claim: &claims::Model,
     calculation: &settlement::Settlement,
     actor_id: i64,
 ) -> AppResult<()> {
@@ -1653,12 +1666,12 @@ async fn reserve_to_payable(
     for line in &calculation.lines {
         *payable.entry(line.coverage.clone()).or_insert(0) += fen(line.payable)?;
     }
-    let current = reserve_by_coverage(tx, claim_id).await?;
+    let current = reserve_by_coverage(tx, claim.id).await?;
     let codes: Vec<String> = payable.keys().chain(current.keys()).cloned().collect();
     for code in codes.iter().collect::<std::collections::BTreeSet<_>>() {
         let want = payable.get(code).copied().unwrap_or(0);
         let have = current.get(code).copied().unwrap_or(0);
-        move_reserve(tx, claim_id, code, want - have, "settle", "reserve set to the approved payable", actor_id)
+        move_reserve(tx, claim, code, want - have, "settle", "reserve set to the approved payable", actor_id)
             .await?;
     }
     Ok(())
@@ -1788,7 +1801,7 @@ pub async fn approve_settlement(
     bump(tx, &row, Some(to), Vec::new()).await?;
     let calculation: settlement::Settlement =
         serde_json::from_str(&pending.calculation_json).map_err(|e| AppError::Internal(e.into()))?;
-    reserve_to_payable(tx, id, &calculation, actor_id).await?;
+    reserve_to_payable(tx, &row, &calculation, actor_id).await?;
     let details = serde_json::json!({ "settlement_id": pending.id, "total": from_fen(pending.total_fen) });
     finish(tx, actor, &row, "approve_settlement", stage, to, request.note.trim(), details).await
 }
@@ -1906,9 +1919,10 @@ pub async fn pay(
     })
     .exec(tx)
     .await?;
+    totals::apply(tx, &Rollup::payment(row.dealer_id, row.accident_on, paid_on, amount)).await?;
     // A payment uses up reserve: what is left to pay stays reserved.
     let reserve = reserve_by_coverage(tx, id).await?.get(&request.coverage).copied().unwrap_or(0);
-    move_reserve(tx, id, &request.coverage, -std::cmp::min(amount, reserve), "payment", payee, actor_id).await?;
+    move_reserve(tx, &row, &request.coverage, -std::cmp::min(amount, reserve), "payment", payee, actor_id).await?;
     let details = serde_json::json!({
         "payment_id": inserted.last_insert_id, "coverage": request.coverage, "payee": payee,
         "amount": from_fen(amount), "paid_on": paid_on,
@@ -1984,7 +1998,7 @@ pub async fn step(
     if matches!(transition, Transition::Close | Transition::Decline | Transition::Withdraw) {
         // Reserves are released to zero: the claim owes nothing more.
         for (coverage, amount) in reserve_by_coverage(tx, id).await? {
-            move_reserve(tx, id, &coverage, -amount, "release", transition.as_str(), actor_id).await?;
+            move_reserve(tx, &row, &coverage, -amount, "release", transition.as_str(), actor_id).await?;
         }
         claim_settlements::Entity::update_many()
             .col_expr(claim_settlements::Column::Status, Expr::value("superseded"))
@@ -1994,7 +2008,7 @@ pub async fn step(
             .await?;
     }
     for (coverage, amount) in &reserves {
-        move_reserve(tx, id, coverage, *amount, "reopen", note, actor_id).await?;
+        move_reserve(tx, &row, coverage, *amount, "reopen", note, actor_id).await?;
     }
     let details = serde_json::json!({ "reserves": reserves });
     finish(tx, actor, &row, transition.as_str(), stage, to, note, details).await

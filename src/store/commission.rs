@@ -20,6 +20,7 @@ use crate::domain::commission::{
     self, EntryKind, FiledRates, LedgerLine, LossRatioClause, StatementStatus, StatementTotals, Terms, Tier,
 };
 use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, to_fen};
+use crate::domain::monitoring::Rollup;
 use crate::error::{AppError, AppResult, FieldError};
 use entity::{
     commission_agreements, commission_ledger, commission_statement_lines, commission_statements, dealers,
@@ -404,8 +405,14 @@ fn ledger_row(
 /// agreement's rate on the issue day, in two statements whatever the number of policies. A dealer
 /// without an agreement for the product and business type accrues nothing, and the entry says so
 /// (the monitoring shows it; commission is never invented).
-pub async fn accrue_on_issue(tx: &impl ConnectionTrait, issued: &[policies::Model], today: NaiveDate) -> AppResult<()> {
-    let Some(first) = issued.first() else { return Ok(()) };
+///
+/// Returns what the entries add to the monitoring totals, for the caller to store with the rest of its change.
+pub async fn accrue_on_issue(
+    tx: &impl ConnectionTrait,
+    issued: &[policies::Model],
+    today: NaiveDate,
+) -> AppResult<Rollup> {
+    let Some(first) = issued.first() else { return Ok(Rollup::default()) };
     let products: Vec<&str> = issued.iter().map(|p| p.product.as_str()).collect();
     let agreements = agreements_on(tx, first.dealer_id, &products, &first.business_type, today).await?;
     let mut entries = Vec::with_capacity(issued.len());
@@ -426,8 +433,17 @@ pub async fn accrue_on_issue(tx: &impl ConnectionTrait, issued: &[policies::Mode
         };
         entries.push(entry);
     }
+    let totals = entries.iter().map(totals_of).fold(Rollup::default(), |sum, entry| sum + entry);
     commission_ledger::Entity::insert_many(entries).exec_without_returning(tx).await?;
-    Ok(())
+    Ok(totals)
+}
+
+/// What a ledger entry adds to the monitoring totals.
+fn totals_of(entry: &commission_ledger::ActiveModel) -> Rollup {
+    match (&entry.dealer_id, &entry.booked_on, &entry.amount_fen) {
+        (Set(dealer_id), Set(booked_on), Set(amount)) => Rollup::commission(*dealer_id, *booked_on, *amount),
+        _ => Rollup::default(),
+    }
 }
 
 /// The commission booked so far on a policy and the rate of its accrual.
@@ -443,20 +459,22 @@ async fn booked_on_policy(tx: &impl ConnectionTrait, policy_id: i64) -> AppResul
     Ok((from_fen(total), rate, accrual.and_then(|r| r.agreement_id)))
 }
 
-/// Claws back the same share of the policy's commission as the share of premium refunded.
+/// Claws back the same share of the policy's commission as the share of premium refunded; returns what that adds to
+/// the monitoring totals.
 pub async fn reverse_on_cancel(
     tx: &impl ConnectionTrait,
     policy_id: i64,
     premium: Decimal,
     refund: Decimal,
     today: NaiveDate,
-) -> AppResult<()> {
+) -> AppResult<Rollup> {
     let policy = policies::Entity::find_by_id(policy_id).one(tx).await?.ok_or(AppError::NotFound)?;
     let (booked, rate, agreement_id) = booked_on_policy(tx, policy_id).await?;
     let amount = commission::reversal(booked, premium, refund);
     let entry = ledger_row(&policy, agreement_id, EntryKind::Reversal, today, -refund, rate, amount, "cancellation")?;
+    let totals = totals_of(&entry);
     commission_ledger::Entity::insert(entry).exec(tx).await?;
-    Ok(())
+    Ok(totals)
 }
 
 /// Commission on an endorsement's premium change, at the policy's accrual rate.
@@ -465,17 +483,18 @@ pub async fn adjust_on_endorse(
     policy_id: i64,
     adjustment: Decimal,
     today: NaiveDate,
-) -> AppResult<()> {
+) -> AppResult<Rollup> {
     if adjustment.is_zero() {
-        return Ok(());
+        return Ok(Rollup::default());
     }
     let policy = policies::Entity::find_by_id(policy_id).one(tx).await?.ok_or(AppError::NotFound)?;
     let (_, rate, agreement_id) = booked_on_policy(tx, policy_id).await?;
     let amount = commission::endorsement_adjustment(adjustment, rate);
     let entry =
         ledger_row(&policy, agreement_id, EntryKind::Adjustment, today, adjustment, rate, amount, "endorsement")?;
+    let totals = totals_of(&entry);
     commission_ledger::Entity::insert(entry).exec(tx).await?;
-    Ok(())
+    Ok(totals)
 }
 
 fn to_entry(row: commission_ledger::Model, statement: Option<i64>, policy_no: Option<String>) -> LedgerEntry {
@@ -698,6 +717,7 @@ pub async fn close_month(tx: &impl ConnectionTrait, actor: &Actor, month: NaiveD
             continue;
         }
         let rate = commission::month_rate(&agreement.terms(), written, false);
+        super::totals::apply(tx, &Rollup::commission(dealer_id, last_day, fen(amount)?)).await?;
         commission_ledger::Entity::insert(commission_ledger::ActiveModel {
             dealer_id: Set(dealer_id),
             policy_id: Set(None),

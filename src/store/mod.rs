@@ -18,6 +18,7 @@ pub mod quotes;
 pub mod rating;
 pub mod sessions;
 pub mod surveys;
+pub mod totals;
 pub mod users;
 pub mod visits;
 

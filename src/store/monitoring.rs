@@ -25,6 +25,78 @@ pub(crate) fn local_day(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&china()).date_naive()
 }
 
+/// A policy as monitoring sees it, from its row and its versions in order, with the premium each version wrote.
+pub fn policy_fact(
+    p: &policies::Model,
+    versions: &[policy_versions::Model],
+    renewed_by_policy: bool,
+) -> (PolicyFact, Vec<PremiumEntry>) {
+    let mut segments = Vec::new();
+    let mut premiums = Vec::with_capacity(versions.len());
+    for v in versions {
+        match v.kind.as_str() {
+            "issue" => segments.push((p.start_date, from_fen(v.premium_after_fen))),
+            "endorse" => segments.push((v.effective_date.max(p.start_date), from_fen(v.premium_after_fen))),
+            // A cancellation ends cover (cancelled_from) and refunds: written premium falls by the refund.
+            _ => {}
+        }
+        premiums.push(PremiumEntry {
+            dealer_id: p.dealer_id,
+            policy_id: p.id,
+            booked_on: local_day(v.created_at),
+            amount: from_fen(v.adjustment_fen),
+        });
+    }
+    if segments.is_empty() {
+        segments.push((p.start_date, from_fen(p.premium_fen)));
+    }
+    let policy = PolicyFact {
+        policy_id: p.id,
+        vehicle_id: p.quote_id,
+        dealer_id: p.dealer_id,
+        product: p.product.clone(),
+        business_type: p.business_type.clone(),
+        issued_on: local_day(p.issued_at),
+        start: p.start_date,
+        end: p.end_date,
+        cancelled_from: p.cancelled_from,
+        segments,
+        pricing_coefficient: rate_from_micros(p.pricing_coefficient_micros),
+        renewed_by_policy,
+    };
+    (policy, premiums)
+}
+
+/// The policies of one vehicle (one quote) as monitoring sees them now: what a change to any of them adjusts the
+/// monitoring totals by, before and after.
+pub async fn vehicle_facts(db: &impl ConnectionTrait, quote_id: i64) -> AppResult<Vec<PolicyFact>> {
+    let rows = policies::Entity::find().filter(policies::Column::QuoteId.eq(quote_id)).all(db).await?;
+    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+    let mut versions: BTreeMap<i64, Vec<policy_versions::Model>> = BTreeMap::new();
+    for v in policy_versions::Entity::find()
+        .filter(policy_versions::Column::PolicyId.is_in(ids.clone()))
+        .order_by_asc(policy_versions::Column::Seq)
+        .all(db)
+        .await?
+    {
+        versions.entry(v.policy_id).or_default().push(v);
+    }
+    let renewed: HashSet<i64> = policies::Entity::find()
+        .select_only()
+        .column(policies::Column::RenewalOfPolicyId)
+        .filter(policies::Column::RenewalOfPolicyId.is_in(ids))
+        .into_tuple::<Option<i64>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|p| policy_fact(p, versions.get(&p.id).map(Vec::as_slice).unwrap_or_default(), renewed.contains(&p.id)).0)
+        .collect())
+}
+
 /// Every fact of the given dealers (all when `None`), as stored now.
 pub async fn facts(
     db: &impl ConnectionTrait,
@@ -63,54 +135,10 @@ pub async fn facts(
 
     let mut facts = Facts::default();
     for p in &policy_rows {
-        let mut segments = Vec::new();
-        for v in versions.get(&p.id).map(Vec::as_slice).unwrap_or_default() {
-            let dealer_id = p.dealer_id;
-            match v.kind.as_str() {
-                "issue" => {
-                    segments.push((p.start_date, from_fen(v.premium_after_fen)));
-                    facts.premiums.push(PremiumEntry {
-                        dealer_id,
-                        policy_id: p.id,
-                        booked_on: local_day(v.created_at),
-                        amount: from_fen(v.adjustment_fen),
-                    });
-                }
-                "endorse" => {
-                    segments.push((v.effective_date.max(p.start_date), from_fen(v.premium_after_fen)));
-                    facts.premiums.push(PremiumEntry {
-                        dealer_id,
-                        policy_id: p.id,
-                        booked_on: local_day(v.created_at),
-                        amount: from_fen(v.adjustment_fen),
-                    });
-                }
-                // A cancellation ends cover (cancelled_from) and refunds: written premium falls by the refund.
-                _ => facts.premiums.push(PremiumEntry {
-                    dealer_id,
-                    policy_id: p.id,
-                    booked_on: local_day(v.created_at),
-                    amount: from_fen(v.adjustment_fen),
-                }),
-            }
-        }
-        if segments.is_empty() {
-            segments.push((p.start_date, from_fen(p.premium_fen)));
-        }
-        facts.policies.push(PolicyFact {
-            policy_id: p.id,
-            vehicle_id: p.quote_id,
-            dealer_id: p.dealer_id,
-            product: p.product.clone(),
-            business_type: p.business_type.clone(),
-            issued_on: local_day(p.issued_at),
-            start: p.start_date,
-            end: p.end_date,
-            cancelled_from: p.cancelled_from,
-            segments,
-            pricing_coefficient: rate_from_micros(p.pricing_coefficient_micros),
-            renewed_by_policy: renewed.contains(&p.id),
-        });
+        let own = versions.get(&p.id).map(Vec::as_slice).unwrap_or_default();
+        let (policy, premiums) = policy_fact(p, own, renewed.contains(&p.id));
+        facts.policies.push(policy);
+        facts.premiums.extend(premiums);
     }
 
     let ledger_filter = match dealer_ids {
@@ -137,25 +165,8 @@ pub async fn facts(
     };
     let claim_rows = claims::Entity::find().filter(claim_filter).all(db).await?;
     let claim_ids: Vec<i64> = claim_rows.iter().map(|c| c.id).collect();
-    let mut stages: HashMap<i64, Vec<(String, DateTime<Utc>)>> = HashMap::new();
+    let mut stages = stages_of(db, &claim_ids).await?;
     for chunk in claim_ids.chunks(1000) {
-        let rows: Vec<(i64, String, DateTime<Utc>)> = claim_transitions::Entity::find()
-            .select_only()
-            .column(claim_transitions::Column::ClaimId)
-            .column(claim_transitions::Column::ToStage)
-            .column(claim_transitions::Column::At)
-            .filter(claim_transitions::Column::ClaimId.is_in(chunk.to_vec()))
-            .order_by_asc(claim_transitions::Column::Id)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (claim_id, to, at) in rows {
-            let list = stages.entry(claim_id).or_default();
-            // Staying in a stage (a payment, an update) is not entering it.
-            if list.last().is_none_or(|(last, _)| *last != to) {
-                list.push((to, at));
-            }
-        }
         let movements: Vec<(i64, DateTime<Utc>, i64)> = claim_reserve_movements::Entity::find()
             .select_only()
             .column(claim_reserve_movements::Column::ClaimId)
@@ -188,20 +199,7 @@ pub async fn facts(
         }));
     }
     for c in &claim_rows {
-        let stage = Stage::parse(&c.stage).unwrap_or(Stage::Reported);
-        let list = stages.remove(&c.id).unwrap_or_default();
-        let closed_at =
-            list.iter().rev().find(|(s, _)| s == "closed").map(|(_, at)| *at).filter(|_| stage == Stage::Closed);
-        facts.claims.push(ClaimFact {
-            claim_id: c.id,
-            dealer_id: c.dealer_id,
-            accident_on: c.accident_on,
-            reported_at: c.reported_at,
-            stage: c.stage.clone(),
-            closed_at,
-            stages: list,
-            overdue: targets.is_overdue(stage, c.stage_since, at),
-        });
+        facts.claims.push(claim_fact(c, stages.remove(&c.id).unwrap_or_default(), targets, at));
     }
     let referral_filter = match dealer_ids {
         Some(ids) => repair_referrals::Column::DealerId.is_in(ids.to_vec()),
@@ -221,6 +219,90 @@ pub async fn facts(
         .map(|(dealer_id, referred_on, value)| Referral { dealer_id, referred_on, value: from_fen(value) })
         .collect();
     Ok(facts)
+}
+
+/// The stages each claim entered, in order, from its transitions.
+async fn stages_of(
+    db: &impl ConnectionTrait,
+    claim_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<(String, DateTime<Utc>)>>> {
+    let mut stages: HashMap<i64, Vec<(String, DateTime<Utc>)>> = HashMap::new();
+    for chunk in claim_ids.chunks(1000) {
+        let rows: Vec<(i64, String, DateTime<Utc>)> = claim_transitions::Entity::find()
+            .select_only()
+            .column(claim_transitions::Column::ClaimId)
+            .column(claim_transitions::Column::ToStage)
+            .column(claim_transitions::Column::At)
+            .filter(claim_transitions::Column::ClaimId.is_in(chunk.to_vec()))
+            .order_by_asc(claim_transitions::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (claim_id, to, at) in rows {
+            let list = stages.entry(claim_id).or_default();
+            // Staying in a stage (a payment, an update) is not entering it.
+            if list.last().is_none_or(|(last, _)| *last != to) {
+                list.push((to, at));
+            }
+        }
+    }
+    Ok(stages)
+}
+
+fn claim_fact(
+    c: &claims::Model,
+    stages: Vec<(String, DateTime<Utc>)>,
+    targets: &ServiceTargets,
+    at: DateTime<Utc>,
+) -> ClaimFact {
+    let stage = Stage::parse(&c.stage).unwrap_or(Stage::Reported);
+    let closed_at =
+        stages.iter().rev().find(|(s, _)| s == "closed").map(|(_, at)| *at).filter(|_| stage == Stage::Closed);
+    ClaimFact {
+        claim_id: c.id,
+        dealer_id: c.dealer_id,
+        accident_on: c.accident_on,
+        reported_at: c.reported_at,
+        stage: c.stage.clone(),
+        closed_at,
+        stages,
+        overdue: targets.is_overdue(stage, c.stage_since, at),
+    }
+}
+
+/// A dealer's claims closed since `since`, with their stage history: what cycle times are computed from.
+pub async fn closed_claims(
+    db: &impl ConnectionTrait,
+    dealer_id: i64,
+    since: DateTime<Utc>,
+    targets: &ServiceTargets,
+) -> AppResult<Vec<ClaimFact>> {
+    // A closed claim is read-only, so it entered "closed" when its stage last changed.
+    let rows = claims::Entity::find()
+        .filter(claims::Column::DealerId.eq(dealer_id))
+        .filter(claims::Column::Stage.eq(Stage::Closed.as_str()))
+        .filter(claims::Column::StageSince.gte(since))
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut stages = stages_of(db, &ids).await?;
+    let at = super::now();
+    Ok(rows.iter().map(|c| claim_fact(c, stages.remove(&c.id).unwrap_or_default(), targets, at)).collect())
+}
+
+/// A dealer's claims per stage now.
+pub async fn claims_by_stage(db: &impl ConnectionTrait, dealer_id: i64) -> AppResult<BTreeMap<String, u64>> {
+    use sea_orm::sea_query::Expr;
+    let rows: Vec<(String, i64)> = claims::Entity::find()
+        .select_only()
+        .column(claims::Column::Stage)
+        .expr(Expr::cust("COUNT(*)"))
+        .filter(claims::Column::DealerId.eq(dealer_id))
+        .group_by(claims::Column::Stage)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(stage, n)| (stage, u64::try_from(n).unwrap_or_default())).collect())
 }
 
 /// Each dealer's alert thresholds: its own where set, DOMAIN.md's defaults otherwise.
@@ -362,13 +444,13 @@ pub async fn raise_alerts(
     use crate::domain::monitoring::{self, Period, PeriodKind};
     use entity::dealer_alerts;
     use sea_orm::ActiveValue::Set;
-    let facts = facts(tx, None, targets, super::now()).await?;
     let dealer_ids: Vec<i64> =
         entity::dealers::Entity::find().select_only().column(entity::dealers::Column::Id).into_tuple().all(tx).await?;
     let thresholds = thresholds_for(tx, &dealer_ids).await?;
     // Judged on the rolling 12 months to the month of `on` (a month alone is too noisy), once a month.
     let month = Period::containing(PeriodKind::Rolling12Months, on);
-    let months = Period::last_months(on, 6);
+    let mut periods = Period::last_months(on, 6);
+    periods.push(month);
     let existing: HashSet<(i64, String)> = dealer_alerts::Entity::find()
         .select_only()
         .column(dealer_alerts::Column::DealerId)
@@ -382,22 +464,11 @@ pub async fn raise_alerts(
     let mut raised = 0;
     let at = super::now();
     let default = monitoring::Thresholds::default();
-    // One pass over the facts per period for every dealer; each dealer's own thresholds judge them.
-    let current_all = monitoring::figures_by_dealer(&facts, month, &default.bands);
-    let trend_all: Vec<_> = months.iter().map(|m| monitoring::figures_by_dealer(&facts, *m, &default.bands)).collect();
+    let mut all = super::totals::figures(tx, &dealer_ids, &periods, &|_| default.bands, false, targets, at).await?;
     for dealer_id in dealer_ids {
         let t = thresholds.get(&dealer_id).unwrap_or(&default);
-        let current = current_all
-            .get(&dealer_id)
-            .cloned()
-            .unwrap_or_else(|| monitoring::figures(&facts, dealer_id, month, &t.bands));
-        let trend: Vec<_> = months
-            .iter()
-            .zip(&trend_all)
-            .map(|(m, by)| {
-                by.get(&dealer_id).cloned().unwrap_or_else(|| monitoring::figures(&facts, dealer_id, *m, &t.bands))
-            })
-            .collect();
+        let mut trend = all.remove(&dealer_id).unwrap_or_default();
+        let Some(current) = trend.pop() else { continue };
         for alert in monitoring::alerts(&current, &trend, t) {
             let kind =
                 serde_json::to_value(alert.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();

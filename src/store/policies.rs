@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::auth::Scope;
+use crate::domain::monitoring::{PolicyFact, Rollup};
 use crate::domain::money::{from_fen, rate_from_micros, to_fen};
 use crate::domain::underwriting::identity;
 use crate::domain::underwriting::lifecycle::{self, Period};
@@ -23,7 +24,7 @@ use entity::{policies, policy_coverages, policy_versions, quotes, sales_qualific
 use super::audit::{self, Actor, Change};
 use super::dealers::in_scope;
 use super::quotes::{mask_id, to_quote};
-use super::{Page, PageRequest, now};
+use super::{Page, PageRequest, monitoring, now, totals};
 
 /// One coverage of a policy with its premium.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -281,7 +282,21 @@ pub async fn issue(
         })
         .collect::<AppResult<Vec<_>>>()?;
     let mut versions = policy_versions::Entity::insert_many(versions).exec_with_returning(tx).await?;
-    super::commission::accrue_on_issue(tx, &rows, today).await?;
+    let mut totals = super::commission::accrue_on_issue(tx, &rows, today).await?;
+    let mut vehicle = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let own: Vec<policy_versions::Model> = versions.iter().filter(|v| v.policy_id == row.id).cloned().collect();
+        let (fact, written) = monitoring::policy_fact(row, &own, false);
+        for entry in written {
+            totals += Rollup::written(entry.dealer_id, entry.booked_on, fen(entry.amount)?);
+        }
+        vehicle.push(fact);
+    }
+    totals += Rollup::vehicle(&vehicle.iter().collect::<Vec<_>>());
+    if let Some(old) = quote_row.renewal_of_policy_id {
+        let new_ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        totals += renewal_totals(tx, old, &new_ids).await?;
+    }
     let mut issued = Vec::with_capacity(rows.len());
     for row in rows {
         let (own_coverages, rest) = coverages.into_iter().partition(|c| c.policy_id == row.id);
@@ -297,7 +312,24 @@ pub async fn issue(
         }))
     });
     audit::append_all(tx, actor, changes).await?;
+    // Last, so that the monitoring totals' rows (shared by the dealer's other sales) stay locked only to the commit.
+    totals::apply(tx, &totals).await?;
     Ok(issued)
+}
+
+/// What renewing `old_id` by the new policies changes in the monitoring totals: the old policy now counts as
+/// renewed, unless another policy renewed it already or it was cancelled (then it never counted as expiring).
+async fn renewal_totals(tx: &impl ConnectionTrait, old_id: i64, new_ids: &[i64]) -> AppResult<Rollup> {
+    let Some(old) = policies::Entity::find_by_id(old_id).one(tx).await? else { return Ok(Rollup::default()) };
+    let renewed_before = policies::Entity::find()
+        .filter(policies::Column::RenewalOfPolicyId.eq(old_id))
+        .filter(policies::Column::Id.is_not_in(new_ids.iter().copied()))
+        .count(tx)
+        .await?
+        > 0;
+    let (before, _) = monitoring::policy_fact(&old, &[], renewed_before);
+    let after = PolicyFact { renewed_by_policy: true, ..before.clone() };
+    Ok(Rollup::vehicle(&[&after]) + -Rollup::vehicle(&[&before]))
 }
 
 /// Inserts one policy per product of the quote and numbers them; rows come back in `parts` order.
@@ -362,6 +394,14 @@ async fn insert_policies(
         .exec(tx)
         .await?;
     Ok(rows)
+}
+
+/// When a version row about to be inserted was made (its `created_at` books its written premium).
+fn now_of(version: &policy_versions::ActiveModel) -> chrono::DateTime<chrono::Utc> {
+    match &version.created_at {
+        sea_orm::ActiveValue::Set(at) | sea_orm::ActiveValue::Unchanged(at) => *at,
+        sea_orm::ActiveValue::NotSet => now(),
+    }
 }
 
 fn fen(amount: Decimal) -> AppResult<i64> {
@@ -524,6 +564,7 @@ pub async fn endorse(
     }
     let new_premium = new_lines.as_ref().map(|lines| lines.iter().map(|l| l.premium).sum()).unwrap_or(before.premium);
     let adjustment = lifecycle::endorsement_adjustment(before.premium, new_premium, &before.period(), effective);
+    let vehicle_before = monitoring::vehicle_facts(tx, before.quote_id).await?;
     let mut update = policies::Entity::update_many()
         .col_expr(policies::Column::PremiumFen, Expr::value(fen(new_premium)?))
         .col_expr(policies::Column::Version, Expr::col(policies::Column::Version).add(1))
@@ -560,13 +601,17 @@ pub async fn endorse(
         adjustment,
         actor.user_id.unwrap_or_default(),
     )?;
+    let written = Rollup::written(before.dealer_id, monitoring::local_day(now_of(&version)), fen(adjustment)?);
     policy_versions::Entity::insert(version).exec(tx).await?;
-    super::commission::adjust_on_endorse(tx, id, adjustment, super::quotes::today()).await?;
+    let commission = super::commission::adjust_on_endorse(tx, id, adjustment, super::quotes::today()).await?;
     let after = get(tx, &Scope::All, id).await?;
     let change = Change::new("endorse", "policy", id)
         .before(&serde_json::json!({ "premium": before.premium, "plate": before.plate }))
         .after(&serde_json::json!({ "premium": after.premium, "plate": after.plate, "adjustment": adjustment, "changes": changes }));
     audit::append(tx, actor, change).await?;
+    let vehicle = Rollup::vehicle(&monitoring::vehicle_facts(tx, before.quote_id).await?.iter().collect::<Vec<_>>())
+        + -Rollup::vehicle(&vehicle_before.iter().collect::<Vec<_>>());
+    totals::apply(tx, &(vehicle + written + commission)).await?;
     Ok(after)
 }
 
@@ -647,6 +692,7 @@ pub async fn cancel(
         return Err(AppError::field("effective_date", "outside_period", "the policy has already ended by then"));
     }
     let refund = lifecycle::refund_on_cancel(before.premium, &before.period(), effective);
+    let vehicle_before = monitoring::vehicle_facts(tx, before.quote_id).await?;
     let result = policies::Entity::update_many()
         .col_expr(policies::Column::Status, Expr::value("cancelled"))
         .col_expr(policies::Column::CancelledFrom, Expr::value(Some(effective)))
@@ -674,13 +720,17 @@ pub async fn cancel(
         -refund,
         actor.user_id.unwrap_or_default(),
     )?;
+    let written = Rollup::written(before.dealer_id, monitoring::local_day(now_of(&version)), -fen(refund)?);
     policy_versions::Entity::insert(version).exec(tx).await?;
-    super::commission::reverse_on_cancel(tx, id, before.premium, refund, today).await?;
+    let commission = super::commission::reverse_on_cancel(tx, id, before.premium, refund, today).await?;
     let after = get(tx, &Scope::All, id).await?;
     let change = Change::new("cancel", "policy", id).before(&serde_json::json!({ "status": before.status })).after(
         &serde_json::json!({ "status": after.status, "cancelled_from": effective, "refund": refund, "reason": reason }),
     );
     audit::append(tx, actor, change).await?;
+    let vehicle = Rollup::vehicle(&monitoring::vehicle_facts(tx, before.quote_id).await?.iter().collect::<Vec<_>>())
+        + -Rollup::vehicle(&vehicle_before.iter().collect::<Vec<_>>());
+    totals::apply(tx, &(vehicle + written + commission)).await?;
     Ok(after)
 }
 

@@ -8,16 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use super::facts::{ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement};
 use super::period::{Period, china_day, period_end_at};
-use crate::domain::money::round_to_fen;
+use crate::domain::money::{from_fen, to_fen};
 
 /// Claim stages in which the claim is still being worked, in the order a claim moves through them.
 pub const OPEN_STAGES: [&str; 4] = ["reported", "registered", "surveyed", "settled"];
 
 /// Stages that mean the claim never becomes a loss, so it is not counted in claim frequency.
-const NOT_A_LOSS_STAGES: [&str; 2] = ["declined", "withdrawn"];
+pub(super) const NOT_A_LOSS_STAGES: [&str; 2] = ["declined", "withdrawn"];
 
 /// Days in a car-year: exposure is measured in years of cover, per DOMAIN.md on a 365-day year.
-const DAYS_PER_CAR_YEAR: i64 = 365;
+pub(super) const DAYS_PER_CAR_YEAR: i64 = 365;
 
 const SECONDS_PER_HOUR: i64 = 3600;
 
@@ -81,7 +81,7 @@ pub struct Figures {
     pub period: Period,
     /// Σ premium entries booked in the period (net written premium).
     pub written_premium: Decimal,
-    /// Premium earned by days of cover in the period, rounded to the fen per policy.
+    /// Premium earned by days of cover in the period, summed exactly and rounded to the fen once.
     pub earned_premium: Decimal,
     /// Earned car-years: days covered per vehicle (by any of its policies) ÷ 365, summed.
     pub exposure: Decimal,
@@ -103,7 +103,8 @@ pub struct Figures {
     pub band: Option<Band>,
     pub frequency: Option<Decimal>,
     pub severity: Option<Decimal>,
-    pub cycle: CycleTimes,
+    /// `None` where not computed (the portfolio leaves cycle times to each dealer's dashboard).
+    pub cycle: Option<CycleTimes>,
     pub referral_count: u64,
     pub referral_value: Decimal,
     pub referral_ratio: Option<Decimal>,
@@ -195,18 +196,27 @@ fn compute(dealer: &DealerFacts<'_>, period: Period, bands: &Bands) -> Figures {
     let written_premium: Decimal =
         dealer.premiums.iter().filter(|p| period.contains(p.booked_on)).map(|p| p.amount).sum();
 
-    let mut earned_premium = Decimal::ZERO;
-    // None once a policy with earned premium has no usable coefficient: the normalised premium is then unknown.
-    let mut normalised_earned = Some(Decimal::ZERO);
+    let mut earned = PremiumDays::default();
+    let mut normalised = PremiumDays::default();
+    // Once premium without a usable coefficient earns in the period, the normalised premium is unknown.
+    let mut unpriced = false;
     for policy in &dealer.policies {
-        let earned = policy_earned(policy, period);
-        earned_premium += earned;
-        if !earned.is_zero() {
-            normalised_earned = normalised_earned
-                .zip(earned.checked_div(policy.pricing_coefficient))
-                .and_then(|(sum, part)| sum.checked_add(part));
+        let Some(term) = term_days(policy) else { continue };
+        for segment in premium_segments(policy) {
+            let days = period.overlap_days(segment.from, segment.to);
+            if days <= 0 {
+                continue;
+            }
+            earned.add(term, i128::from(segment.premium_fen) * i128::from(days));
+            match segment.normalised_millifen {
+                Some(n) => normalised.add(term, i128::from(n) * i128::from(days)),
+                None => unpriced |= segment.premium_fen != 0,
+            }
         }
     }
+    let earned_premium = from_fen(earned.rounded());
+    let normalised_earned =
+        (!unpriced).then(|| normalised.exact() / Decimal::from(MILLIFEN_PER_YUAN));
 
     let exposure = exposure(&dealer.policies, period);
 
@@ -228,92 +238,204 @@ fn compute(dealer: &DealerFacts<'_>, period: Period, bands: &Bands) -> Figures {
         accident_claims.iter().map(|c| incurred_by_claim.get(&c.claim_id).copied().unwrap_or_default()).sum();
     let claim_count = count(accident_claims.iter().filter(|c| !NOT_A_LOSS_STAGES.contains(&c.stage.as_str())));
 
-    let loss_ratio = incurred.checked_div(earned_premium);
-    let price_normalised_loss_ratio = normalised_earned.and_then(|n| incurred.checked_div(n));
-
     let commission: Decimal =
         dealer.commissions.iter().filter(|c| period.contains(c.booked_on)).map(|c| c.amount).sum();
-    let commission_ratio = commission.checked_div(written_premium);
-    let variable_cost_ratio = loss_ratio.zip(commission_ratio).and_then(|(l, c)| l.checked_add(c));
-    let band = variable_cost_ratio.map(|v| bands.band(v));
-
-    let frequency = Decimal::from(claim_count).checked_div(exposure);
-    let severity = incurred.checked_div(Decimal::from(claim_count));
 
     let referrals_in_period = dealer.referrals.iter().filter(|r| period.contains(r.referred_on));
     let referral_count = count(referrals_in_period.clone());
     let referral_value: Decimal = referrals_in_period.map(|r| r.value).sum();
-    let referral_ratio = referral_value.checked_div(written_premium);
 
     let expiring_policies = dealer.policies.iter().filter(|p| period.contains(p.end) && p.cancelled_from.is_none());
     let expiring = count(expiring_policies.clone());
     let renewed = count(expiring_policies.filter(|p| p.renewed_by_policy));
-    let renewal_rate = Decimal::from(renewed).checked_div(Decimal::from(expiring));
-
-    let repairs_and_claims = referral_value + incurred;
-    let upside_down =
-        repairs_and_claims > earned_premium && (earned_premium > Decimal::ZERO || repairs_and_claims > Decimal::ZERO);
 
     let open = dealer.claims.iter().filter(|c| OPEN_STAGES.contains(&c.stage.as_str()));
     let open_claims = count(open.clone());
     let overdue_claims = count(open.filter(|c| c.overdue));
 
+    derive(
+        Totals {
+            period,
+            written_premium,
+            earned_premium,
+            normalised_earned,
+            exposure,
+            paid,
+            case_reserves,
+            incurred,
+            claim_count,
+            commission,
+            referral_count,
+            referral_value,
+            expiring,
+            renewed,
+            open_claims,
+            overdue_claims,
+        },
+        Some(cycle_times(&dealer.claims, period)),
+        bands,
+    )
+}
+
+/// The sums a period's figures are derived from, however they were obtained (from the facts, or from the stored
+/// monthly totals).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Totals {
+    pub period: Period,
+    pub written_premium: Decimal,
+    pub earned_premium: Decimal,
+    pub normalised_earned: Option<Decimal>,
+    pub exposure: Decimal,
+    pub paid: Decimal,
+    pub case_reserves: Decimal,
+    pub incurred: Decimal,
+    pub claim_count: u64,
+    pub commission: Decimal,
+    pub referral_count: u64,
+    pub referral_value: Decimal,
+    pub expiring: u64,
+    pub renewed: u64,
+    pub open_claims: u64,
+    pub overdue_claims: u64,
+}
+
+/// The ratios, band and flags DOMAIN.md defines on top of the sums.
+pub(super) fn derive(t: Totals, cycle: Option<CycleTimes>, bands: &Bands) -> Figures {
+    let loss_ratio = t.incurred.checked_div(t.earned_premium);
+    let price_normalised_loss_ratio = t.normalised_earned.and_then(|n| t.incurred.checked_div(n));
+    let commission_ratio = t.commission.checked_div(t.written_premium);
+    let variable_cost_ratio = loss_ratio.zip(commission_ratio).and_then(|(l, c)| l.checked_add(c));
+    let repairs_and_claims = t.referral_value + t.incurred;
     Figures {
-        period,
-        written_premium,
-        earned_premium,
-        exposure,
-        paid,
-        case_reserves,
-        incurred,
-        claim_count,
+        period: t.period,
+        written_premium: t.written_premium,
+        earned_premium: t.earned_premium,
+        exposure: t.exposure,
+        paid: t.paid,
+        case_reserves: t.case_reserves,
+        incurred: t.incurred,
+        claim_count: t.claim_count,
         loss_ratio,
         price_normalised_loss_ratio,
-        commission,
+        commission: t.commission,
         commission_ratio,
         variable_cost_ratio,
-        band,
-        frequency,
-        severity,
-        cycle: cycle_times(&dealer.claims, period),
-        referral_count,
-        referral_value,
-        referral_ratio,
-        expiring,
-        renewed,
-        renewal_rate,
-        upside_down,
-        open_claims,
-        overdue_claims,
+        band: variable_cost_ratio.map(|v| bands.band(v)),
+        frequency: Decimal::from(t.claim_count).checked_div(t.exposure),
+        severity: t.incurred.checked_div(Decimal::from(t.claim_count)),
+        cycle,
+        referral_count: t.referral_count,
+        referral_value: t.referral_value,
+        referral_ratio: t.referral_value.checked_div(t.written_premium),
+        expiring: t.expiring,
+        renewed: t.renewed,
+        renewal_rate: Decimal::from(t.renewed).checked_div(Decimal::from(t.expiring)),
+        upside_down: repairs_and_claims > t.earned_premium
+            && (t.earned_premium > Decimal::ZERO || repairs_and_claims > Decimal::ZERO),
+        open_claims: t.open_claims,
+        overdue_claims: t.overdue_claims,
     }
 }
 
-/// Premium one policy earned in the period, rounded to the fen.
-///
-/// Each segment earns its full-term premium pro rata over the policy term for the days it was in force inside
-/// the period; cover (and so earning) stops at `cancelled_from`. The segment products are summed before the one
-/// division so that only the final fen rounding loses precision.
-pub fn policy_earned(policy: &PolicyFact, period: Period) -> Decimal {
-    let term_days = (policy.end - policy.start).num_days();
-    if term_days <= 0 {
-        return Decimal::ZERO;
-    }
+/// Milli-fen in a yuan: the price-normalised premium keeps three places below the fen.
+pub(super) const MILLIFEN_PER_YUAN: i64 = 100_000;
+
+/// A policy's term in days, when it has one.
+pub(super) fn term_days(policy: &PolicyFact) -> Option<i64> {
+    let days = (policy.end - policy.start).num_days();
+    (days > 0).then_some(days)
+}
+
+/// One stretch of cover at one full-term premium: `[from, to)`, already cut at the end of cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Segment {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub premium_fen: i64,
+    /// The premium with the pricing coefficient divided out, in milli-fen (half away from zero); `None` without a
+    /// usable coefficient.
+    pub normalised_millifen: Option<i64>,
+}
+
+/// The policy's premium segments in force, in order: the issue premium from the start, then each endorsement
+/// from its effective day, all stopping at the end of cover. Empty stretches are left out.
+pub(super) fn premium_segments(policy: &PolicyFact) -> Vec<Segment> {
     let cover_end = cover_end(policy);
-    let mut premium_days = Decimal::ZERO;
+    let coefficient_micros = crate::domain::money::rate_to_micros(policy.pricing_coefficient).ok().filter(|c| *c > 0);
+    let mut out = Vec::new();
     for (i, (effective, premium)) in policy.segments.iter().enumerate() {
         // The issue premium applies from the start even if its effective day was recorded otherwise.
-        let segment_start = if i == 0 { policy.start } else { (*effective).max(policy.start) };
-        let segment_end = policy.segments.get(i + 1).map_or(cover_end, |(next, _)| (*next).min(cover_end));
-        let days = period.overlap_days(segment_start, segment_end);
-        if days > 0 {
-            premium_days += *premium * Decimal::from(days);
+        let from = if i == 0 { policy.start } else { (*effective).max(policy.start) };
+        let to = policy.segments.get(i + 1).map_or(cover_end, |(next, _)| (*next).min(cover_end));
+        if to <= from {
+            continue;
+        }
+        let premium_fen = to_fen(*premium).unwrap_or_default();
+        let normalised_millifen =
+            coefficient_micros.map(|c| round_div(i128::from(premium_fen) * 1_000_000_000, i128::from(c)));
+        out.push(Segment {
+            from,
+            to,
+            premium_fen,
+            normalised_millifen: normalised_millifen.and_then(|n| i64::try_from(n).ok()),
+        });
+    }
+    out
+}
+
+/// Premium × days of cover, kept per term length, so that premium earned by day is summed exactly and rounded
+/// to the fen once (per dealer and period) rather than per policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PremiumDays(BTreeMap<i64, i128>);
+
+impl PremiumDays {
+    /// Adds `amount_days` (an amount × days) earned over a term of `term_days`.
+    pub fn add(&mut self, term_days: i64, amount_days: i128) {
+        *self.0.entry(term_days).or_default() += amount_days;
+    }
+
+    /// Σ amount_days ÷ term, rounded half away from zero; exact (a common denominator) unless that overflows,
+    /// when 28-digit decimal division decides.
+    pub fn rounded(&self) -> i64 {
+        let exact = self.0.iter().filter(|(term, _)| **term > 0).try_fold((0i128, 1i128), |(num, den), (term, v)| {
+            let term = i128::from(*term);
+            let common = den.checked_div(gcd(den, term))?.checked_mul(term)?;
+            let num = num.checked_mul(common / den)?.checked_add(v.checked_mul(common / term)?)?;
+            Some((num, common))
+        });
+        match exact {
+            Some((num, den)) => i64::try_from(round_div(num, den)).unwrap_or(i64::MAX),
+            None => {
+                let value = self.exact().round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+                i64::try_from(value.mantissa() / 10i128.pow(value.scale())).unwrap_or(i64::MAX)
+            }
         }
     }
-    round_to_fen(premium_days.checked_div(Decimal::from(term_days)).unwrap_or_default())
+
+    /// Σ amount_days ÷ term as a decimal (28 significant digits).
+    pub fn exact(&self) -> Decimal {
+        self.0
+            .iter()
+            .filter_map(|(term, v)| Decimal::try_from_i128_with_scale(*v, 0).ok()?.checked_div(Decimal::from(*term)))
+            .fold(Decimal::ZERO, |sum, part| sum.checked_add(part).unwrap_or(sum))
+    }
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.abs().max(1)
+}
+
+/// `numerator ÷ denominator` rounded half away from zero (denominator > 0).
+pub(super) fn round_div(numerator: i128, denominator: i128) -> i128 {
+    let half_up = (numerator.abs() * 2 + denominator) / (denominator * 2);
+    if numerator < 0 { -half_up } else { half_up }
 }
 
 /// The exclusive last day of cover: the term end, or earlier when cancelled.
-fn cover_end(policy: &PolicyFact) -> NaiveDate {
+pub(super) fn cover_end(policy: &PolicyFact) -> NaiveDate {
     policy.cancelled_from.map_or(policy.end, |cancelled| cancelled.min(policy.end))
 }
 
@@ -321,40 +443,38 @@ fn cover_end(policy: &PolicyFact) -> NaiveDate {
 ///
 /// A sale usually carries a compulsory and a commercial policy on one car; counting both would double exposure.
 fn exposure(policies: &[&PolicyFact], period: Period) -> Decimal {
-    let mut by_vehicle: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+    let mut by_vehicle: HashMap<i64, Vec<&PolicyFact>> = HashMap::new();
     for policy in policies {
-        let from = policy.start.max(period.from);
-        let to = cover_end(policy).min(period.to);
-        if to > from {
-            by_vehicle.entry(policy.vehicle_id).or_default().push((from, to));
-        }
+        by_vehicle.entry(policy.vehicle_id).or_default().push(policy);
     }
-    let mut covered_days: i64 = 0;
-    for intervals in by_vehicle.values_mut() {
-        intervals.sort_unstable();
-        let mut current: Option<(NaiveDate, NaiveDate)> = None;
-        for &(from, to) in intervals.iter() {
-            current = match current {
-                Some((cur_from, cur_to)) if from <= cur_to => Some((cur_from, cur_to.max(to))),
-                Some((cur_from, cur_to)) => {
-                    covered_days += (cur_to - cur_from).num_days();
-                    Some((from, to))
-                }
-                None => Some((from, to)),
-            };
-        }
-        if let Some((from, to)) = current {
-            covered_days += (to - from).num_days();
-        }
-    }
+    let covered_days: i64 = by_vehicle
+        .values()
+        .flat_map(|vehicle| cover_intervals(vehicle))
+        .map(|(from, to)| period.overlap_days(from, to))
+        .sum();
     Decimal::from(covered_days).checked_div(Decimal::from(DAYS_PER_CAR_YEAR)).unwrap_or_default()
+}
+
+/// The days one vehicle is covered by any of its policies, as disjoint `[from, to)` intervals in order.
+pub(super) fn cover_intervals(policies: &[&PolicyFact]) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut intervals: Vec<(NaiveDate, NaiveDate)> =
+        policies.iter().map(|p| (p.start, cover_end(p))).filter(|(from, to)| to > from).collect();
+    intervals.sort_unstable();
+    let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for (from, to) in intervals {
+        match merged.last_mut() {
+            Some((_, last_to)) if from <= *last_to => *last_to = (*last_to).max(to),
+            _ => merged.push((from, to)),
+        }
+    }
+    merged
 }
 
 /// Cycle times over claims closed (by China day) in the period.
 ///
 /// Time in a stage runs from entering it to entering the next; a stage visited more than once counts its total.
 /// Only visits that ended by the closure count, so a later reopening does not distort this closure's cycle.
-fn cycle_times(claims: &[&ClaimFact], period: Period) -> CycleTimes {
+pub fn cycle_times(claims: &[&ClaimFact], period: Period) -> CycleTimes {
     let closed: Vec<(&ClaimFact, DateTime<Utc>)> = claims
         .iter()
         .filter_map(|c| c.closed_at.filter(|at| period.contains(china_day(*at))).map(|at| (*c, at)))

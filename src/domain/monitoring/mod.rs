@@ -6,12 +6,16 @@ mod alerting;
 mod compute;
 mod facts;
 mod period;
+mod rollup;
 
 pub use alerting::{Alert, AlertKind, Thresholds, alerts, percent};
-pub use compute::{Band, Bands, CycleTimes, Figures, OPEN_STAGES, Stat, figures, figures_by_dealer, policy_earned};
+pub use compute::{
+    Band, Bands, CycleTimes, Figures, OPEN_STAGES, PremiumDays, Stat, cycle_times, figures, figures_by_dealer,
+};
 pub use facts::{ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement};
 pub(crate) use period::china_day;
 pub use period::{Period, PeriodKind, period_end_at};
+pub use rollup::{DevelopmentKey, DevelopmentTotals, LiveClaims, MonthKey, MonthTotals, Rollup, month_of};
 
 #[cfg(test)]
 mod tests;

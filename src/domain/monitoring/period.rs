@@ -32,8 +32,10 @@ impl Period {
         (self.to - self.from).num_days()
     }
 
-    /// The period of `kind` that contains `day` (for YearToDate: Jan 1 .. day+1; Rolling12Months: the 12 whole
-    /// months ending with day's month, i.e. [first of (month − 11), first of next month)).
+    /// The period of `kind` that contains `day`. Every period is whole months, the month of `day` included in full
+    /// as in the month view (YearToDate: Jan 1 to the end of day's month; Rolling12Months: the 12 months ending
+    /// with day's month, i.e. [first of (month − 11), first of next month)). Whole months are what the stored
+    /// monthly figures add up to exactly.
     pub fn containing(kind: PeriodKind, day: NaiveDate) -> Period {
         let (year, month) = (day.year(), day.month());
         match kind {
@@ -42,10 +44,7 @@ impl Period {
                 let quarter_month = (month - 1) / 3 * 3 + 1;
                 Period { from: first_of_month(year, quarter_month, 0), to: first_of_month(year, quarter_month, 3) }
             }
-            PeriodKind::YearToDate => {
-                // Saturate at chrono's calendar limits instead of panicking on absurd dates.
-                Period { from: first_of_month(year, 1, 0), to: day.succ_opt().unwrap_or(day) }
-            }
+            PeriodKind::YearToDate => Period { from: first_of_month(year, 1, 0), to: first_of_month(year, month, 1) },
             PeriodKind::Rolling12Months => {
                 Period { from: first_of_month(year, month, -11), to: first_of_month(year, month, 1) }
             }
@@ -84,6 +83,11 @@ impl Period {
         let from = start.max(self.from);
         let to = end.min(self.to);
         if to > from { (to - from).num_days() } else { 0 }
+    }
+
+    /// Whether the period starts and ends on the first of a month.
+    pub fn is_whole_months(&self) -> bool {
+        self.from.day() == 1 && self.to.day() == 1
     }
 
     /// Whether `day` falls inside the period.

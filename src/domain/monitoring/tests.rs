@@ -103,14 +103,18 @@ fn quarter_containing() {
 }
 
 #[test]
-fn year_to_date_includes_the_day_itself() {
+fn year_to_date_runs_to_the_end_of_the_day_s_month() {
     // Jan (31) + Feb 2028 (29) = 60 days, to exclusive = Mar 1.
     let ytd = Period::containing(PeriodKind::YearToDate, d("2028-02-29"));
     assert_eq!(ytd, p("2028-01-01", "2028-03-01"));
     assert_eq!(ytd.days(), 60);
     // On Dec 31 it is the whole year and ends on the next Jan 1.
     assert_eq!(Period::containing(PeriodKind::YearToDate, d("2026-12-31")), p("2026-01-01", "2027-01-01"));
-    assert_eq!(Period::containing(PeriodKind::YearToDate, d("2026-01-01")).days(), 1);
+    // On Jan 1 it is the whole of January, like the month view.
+    assert_eq!(Period::containing(PeriodKind::YearToDate, d("2026-01-01")).days(), 31);
+    assert_eq!(Period::containing(PeriodKind::YearToDate, d("2026-05-17")), p("2026-01-01", "2026-06-01"));
+    assert!(Period::containing(PeriodKind::YearToDate, d("2026-05-17")).is_whole_months());
+    assert!(!p("2026-01-01", "2026-05-18").is_whole_months());
 }
 
 #[test]
@@ -235,14 +239,21 @@ fn earned_with_an_endorsement_mid_term() {
 }
 
 #[test]
-fn earned_rounds_half_fen_up_per_policy() {
+fn earned_is_summed_exactly_and_rounded_half_up_once() {
     // 3661.83 / 366 = 10.005 exactly per day; one day rounds half-up to 10.01.
     let day = p("2027-03-01", "2027-03-02");
     let a = policy(1, 1, "2027-03-01", "2028-03-01", dec!(3661.83));
     let b = policy(2, 2, "2027-03-01", "2028-03-01", dec!(3661.83));
     assert_eq!(earned_of(vec![a.clone()], day), dec!(10.01));
-    // Per policy then summed: 10.01 + 10.01 = 20.02 (summing first would give round(20.010) = 20.01).
-    assert_eq!(earned_of(vec![a, b], day), dec!(20.02));
+    // Summed exactly, then rounded once: 10.005 + 10.005 = 20.01 (rounding per policy would give 20.02).
+    assert_eq!(earned_of(vec![a.clone(), b], day), dec!(20.01));
+    // Terms of 365 and 366 days add exactly: 183 days of 3.65 over 365 days (1.83) plus 183 days of 3.66 over
+    // 366 days (1.83) is 3.66.
+    let half_year = p("2026-01-01", "2026-07-03");
+    let short = policy(5, 5, "2026-01-01", "2027-01-01", dec!(3.65));
+    let long = policy(6, 6, "2026-01-01", "2027-01-02", dec!(3.66));
+    assert_eq!(earned_of(vec![short.clone()], half_year), dec!(1.83));
+    assert_eq!(earned_of(vec![short, long], half_year), dec!(3.66));
     // 1.83 / 366 = 0.005 → 0.01.
     assert_eq!(earned_of(vec![policy(3, 3, "2027-03-01", "2028-03-01", dec!(1.83))], day), dec!(0.01));
     // 1.82 / 366 = 0.004972… → 0.00.
@@ -366,7 +377,7 @@ fn ratios_are_none_without_a_denominator() {
     assert_eq!(f.referral_ratio, None);
     assert_eq!(f.renewal_rate, None);
     assert!(!f.upside_down);
-    assert_eq!(f.cycle, CycleTimes::default());
+    assert_eq!(f.cycle, Some(CycleTimes::default()));
 }
 
 // ---------------------------------------------------------------- commission and VCR
@@ -582,7 +593,7 @@ fn cycle_times_median_and_p90() {
 
     let facts =
         Facts { claims: vec![c1.clone(), c2.clone(), c3.clone(), late.clone(), open.clone()], ..Facts::default() };
-    let cycle = fig(&facts, jan).cycle;
+    let cycle = fig(&facts, jan).cycle.unwrap();
     // Odd count (3): sorted 10, 20, 30 → median 20; p90 rank ceil(2.7) = 3 → 30.
     assert_eq!(cycle.closed, 3);
     assert_eq!(cycle.report_to_close, Some(stat(dec!(20.00), dec!(30.00))));
@@ -599,7 +610,7 @@ fn cycle_times_median_and_p90() {
     // Even count (4): add the Jan-1-in-China claim (1 h): 1, 10, 20, 30 → median (10 + 20) / 2 = 15;
     // p90 rank ceil(3.6) = 4 → 30. Its only stage, reported, lasted 1 h: 1, 1, 2, 3 → median 1.5, p90 3.
     let facts = Facts { claims: vec![c1, c2, c3, late, open, early], ..Facts::default() };
-    let cycle = fig(&facts, jan).cycle;
+    let cycle = fig(&facts, jan).cycle.unwrap();
     assert_eq!(cycle.closed, 4);
     assert_eq!(cycle.report_to_close, Some(stat(dec!(15), dec!(30))));
     assert_eq!(cycle.per_stage[0], ("reported".to_string(), stat(dec!(1.5), dec!(3))));
@@ -623,7 +634,7 @@ fn cycle_time_p90_is_nearest_rank_and_hours_round_half_up() {
             }
         })
         .collect();
-    let cycle = fig(&Facts { claims, ..Facts::default() }, jan).cycle;
+    let cycle = fig(&Facts { claims, ..Facts::default() }, jan).cycle.unwrap();
     assert_eq!(cycle.report_to_close, Some(stat(dec!(5.50), dec!(9.00))));
 
     // 5418 s = 1.505 h → 1.51 (half-up); 5417 s = 1.50472… h → 1.50. Median of the two: 5417.5 s = 1.50486… → 1.50.
@@ -632,11 +643,11 @@ fn cycle_time_p90_is_nearest_rank_and_hours_round_half_up() {
         closed_at: Some(base + TimeDelta::seconds(seconds)),
         ..claim(id, "2026-01-04", "closed")
     };
-    let one = fig(&Facts { claims: vec![timed(1, 5418)], ..Facts::default() }, jan).cycle;
+    let one = fig(&Facts { claims: vec![timed(1, 5418)], ..Facts::default() }, jan).cycle.unwrap();
     assert_eq!(one.report_to_close, Some(stat(dec!(1.51), dec!(1.51))));
     // No stage history: no per-stage data.
     assert!(one.per_stage.is_empty());
-    let two = fig(&Facts { claims: vec![timed(1, 5418), timed(2, 5417)], ..Facts::default() }, jan).cycle;
+    let two = fig(&Facts { claims: vec![timed(1, 5418), timed(2, 5417)], ..Facts::default() }, jan).cycle.unwrap();
     assert_eq!(two.report_to_close, Some(stat(dec!(1.50), dec!(1.51))));
 }
 
@@ -666,7 +677,7 @@ fn cycle_time_sums_repeat_visits_up_to_the_closure() {
         ],
         overdue: false,
     };
-    let cycle = fig(&Facts { claims: vec![claim], ..Facts::default() }, month(2026, 1)).cycle;
+    let cycle = fig(&Facts { claims: vec![claim], ..Facts::default() }, month(2026, 1)).cycle.unwrap();
     assert_eq!(cycle.report_to_close, Some(stat(dec!(9), dec!(9))));
     assert_eq!(
         cycle.per_stage,
@@ -969,7 +980,7 @@ fn random_period(rng: &mut Lcg) -> Period {
     Period::containing(kinds[rng.range(0, 3) as usize], rng.day(d("2025-01-01"), 800))
 }
 
-/// Earned premium the slow way: day by day, looking up the segment in force.
+/// Earned premium the slow way, unrounded: day by day, looking up the segment in force.
 fn brute_earned(policy: &PolicyFact, period: Period) -> Decimal {
     let term = (policy.end - policy.start).num_days();
     let last = policy.cancelled_from.map_or(policy.end, |c| c.min(policy.end));
@@ -982,7 +993,7 @@ fn brute_earned(policy: &PolicyFact, period: Period) -> Decimal {
         }
         day += TimeDelta::days(1);
     }
-    crate::domain::money::round_to_fen(premium_days / Decimal::from(term))
+    premium_days / Decimal::from(term)
 }
 
 /// Exposure the slow way: the set of (vehicle, day) pairs covered.
@@ -1026,12 +1037,12 @@ fn figures_by_dealer_equals_figures_per_dealer_on_random_facts() {
             compared += 1;
             with_loss_ratio += usize::from(single.loss_ratio.is_some());
             with_incurred += usize::from(!single.incurred.is_zero());
-            with_cycle += usize::from(!single.cycle.per_stage.is_empty());
+            with_cycle += usize::from(single.cycle.as_ref().is_some_and(|c| !c.per_stage.is_empty()));
             with_normalised_none +=
                 usize::from(single.loss_ratio.is_some() && single.price_normalised_loss_ratio.is_none());
 
             let policies: Vec<&PolicyFact> = facts.policies.iter().filter(|p| p.dealer_id == *dealer_id).collect();
-            let earned: Decimal = policies.iter().map(|p| brute_earned(p, period)).sum();
+            let earned = crate::domain::money::round_to_fen(policies.iter().map(|p| brute_earned(p, period)).sum());
             assert_eq!(single.earned_premium, earned);
             assert_eq!(single.exposure, brute_exposure(&policies, period));
             assert_eq!(single.loss_ratio, if earned.is_zero() { None } else { Some(single.incurred / earned) });
@@ -1054,4 +1065,100 @@ fn figures_by_dealer_keys_every_dealer() {
     assert_eq!(all.keys().copied().collect::<Vec<_>>(), vec![1, 9]);
     assert_eq!(all[&1], fig(&facts, month(2026, 1)));
     assert_eq!(all[&9].referral_value, dec!(1));
+}
+
+// ---------------------------------------------------------------- monthly totals
+
+/// Random facts made consistent as the database keeps them: unique claim ids, payments booked to their claim's
+/// dealer, reserve movements only on existing claims.
+fn consistent_facts(rng: &mut Lcg) -> Facts {
+    let mut facts = random_facts(rng);
+    for (i, claim) in facts.claims.iter_mut().enumerate() {
+        claim.claim_id = i as i64 + 1;
+    }
+    facts.payments.retain(|p| p.claim_id >= 1 && (p.claim_id as usize) <= facts.claims.len());
+    for payment in &mut facts.payments {
+        payment.dealer_id = facts.claims[payment.claim_id as usize - 1].dealer_id;
+    }
+    facts.reserves.retain(|r| r.claim_id >= 1 && (r.claim_id as usize) <= facts.claims.len());
+    facts
+}
+
+fn whole_month_periods(rng: &mut Lcg) -> Vec<Period> {
+    let day = rng.day(d("2024-10-01"), 1300);
+    let mut periods: Vec<Period> = [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::YearToDate, PeriodKind::Rolling12Months]
+        .map(|k| Period::containing(k, day))
+        .to_vec();
+    periods.extend(Period::last_months(day, 3));
+    periods
+}
+
+fn live_claims_of(figures: &Figures) -> LiveClaims {
+    LiveClaims { open: figures.open_claims, overdue: figures.overdue_claims, cycle: figures.cycle.clone() }
+}
+
+#[test]
+fn monthly_totals_give_the_same_figures_as_the_facts() {
+    let mut rng = Lcg(0x7011_0b);
+    let bands = Bands::default();
+    let (mut compared, mut with_earned, mut with_incurred, mut with_exposure) = (0, 0, 0, 0);
+    for _ in 0..400 {
+        let facts = consistent_facts(&mut rng);
+        let rollup = Rollup::from_facts(&facts);
+        for period in whole_month_periods(&mut rng) {
+            for (dealer_id, live) in figures_by_dealer(&facts, period, &bands) {
+                let stored = rollup.figures(dealer_id, period, &live_claims_of(&live), &bands);
+                assert_eq!(stored.as_ref(), Some(&live), "dealer {dealer_id} {period:?}\n{facts:#?}");
+                compared += 1;
+                with_earned += usize::from(!live.earned_premium.is_zero());
+                with_incurred += usize::from(!live.incurred.is_zero());
+                with_exposure += usize::from(!live.exposure.is_zero());
+            }
+        }
+    }
+    assert!(compared >= 2000 && with_earned >= 500 && with_incurred >= 200 && with_exposure >= 500);
+}
+
+#[test]
+fn monthly_totals_refuse_a_period_that_is_not_whole_months() {
+    let rollup = Rollup::from_facts(&loss_facts());
+    assert!(rollup.figures(1, p("2026-01-01", "2026-01-15"), &LiveClaims::default(), &Bands::default()).is_none());
+    assert!(rollup.figures(1, month(2026, 1), &LiveClaims::default(), &Bands::default()).is_some());
+}
+
+#[test]
+fn writes_kept_as_differences_add_up_to_the_rebuilt_totals() {
+    // Policies change one at a time (endorsed, cancelled, renewed); the totals kept by adding
+    // vehicle(after) − vehicle(before) for each change equal the totals rebuilt from the final facts.
+    let mut rng = Lcg(0xd1ff);
+    for _ in 0..200 {
+        let mut facts = consistent_facts(&mut rng);
+        // One vehicle per policy, so a change touches only its own vehicle.
+        for (i, policy) in facts.policies.iter_mut().enumerate() {
+            policy.vehicle_id = i as i64;
+        }
+        let mut kept = Rollup::from_facts(&Facts { policies: Vec::new(), ..facts.clone() });
+        for policy in &facts.policies {
+            kept += Rollup::vehicle(&[policy]);
+        }
+        for _ in 0..rng.range(1, 6) {
+            if facts.policies.is_empty() {
+                break;
+            }
+            let i = rng.range(0, facts.policies.len() as i64 - 1) as usize;
+            let before = facts.policies[i].clone();
+            let after = &mut facts.policies[i];
+            match rng.range(0, 2) {
+                0 => {
+                    let at = after.start + TimeDelta::days(rng.range(0, 300));
+                    after.segments.push((at.max(after.segments.last().unwrap().0), rng.money(900_000)));
+                }
+                1 => after.cancelled_from = Some(after.start + TimeDelta::days(rng.range(0, 200))),
+                _ => after.renewed_by_policy = !after.renewed_by_policy,
+            }
+            let after = after.clone();
+            kept += Rollup::vehicle(&[&after]) + -Rollup::vehicle(&[&before]);
+        }
+        assert_eq!(kept, Rollup::from_facts(&facts));
+    }
 }

@@ -12,11 +12,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::domain::auth::Scope;
-use crate::domain::monitoring::{self, Alert, Facts, Figures, Period, PeriodKind, Thresholds};
+use crate::domain::monitoring::{self, Alert, Figures, Period, PeriodKind, Thresholds};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{CurrentUser, Json, Path, Query};
 use crate::store::dealers::{self, Dealer, DealerFilter};
-use crate::store::{PageRequest, monitoring as monitoring_store, now};
+use crate::store::{PageRequest, monitoring as monitoring_store, now, totals};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -57,11 +57,6 @@ impl FiguresQuery {
     }
 }
 
-/// The facts of some dealers, loaded in bulk.
-pub async fn load(state: &AppState, dealer_ids: &[i64]) -> AppResult<Facts> {
-    monitoring_store::facts(&state.db, Some(dealer_ids), &state.config.service_targets(), now()).await
-}
-
 /// A dealer's dashboard data: the period's figures, the monthly trend and the alerts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Dashboard {
@@ -75,7 +70,7 @@ pub struct Dashboard {
     pub claims_by_stage: BTreeMap<String, u64>,
 }
 
-/// Computes a dealer's dashboard from its facts.
+/// A dealer's dashboard from the stored monthly totals, with cycle times from its closed claims.
 pub async fn dashboard(
     state: &AppState,
     scope: &Scope,
@@ -84,19 +79,17 @@ pub async fn dashboard(
 ) -> AppResult<(Dealer, Dashboard)> {
     let dealer = dealers::get(&state.db, scope, dealer_id).await?;
     let period = query.period()?;
-    let facts = load(state, &[dealer_id]).await?;
     let thresholds =
         monitoring_store::thresholds_for(&state.db, &[dealer_id]).await?.remove(&dealer_id).unwrap_or_default();
-    let figures = monitoring::figures(&facts, dealer_id, period, &thresholds.bands);
-    let trend: Vec<Figures> = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), query.months())
-        .into_iter()
-        .map(|month| monitoring::figures(&facts, dealer_id, month, &thresholds.bands))
-        .collect();
+    let mut periods = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), query.months());
+    periods.push(period);
+    let targets = state.config.service_targets();
+    let bands = |_| thresholds.bands;
+    let mut all = totals::figures(&state.db, &[dealer_id], &periods, &bands, true, &targets, now()).await?;
+    let mut trend = all.remove(&dealer_id).unwrap_or_default();
+    let figures = trend.pop().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no figures for {dealer_id}")))?;
     let alerts = monitoring::alerts(&figures, &trend, &thresholds);
-    let mut claims_by_stage = BTreeMap::new();
-    for claim in &facts.claims {
-        *claims_by_stage.entry(claim.stage.clone()).or_insert(0) += 1;
-    }
+    let claims_by_stage = monitoring_store::claims_by_stage(&state.db, dealer_id).await?;
     Ok((dealer, Dashboard { figures, trend, alerts, claims_by_stage }))
 }
 
@@ -149,41 +142,31 @@ pub async fn portfolio_rows(state: &AppState, scope: &Scope, query: &FiguresQuer
     .await?
     .items;
     let ids: Vec<i64> = dealers.iter().map(|d| d.id).collect();
-    let facts = load(state, &ids).await?;
     let own = monitoring_store::thresholds_for(&state.db, &ids).await?;
     let default = Thresholds::default();
     // Bands only colour the figures; each dealer's alerts use its own thresholds below.
-    let current = monitoring::figures_by_dealer(&facts, period, &default.bands);
-    let months = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), 6);
-    let monthly: Vec<_> = months.iter().map(|m| monitoring::figures_by_dealer(&facts, *m, &default.bands)).collect();
-    let mut rows: Vec<PortfolioRow> = dealers
-        .into_iter()
-        .map(|d| {
-            let thresholds = own.get(&d.id).unwrap_or(&default);
-            let figures = current
-                .get(&d.id)
-                .cloned()
-                .unwrap_or_else(|| monitoring::figures(&facts, d.id, period, &thresholds.bands));
-            let trend: Vec<Figures> = months
-                .iter()
-                .zip(&monthly)
-                .map(|(m, by)| {
-                    by.get(&d.id).cloned().unwrap_or_else(|| monitoring::figures(&facts, d.id, *m, &thresholds.bands))
-                })
-                .collect();
-            let alerts = monitoring::alerts(&figures, &trend, thresholds).len();
-            PortfolioRow {
-                dealer_id: d.id,
-                code: d.code,
-                name: d.name,
-                region: d.region,
-                status: d.status,
-                loss_ratio_trend: trend.iter().map(|f| f.loss_ratio).collect(),
-                figures,
-                alerts,
-            }
-        })
-        .collect();
+    let mut periods = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), 6);
+    periods.push(period);
+    let targets = state.config.service_targets();
+    let bands = |_| default.bands;
+    let mut all = totals::figures(&state.db, &ids, &periods, &bands, false, &targets, now()).await?;
+    let mut rows: Vec<PortfolioRow> = Vec::with_capacity(dealers.len());
+    for d in dealers {
+        let thresholds = own.get(&d.id).unwrap_or(&default);
+        let mut trend = all.remove(&d.id).unwrap_or_default();
+        let figures = trend.pop().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no figures for {}", d.id)))?;
+        let alerts = monitoring::alerts(&figures, &trend, thresholds).len();
+        rows.push(PortfolioRow {
+            dealer_id: d.id,
+            code: d.code,
+            name: d.name,
+            region: d.region,
+            status: d.status,
+            loss_ratio_trend: trend.iter().map(|f| f.loss_ratio).collect(),
+            figures,
+            alerts,
+        });
+    }
     sort_rows(&mut rows, query.sort.as_deref().unwrap_or("loss_ratio"), query.dir.as_deref() != Some("asc"));
     Ok(rows)
 }

@@ -1,0 +1,22 @@
+//! The `dealer_claim_development` table: payments and reserve movements of a dealer's claims by accident month
+//! and the month they were made.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "dealer_claim_development")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub dealer_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub accident_month: Date,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub movement_month: Date,
+    pub paid_fen: i64,
+    pub reserve_fen: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

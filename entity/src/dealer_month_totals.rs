@@ -1,0 +1,35 @@
+//! The `dealer_month_totals` table: a dealer-month's monitoring totals (see `domain::monitoring::MonthTotals`).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "dealer_month_totals")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub dealer_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub month: Date,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub term_days: i32,
+    pub cover_fen: i64,
+    pub cover_fen_days: i64,
+    pub normalised_millifen: i64,
+    pub normalised_millifen_days: i64,
+    pub unpriced_fen: i64,
+    pub unpriced_fen_days: i64,
+    pub cars: i64,
+    pub car_days: i64,
+    pub written_fen: i64,
+    pub commission_fen: i64,
+    pub paid_fen: i64,
+    pub referral_count: i64,
+    pub referral_fen: i64,
+    pub expiring: i64,
+    pub renewed: i64,
+    pub claim_count: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,281 @@
+//! The monitoring totals (`domain::monitoring::Rollup`) in the database: every write that changes a figure adds
+//! its difference in the same transaction; dashboards and the portfolio read them; `rebuild` recomputes them from
+//! the facts and `verify` compares the two.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+
+use crate::domain::claims::{ServiceTargets, Stage};
+use crate::domain::monitoring::{
+    Bands, DevelopmentKey, DevelopmentTotals, Figures, LiveClaims, MonthKey, MonthTotals, OPEN_STAGES, Period, Rollup,
+    cycle_times,
+};
+use crate::error::{AppError, AppResult};
+use entity::{claims, dealer_claim_development, dealer_month_totals, monitoring_totals_state};
+
+const MONTHS_TABLE: &str = "dealer_month_totals";
+const DEVELOPMENT_TABLE: &str = "dealer_claim_development";
+/// Rows per statement: 19 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Adds a change to the stored totals. Rows are written in key order, so concurrent writers lock them in the same
+/// order and cannot deadlock; call it last in a transaction, so the rows stay locked only until the commit.
+pub async fn apply(db: &impl ConnectionTrait, change: &Rollup) -> AppResult<()> {
+    let months: Vec<(&MonthKey, &MonthTotals)> = change.months.iter().collect();
+    for chunk in months.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Query::insert();
+        insert.into_table(Alias::new(MONTHS_TABLE)).columns(
+            ["dealer_id", "month", "term_days"].into_iter().chain(MonthTotals::COLUMNS.iter().copied()).map(Alias::new),
+        );
+        for (key, totals) in chunk {
+            let mut values: Vec<Expr> = vec![key.dealer_id.into(), key.month.into(), key.term_days.into()];
+            values.extend(totals.fields().into_iter().map(Expr::from));
+            insert.values(values).map_err(|e| AppError::Internal(e.into()))?;
+        }
+        insert.on_conflict(adding(MONTHS_TABLE, &["dealer_id", "month", "term_days"], MonthTotals::COLUMNS));
+        db.execute(&insert).await?;
+    }
+    let development: Vec<(&DevelopmentKey, &DevelopmentTotals)> = change.development.iter().collect();
+    for chunk in development.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = Query::insert();
+        insert.into_table(Alias::new(DEVELOPMENT_TABLE)).columns(
+            ["dealer_id", "accident_month", "movement_month"]
+                .into_iter()
+                .chain(DevelopmentTotals::COLUMNS.iter().copied())
+                .map(Alias::new),
+        );
+        for (key, totals) in chunk {
+            let mut values: Vec<Expr> =
+                vec![key.dealer_id.into(), key.accident_month.into(), key.movement_month.into()];
+            values.extend(totals.fields().into_iter().map(Expr::from));
+            insert.values(values).map_err(|e| AppError::Internal(e.into()))?;
+        }
+        insert.on_conflict(adding(
+            DEVELOPMENT_TABLE,
+            &["dealer_id", "accident_month", "movement_month"],
+            DevelopmentTotals::COLUMNS,
+        ));
+        db.execute(&insert).await?;
+    }
+    Ok(())
+}
+
+/// `ON CONFLICT (key) DO UPDATE SET c = table.c + excluded.c` for every total: both databases speak it.
+fn adding(table: &str, key: &[&str], columns: &[&str]) -> OnConflict {
+    let mut on_conflict = OnConflict::columns(key.iter().map(|c| Alias::new(*c)));
+    on_conflict.values(columns.iter().map(|c| {
+        let current = Expr::col((Alias::new(table), Alias::new(*c)));
+        (Alias::new(*c), current.add(Expr::cust(format!(r#"excluded."{c}""#))))
+    }));
+    on_conflict
+}
+
+/// The stored totals of the given dealers (all when `None`) for months before `before`.
+pub async fn load(db: &impl ConnectionTrait, dealer_ids: Option<&[i64]>, before: NaiveDate) -> AppResult<Rollup> {
+    let mut rollup = Rollup::default();
+    let mut months = dealer_month_totals::Entity::find().filter(dealer_month_totals::Column::Month.lt(before));
+    let mut development = dealer_claim_development::Entity::find()
+        .filter(dealer_claim_development::Column::MovementMonth.lt(before));
+    if let Some(ids) = dealer_ids {
+        months = months.filter(dealer_month_totals::Column::DealerId.is_in(ids.to_vec()));
+        development = development.filter(dealer_claim_development::Column::DealerId.is_in(ids.to_vec()));
+    }
+    for row in months.all(db).await? {
+        let key = MonthKey { dealer_id: row.dealer_id, month: row.month, term_days: row.term_days };
+        let totals = MonthTotals::from_fields(&[
+            row.cover_fen,
+            row.cover_fen_days,
+            row.normalised_millifen,
+            row.normalised_millifen_days,
+            row.unpriced_fen,
+            row.unpriced_fen_days,
+            row.cars,
+            row.car_days,
+            row.written_fen,
+            row.commission_fen,
+            row.paid_fen,
+            row.referral_count,
+            row.referral_fen,
+            row.expiring,
+            row.renewed,
+            row.claim_count,
+        ]);
+        if !totals.is_zero() {
+            rollup.months.insert(key, totals);
+        }
+    }
+    for row in development.all(db).await? {
+        let key = DevelopmentKey {
+            dealer_id: row.dealer_id,
+            accident_month: row.accident_month,
+            movement_month: row.movement_month,
+        };
+        let totals = DevelopmentTotals { paid_fen: row.paid_fen, reserve_fen: row.reserve_fen };
+        if !totals.is_zero() {
+            rollup.development.insert(key, totals);
+        }
+    }
+    Ok(rollup)
+}
+
+/// Claims open now and those past their stage's service target, per dealer (cycle times left out).
+pub async fn open_claims(
+    db: &impl ConnectionTrait,
+    dealer_ids: &[i64],
+    targets: &ServiceTargets,
+    at: DateTime<Utc>,
+) -> AppResult<HashMap<i64, LiveClaims>> {
+    let mut out: HashMap<i64, LiveClaims> = HashMap::new();
+    for chunk in dealer_ids.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(i64, String, DateTime<Utc>)> = claims::Entity::find()
+            .select_only()
+            .column(claims::Column::DealerId)
+            .column(claims::Column::Stage)
+            .column(claims::Column::StageSince)
+            .filter(claims::Column::DealerId.is_in(chunk.to_vec()))
+            .filter(claims::Column::Stage.is_in(OPEN_STAGES))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (dealer_id, stage, since) in rows {
+            let live = out.entry(dealer_id).or_default();
+            live.open += 1;
+            let stage = Stage::parse(&stage).unwrap_or(Stage::Reported);
+            live.overdue += u64::from(targets.is_overdue(stage, since, at));
+        }
+    }
+    Ok(out)
+}
+
+/// What `rebuild` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub month_rows: usize,
+    pub development_rows: usize,
+}
+
+/// Recomputes every total from the facts, replacing what was stored. Writers wait meanwhile (PostgreSQL: the
+/// totals tables are locked first, so a write either committed before, and is in the facts read, or adds its
+/// difference after the rebuilt totals are in; SQLite: one writer at a time anyway).
+pub async fn rebuild(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) -> AppResult<Rebuilt> {
+    let tx = crate::db::begin_write(db).await?;
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_unprepared(&format!(
+            r#"LOCK TABLE "{MONTHS_TABLE}", "{DEVELOPMENT_TABLE}", "monitoring_totals_state" IN EXCLUSIVE MODE"#
+        ))
+        .await?;
+    }
+    let facts = super::monitoring::facts(&tx, None, targets, super::now()).await?;
+    let rollup = Rollup::from_facts(&facts);
+    dealer_month_totals::Entity::delete_many().exec(&tx).await?;
+    dealer_claim_development::Entity::delete_many().exec(&tx).await?;
+    apply(&tx, &rollup).await?;
+    monitoring_totals_state::Entity::delete_many().exec(&tx).await?;
+    monitoring_totals_state::Entity::insert(monitoring_totals_state::ActiveModel {
+        id: sea_orm::ActiveValue::Set(1),
+        rebuilt_at: sea_orm::ActiveValue::Set(super::now()),
+    })
+    .exec(&tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Rebuilt { month_rows: rollup.months.len(), development_rows: rollup.development.len() })
+}
+
+/// Rebuilds the totals if they never were (a database migrated from before they existed); a no-op otherwise.
+pub async fn ensure_built(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) -> AppResult<Option<Rebuilt>> {
+    if monitoring_totals_state::Entity::find_by_id(1).one(db).await?.is_some() {
+        return Ok(None);
+    }
+    rebuild(db, targets).await.map(Some)
+}
+
+/// A stored total that differs from the one the facts give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub row: String,
+    pub stored: Vec<i64>,
+    pub from_facts: Vec<i64>,
+}
+
+/// Compares the stored totals with totals recomputed from the facts, in one consistent snapshot.
+pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) -> AppResult<Vec<Difference>> {
+    // One snapshot for both reads: PostgreSQL by isolation level, SQLite by its read transaction.
+    let isolation = (db.get_database_backend() == DbBackend::Postgres).then_some(sea_orm::IsolationLevel::RepeatableRead);
+    let tx = db.begin_with_config(isolation, None).await?;
+    let stored = load(&tx, None, NaiveDate::MAX).await?;
+    let facts = super::monitoring::facts(&tx, None, targets, super::now()).await?;
+    tx.commit().await?;
+    let expected = Rollup::from_facts(&facts);
+    let mut differences = Vec::new();
+    let months: BTreeMap<&MonthKey, ()> = stored.months.keys().chain(expected.months.keys()).map(|k| (k, ())).collect();
+    for key in months.keys() {
+        let (a, b) = (stored.months.get(key).copied().unwrap_or_default(), expected.months.get(key).copied().unwrap_or_default());
+        if a != b {
+            differences.push(Difference {
+                row: format!("dealer {} month {} term {}", key.dealer_id, key.month, key.term_days),
+                stored: a.fields(),
+                from_facts: b.fields(),
+            });
+        }
+    }
+    let keys: BTreeMap<&DevelopmentKey, ()> =
+        stored.development.keys().chain(expected.development.keys()).map(|k| (k, ())).collect();
+    for key in keys.keys() {
+        let a = stored.development.get(key).copied().unwrap_or_default();
+        let b = expected.development.get(key).copied().unwrap_or_default();
+        if a != b {
+            differences.push(Difference {
+                row: format!(
+                    "dealer {} accidents {} movements {}",
+                    key.dealer_id, key.accident_month, key.movement_month
+                ),
+                stored: a.fields(),
+                from_facts: b.fields(),
+            });
+        }
+    }
+    Ok(differences)
+}
+
+/// Each dealer's figures for each period (whole months), in `periods` order, from the stored totals; open and
+/// overdue claims as of `at`. Cycle times only `with_cycle` (one query per dealer, for a dashboard), else `None`.
+pub async fn figures(
+    db: &impl ConnectionTrait,
+    dealer_ids: &[i64],
+    periods: &[Period],
+    bands: &(dyn Fn(i64) -> Bands + Sync),
+    with_cycle: bool,
+    targets: &ServiceTargets,
+    at: DateTime<Utc>,
+) -> AppResult<HashMap<i64, Vec<Figures>>> {
+    let Some(until) = periods.iter().map(|p| p.to).max() else { return Ok(HashMap::new()) };
+    let since = periods.iter().map(|p| p.from).min().unwrap_or(until);
+    let rollup = load(db, Some(dealer_ids), until).await?;
+    let mut live = open_claims(db, dealer_ids, targets, at).await?;
+    let mut out = HashMap::with_capacity(dealer_ids.len());
+    for &dealer_id in dealer_ids {
+        let open = live.remove(&dealer_id).unwrap_or_default();
+        let closed = if with_cycle {
+            // A day early: closures are cut by China day, a timestamp is UTC.
+            let from = since.pred_opt().unwrap_or(since).and_time(chrono::NaiveTime::MIN).and_utc();
+            Some(super::monitoring::closed_claims(db, dealer_id, from, targets).await?)
+        } else {
+            None
+        };
+        let dealer_bands = bands(dealer_id);
+        let mut list = Vec::with_capacity(periods.len());
+        for period in periods {
+            let cycle = closed.as_ref().map(|claims| cycle_times(&claims.iter().collect::<Vec<_>>(), *period));
+            let claims = LiveClaims { open: open.open, overdue: open.overdue, cycle };
+            let figures = rollup.figures(dealer_id, *period, &claims, &dealer_bands).ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("the period {period:?} is not whole months"))
+            })?;
+            list.push(figures);
+        }
+        out.insert(dealer_id, list);
+    }
+    Ok(out)
+}
