@@ -87,6 +87,7 @@ async fn sell(app: &TestApp, s: &Store, n: u32, start: NaiveDate) -> Vec<Value> 
             .await
             .unwrap();
     }
+    app.rebuild_totals().await;
     policies
 }
 

@@ -1,8 +1,9 @@
 //! DOMAIN.md's monitoring figures for every dealer and one period, as one lazy query.
 //!
 //! The definitions are the service's (`domain::monitoring`), computed on whole columns:
-//! money stays integer fen through every sum, and is rounded once per policy for earned
-//! premium (half away from zero, as the service rounds); ratios are `f64` of exact integers.
+//! money stays integer fen through every sum; earned premium is summed exactly (fen·days over
+//! a common denominator of the term lengths) and rounded once per dealer, half away from zero,
+//! as the service rounds; ratios are `f64` of exact integers.
 //! The service's figures and these agree to the fen on money and to 1e-9 on ratios (a test in
 //! the service checks it on demo data).
 
@@ -358,8 +359,10 @@ fn band(params: &FigureParams, scale: f64) -> Expr {
 }
 
 /// Earned premium per dealer: per policy, each premium segment (issue, then each endorsement from its
-/// effective day) × its days of cover in the period ÷ the policy's days, rounded to the fen per policy.
-/// Also the premium with the pricing coefficient divided back out, for the price-normalised loss ratio.
+/// effective day) × its days of cover in the period ÷ the policy's days, summed exactly (integer fen·days over a
+/// common denominator of the term lengths) and rounded to the fen once per dealer, as the service does.
+/// Also the premium with the pricing coefficient divided back out (each segment's premium to the milli-fen), for
+/// the price-normalised loss ratio.
 fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) -> PolarsResult<LazyFrame> {
     let overlap = |start: Expr, end: Expr| {
         let days = (least(end, lit(to)) - greatest(start, lit(from))).cast(DataType::Int64);
@@ -390,8 +393,12 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
     let single = terms
         .clone()
         .join(endorsed.clone(), [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Anti))
-        .with_column((col("premium_fen") * overlap(col("start_d"), col("cover_end_d"))).alias("premium_days"))
-        .select(per_policy.iter().cloned().chain([col("premium_days")]).collect::<Vec<_>>());
+        .with_columns([
+            (col("premium_fen") * overlap(col("start_d"), col("cover_end_d"))).alias("premium_days"),
+            (normalised_millifen(col("premium_fen")) * overlap(col("start_d"), col("cover_end_d")))
+                .alias("normalised_days"),
+        ])
+        .select(per_policy.iter().cloned().chain([col("premium_days"), col("normalised_days")]).collect::<Vec<_>>());
     let endorsed_terms = terms.join(endorsed, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Semi));
     let segments = frames
         .policy_versions
@@ -405,7 +412,12 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
             col("premium_after_fen"),
         ])
         .join(
-            endorsed_terms.clone().select([col("policy_id"), col("start_d"), col("cover_end_d")]),
+            endorsed_terms.clone().select([
+                col("policy_id"),
+                col("start_d"),
+                col("cover_end_d"),
+                col("pricing_coefficient_micros"),
+            ]),
             [col("policy_id")],
             [col("policy_id")],
             JoinArgs::new(JoinType::Inner),
@@ -420,38 +432,72 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
                 .otherwise(col("cover_end_d"))
                 .alias("seg_end"),
         ])
-        .with_column((col("premium_after_fen") * overlap(col("seg_start"), col("seg_end"))).alias("premium_days"))
+        .with_columns([
+            (col("premium_after_fen") * overlap(col("seg_start"), col("seg_end"))).alias("premium_days"),
+            (normalised_millifen(col("premium_after_fen")) * overlap(col("seg_start"), col("seg_end")))
+                .alias("normalised_days"),
+        ])
         .group_by([col("policy_id")])
-        .agg([col("premium_days").sum()]);
+        .agg([col("premium_days").sum(), col("normalised_days").sum()]);
     let segmented = segments
         .join(endorsed_terms, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Inner))
-        .select(per_policy.iter().cloned().chain([col("premium_days")]).collect::<Vec<_>>());
+        .select(per_policy.iter().cloned().chain([col("premium_days"), col("normalised_days")]).collect::<Vec<_>>());
     let premium_days = concat([single, segmented], UnionArgs::default())?;
+    let common = common_term(&premium_days)?;
     Ok(premium_days
         .with_column(
-            when(col("term_days").gt(lit(0i64)))
-                .then(round_div(col("premium_days"), col("term_days")))
-                .otherwise(lit(0i64))
-                .alias("earned_fen"),
+            col("normalised_days")
+                .is_null()
+                .and(col("premium_days").neq(lit(0i64)))
+                .alias("normalisation_unknown"),
         )
+        .group_by([col("dealer_id"), col("term_days")])
+        .agg([
+            col("premium_days").sum(),
+            col("normalised_days").sum(),
+            col("normalisation_unknown").any(false),
+        ])
         .group_by([col("dealer_id")])
         .agg([
-            col("earned_fen").sum().alias("earned_premium_fen"),
-            // earned ÷ (coefficient µ / 1e6), in fen.
-            when(col("earned_fen").neq(lit(0i64)).and(col("pricing_coefficient_micros").neq(lit(0i64))))
-                .then(
-                    col("earned_fen").cast(DataType::Float64) * lit(1e6)
-                        / col("pricing_coefficient_micros").cast(DataType::Float64),
-                )
-                .otherwise(lit(0.0))
-                .sum()
-                .alias("normalised_earned_fen"),
-            col("earned_fen")
-                .neq(lit(0i64))
-                .and(col("pricing_coefficient_micros").eq(lit(0i64)))
-                .any(false)
-                .alias("normalisation_unknown"),
+            // Σ premium_days ÷ term over the terms, exactly: each scaled to the common denominator.
+            round_div((col("premium_days") * lit(common).floor_div(col("term_days"))).sum(), lit(common))
+                .alias("earned_premium_fen"),
+            ((col("normalised_days").cast(DataType::Float64) / col("term_days").cast(DataType::Float64)).sum()
+                / lit(MILLIFEN_PER_FEN))
+            .alias("normalised_earned_fen"),
+            col("normalisation_unknown").any(false),
         ]))
+}
+
+/// Milli-fen in a fen: the normalised premium is kept to a thousandth of a fen.
+const MILLIFEN_PER_FEN: f64 = 1000.0;
+
+/// A premium (fen) with the pricing coefficient (millionths) divided out, in milli-fen, half away from zero; null
+/// without a usable coefficient.
+fn normalised_millifen(premium_fen: Expr) -> Expr {
+    when(col("pricing_coefficient_micros").gt(lit(0i64)))
+        .then(round_div(premium_fen * lit(1_000_000_000i64), col("pricing_coefficient_micros")))
+        .otherwise(lit(NULL).cast(DataType::Int64))
+}
+
+/// The least common multiple of the policy terms that earn in the period (365 and 366 days give 133,590), so that
+/// premium-days over different terms add up as integers.
+fn common_term(premium_days: &LazyFrame) -> PolarsResult<i64> {
+    let terms = premium_days.clone().select([col("term_days").unique()]).collect()?;
+    let mut common: i64 = 1;
+    for term in terms.column("term_days")?.i64()?.iter().flatten().filter(|t| *t > 0) {
+        let gcd = {
+            let (mut a, mut b) = (common, term);
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            a
+        };
+        common = (common / gcd).checked_mul(term).ok_or_else(|| {
+            PolarsError::ComputeError("policy terms too varied to add earned premium exactly".into())
+        })?;
+    }
+    Ok(common)
 }
 
 /// Days of the period each vehicle was covered by any of the dealer's policies, summed per dealer.
@@ -694,7 +740,7 @@ mod tests {
         policies.push(1, 10, 1, c(), n(), d(2023, 7, 1), d(2024, 7, 1), None, 366_000, 800_000, None);
         versions.push(1, 1, 1, "issue".into(), d(2023, 7, 1), t(2023, 6, 30, 10), 366_000, 366_000);
         // 2: car 10 again from Jan 16 (China day of 17:00 UTC is the 16th), endorsed on the 21st:
-        // (5 × 95 000 + 11 × 110 000) / 366 = 4 603.825 → 4 604.
+        // (5 × 95 000 + 11 × 110 000) / 366 = 4 603.825.
         policies.push(
             2,
             10,
@@ -726,7 +772,8 @@ mod tests {
         );
         versions.push(3, 1, 1, "issue".into(), d(2023, 1, 20), t(2023, 1, 19, 3), 365_000, 365_000);
         versions.push(3, 1, 2, "cancel".into(), d(2024, 1, 10), t(2024, 1, 9, 4), 0, -10_000);
-        // 4: car 12 expiring Jan 25, renewed by 5: 24 × 200 000 / 365 = 13 150.68 → 13 151; 5: 7 × 183 000 / 366 = 3 500.
+        // 4: car 12 expiring Jan 25, renewed by 5: 24 × 200 000 / 365 = 13 150.68; 5: 7 × 183 000 / 366 = 3 500.
+        // Summed exactly: 61 254.51 → 61 255.
         policies.push(4, 12, 1, c(), n(), d(2023, 1, 25), d(2024, 1, 25), None, 200_000, 1_000_000, None);
         versions.push(4, 1, 1, "issue".into(), d(2023, 1, 25), t(2023, 1, 24, 3), 200_000, 200_000);
         policies.push(
@@ -842,7 +889,7 @@ mod tests {
         assert_eq!(int(&df, "dealer_id", 0), Some(1));
         let i = |c| int(&df, c, 0);
         assert_eq!(i("written_premium_fen"), Some(95_000 + 14_795 - 10_000 + 183_000));
-        assert_eq!(i("earned_premium_fen"), Some(31_000 + 4_604 + 9_000 + 13_151 + 3_500));
+        assert_eq!(i("earned_premium_fen"), Some(61_255));
         assert_eq!(i("covered_days"), Some(31 + 9 + 31));
         assert_eq!(i("paid_fen"), Some(1_000_000));
         assert_eq!(i("case_reserves_fen"), Some(600_000));
@@ -865,7 +912,9 @@ mod tests {
         let earned = 61_255.0;
         close(f("exposure"), 71.0 / 365.0);
         close(f("loss_ratio"), 1_300_000.0 / earned);
-        close(f("price_normalised_loss_ratio"), 1_300_000.0 / (38_750.0 + 4_604.0 + 9_000.0 + 13_151.0 + 3_500.0));
+        // Normalised premium is not rounded: policy 2 earns 1 685 000 / 366 and policy 4 4 800 000 / 365 of it.
+        let normalised = 38_750.0 + 1_685_000.0 / 366.0 + 9_000.0 + 4_800_000.0 / 365.0 + 3_500.0;
+        close(f("price_normalised_loss_ratio"), 1_300_000.0 / normalised);
         close(f("commission_ratio"), 10_720.0 / 282_795.0);
         close(f("variable_cost_ratio"), 1_300_000.0 / earned + 10_720.0 / 282_795.0);
         close(f("frequency"), 2.0 * 365.0 / 71.0);
@@ -926,7 +975,7 @@ mod tests {
     }
 
     #[test]
-    fn earned_premium_rounds_half_away_from_zero_per_policy() {
+    fn round_div_rounds_half_away_from_zero() {
         let df = df!("n" => [5i64, 15, -5, -15, 7], "d" => [10i64, 10, 10, 10, 10]).unwrap();
         let rounded = collect_deep(df.lazy().select([round_div(col("n"), col("d")).alias("r")])).unwrap();
         let values: Vec<Option<i64>> = rounded.column("r").unwrap().i64().unwrap().iter().collect();

@@ -194,6 +194,20 @@ impl TestApp {
         (browser, csrf)
     }
 
+    /// Recomputes the monitoring totals from the facts, as `autochannel monitoring rebuild` does after facts were
+    /// changed behind the service's back (tests move policy dates with `sql`).
+    pub async fn rebuild_totals(&self) {
+        let targets = autochannel::config::ServeConfig::default().service_targets();
+        autochannel::store::totals::rebuild(&self.db, &targets).await.expect("rebuild the monitoring totals");
+    }
+
+    /// The monitoring totals equal the totals recomputed from the facts.
+    pub async fn assert_totals_exact(&self) {
+        let targets = autochannel::config::ServeConfig::default().service_targets();
+        let differences = autochannel::store::totals::verify(&self.db, &targets).await.expect("verify");
+        assert!(differences.is_empty(), "the monitoring totals drifted from the facts: {differences:#?}");
+    }
+
     /// Runs SQL directly, as someone with database access would.
     pub async fn sql(&self, statement: &str) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
         self.db.execute_unprepared(statement).await
