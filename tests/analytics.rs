@@ -130,7 +130,8 @@ impl Row<'_> {
         assert_eq!(upside_down, Some(live.upside_down), "dealer {} {:?}: upside down", self.dealer, self.period);
         self.stat("report_to_close", live.cycle.as_ref().unwrap().report_to_close.as_ref());
         for stage in analytics::figures::OPEN_STAGES {
-            let live_stage = live.cycle.as_ref().unwrap().per_stage.iter().find(|(s, _)| s == stage).map(|(_, stat)| stat);
+            let live_stage =
+                live.cycle.as_ref().unwrap().per_stage.iter().find(|(s, _)| s == stage).map(|(_, stat)| stat);
             self.stat(stage, live_stage);
         }
     }

@@ -446,17 +446,10 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
     let common = common_term(&premium_days)?;
     Ok(premium_days
         .with_column(
-            col("normalised_days")
-                .is_null()
-                .and(col("premium_days").neq(lit(0i64)))
-                .alias("normalisation_unknown"),
+            col("normalised_days").is_null().and(col("premium_days").neq(lit(0i64))).alias("normalisation_unknown"),
         )
         .group_by([col("dealer_id"), col("term_days")])
-        .agg([
-            col("premium_days").sum(),
-            col("normalised_days").sum(),
-            col("normalisation_unknown").any(false),
-        ])
+        .agg([col("premium_days").sum(), col("normalised_days").sum(), col("normalisation_unknown").any(false)])
         .group_by([col("dealer_id")])
         .agg([
             // Σ premium_days ÷ term over the terms, exactly: each scaled to the common denominator.
@@ -493,9 +486,9 @@ fn common_term(premium_days: &LazyFrame) -> PolarsResult<i64> {
             }
             a
         };
-        common = (common / gcd).checked_mul(term).ok_or_else(|| {
-            PolarsError::ComputeError("policy terms too varied to add earned premium exactly".into())
-        })?;
+        common = (common / gcd)
+            .checked_mul(term)
+            .ok_or_else(|| PolarsError::ComputeError("policy terms too varied to add earned premium exactly".into()))?;
     }
     Ok(common)
 }

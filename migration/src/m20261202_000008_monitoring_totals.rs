@@ -40,7 +40,10 @@ impl MigrationTrait for Migration {
             months.col(big_integer(column).default(0));
         }
         months.primary_key(
-            Index::create().col(DealerMonthTotals::DealerId).col(DealerMonthTotals::Month).col(DealerMonthTotals::TermDays),
+            Index::create()
+                .col(DealerMonthTotals::DealerId)
+                .col(DealerMonthTotals::Month)
+                .col(DealerMonthTotals::TermDays),
         );
         manager.create_table(months.to_owned()).await?;
 
@@ -75,7 +78,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [MonitoringTotalsState::Table.into_iden(), DealerClaimDevelopment::Table.into_iden(), DealerMonthTotals::Table.into_iden()] {
+        for table in [
+            MonitoringTotalsState::Table.into_iden(),
+            DealerClaimDevelopment::Table.into_iden(),
+            DealerMonthTotals::Table.into_iden(),
+        ] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())

@@ -1671,8 +1671,7 @@ async fn reserve_to_payable(
     for code in codes.iter().collect::<std::collections::BTreeSet<_>>() {
         let want = payable.get(code).copied().unwrap_or(0);
         let have = current.get(code).copied().unwrap_or(0);
-        move_reserve(tx, claim, code, want - have, "settle", "reserve set to the approved payable", actor_id)
-            .await?;
+        move_reserve(tx, claim, code, want - have, "settle", "reserve set to the approved payable", actor_id).await?;
     }
     Ok(())
 }

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::auth::Scope;
-use crate::domain::monitoring::{PolicyFact, Rollup};
 use crate::domain::money::{from_fen, rate_from_micros, to_fen};
+use crate::domain::monitoring::{PolicyFact, Rollup};
 use crate::domain::underwriting::identity;
 use crate::domain::underwriting::lifecycle::{self, Period};
 use crate::domain::underwriting::rating::{self, CoverageChoice, CoverageKind, PremiumLine, PricingInput, Vehicle};

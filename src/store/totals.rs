@@ -73,12 +73,20 @@ fn adding(table: &str, key: &[&str], columns: &[&str]) -> OnConflict {
     on_conflict
 }
 
-/// The stored totals of the given dealers (all when `None`) for months before `before`.
-pub async fn load(db: &impl ConnectionTrait, dealer_ids: Option<&[i64]>, before: NaiveDate) -> AppResult<Rollup> {
+/// The stored totals of the given dealers (all when `None`) for months before `before` (all when `None`).
+pub async fn load(
+    db: &impl ConnectionTrait,
+    dealer_ids: Option<&[i64]>,
+    before: Option<NaiveDate>,
+) -> AppResult<Rollup> {
     let mut rollup = Rollup::default();
-    let mut months = dealer_month_totals::Entity::find().filter(dealer_month_totals::Column::Month.lt(before));
-    let mut development = dealer_claim_development::Entity::find()
-        .filter(dealer_claim_development::Column::MovementMonth.lt(before));
+    let mut months = dealer_month_totals::Entity::find();
+    let mut development = dealer_claim_development::Entity::find();
+    // No sentinel date for "all": SQLite compares dates as text, where "+262142-12-31" sorts first.
+    if let Some(before) = before {
+        months = months.filter(dealer_month_totals::Column::Month.lt(before));
+        development = development.filter(dealer_claim_development::Column::MovementMonth.lt(before));
+    }
     if let Some(ids) = dealer_ids {
         months = months.filter(dealer_month_totals::Column::DealerId.is_in(ids.to_vec()));
         development = development.filter(dealer_claim_development::Column::DealerId.is_in(ids.to_vec()));
@@ -203,16 +211,20 @@ pub struct Difference {
 /// Compares the stored totals with totals recomputed from the facts, in one consistent snapshot.
 pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) -> AppResult<Vec<Difference>> {
     // One snapshot for both reads: PostgreSQL by isolation level, SQLite by its read transaction.
-    let isolation = (db.get_database_backend() == DbBackend::Postgres).then_some(sea_orm::IsolationLevel::RepeatableRead);
+    let isolation =
+        (db.get_database_backend() == DbBackend::Postgres).then_some(sea_orm::IsolationLevel::RepeatableRead);
     let tx = db.begin_with_config(isolation, None).await?;
-    let stored = load(&tx, None, NaiveDate::MAX).await?;
+    let stored = load(&tx, None, None).await?;
     let facts = super::monitoring::facts(&tx, None, targets, super::now()).await?;
     tx.commit().await?;
     let expected = Rollup::from_facts(&facts);
     let mut differences = Vec::new();
     let months: BTreeMap<&MonthKey, ()> = stored.months.keys().chain(expected.months.keys()).map(|k| (k, ())).collect();
     for key in months.keys() {
-        let (a, b) = (stored.months.get(key).copied().unwrap_or_default(), expected.months.get(key).copied().unwrap_or_default());
+        let (a, b) = (
+            stored.months.get(key).copied().unwrap_or_default(),
+            expected.months.get(key).copied().unwrap_or_default(),
+        );
         if a != b {
             differences.push(Difference {
                 row: format!("dealer {} month {} term {}", key.dealer_id, key.month, key.term_days),
@@ -253,7 +265,7 @@ pub async fn figures(
 ) -> AppResult<HashMap<i64, Vec<Figures>>> {
     let Some(until) = periods.iter().map(|p| p.to).max() else { return Ok(HashMap::new()) };
     let since = periods.iter().map(|p| p.from).min().unwrap_or(until);
-    let rollup = load(db, Some(dealer_ids), until).await?;
+    let rollup = load(db, Some(dealer_ids), Some(until)).await?;
     let mut live = open_claims(db, dealer_ids, targets, at).await?;
     let mut out = HashMap::with_capacity(dealer_ids.len());
     for &dealer_id in dealer_ids {
@@ -270,9 +282,9 @@ pub async fn figures(
         for period in periods {
             let cycle = closed.as_ref().map(|claims| cycle_times(&claims.iter().collect::<Vec<_>>(), *period));
             let claims = LiveClaims { open: open.open, overdue: open.overdue, cycle };
-            let figures = rollup.figures(dealer_id, *period, &claims, &dealer_bands).ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("the period {period:?} is not whole months"))
-            })?;
+            let figures = rollup
+                .figures(dealer_id, *period, &claims, &dealer_bands)
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the period {period:?} is not whole months")))?;
             list.push(figures);
         }
         out.insert(dealer_id, list);

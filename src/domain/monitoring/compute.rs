@@ -215,8 +215,7 @@ fn compute(dealer: &DealerFacts<'_>, period: Period, bands: &Bands) -> Figures {
         }
     }
     let earned_premium = from_fen(earned.rounded());
-    let normalised_earned =
-        (!unpriced).then(|| normalised.exact() / Decimal::from(MILLIFEN_PER_YUAN));
+    let normalised_earned = (!unpriced).then(|| normalised.exact() / Decimal::from(MILLIFEN_PER_YUAN));
 
     let exposure = exposure(&dealer.policies, period);
 

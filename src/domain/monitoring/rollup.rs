@@ -100,24 +100,27 @@ macro_rules! each_field {
     };
 }
 
-each_field!(apply, MonthTotals {
-    cover_fen,
-    cover_fen_days,
-    normalised_millifen,
-    normalised_millifen_days,
-    unpriced_fen,
-    unpriced_fen_days,
-    cars,
-    car_days,
-    written_fen,
-    commission_fen,
-    paid_fen,
-    referral_count,
-    referral_fen,
-    expiring,
-    renewed,
-    claim_count
-});
+each_field!(
+    apply,
+    MonthTotals {
+        cover_fen,
+        cover_fen_days,
+        normalised_millifen,
+        normalised_millifen_days,
+        unpriced_fen,
+        unpriced_fen_days,
+        cars,
+        car_days,
+        written_fen,
+        commission_fen,
+        paid_fen,
+        referral_count,
+        referral_fen,
+        expiring,
+        renewed,
+        claim_count
+    }
+);
 each_field!(apply, DevelopmentTotals { paid_fen, reserve_fen });
 
 /// Monthly totals of any number of dealers, or the change a write makes to them.
@@ -281,7 +284,12 @@ impl Rollup {
         out
     }
 
-    fn development(&mut self, dealer_id: i64, accident_on: NaiveDate, movement_on: NaiveDate) -> &mut DevelopmentTotals {
+    fn development(
+        &mut self,
+        dealer_id: i64,
+        accident_on: NaiveDate,
+        movement_on: NaiveDate,
+    ) -> &mut DevelopmentTotals {
         let key =
             DevelopmentKey { dealer_id, accident_month: month_of(accident_on), movement_month: month_of(movement_on) };
         self.development.entry(key).or_default()

@@ -1086,9 +1086,10 @@ fn consistent_facts(rng: &mut Lcg) -> Facts {
 
 fn whole_month_periods(rng: &mut Lcg) -> Vec<Period> {
     let day = rng.day(d("2024-10-01"), 1300);
-    let mut periods: Vec<Period> = [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::YearToDate, PeriodKind::Rolling12Months]
-        .map(|k| Period::containing(k, day))
-        .to_vec();
+    let mut periods: Vec<Period> =
+        [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::YearToDate, PeriodKind::Rolling12Months]
+            .map(|k| Period::containing(k, day))
+            .to_vec();
     periods.extend(Period::last_months(day, 3));
     periods
 }
