@@ -367,7 +367,9 @@ async fn the_totals_stay_exact_through_random_writes(app: TestApp) {
     let cm = setup(&app).await;
     let stores = [store(&app, "D001", cm).await, store(&app, "D002", cm).await];
     let mut rng = Lcg(0x2026_1202);
-    let (mut policies, mut claims): (Vec<(usize, i64)>, Vec<(usize, i64)>) = (Vec::new(), Vec::new());
+    // (store index, id) of every policy and claim made so far.
+    let mut policies: Vec<(usize, i64)> = Vec::new();
+    let mut claims: Vec<(usize, i64)> = Vec::new();
     let mut sold = 0;
     let mut ok = std::collections::BTreeMap::<String, usize>::new();
     for round in 0..5 {
