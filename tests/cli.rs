@@ -18,7 +18,23 @@ on_both_databases!(
     serve_demo_signs_in_every_role_with_its_navigation,
     sigterm_stops_the_server_cleanly,
     a_backup_is_a_consistent_copy_that_verifies,
+    monitoring_verify_finds_a_changed_total_and_rebuild_repairs_it,
 );
+
+async fn monitoring_verify_finds_a_changed_total_and_rebuild_repairs_it(app: TestApp) {
+    let (ok, _, err) = run(autochannel(&app).args(["demo-data", "--dealers", "2", "--policies", "120"]));
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(autochannel(&app).args(["monitoring", "verify"]));
+    assert!(ok && out.starts_with("OK"), "demo data leaves exact totals: {out} {err}");
+    // A total changed behind the service's back is named, and the command fails.
+    app.sql("UPDATE dealer_month_totals SET written_fen = written_fen + 1 WHERE written_fen <> 0").await.unwrap();
+    let (ok, out, _) = run(autochannel(&app).args(["monitoring", "verify"]));
+    assert!(!ok && out.contains("DIFFERENCE: dealer") && out.contains("differences"), "{out}");
+    let (ok, out, err) = run(autochannel(&app).args(["monitoring", "rebuild"]));
+    assert!(ok && out.contains("monitoring totals rebuilt"), "{out} {err}");
+    let (ok, out, _) = run(autochannel(&app).args(["monitoring", "verify"]));
+    assert!(ok && out.starts_with("OK"), "{out}");
+}
 
 async fn a_backup_is_a_consistent_copy_that_verifies(app: TestApp) {
     use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
