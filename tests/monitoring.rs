@@ -180,6 +180,16 @@ async fn the_figures_follow_premium_claims_and_reserves(app: TestApp) {
     assert_eq!(dec(&f["referral_value"]), Decimal::from(6000));
     assert_eq!(dashboard["claims_by_stage"]["settled"], 1);
     assert_eq!(dashboard["trend"].as_array().unwrap().len(), 12);
+    // A day whose months cannot be counted is refused with the field named, not a server error.
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/dealers/{}/figures?on=9999-12-31", s.dealer)))
+        .bearer_auth(&s.manager)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("\"on\""));
 }
 
 async fn a_dealer_above_target_raises_an_alert_and_tops_the_portfolio(app: TestApp) {

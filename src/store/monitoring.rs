@@ -71,30 +71,48 @@ pub fn policy_fact(
 /// monitoring totals by, before and after.
 pub async fn vehicle_facts(db: &impl ConnectionTrait, quote_id: i64) -> AppResult<Vec<PolicyFact>> {
     let rows = policies::Entity::find().filter(policies::Column::QuoteId.eq(quote_id)).all(db).await?;
+    Ok(policy_facts(db, &rows).await?.0)
+}
+
+/// The policies as monitoring sees them, with the premium each of their versions wrote: versions and renewals are
+/// read in bulk, a thousand policies a statement.
+async fn policy_facts(
+    db: &impl ConnectionTrait,
+    rows: &[policies::Model],
+) -> AppResult<(Vec<PolicyFact>, Vec<PremiumEntry>)> {
     let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
     let mut versions: BTreeMap<i64, Vec<policy_versions::Model>> = BTreeMap::new();
-    for v in policy_versions::Entity::find()
-        .filter(policy_versions::Column::PolicyId.is_in(ids.clone()))
-        .order_by_asc(policy_versions::Column::Seq)
-        .all(db)
-        .await?
-    {
-        versions.entry(v.policy_id).or_default().push(v);
+    let mut renewed: HashSet<i64> = HashSet::new();
+    for chunk in ids.chunks(1000) {
+        for v in policy_versions::Entity::find()
+            .filter(policy_versions::Column::PolicyId.is_in(chunk.to_vec()))
+            .order_by_asc(policy_versions::Column::Seq)
+            .all(db)
+            .await?
+        {
+            versions.entry(v.policy_id).or_default().push(v);
+        }
+        renewed.extend(
+            policies::Entity::find()
+                .select_only()
+                .column(policies::Column::RenewalOfPolicyId)
+                .filter(policies::Column::RenewalOfPolicyId.is_in(chunk.to_vec()))
+                .into_tuple::<Option<i64>>()
+                .all(db)
+                .await?
+                .into_iter()
+                .flatten(),
+        );
     }
-    let renewed: HashSet<i64> = policies::Entity::find()
-        .select_only()
-        .column(policies::Column::RenewalOfPolicyId)
-        .filter(policies::Column::RenewalOfPolicyId.is_in(ids))
-        .into_tuple::<Option<i64>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
-    Ok(rows
-        .iter()
-        .map(|p| policy_fact(p, versions.get(&p.id).map(Vec::as_slice).unwrap_or_default(), renewed.contains(&p.id)).0)
-        .collect())
+    let mut facts = Vec::with_capacity(rows.len());
+    let mut premiums = Vec::with_capacity(rows.len());
+    for p in rows {
+        let own = versions.get(&p.id).map(Vec::as_slice).unwrap_or_default();
+        let (policy, written) = policy_fact(p, own, renewed.contains(&p.id));
+        facts.push(policy);
+        premiums.extend(written);
+    }
+    Ok((facts, premiums))
 }
 
 /// Every fact of the given dealers (all when `None`), as stored now.
@@ -109,37 +127,8 @@ pub async fn facts(
         None => column.is_not_null(),
     };
     let policy_rows = policies::Entity::find().filter(dealer_filter(policies::Column::DealerId)).all(db).await?;
-    let policy_ids: Vec<i64> = policy_rows.iter().map(|p| p.id).collect();
-
-    let mut versions: BTreeMap<i64, Vec<policy_versions::Model>> = BTreeMap::new();
-    for chunk in policy_ids.chunks(1000) {
-        for v in policy_versions::Entity::find()
-            .filter(policy_versions::Column::PolicyId.is_in(chunk.to_vec()))
-            .order_by_asc(policy_versions::Column::Seq)
-            .all(db)
-            .await?
-        {
-            versions.entry(v.policy_id).or_default().push(v);
-        }
-    }
-    let renewed: HashSet<i64> = policies::Entity::find()
-        .select_only()
-        .column(policies::Column::RenewalOfPolicyId)
-        .filter(policies::Column::RenewalOfPolicyId.is_not_null())
-        .into_tuple::<Option<i64>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
-
-    let mut facts = Facts::default();
-    for p in &policy_rows {
-        let own = versions.get(&p.id).map(Vec::as_slice).unwrap_or_default();
-        let (policy, premiums) = policy_fact(p, own, renewed.contains(&p.id));
-        facts.policies.push(policy);
-        facts.premiums.extend(premiums);
-    }
+    let (policies, premiums) = policy_facts(db, &policy_rows).await?;
+    let mut facts = Facts { policies, premiums, ..Facts::default() };
 
     let ledger_filter = match dealer_ids {
         Some(ids) => commission_ledger::Column::DealerId.is_in(ids.to_vec()),

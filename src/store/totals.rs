@@ -2,7 +2,7 @@
 //! its difference in the same transaction; dashboards and the portfolio read them; `rebuild` recomputes them from
 //! the facts and `verify` compares the two.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
@@ -10,8 +10,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 
 use crate::domain::claims::{ServiceTargets, Stage};
 use crate::domain::monitoring::{
-    Bands, DevelopmentKey, DevelopmentTotals, Figures, LiveClaims, MonthKey, MonthTotals, OPEN_STAGES, Period, Rollup,
-    cycle_times,
+    Bands, ClaimFact, DevelopmentKey, DevelopmentTotals, Figures, LiveClaims, MonthKey, MonthTotals, OPEN_STAGES,
+    Period, Rollup, cycle_times,
 };
 use crate::error::{AppError, AppResult};
 use entity::{claims, dealer_claim_development, dealer_month_totals, monitoring_totals_state};
@@ -24,40 +24,36 @@ const ROWS_PER_STATEMENT: usize = 1000;
 /// Adds a change to the stored totals. Rows are written in key order, so concurrent writers lock them in the same
 /// order and cannot deadlock; call it last in a transaction, so the rows stay locked only until the commit.
 pub async fn apply(db: &impl ConnectionTrait, change: &Rollup) -> AppResult<()> {
-    let months: Vec<(&MonthKey, &MonthTotals)> = change.months.iter().collect();
-    for chunk in months.chunks(ROWS_PER_STATEMENT) {
+    let months = change.months.iter().map(|(key, totals)| {
+        let key: [Expr; 3] = [key.dealer_id.into(), key.month.into(), key.term_days.into()];
+        (key, totals.fields())
+    });
+    add_rows(db, MONTHS_TABLE, ["dealer_id", "month", "term_days"], MonthTotals::COLUMNS, months).await?;
+    let development = change.development.iter().map(|(key, totals)| {
+        let key: [Expr; 3] = [key.dealer_id.into(), key.accident_month.into(), key.movement_month.into()];
+        (key, totals.fields())
+    });
+    let key = ["dealer_id", "accident_month", "movement_month"];
+    add_rows(db, DEVELOPMENT_TABLE, key, DevelopmentTotals::COLUMNS, development).await
+}
+
+/// Adds each row's totals to the row with its key, inserting it when missing.
+async fn add_rows(
+    db: &impl ConnectionTrait,
+    table: &str,
+    key: [&str; 3],
+    columns: &[&str],
+    rows: impl Iterator<Item = ([Expr; 3], Vec<i64>)>,
+) -> AppResult<()> {
+    let rows: Vec<([Expr; 3], Vec<i64>)> = rows.collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut insert = Query::insert();
-        insert.into_table(Alias::new(MONTHS_TABLE)).columns(
-            ["dealer_id", "month", "term_days"].into_iter().chain(MonthTotals::COLUMNS.iter().copied()).map(Alias::new),
-        );
+        insert.into_table(Alias::new(table)).columns(key.iter().chain(columns).map(|c| Alias::new(*c)));
         for (key, totals) in chunk {
-            let mut values: Vec<Expr> = vec![key.dealer_id.into(), key.month.into(), key.term_days.into()];
-            values.extend(totals.fields().into_iter().map(Expr::from));
-            insert.values(values).map_err(|e| AppError::Internal(e.into()))?;
+            let values = key.iter().cloned().chain(totals.iter().map(|v| Expr::from(*v)));
+            insert.values(values.collect::<Vec<_>>()).map_err(|e| AppError::Internal(e.into()))?;
         }
-        insert.on_conflict(adding(MONTHS_TABLE, &["dealer_id", "month", "term_days"], MonthTotals::COLUMNS));
-        db.execute(&insert).await?;
-    }
-    let development: Vec<(&DevelopmentKey, &DevelopmentTotals)> = change.development.iter().collect();
-    for chunk in development.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = Query::insert();
-        insert.into_table(Alias::new(DEVELOPMENT_TABLE)).columns(
-            ["dealer_id", "accident_month", "movement_month"]
-                .into_iter()
-                .chain(DevelopmentTotals::COLUMNS.iter().copied())
-                .map(Alias::new),
-        );
-        for (key, totals) in chunk {
-            let mut values: Vec<Expr> =
-                vec![key.dealer_id.into(), key.accident_month.into(), key.movement_month.into()];
-            values.extend(totals.fields().into_iter().map(Expr::from));
-            insert.values(values).map_err(|e| AppError::Internal(e.into()))?;
-        }
-        insert.on_conflict(adding(
-            DEVELOPMENT_TABLE,
-            &["dealer_id", "accident_month", "movement_month"],
-            DevelopmentTotals::COLUMNS,
-        ));
+        insert.on_conflict(adding(table, &key, columns));
         db.execute(&insert).await?;
     }
     Ok(())
@@ -219,8 +215,8 @@ pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) 
     tx.commit().await?;
     let expected = Rollup::from_facts(&facts);
     let mut differences = Vec::new();
-    let months: BTreeMap<&MonthKey, ()> = stored.months.keys().chain(expected.months.keys()).map(|k| (k, ())).collect();
-    for key in months.keys() {
+    let months: BTreeSet<&MonthKey> = stored.months.keys().chain(expected.months.keys()).collect();
+    for key in months {
         let (a, b) = (
             stored.months.get(key).copied().unwrap_or_default(),
             expected.months.get(key).copied().unwrap_or_default(),
@@ -233,9 +229,8 @@ pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) 
             });
         }
     }
-    let keys: BTreeMap<&DevelopmentKey, ()> =
-        stored.development.keys().chain(expected.development.keys()).map(|k| (k, ())).collect();
-    for key in keys.keys() {
+    let keys: BTreeSet<&DevelopmentKey> = stored.development.keys().chain(expected.development.keys()).collect();
+    for key in keys {
         let a = stored.development.get(key).copied().unwrap_or_default();
         let b = expected.development.get(key).copied().unwrap_or_default();
         if a != b {
@@ -277,10 +272,11 @@ pub async fn figures(
         } else {
             None
         };
+        let closed: Option<Vec<&ClaimFact>> = closed.as_ref().map(|claims| claims.iter().collect());
         let dealer_bands = bands(dealer_id);
         let mut list = Vec::with_capacity(periods.len());
         for period in periods {
-            let cycle = closed.as_ref().map(|claims| cycle_times(&claims.iter().collect::<Vec<_>>(), *period));
+            let cycle = closed.as_deref().map(|claims| cycle_times(claims, *period));
             let claims = LiveClaims { open: open.open, overdue: open.overdue, cycle };
             let figures = rollup
                 .figures(dealer_id, *period, &claims, &dealer_bands)

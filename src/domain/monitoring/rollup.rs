@@ -78,7 +78,7 @@ pub struct DevelopmentTotals {
 }
 
 macro_rules! each_field {
-    ($apply:ident, $struct:ident { $($field:ident),* }) => {
+    ($struct:ident { $($field:ident),* }) => {
         impl $struct {
             /// Every field, in declaration order (for storage).
             pub fn fields(&self) -> Vec<i64> {
@@ -90,7 +90,7 @@ macro_rules! each_field {
                 $struct { $($field: values.next().unwrap_or_default()),* }
             }
             pub const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
-            fn $apply(&mut self, other: &Self, sign: i64) {
+            fn apply(&mut self, other: &Self, sign: i64) {
                 $(self.$field = self.$field.saturating_add(other.$field.saturating_mul(sign));)*
             }
             pub fn is_zero(&self) -> bool {
@@ -100,28 +100,25 @@ macro_rules! each_field {
     };
 }
 
-each_field!(
-    apply,
-    MonthTotals {
-        cover_fen,
-        cover_fen_days,
-        normalised_millifen,
-        normalised_millifen_days,
-        unpriced_fen,
-        unpriced_fen_days,
-        cars,
-        car_days,
-        written_fen,
-        commission_fen,
-        paid_fen,
-        referral_count,
-        referral_fen,
-        expiring,
-        renewed,
-        claim_count
-    }
-);
-each_field!(apply, DevelopmentTotals { paid_fen, reserve_fen });
+each_field!(MonthTotals {
+    cover_fen,
+    cover_fen_days,
+    normalised_millifen,
+    normalised_millifen_days,
+    unpriced_fen,
+    unpriced_fen_days,
+    cars,
+    car_days,
+    written_fen,
+    commission_fen,
+    paid_fen,
+    referral_count,
+    referral_fen,
+    expiring,
+    renewed,
+    claim_count
+});
+each_field!(DevelopmentTotals { paid_fen, reserve_fen });
 
 /// Monthly totals of any number of dealers, or the change a write makes to them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -49,7 +49,16 @@ impl FiguresQuery {
                 ));
             }
         };
-        Ok(Period::containing(kind, self.on.unwrap_or_else(crate::store::quotes::today)))
+        Ok(Period::containing(kind, self.on()?))
+    }
+
+    /// The day asked about (default today), refused outside the years that months can be counted in.
+    pub fn on(&self) -> AppResult<NaiveDate> {
+        let on = self.on.unwrap_or_else(crate::store::quotes::today);
+        if !(1900..=9998).contains(&on.year()) {
+            return Err(AppError::field("on", "out_of_range", "a day between 1900-01-01 and 9998-12-31"));
+        }
+        Ok(on)
     }
 
     pub fn months(&self) -> usize {
@@ -81,7 +90,7 @@ pub async fn dashboard(
     let period = query.period()?;
     let thresholds =
         monitoring_store::thresholds_for(&state.db, &[dealer_id]).await?.remove(&dealer_id).unwrap_or_default();
-    let mut periods = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), query.months());
+    let mut periods = Period::last_months(query.on()?, query.months());
     periods.push(period);
     let targets = state.config.service_targets();
     let bands = |_| thresholds.bands;
@@ -145,7 +154,7 @@ pub async fn portfolio_rows(state: &AppState, scope: &Scope, query: &FiguresQuer
     let own = monitoring_store::thresholds_for(&state.db, &ids).await?;
     let default = Thresholds::default();
     // Bands only colour the figures; each dealer's alerts use its own thresholds below.
-    let mut periods = Period::last_months(query.on.unwrap_or_else(crate::store::quotes::today), 6);
+    let mut periods = Period::last_months(query.on()?, 6);
     periods.push(period);
     let targets = state.config.service_targets();
     let bands = |_| default.bands;
@@ -394,7 +403,7 @@ pub async fn raise(
     Json(body): Json<RaiseRequest>,
 ) -> AppResult<Json<Raised>> {
     let tx = crate::db::begin_write(&state.db).await?;
-    let on = body.on.unwrap_or_else(crate::store::quotes::today);
+    let on = FiguresQuery { on: body.on, ..FiguresQuery::default() }.on()?;
     let raised = monitoring_store::raise_alerts(&tx, &actor, on, &state.config.service_targets()).await?;
     tx.commit().await?;
     Ok(Json(Raised { raised }))
