@@ -12,7 +12,7 @@ psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE
 cargo build --release --quiet
 cargo bench --no-run --quiet --bench issue_load
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn \
-  AUTOCHANNEL_BIND=127.0.0.1:18090 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 target/release/autochannel serve --demo >/tmp/issue_load_server.log 2>&1 &
+  AUTOCHANNEL_BIND=127.0.0.1:18090 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/issue_load_server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18090/readyz >/dev/null && break; sleep 1; done

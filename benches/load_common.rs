@@ -90,6 +90,36 @@ pub async fn step(
     }
 }
 
+/// A timed GET; the body is read so that its cost counts.
+pub async fn get(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &'static str,
+    path: &str,
+    samples: &mut Samples,
+    errors: &mut Vec<String>,
+) -> Option<Value> {
+    let t = Instant::now();
+    match http.get(format!("{base}{path}")).bearer_auth(token).send().await {
+        Ok(r) if r.status().is_success() => {
+            let is_json =
+                r.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            let bytes = r.bytes().await.unwrap_or_default();
+            samples.entry(name).or_default().push(t.elapsed());
+            if is_json { serde_json::from_slice(&bytes).ok() } else { Some(Value::Null) }
+        }
+        Ok(r) => {
+            errors.push(format!("{name}: {}", r.status()));
+            None
+        }
+        Err(e) => {
+            errors.push(format!("{name}: {e}"));
+            None
+        }
+    }
+}
+
 pub async fn gather(tasks: Vec<tokio::task::JoinHandle<(Samples, Vec<String>)>>) -> (Samples, Vec<String>) {
     let mut all = Samples::new();
     let mut errors = Vec::new();

@@ -20,37 +20,7 @@ use serde_json::{Value, json};
 #[path = "load_common.rs"]
 mod load_common;
 
-use load_common::{Samples, gather, report, setting, sign_in, step};
-
-/// A timed GET; the body is read so that its cost counts.
-async fn get(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    name: &'static str,
-    path: &str,
-    samples: &mut Samples,
-    errors: &mut Vec<String>,
-) -> Option<Value> {
-    let t = Instant::now();
-    match http.get(format!("{base}{path}")).bearer_auth(token).send().await {
-        Ok(r) if r.status().is_success() => {
-            let is_json =
-                r.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-            let bytes = r.bytes().await.unwrap_or_default();
-            samples.entry(name).or_default().push(t.elapsed());
-            if is_json { serde_json::from_slice(&bytes).ok() } else { Some(Value::Null) }
-        }
-        Ok(r) => {
-            errors.push(format!("{name}: {}", r.status()));
-            None
-        }
-        Err(e) => {
-            errors.push(format!("{name}: {e}"));
-            None
-        }
-    }
-}
+use load_common::{Samples, gather, get, report, setting, sign_in, step};
 
 struct Tokens {
     assistant: String,

@@ -20,7 +20,7 @@ esac
 cargo build --release --quiet
 cargo bench --no-run --quiet --bench mix_load
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_mix_docs \
-  AUTOCHANNEL_BIND=127.0.0.1:18092 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 target/release/autochannel serve --demo >/tmp/mix_load_server.log 2>&1 &
+  AUTOCHANNEL_BIND=127.0.0.1:18092 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/mix_load_server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18092/readyz >/dev/null && break; sleep 1; done

@@ -23,7 +23,7 @@ esac
 cargo build --release --quiet
 cargo bench --no-run --quiet --bench mix_load
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_soak_docs \
-  AUTOCHANNEL_BIND=127.0.0.1:18093 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 target/release/autochannel serve --demo >/tmp/soak_server.log 2>&1 &
+  AUTOCHANNEL_BIND=127.0.0.1:18093 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/soak_server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; kill $sampler 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18093/readyz >/dev/null && break; sleep 1; done

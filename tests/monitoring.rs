@@ -23,6 +23,7 @@ on_both_databases!(
     dealer_staff_see_only_their_own_dealers_figures,
     alerts_are_raised_with_each_dealers_thresholds_and_acknowledged,
     the_totals_stay_exact_through_random_writes,
+    the_portfolio_holds_every_dealer_beyond_a_page,
 );
 
 fn today() -> NaiveDate {
@@ -533,4 +534,29 @@ async fn the_totals_stay_exact_through_random_writes(app: TestApp) {
             }
         }
     }
+}
+
+/// A page of the dealer list is 200; the overview ranks all of a manager's dealers, so it must not stop there.
+async fn the_portfolio_holds_every_dealer_beyond_a_page(app: TestApp) {
+    app.add_user("root", Role::Administrator, &[]).await;
+    app.add_user("cm001", Role::ChannelManager, &[]).await;
+    let root = app.token("root").await;
+    let mut csv = String::from("code,name,dealer_group,region,brands,has_repair_shop,status,channel_manager\n");
+    for n in 0..205 {
+        csv.push_str(&format!("D{n:04},店{n},集团,广东-深圳,丰田,否,正常,cm001\n"));
+    }
+    let imported = app
+        .client
+        .post(app.url("/api/v1/dealers/import"))
+        .bearer_auth(&root)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 200);
+    let cm = app.token("cm001").await;
+    let rows: Vec<Value> = app.get_json("/api/v1/portfolio?sort=code&dir=desc", &cm).await;
+    assert_eq!(rows.len(), 205);
+    assert_eq!(rows[0]["code"], "D0204");
 }

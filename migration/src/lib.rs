@@ -12,6 +12,7 @@ mod m20261125_000005_feedback;
 mod m20261125_000006_audit_inbox;
 mod m20261125_000007_service_plans;
 mod m20261202_000008_monitoring_totals;
+mod m20261202_000009_renewal_index;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_audit_inbox::Migration),
             Box::new(m20261125_000007_service_plans::Migration),
             Box::new(m20261202_000008_monitoring_totals::Migration),
+            Box::new(m20261202_000009_renewal_index::Migration),
         ]
     }
 }

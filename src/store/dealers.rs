@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::Serialize;
 
@@ -68,12 +68,7 @@ pub fn in_scope(scope: &Scope, dealer_column: impl ColumnTrait) -> Condition {
     }
 }
 
-pub async fn list(
-    db: &DatabaseConnection,
-    scope: &Scope,
-    filter: &DealerFilter,
-    paging: PageRequest,
-) -> AppResult<Page<Dealer>> {
+fn filtered(scope: &Scope, filter: &DealerFilter) -> Select<dealers::Entity> {
     let mut query = dealers::Entity::find().filter(in_scope(scope, dealers::Column::Id));
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = format!("%{}%", search.replace(['%', '_'], ""));
@@ -90,10 +85,26 @@ pub async fn list(
     if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(dealers::Column::Status.eq(status));
     }
+    query.order_by_asc(dealers::Column::Code)
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filter: &DealerFilter,
+    paging: PageRequest,
+) -> AppResult<Page<Dealer>> {
+    let query = filtered(scope, filter);
     let total = query.clone().count(db).await?;
-    let rows = query.order_by_asc(dealers::Column::Code).offset(paging.offset()).limit(paging.per_page).all(db).await?;
+    let rows = query.offset(paging.offset()).limit(paging.per_page).all(db).await?;
     let items = with_managers(db, rows).await?;
     Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
+}
+
+/// Every dealer in scope that matches, unpaged: the portfolio overview ranks them all.
+pub async fn all(db: &DatabaseConnection, scope: &Scope, filter: &DealerFilter) -> AppResult<Vec<Dealer>> {
+    let rows = filtered(scope, filter).all(db).await?;
+    with_managers(db, rows).await
 }
 
 pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<Dealer> {

@@ -16,7 +16,7 @@ use crate::domain::monitoring::{self, Alert, Figures, Period, PeriodKind, Thresh
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{CurrentUser, Json, Path, Query};
 use crate::store::dealers::{self, Dealer, DealerFilter};
-use crate::store::{PageRequest, monitoring as monitoring_store, now, totals};
+use crate::store::{monitoring as monitoring_store, now, totals};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -142,14 +142,7 @@ pub struct PortfolioRow {
 /// The portfolio: every dealer in scope with its figures for the period, sorted.
 pub async fn portfolio_rows(state: &AppState, scope: &Scope, query: &FiguresQuery) -> AppResult<Vec<PortfolioRow>> {
     let period = query.period()?;
-    let dealers = dealers::list(
-        &state.db,
-        scope,
-        &DealerFilter::default(),
-        PageRequest::new(Some(1), Some(PageRequest::MAX_PER_PAGE)),
-    )
-    .await?
-    .items;
+    let dealers = dealers::all(&state.db, scope, &DealerFilter::default()).await?;
     let ids: Vec<i64> = dealers.iter().map(|d| d.id).collect();
     let own = monitoring_store::thresholds_for(&state.db, &ids).await?;
     let default = Thresholds::default();
