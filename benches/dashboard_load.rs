@@ -10,12 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 #[path = "load_common.rs"]
 mod load_common;
 
-use load_common::{Samples, gather, get, report, setting, sign_in};
+use load_common::{Samples, dealer_ids, gather, get, report, setting, sign_in};
 
 #[tokio::main]
 async fn main() {
@@ -30,17 +28,7 @@ async fn main() {
     let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
     // The administrator's portfolio is every dealer: the largest overview there is.
     let admin = sign_in(&http, &base, "admin", &password).await["token"].as_str().expect("token").to_string();
-    let dealers: Value = http
-        .get(format!("{base}/api/v1/dealers?per_page=200"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("dealers")
-        .json()
-        .await
-        .expect("dealers body");
-    let dealers: Vec<i64> =
-        dealers["items"].as_array().into_iter().flatten().filter_map(|d| d["id"].as_i64()).collect();
+    let dealers = dealer_ids(&http, &base, &admin).await;
     assert!(!dealers.is_empty(), "the database has dealers");
 
     let mut samples = Samples::new();

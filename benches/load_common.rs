@@ -120,6 +120,20 @@ pub async fn get(
     }
 }
 
+/// The ids of the dealers `token` may see (the first 200, a page of the dealer list).
+pub async fn dealer_ids(http: &reqwest::Client, base: &str, token: &str) -> Vec<i64> {
+    let page: Value = http
+        .get(format!("{base}/api/v1/dealers?per_page=200"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("dealers")
+        .json()
+        .await
+        .expect("dealers body");
+    page["items"].as_array().into_iter().flatten().filter_map(|d| d["id"].as_i64()).collect()
+}
+
 pub async fn gather(tasks: Vec<tokio::task::JoinHandle<(Samples, Vec<String>)>>) -> (Samples, Vec<String>) {
     let mut all = Samples::new();
     let mut errors = Vec::new();

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 #[path = "load_common.rs"]
 mod load_common;
 
-use load_common::{Samples, gather, get, report, setting, sign_in, step};
+use load_common::{Samples, dealer_ids, gather, get, report, setting, sign_in, step};
 
 struct Tokens {
     assistant: String,
@@ -48,17 +48,7 @@ async fn main() {
     let staff = sign_in(&http, &base, "dealer", &password).await;
     let token = |v: &Value| v["token"].as_str().expect("token").to_string();
     let manager = token(&sign_in(&http, &base, "manager", &password).await);
-    let managed: Value = http
-        .get(format!("{base}/api/v1/dealers?per_page=200"))
-        .bearer_auth(&manager)
-        .send()
-        .await
-        .expect("dealers")
-        .json()
-        .await
-        .expect("dealers body");
-    let managed: Vec<i64> =
-        managed["items"].as_array().into_iter().flatten().filter_map(|d| d["id"].as_i64()).collect();
+    let managed = dealer_ids(&http, &base, &manager).await;
     assert!(!managed.is_empty(), "the demo manager owns dealers");
     let tokens = std::sync::Arc::new(Tokens {
         assistant: token(&assistant),
