@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Claims under load: builds the release server, fills a fresh database with demo data
-# holding about 100,000 claims, starts the server and runs benches/claims_load.rs against it.
+# holding about 100,000 claims, starts the server and runs benches/load/src/bin/claims_load.rs against it.
 # Usage: benches/claims_load.sh postgres|sqlite [clients] [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ case "$backend" in
   *) echo "usage: $0 postgres|sqlite [clients] [seconds]" >&2; exit 2 ;;
 esac
 cargo build --release --quiet
-cargo bench --no-run --quiet --bench claims_load
+cargo build --release --quiet -p autochannel-load --bin claims_load
 target=${CARGO_TARGET_DIR:-target}
 if [ "$reuse" != 1 ]; then
   # 200 dealers, 400,000 policies; 1.0 claims per vehicle-year gives about 100,000 claims.
@@ -34,4 +34,4 @@ DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18091/readyz >/dev/null && break; sleep 1; done
-AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18091 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$seconds cargo bench --quiet --bench claims_load
+AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18091 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$seconds "${CARGO_TARGET_DIR:-target}/release/claims_load"

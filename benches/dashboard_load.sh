@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue #5's speed targets on PostgreSQL: 200 dealers, 1,000,000 policies, about 150,000 claims
 # (demo data over the last 13 months, built once into the database ac_dashboards and kept between
-# runs; set REBUILD=1 to start again), then benches/dashboard_load.rs against the release server:
+# runs; set REBUILD=1 to start again), then benches/load/src/bin/dashboard_load.rs against the release server:
 # the portfolio overview of all 200 dealers and dealers' dashboards under load.
 # Usage: benches/dashboard_load.sh [clients] [seconds] [policies]
 set -euo pipefail
@@ -14,7 +14,7 @@ admin=postgres://postgres@127.0.0.1:5432/postgres
 db=ac_dashboards
 url=postgres://postgres@127.0.0.1:5432/$db
 cargo build --release --quiet --bin autochannel
-cargo bench --no-run --quiet --bench dashboard_load
+cargo build --release --quiet -p autochannel-load --bin dashboard_load
 exists=$(psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")
 if [ "${REBUILD:-0}" = 1 ] || [ "$exists" != 1 ]; then
   psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
@@ -29,4 +29,4 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18094/readyz >/dev/null && break; sleep 1; done
 AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18094 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$seconds \
-  cargo bench --quiet --bench dashboard_load
+  "${CARGO_TARGET_DIR:-target}/release/dashboard_load"

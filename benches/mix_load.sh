@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The mixed load of every role (benches/mix_load.rs) against the release server on a fresh
+# The mixed load of every role (benches/load/src/bin/mix_load.rs) against the release server on a fresh
 # database with the `serve --demo` data (20 dealers, about 2,000 policies).
 # Usage: benches/mix_load.sh postgres|sqlite [clients] [seconds]
 set -euo pipefail
@@ -18,11 +18,11 @@ case "$backend" in
   *) echo "usage: $0 postgres|sqlite [clients] [seconds]" >&2; exit 2 ;;
 esac
 cargo build --release --quiet
-cargo bench --no-run --quiet --bench mix_load
+cargo build --release --quiet -p autochannel-load --bin mix_load
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_mix_docs \
   AUTOCHANNEL_BIND=127.0.0.1:18092 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/mix_load_server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18092/readyz >/dev/null && break; sleep 1; done
 echo "== $backend"
-AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18092 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$seconds cargo bench --quiet --bench mix_load
+AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18092 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$seconds "${CARGO_TARGET_DIR:-target}/release/mix_load"

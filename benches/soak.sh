@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak: the mixed load of every role (benches/mix_load.rs), paced at a fixed rate (about half the
+# Soak: the mixed load of every role (benches/load/src/bin/mix_load.rs), paced at a fixed rate (about half the
 # measured maximum) for 30 minutes against the release server, sampling the server's memory (RSS)
 # every minute. Passes when there are no errors and memory stays flat after warm-up: it prints the
 # RSS growth over the second half of the run.
@@ -21,7 +21,7 @@ case "$backend" in
   *) echo "usage: $0 postgres|sqlite [clients] [minutes]" >&2; exit 2 ;;
 esac
 cargo build --release --quiet
-cargo bench --no-run --quiet --bench mix_load
+cargo build --release --quiet -p autochannel-load --bin mix_load
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_soak_docs \
   AUTOCHANNEL_BIND=127.0.0.1:18093 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/soak_server.log 2>&1 &
 server=$!
@@ -32,7 +32,7 @@ rss_log=$(mktemp)
 ( while kill -0 $server 2>/dev/null; do echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ')" | tee -a "$rss_log"; sleep 60; done ) &
 sampler=$!
 AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18093 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$((minutes * 60)) AUTOCHANNEL_LOAD_RATE=$rate \
-  cargo bench --quiet --bench mix_load
+  "${CARGO_TARGET_DIR:-target}/release/mix_load"
 echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ') (end)" | tee -a "$rss_log"
 # Flat memory: the second half of the run (after warm-up) should add next to nothing.
 awk '{ kib[NR] = $3 } END { half = int((NR + 1) / 2); printf "RSS: %.1f MiB after 1 min, %.1f MiB at half time, %.1f MiB at the end; second half %+.1f MiB (%+.2f MiB/min)\n", kib[1] / 1024, kib[half] / 1024, kib[NR] / 1024, (kib[NR] - kib[half]) / 1024, (kib[NR] - kib[half]) / 1024 / (NR - half > 0 ? NR - half : 1) }' "$rss_log"

@@ -12,6 +12,9 @@ pub struct Model {
     pub accident_month: Date,
     #[sea_orm(primary_key, auto_increment = false)]
     pub movement_month: Date,
+    /// One of several rows that together hold the key's totals (see `store::totals::SHARDS`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub shard: i16,
     pub paid_fen: i64,
     pub reserve_fen: i64,
 }

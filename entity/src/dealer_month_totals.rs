@@ -11,6 +11,9 @@ pub struct Model {
     pub month: Date,
     #[sea_orm(primary_key, auto_increment = false)]
     pub term_days: i32,
+    /// One of several rows that together hold the key's totals (see `store::totals::SHARDS`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub shard: i16,
     pub cover_fen: i64,
     pub cover_fen_days: i64,
     pub normalised_millifen: i64,

@@ -30,42 +30,8 @@ const MONTH_TOTALS: [DealerMonthTotals; 16] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut months = Table::create();
-        months
-            .table(DealerMonthTotals::Table)
-            .col(big_integer(DealerMonthTotals::DealerId))
-            .col(date(DealerMonthTotals::Month))
-            .col(integer(DealerMonthTotals::TermDays));
-        for column in MONTH_TOTALS {
-            months.col(big_integer(column).default(0));
-        }
-        months.primary_key(
-            Index::create()
-                .col(DealerMonthTotals::DealerId)
-                .col(DealerMonthTotals::Month)
-                .col(DealerMonthTotals::TermDays),
-        );
-        manager.create_table(months.to_owned()).await?;
-
-        manager
-            .create_table(
-                Table::create()
-                    .table(DealerClaimDevelopment::Table)
-                    .col(big_integer(DealerClaimDevelopment::DealerId))
-                    .col(date(DealerClaimDevelopment::AccidentMonth))
-                    .col(date(DealerClaimDevelopment::MovementMonth))
-                    .col(big_integer(DealerClaimDevelopment::PaidFen).default(0))
-                    .col(big_integer(DealerClaimDevelopment::ReserveFen).default(0))
-                    .primary_key(
-                        Index::create()
-                            .col(DealerClaimDevelopment::DealerId)
-                            .col(DealerClaimDevelopment::AccidentMonth)
-                            .col(DealerClaimDevelopment::MovementMonth),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-
+        manager.create_table(month_totals_table(false)).await?;
+        manager.create_table(development_table(false)).await?;
         manager
             .create_table(
                 Table::create()
@@ -89,12 +55,61 @@ impl MigrationTrait for Migration {
     }
 }
 
+/// The dealer-month totals table; `sharded` adds the `shard` column to its key (migration 10).
+pub(crate) fn month_totals_table(sharded: bool) -> TableCreateStatement {
+    let mut months = Table::create();
+    months
+        .table(DealerMonthTotals::Table)
+        .col(big_integer(DealerMonthTotals::DealerId))
+        .col(date(DealerMonthTotals::Month))
+        .col(integer(DealerMonthTotals::TermDays));
+    if sharded {
+        months.col(small_integer(DealerMonthTotals::Shard).default(0));
+    }
+    for column in MONTH_TOTALS {
+        months.col(big_integer(column).default(0));
+    }
+    let mut key = Index::create();
+    key.col(DealerMonthTotals::DealerId).col(DealerMonthTotals::Month).col(DealerMonthTotals::TermDays);
+    if sharded {
+        key.col(DealerMonthTotals::Shard);
+    }
+    months.primary_key(&mut key);
+    months.to_owned()
+}
+
+/// The claim development table; `sharded` adds the `shard` column to its key (migration 10).
+pub(crate) fn development_table(sharded: bool) -> TableCreateStatement {
+    let mut development = Table::create();
+    development
+        .table(DealerClaimDevelopment::Table)
+        .col(big_integer(DealerClaimDevelopment::DealerId))
+        .col(date(DealerClaimDevelopment::AccidentMonth))
+        .col(date(DealerClaimDevelopment::MovementMonth));
+    if sharded {
+        development.col(small_integer(DealerClaimDevelopment::Shard).default(0));
+    }
+    development
+        .col(big_integer(DealerClaimDevelopment::PaidFen).default(0))
+        .col(big_integer(DealerClaimDevelopment::ReserveFen).default(0));
+    let mut key = Index::create();
+    key.col(DealerClaimDevelopment::DealerId)
+        .col(DealerClaimDevelopment::AccidentMonth)
+        .col(DealerClaimDevelopment::MovementMonth);
+    if sharded {
+        key.col(DealerClaimDevelopment::Shard);
+    }
+    development.primary_key(&mut key);
+    development.to_owned()
+}
+
 #[derive(DeriveIden, Clone, Copy)]
-enum DealerMonthTotals {
+pub(crate) enum DealerMonthTotals {
     Table,
     DealerId,
     Month,
     TermDays,
+    Shard,
     CoverFen,
     CoverFenDays,
     NormalisedMillifen,
@@ -114,17 +129,18 @@ enum DealerMonthTotals {
 }
 
 #[derive(DeriveIden)]
-enum DealerClaimDevelopment {
+pub(crate) enum DealerClaimDevelopment {
     Table,
     DealerId,
     AccidentMonth,
     MovementMonth,
+    Shard,
     PaidFen,
     ReserveFen,
 }
 
 #[derive(DeriveIden)]
-enum MonitoringTotalsState {
+pub(crate) enum MonitoringTotalsState {
     Table,
     Id,
     RebuiltAt,

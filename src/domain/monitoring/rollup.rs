@@ -158,18 +158,28 @@ pub fn month_of(day: NaiveDate) -> NaiveDate {
 impl Rollup {
     fn merge(&mut self, other: &Rollup, sign: i64) {
         for (key, totals) in &other.months {
-            let entry = self.months.entry(*key).or_default();
-            entry.apply(totals, sign);
-            if entry.is_zero() {
-                self.months.remove(key);
-            }
+            self.add_month(*key, totals, sign);
         }
         for (key, totals) in &other.development {
-            let entry = self.development.entry(*key).or_default();
-            entry.apply(totals, sign);
-            if entry.is_zero() {
-                self.development.remove(key);
-            }
+            self.add_development(*key, totals, sign);
+        }
+    }
+
+    /// Adds `sign` × one month's totals under `key` (stored totals come in several rows per key: shards).
+    pub fn add_month(&mut self, key: MonthKey, totals: &MonthTotals, sign: i64) {
+        let entry = self.months.entry(key).or_default();
+        entry.apply(totals, sign);
+        if entry.is_zero() {
+            self.months.remove(&key);
+        }
+    }
+
+    /// Adds `sign` × one development cell's totals under `key`.
+    pub fn add_development(&mut self, key: DevelopmentKey, totals: &DevelopmentTotals, sign: i64) {
+        let entry = self.development.entry(key).or_default();
+        entry.apply(totals, sign);
+        if entry.is_zero() {
+            self.development.remove(&key);
         }
     }
 

@@ -14,10 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-#[path = "load_common.rs"]
-mod load_common;
-
-use load_common::{Samples, gather, report, setting, sign_in, step};
+use autochannel_load::{Samples, gather, report, setting, sign_in, step};
 
 #[tokio::main]
 async fn main() {

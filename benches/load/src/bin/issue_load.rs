@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use autochannel::domain::underwriting::identity::with_vin_check_digit;
+use autochannel_load::identity::with_vin_check_digit;
 use serde_json::{Value, json};
 
 fn setting(name: &str, default: &str) -> String {

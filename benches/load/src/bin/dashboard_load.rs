@@ -10,10 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-#[path = "load_common.rs"]
-mod load_common;
-
-use load_common::{Samples, dealer_ids, gather, get, report, setting, sign_in};
+use autochannel_load::{Samples, dealer_ids, gather, get, report, setting, sign_in};
 
 #[tokio::main]
 async fn main() {

@@ -14,13 +14,10 @@
 
 use std::time::{Duration, Instant};
 
-use autochannel::domain::underwriting::identity::with_vin_check_digit;
+use autochannel_load::identity::with_vin_check_digit;
 use serde_json::{Value, json};
 
-#[path = "load_common.rs"]
-mod load_common;
-
-use load_common::{Samples, dealer_ids, gather, get, report, setting, sign_in, step};
+use autochannel_load::{Samples, dealer_ids, gather, get, report, setting, sign_in, step};
 
 struct Tokens {
     assistant: String,
