@@ -24,6 +24,9 @@ pub fn default_pool() -> u32 {
     u32::try_from(cores * 4).unwrap_or(u32::MAX).max(8)
 }
 
+/// Prepared statements each PostgreSQL connection keeps.
+const STATEMENT_CACHE: usize = 1024;
+
 /// As `connect`, with at most `pool` PostgreSQL connections.
 pub async fn connect_with_pool(url: &str, pool: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_string());
@@ -37,7 +40,12 @@ pub async fn connect_with_pool(url: &str, pool: u32) -> Result<DatabaseConnectio
                 .busy_timeout(Duration::from_secs(30))
         });
     } else {
-        options.max_connections(pool).min_connections(1);
+        // sqlx keeps 100 prepared statements per connection by default; the service runs more distinct statements
+        // than that (the claims flow alone about 80), and an evicted one is parsed and planned again on its next use.
+        options
+            .max_connections(pool)
+            .min_connections(1)
+            .map_sqlx_postgres_opts(|opts| opts.statement_cache_capacity(STATEMENT_CACHE));
     }
     Database::connect(options).await
 }

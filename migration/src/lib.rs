@@ -14,6 +14,7 @@ mod m20261125_000007_service_plans;
 mod m20261202_000008_monitoring_totals;
 mod m20261202_000009_renewal_index;
 mod m20261203_000010_sharded_totals;
+mod m20261203_000011_claims_by_cover;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_monitoring_totals::Migration),
             Box::new(m20261202_000009_renewal_index::Migration),
             Box::new(m20261203_000010_sharded_totals::Migration),
+            Box::new(m20261203_000011_claims_by_cover::Migration),
         ]
     }
 }

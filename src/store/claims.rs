@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Offset, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -338,8 +338,25 @@ pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: i64, targets: &Se
 /// A claim in scope with its whole file.
 pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &ClaimSettings) -> AppResult<ClaimFile> {
     let row = row(db, scope, id).await?;
-    let reserves = reserve_by_coverage(db, id).await?;
-    let paid = paid_by_coverage(db, id).await?;
+    // The reserve and paid per coverage are the sums of the movements and payments read below.
+    let movement_rows = claim_reserve_movements::Entity::find()
+        .filter(claim_reserve_movements::Column::ClaimId.eq(id))
+        .order_by_asc(claim_reserve_movements::Column::Id)
+        .all(db)
+        .await?;
+    let payment_rows = claim_payments::Entity::find()
+        .filter(claim_payments::Column::ClaimId.eq(id))
+        .order_by_asc(claim_payments::Column::Id)
+        .all(db)
+        .await?;
+    let mut reserves: BTreeMap<String, i64> = BTreeMap::new();
+    for m in &movement_rows {
+        *reserves.entry(m.coverage.clone()).or_insert(0) += m.amount_fen;
+    }
+    let mut paid: BTreeMap<String, i64> = BTreeMap::new();
+    for p in &payment_rows {
+        *paid.entry(p.coverage.clone()).or_insert(0) += p.amount_fen;
+    }
     let claim =
         to_claim(&row, from_fen(reserves.values().sum()), from_fen(paid.values().sum()), &settings.targets, now());
     let policy = policies::Entity::find_by_id(row.policy_id).one(db).await?.ok_or(AppError::NotFound)?;
@@ -377,11 +394,7 @@ pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &
             paid: from_fen(paid.get(coverage).copied().unwrap_or(0)),
         });
     }
-    let reserve_movements = claim_reserve_movements::Entity::find()
-        .filter(claim_reserve_movements::Column::ClaimId.eq(id))
-        .order_by_asc(claim_reserve_movements::Column::Id)
-        .all(db)
-        .await?
+    let reserve_movements = movement_rows
         .into_iter()
         .map(|m| ReserveMovement {
             coverage: m.coverage,
@@ -431,11 +444,7 @@ pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &
         .into_iter()
         .map(to_settlement_record)
         .collect::<AppResult<Vec<_>>>()?;
-    let payments = claim_payments::Entity::find()
-        .filter(claim_payments::Column::ClaimId.eq(id))
-        .order_by_asc(claim_payments::Column::Id)
-        .all(db)
-        .await?
+    let payments = payment_rows
         .into_iter()
         .map(|p| Payment {
             id: p.id,
@@ -931,16 +940,17 @@ pub async fn report(
         in_force.iter().find(|p| p.product == "commercial").or(in_force.first()).copied().ok_or(AppError::NotFound)?;
 
     let window = Duration::days(i64::from(settings.duplicate_days));
-    let duplicate_ids: Vec<i64> = claims::Entity::find()
+    let mut duplicates: Vec<String> = claims::Entity::find()
         .select_only()
-        .column(claims::Column::Id)
+        .column(claims::Column::ClaimNo)
         .filter(Condition::any().add(claims::Column::Vin.eq(&vin)).add(claims::Column::Plate.eq(&primary.plate)))
         .filter(claims::Column::AccidentOn.gte(accident_on - window))
         .filter(claims::Column::AccidentOn.lte(accident_on + window))
         .into_tuple()
         .all(tx)
         .await?;
-    let duplicates = claim_numbers(tx, duplicate_ids).await?;
+    duplicates.sort();
+    duplicates.dedup();
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let inserted = claims::Entity::insert(claims::ActiveModel {
         // A unique placeholder until the id gives the number (within this transaction).
@@ -983,12 +993,13 @@ pub async fn report(
         .exec(tx)
         .await?;
     record_transition(tx, id, "report", None, Stage::Reported, "", actor_id, at).await?;
-    totals::apply(tx, &Rollup::claim(primary.dealer_id, accident_on, Stage::Reported.as_str())).await?;
     let change = Change::new("report", "claim", id).after(&serde_json::json!({
         "claim_no": claim_no, "policy_id": primary.id, "dealer_id": primary.dealer_id,
         "accident_at": accident_at, "possible_duplicates": duplicates,
     }));
     audit::append(tx, actor, change).await?;
+    // Last: the totals' rows are shared with the dealer's other claims and sales.
+    totals::apply(tx, &Rollup::claim(primary.dealer_id, accident_on, Stage::Reported.as_str())).await?;
     Ok(id)
 }
 
@@ -1042,32 +1053,36 @@ async fn record_transition(
     Ok(())
 }
 
-async fn move_reserve(
+/// Records reserve movements (one statement; zero amounts skipped) and returns what they change in the
+/// monitoring totals, for [`finish`] to add last.
+async fn move_reserves(
     tx: &impl ConnectionTrait,
     claim: &claims::Model,
-    coverage: &str,
-    amount_fen: i64,
+    moves: &[(String, i64)],
     reason: &str,
     note: &str,
     actor_id: i64,
-) -> AppResult<()> {
-    if amount_fen == 0 {
-        return Ok(());
-    }
+) -> AppResult<Rollup> {
     let at = now();
-    claim_reserve_movements::Entity::insert(claim_reserve_movements::ActiveModel {
-        claim_id: Set(claim.id),
-        coverage: Set(coverage.to_string()),
-        amount_fen: Set(amount_fen),
-        reason: Set(reason.to_string()),
-        note: Set(note.to_string()),
-        created_by: Set(actor_id),
-        created_at: Set(at),
-        ..Default::default()
-    })
-    .exec(tx)
-    .await?;
-    totals::apply(tx, &Rollup::reserve(claim.dealer_id, claim.accident_on, at, amount_fen)).await
+    let mut totals = Rollup::default();
+    let mut rows = Vec::new();
+    for (coverage, amount_fen) in moves.iter().filter(|(_, amount)| *amount != 0) {
+        rows.push(claim_reserve_movements::ActiveModel {
+            claim_id: Set(claim.id),
+            coverage: Set(coverage.clone()),
+            amount_fen: Set(*amount_fen),
+            reason: Set(reason.to_string()),
+            note: Set(note.to_string()),
+            created_by: Set(actor_id),
+            created_at: Set(at),
+            ..Default::default()
+        });
+        totals += Rollup::reserve(claim.dealer_id, claim.accident_on, at, *amount_fen);
+    }
+    if !rows.is_empty() {
+        claim_reserve_movements::Entity::insert_many(rows).exec_without_returning(tx).await?;
+    }
+    Ok(totals)
 }
 
 /// Loads the claim for a change: in scope, at the version the client read, in a stage that allows `what`.
@@ -1085,13 +1100,14 @@ async fn for_change(
     Ok((row, stage))
 }
 
-/// Bumps the version (refusing a concurrent change) and moves the stage when `to` is given.
+/// Bumps the version (refusing a concurrent change) and moves the stage when `to` is given; returns what the
+/// move changes in the monitoring totals, for [`finish`] to add last.
 async fn bump(
     tx: &impl ConnectionTrait,
     row: &claims::Model,
     to: Option<Stage>,
     set: Vec<(claims::Column, sea_orm::sea_query::SimpleExpr)>,
-) -> AppResult<()> {
+) -> AppResult<Rollup> {
     let at = now();
     let mut update = claims::Entity::update_many()
         .col_expr(claims::Column::Version, Expr::col(claims::Column::Version).add(1))
@@ -1109,15 +1125,14 @@ async fn bump(
     if update.exec(tx).await?.rows_affected == 0 {
         return Err(AppError::stale_version());
     }
-    if let Some(stage) = to {
-        // Declining or withdrawing takes the claim out of claim frequency; leaving those stages puts it back.
-        let change = Rollup::claim(row.dealer_id, row.accident_on, stage.as_str())
-            + -Rollup::claim(row.dealer_id, row.accident_on, &row.stage);
-        if !change.is_empty() {
-            totals::apply(tx, &change).await?;
+    // Declining or withdrawing takes the claim out of claim frequency; leaving those stages puts it back.
+    Ok(match to {
+        Some(stage) => {
+            Rollup::claim(row.dealer_id, row.accident_on, stage.as_str())
+                + -Rollup::claim(row.dealer_id, row.accident_on, &row.stage)
         }
-    }
-    Ok(())
+        None => Rollup::default(),
+    })
 }
 
 fn illegal(error: flow::IllegalTransition) -> AppError {
@@ -1221,7 +1236,7 @@ pub async fn register(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    bump(
+    let mut totals = bump(
         tx,
         &row,
         Some(to),
@@ -1231,10 +1246,9 @@ pub async fn register(
         ],
     )
     .await?;
-    for (coverage, amount) in &reserves {
-        move_reserve(tx, &row, coverage, *amount, "initial", &request.note, actor_id).await?;
-    }
-    finish(tx, actor, &row, "register", stage, to, &request.note, serde_json::json!({ "reserves": reserves })).await
+    totals += move_reserves(tx, &row, &reserves, "initial", &request.note, actor_id).await?;
+    let details = serde_json::json!({ "reserves": reserves });
+    finish(tx, actor, &row, "register", stage, to, &request.note, details, totals).await
 }
 
 /// Records the transition and its audit record, and returns the file as it now stands.
@@ -1248,6 +1262,7 @@ async fn finish(
     to: Stage,
     note: &str,
     details: serde_json::Value,
+    totals: Rollup,
 ) -> AppResult<i64> {
     let actor_id = actor.user_id.unwrap_or_default();
     if from != to || transition != "update" {
@@ -1259,6 +1274,10 @@ async fn finish(
         .before(&serde_json::json!({ "stage": from, "version": row.version }))
         .after(&serde_json::json!({ "stage": to, "version": row.version + 1, "note": note, "details": details }));
     audit::append(tx, actor, change).await?;
+    // Last, so that the totals' rows (shared with the dealer's other claims and sales) stay locked only to the commit.
+    if !totals.is_empty() {
+        totals::apply(tx, &totals).await?;
+    }
     Ok(row.id)
 }
 
@@ -1340,7 +1359,7 @@ pub async fn add_loss_item(
         return Err(AppError::Validation(errors));
     }
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
-    bump(tx, &row, None, Vec::new()).await?;
+    let totals = bump(tx, &row, None, Vec::new()).await?;
     let inserted = claim_loss_items::Entity::insert(claim_loss_items::ActiveModel {
         claim_id: Set(id),
         category: Set(request.category.clone()),
@@ -1357,7 +1376,7 @@ pub async fn add_loss_item(
     .exec(tx)
     .await?;
     let details = serde_json::json!({ "loss_item": inserted.last_insert_id, "description": description, "assessed": from_fen(assessed) });
-    finish(tx, actor, &row, "update", stage, stage, "", details).await
+    finish(tx, actor, &row, "update", stage, stage, "", details, totals).await
 }
 
 /// Removes a loss item (kept on file, marked removed).
@@ -1376,13 +1395,14 @@ pub async fn remove_loss_item(
         .one(tx)
         .await?
         .ok_or(AppError::NotFound)?;
-    bump(tx, &row, None, Vec::new()).await?;
+    let totals = bump(tx, &row, None, Vec::new()).await?;
     claim_loss_items::Entity::update_many()
         .col_expr(claim_loss_items::Column::Removed, Expr::value(true))
         .filter(claim_loss_items::Column::Id.eq(item.id))
         .exec(tx)
         .await?;
-    finish(tx, actor, &row, "update", stage, stage, "", serde_json::json!({ "removed_loss_item": item_id })).await
+    let details = serde_json::json!({ "removed_loss_item": item_id });
+    finish(tx, actor, &row, "update", stage, stage, "", details, totals).await
 }
 
 fn require_stage(stage: Stage, allowed: &[Stage], what: &str) -> AppResult<()> {
@@ -1447,7 +1467,7 @@ pub async fn survey(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    bump(
+    let mut totals = bump(
         tx,
         &row,
         Some(to),
@@ -1477,12 +1497,12 @@ pub async fn survey(
             })
             .exec(tx)
             .await?;
-            totals::apply(tx, &Rollup::referral(row.dealer_id, referred_on, value)).await?;
+            totals += Rollup::referral(row.dealer_id, referred_on, value);
             referral = Some(from_fen(value));
         }
     }
     let details = serde_json::json!({ "surveyor_id": surveyor, "repair_shop": shop, "repair_referral": referral });
-    finish(tx, actor, &row, "survey", stage, to, &request.note, details).await
+    finish(tx, actor, &row, "survey", stage, to, &request.note, details, totals).await
 }
 
 async fn live_loss_items(tx: &impl ConnectionTrait, claim_id: i64) -> AppResult<Vec<claim_loss_items::Model>> {
@@ -1534,12 +1554,13 @@ pub async fn change_reserve(
         return Err(AppError::Validation(errors));
     }
     let current = reserve_by_coverage(tx, id).await?.get(&request.coverage).copied().unwrap_or(0);
-    bump(tx, &row, None, Vec::new()).await?;
+    let mut totals = bump(tx, &row, None, Vec::new()).await?;
     let actor_id = actor.user_id.unwrap_or_default();
-    move_reserve(tx, &row, &request.coverage, target - current, "adjust", request.note.trim(), actor_id).await?;
+    let moves = [(request.coverage.clone(), target - current)];
+    totals += move_reserves(tx, &row, &moves, "adjust", request.note.trim(), actor_id).await?;
     let details =
         serde_json::json!({ "coverage": request.coverage, "from": from_fen(current), "to": from_fen(target) });
-    finish(tx, actor, &row, "update", stage, stage, request.note.trim(), details).await
+    finish(tx, actor, &row, "update", stage, stage, request.note.trim(), details, totals).await
 }
 
 /// A settlement proposal.
@@ -1640,12 +1661,14 @@ pub async fn settle(
         "authority": from_fen(authority),
     });
     if within {
-        bump(tx, &row, Some(to), vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))]).await?;
-        reserve_to_payable(tx, &row, &calculation, actor_id).await?;
-        finish(tx, actor, &row, "settle", stage, to, request.note.trim(), details).await
+        let share = vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))];
+        let mut totals = bump(tx, &row, Some(to), share).await?;
+        totals += reserve_to_payable(tx, &row, &calculation, actor_id).await?;
+        finish(tx, actor, &row, "settle", stage, to, request.note.trim(), details, totals).await
     } else {
-        bump(tx, &row, None, vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))]).await?;
-        finish(tx, actor, &row, "propose_settlement", stage, stage, request.note.trim(), details).await
+        let share = vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))];
+        let totals = bump(tx, &row, None, share).await?;
+        finish(tx, actor, &row, "propose_settlement", stage, stage, request.note.trim(), details, totals).await
     }
 }
 
@@ -1661,19 +1684,21 @@ async fn reserve_to_payable(
     claim: &claims::Model,
     calculation: &settlement::Settlement,
     actor_id: i64,
-) -> AppResult<()> {
+) -> AppResult<Rollup> {
     let mut payable: BTreeMap<String, i64> = BTreeMap::new();
     for line in &calculation.lines {
         *payable.entry(line.coverage.clone()).or_insert(0) += fen(line.payable)?;
     }
     let current = reserve_by_coverage(tx, claim.id).await?;
-    let codes: Vec<String> = payable.keys().chain(current.keys()).cloned().collect();
-    for code in codes.iter().collect::<std::collections::BTreeSet<_>>() {
-        let want = payable.get(code).copied().unwrap_or(0);
-        let have = current.get(code).copied().unwrap_or(0);
-        move_reserve(tx, claim, code, want - have, "settle", "reserve set to the approved payable", actor_id).await?;
-    }
-    Ok(())
+    let codes: std::collections::BTreeSet<&String> = payable.keys().chain(current.keys()).collect();
+    let moves: Vec<(String, i64)> = codes
+        .into_iter()
+        .map(|code| {
+            let want = payable.get(code).copied().unwrap_or(0);
+            (code.clone(), want - current.get(code).copied().unwrap_or(0))
+        })
+        .collect();
+    move_reserves(tx, claim, &moves, "settle", "reserve set to the approved payable", actor_id).await
 }
 
 /// The cover in force for the claim: compulsory limits from the rating version the
@@ -1710,27 +1735,31 @@ async fn cover_of(
             .filter(policy_coverages::Column::PolicyId.eq(commercial_id))
             .all(tx)
             .await?;
-        let policy = policies::Entity::find_by_id(commercial_id).one(tx).await?.ok_or(AppError::NotFound)?;
-        let seats = quotes::Entity::find_by_id(policy.quote_id).one(tx).await?.map(|q| q.seats).unwrap_or(5);
+        let quote_of_policy =
+            Query::select().column(policies::Column::QuoteId).from(policies::Entity).and_where(policies::Column::Id.eq(commercial_id)).to_owned();
+        let seats: Option<i32> = quotes::Entity::find()
+            .select_only()
+            .column(quotes::Column::Seats)
+            .filter(quotes::Column::Id.in_subquery(quote_of_policy))
+            .into_tuple()
+            .one(tx)
+            .await?;
+        let seats = seats.unwrap_or(5);
         // Vehicle damage is insured for the policy year: payments on every claim of the policy count.
-        let damage_paid_on_policy: i64 = {
-            let claim_ids: Vec<i64> = claims::Entity::find()
-                .select_only()
-                .column(claims::Column::Id)
-                .filter(claims::Column::CommercialPolicyId.eq(commercial_id))
-                .into_tuple()
-                .all(tx)
-                .await?;
-            let amounts: Vec<i64> = claim_payments::Entity::find()
-                .select_only()
-                .column(claim_payments::Column::AmountFen)
-                .filter(claim_payments::Column::ClaimId.is_in(claim_ids))
-                .filter(claim_payments::Column::Coverage.eq("vehicle_damage"))
-                .into_tuple()
-                .all(tx)
-                .await?;
-            amounts.into_iter().sum()
-        };
+        let claims_of_policy = Query::select()
+            .column(claims::Column::Id)
+            .from(claims::Entity)
+            .and_where(claims::Column::CommercialPolicyId.eq(commercial_id))
+            .to_owned();
+        let amounts: Vec<i64> = claim_payments::Entity::find()
+            .select_only()
+            .column(claim_payments::Column::AmountFen)
+            .filter(claim_payments::Column::ClaimId.in_subquery(claims_of_policy))
+            .filter(claim_payments::Column::Coverage.eq("vehicle_damage"))
+            .into_tuple()
+            .all(tx)
+            .await?;
+        let damage_paid_on_policy: i64 = amounts.into_iter().sum();
         for line in lines {
             let Some(limit) = line.sum_insured_fen.map(from_fen) else { continue };
             let deductible = deductibles.get(&line.code).copied().unwrap_or(Decimal::new(0, 2));
@@ -1797,12 +1826,12 @@ pub async fn approve_settlement(
         .filter(claim_settlements::Column::Id.eq(pending.id))
         .exec(tx)
         .await?;
-    bump(tx, &row, Some(to), Vec::new()).await?;
+    let mut totals = bump(tx, &row, Some(to), Vec::new()).await?;
     let calculation: settlement::Settlement =
         serde_json::from_str(&pending.calculation_json).map_err(|e| AppError::Internal(e.into()))?;
-    reserve_to_payable(tx, &row, &calculation, actor_id).await?;
+    totals += reserve_to_payable(tx, &row, &calculation, actor_id).await?;
     let details = serde_json::json!({ "settlement_id": pending.id, "total": from_fen(pending.total_fen) });
-    finish(tx, actor, &row, "approve_settlement", stage, to, request.note.trim(), details).await
+    finish(tx, actor, &row, "approve_settlement", stage, to, request.note.trim(), details, totals).await
 }
 
 /// A payment under the approved settlement.
@@ -1862,6 +1891,8 @@ pub async fn pay(
     let paid_before: i64 = claim_payments::Entity::find()
         .select_only()
         .column(claim_payments::Column::AmountFen)
+        // By claim first: payments are indexed by claim, not by settlement.
+        .filter(claim_payments::Column::ClaimId.eq(id))
         .filter(claim_payments::Column::SettlementId.eq(approved.id))
         .filter(claim_payments::Column::Coverage.eq(&request.coverage))
         .into_tuple::<i64>()
@@ -1885,7 +1916,7 @@ pub async fn pay(
         ));
     }
     // Bump first: it serializes payments on this claim, so the check above cannot be raced.
-    bump(tx, &row, None, Vec::new()).await?;
+    let mut totals = bump(tx, &row, None, Vec::new()).await?;
     if request.coverage == "vehicle_damage"
         && let Some(commercial) = row.commercial_policy_id
     {
@@ -1918,15 +1949,16 @@ pub async fn pay(
     })
     .exec(tx)
     .await?;
-    totals::apply(tx, &Rollup::payment(row.dealer_id, row.accident_on, paid_on, amount)).await?;
+    totals += Rollup::payment(row.dealer_id, row.accident_on, paid_on, amount);
     // A payment uses up reserve: what is left to pay stays reserved.
     let reserve = reserve_by_coverage(tx, id).await?.get(&request.coverage).copied().unwrap_or(0);
-    move_reserve(tx, &row, &request.coverage, -std::cmp::min(amount, reserve), "payment", payee, actor_id).await?;
+    let moves = [(request.coverage.clone(), -std::cmp::min(amount, reserve))];
+    totals += move_reserves(tx, &row, &moves, "payment", payee, actor_id).await?;
     let details = serde_json::json!({
         "payment_id": inserted.last_insert_id, "coverage": request.coverage, "payee": payee,
         "amount": from_fen(amount), "paid_on": paid_on,
     });
-    finish(tx, actor, &row, "pay", stage, stage, "", details).await
+    finish(tx, actor, &row, "pay", stage, stage, "", details, totals).await
 }
 
 /// A plain transition: close, decline, withdraw.
@@ -1993,12 +2025,12 @@ pub async fn step(
     if transition == Transition::Reopen {
         set.push((claims::Column::ReopenCount, Expr::col(claims::Column::ReopenCount).add(1)));
     }
-    bump(tx, &row, Some(to), set).await?;
+    let mut totals = bump(tx, &row, Some(to), set).await?;
     if matches!(transition, Transition::Close | Transition::Decline | Transition::Withdraw) {
         // Reserves are released to zero: the claim owes nothing more.
-        for (coverage, amount) in reserve_by_coverage(tx, id).await? {
-            move_reserve(tx, &row, &coverage, -amount, "release", transition.as_str(), actor_id).await?;
-        }
+        let moves: Vec<(String, i64)> =
+            reserve_by_coverage(tx, id).await?.into_iter().map(|(coverage, amount)| (coverage, -amount)).collect();
+        totals += move_reserves(tx, &row, &moves, "release", transition.as_str(), actor_id).await?;
         claim_settlements::Entity::update_many()
             .col_expr(claim_settlements::Column::Status, Expr::value("superseded"))
             .filter(claim_settlements::Column::ClaimId.eq(id))
@@ -2006,11 +2038,9 @@ pub async fn step(
             .exec(tx)
             .await?;
     }
-    for (coverage, amount) in &reserves {
-        move_reserve(tx, &row, coverage, *amount, "reopen", note, actor_id).await?;
-    }
+    totals += move_reserves(tx, &row, &reserves, "reopen", note, actor_id).await?;
     let details = serde_json::json!({ "reserves": reserves });
-    finish(tx, actor, &row, transition.as_str(), stage, to, note, details).await
+    finish(tx, actor, &row, transition.as_str(), stage, to, note, details, totals).await
 }
 
 /// A stored claim document.
@@ -2036,7 +2066,7 @@ pub async fn attach_document(
     if !stage.is_editable() {
         return Err(AppError::Conflict(format!("the claim is {}; its file is read-only", stage.as_str())));
     }
-    bump(tx, &row, None, Vec::new()).await?;
+    let totals = bump(tx, &row, None, Vec::new()).await?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let name: String = document.file_name.chars().filter(|c| !c.is_control()).take(200).collect();
     claim_documents::Entity::insert(claim_documents::ActiveModel {
@@ -2053,7 +2083,7 @@ pub async fn attach_document(
     .exec(tx)
     .await?;
     let details = serde_json::json!({ "document": name, "sha256": sha256, "size": document.bytes.len() });
-    finish(tx, actor, &row, "update", stage, stage, "", details).await
+    finish(tx, actor, &row, "update", stage, stage, "", details, totals).await
 }
 
 /// A document row in scope, for download.

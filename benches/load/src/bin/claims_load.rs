@@ -86,18 +86,24 @@ async fn main() {
     report(&format!("queue reads, {clients} clients"), samples, &errors, started.elapsed().as_secs_f64());
 
     // Phase 2: transitions on claims reported for the demo store's policies in force.
-    let policies: Value = http
-        .get(format!("{base}/api/v1/policies?status=in_force&product=commercial&per_page=200"))
-        .bearer_auth(&seller)
-        .send()
-        .await
-        .expect("policies")
-        .json()
-        .await
-        .expect("page");
+    // Three pages of policies: the claims spread over hundreds of vehicles, as a store's claims do, instead of
+    // piling onto a few (a vehicle with dozens of claims in a month makes every file and duplicate check longer).
+    let mut items = Vec::new();
+    for page in 1..=3 {
+        let policies: Value = http
+            .get(format!("{base}/api/v1/policies?status=in_force&product=commercial&per_page=200&page={page}"))
+            .bearer_auth(&seller)
+            .send()
+            .await
+            .expect("policies")
+            .json()
+            .await
+            .expect("page");
+        items.extend(policies["items"].as_array().cloned().unwrap_or_default());
+    }
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let mut numbers = Vec::new();
-    for item in policies["items"].as_array().cloned().unwrap_or_default() {
+    for item in items {
         // In force today: started before and ending after (an expired policy keeps status in_force).
         let started = item["start_date"].as_str().is_some_and(|d| d < today.as_str());
         let ending_later = item["end_date"].as_str().is_some_and(|d| d > today.as_str());
@@ -126,13 +132,14 @@ async fn main() {
     let mut tasks = Vec::new();
     for client in 0..clients {
         let (http, base, lead, seller) = (http.clone(), base.clone(), lead.clone(), seller.clone());
-        let policy_no = numbers[client % numbers.len()].clone();
+        let numbers = numbers.clone();
         tasks.push(tokio::spawn(async move {
             let mut samples = Samples::new();
             let mut errors = Vec::new();
             let mut n = 0;
             while Instant::now() < deadline {
                 n += 1;
+                let policy_no = &numbers[(n * clients + client) % numbers.len()];
                 let accident = chrono::Utc::now() - chrono::Duration::minutes(5);
                 let body = json!({ "policy_no": policy_no, "accident_at": accident.to_rfc3339(), "reporter_name": "压测",
                     "reporter_phone": "13800138000", "place": "测试路", "description": "压测报案" });
