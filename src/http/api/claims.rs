@@ -22,6 +22,7 @@ use crate::store::claims::{
 use crate::store::sessions::SessionUser;
 use crate::store::{Page, PageRequest};
 use crate::store::{files, idempotency};
+use sea_orm::TransactionTrait;
 
 /// Reports a claim (first notice of loss) against the policies in force at the accident time.
 /// Send an `Idempotency-Key`: the same key returns the same claim, never a second one.
@@ -146,7 +147,10 @@ pub async fn show(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Json<ClaimFile>> {
-    Ok(Json(claims::file(&state.db, &user.scope, id, &ClaimSettings::from_config(&state.config)).await?))
+    let read = state.db.begin().await?;
+    let file = claims::file(&read, &user.scope, id, &ClaimSettings::from_config(&state.config)).await?;
+    read.commit().await?;
+    Ok(Json(file))
 }
 
 /// Runs one change in a write transaction, then answers with the claim's file as committed, or
@@ -167,12 +171,15 @@ async fn answer(
     id: i64,
     PreferMinimal(minimal): PreferMinimal,
 ) -> AppResult<Response> {
-    if minimal {
-        let claim = claims::get(&state.db, &user.scope, id, &state.config.service_targets()).await?;
-        return Ok(Json(claim).into_response());
-    }
-    let settings = ClaimSettings::from_config(&state.config);
-    Ok(Json(claims::file(&state.db, &user.scope, id, &settings).await?).into_response())
+    // One connection (and one snapshot) for the whole read, not one taken from the pool per query.
+    let read = state.db.begin().await?;
+    let response = if minimal {
+        Json(claims::get(&read, &user.scope, id, &state.config.service_targets()).await?).into_response()
+    } else {
+        Json(claims::file(&read, &user.scope, id, &ClaimSettings::from_config(&state.config)).await?).into_response()
+    };
+    read.commit().await?;
+    Ok(response)
 }
 
 /// `Prefer: return=minimal`: answer a change with the claim alone, not its whole file.
