@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Claims under load: builds the release server, fills a fresh database with demo data
 # holding about 100,000 claims, starts the server and runs benches/load/src/bin/claims_load.rs against it.
+# On PostgreSQL it ends with `pgbench -N` on the same server as the write ceiling.
 # Usage: benches/claims_load.sh postgres|sqlite [clients] [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +43,10 @@ if [ "$backend" = postgres ]; then
   psql "$url" -qc ANALYZE
 fi
 AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18091 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$seconds "$target/release/claims_load"
+if [ "$backend" = postgres ]; then
+  # The machine's write ceiling in the same run, as in issue_load.sh: this shared machine's speed drifts by
+  # a fifth from hour to hour, and the transitions with it.
+  echo "== pgbench -N (simple updates), $clients clients, 10 s, same server"
+  pgbench -h 127.0.0.1 -U postgres -i -q -s 10 ac_claims_load >/dev/null 2>&1
+  pgbench -h 127.0.0.1 -U postgres -N -c "$clients" -j 2 -T 10 ac_claims_load 2>/dev/null | grep -E "^tps"
+fi

@@ -1735,8 +1735,11 @@ async fn cover_of(
             .filter(policy_coverages::Column::PolicyId.eq(commercial_id))
             .all(tx)
             .await?;
-        let quote_of_policy =
-            Query::select().column(policies::Column::QuoteId).from(policies::Entity).and_where(policies::Column::Id.eq(commercial_id)).to_owned();
+        let quote_of_policy = Query::select()
+            .column(policies::Column::QuoteId)
+            .from(policies::Entity)
+            .and_where(policies::Column::Id.eq(commercial_id))
+            .to_owned();
         let seats: Option<i32> = quotes::Entity::find()
             .select_only()
             .column(quotes::Column::Seats)
