@@ -34,5 +34,10 @@ sampler=$!
 AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18093 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$((minutes * 60)) AUTOCHANNEL_LOAD_RATE=$rate \
   "${CARGO_TARGET_DIR:-target}/release/mix_load"
 echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ') (end)" | tee -a "$rss_log"
-# Flat memory: the second half of the run (after warm-up) should add next to nothing.
-awk '{ kib[NR] = $3 } END { half = int((NR + 1) / 2); printf "RSS: %.1f MiB after 1 min, %.1f MiB at half time, %.1f MiB at the end; second half %+.1f MiB (%+.2f MiB/min)\n", kib[1] / 1024, kib[half] / 1024, kib[NR] / 1024, (kib[NR] - kib[half]) / 1024, (kib[NR] - kib[half]) / 1024 / (NR - half > 0 ? NR - half : 1) }' "$rss_log"
+# Flat memory: the second half of the run (after warm-up) should add next to nothing. The trend is the least-squares
+# slope over the second half's samples (the RSS swings by tens of MiB from minute to minute, so two samples mislead).
+awk '{ kib[NR] = $3 } END {
+  half = int((NR + 1) / 2); n = 0; sx = 0; sy = 0; sxx = 0; sxy = 0;
+  for (i = half; i <= NR; i++) { x = i; y = kib[i] / 1024; n++; sx += x; sy += y; sxx += x * x; sxy += x * y }
+  slope = (n > 1 && n * sxx - sx * sx != 0) ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0;
+  printf "RSS: %.1f MiB after 1 min, %.1f MiB at half time, %.1f MiB at the end; second-half trend %+.2f MiB/min (least squares over %d samples)\n", kib[1] / 1024, kib[half] / 1024, kib[NR] / 1024, slope, n }' "$rss_log"
