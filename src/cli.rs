@@ -33,8 +33,15 @@ pub struct Cli {
     #[command(flatten)]
     database: DatabaseConfig,
 
-    /// Log filter, e.g. `info` or `autochannel=debug,tower_http=info`.
-    #[arg(long, env = "AUTOCHANNEL_LOG", value_name = "AUTOCHANNEL_LOG", default_value = "info", global = true)]
+    /// Log filter, e.g. `info` or `autochannel=debug,tower_http=info`. By default the database driver's notices
+    /// and the migrator's step-by-step lines are left out: every command migrates first, and they buried its output.
+    #[arg(
+        long,
+        env = "AUTOCHANNEL_LOG",
+        value_name = "AUTOCHANNEL_LOG",
+        default_value = "info,sqlx=warn,sea_orm_migration=warn",
+        global = true
+    )]
     log: String,
 
     #[command(subcommand)]
