@@ -304,11 +304,7 @@ async fn reserve_by_coverage(db: &impl ConnectionTrait, claim_id: i64) -> AppRes
         .into_tuple()
         .all(db)
         .await?;
-    let mut by = BTreeMap::new();
-    for (coverage, amount) in rows {
-        *by.entry(coverage).or_insert(0) += amount;
-    }
-    Ok(by)
+    Ok(by_coverage(rows))
 }
 
 async fn paid_by_coverage(db: &impl ConnectionTrait, claim_id: i64) -> AppResult<BTreeMap<String, i64>> {
@@ -320,11 +316,7 @@ async fn paid_by_coverage(db: &impl ConnectionTrait, claim_id: i64) -> AppResult
         .into_tuple()
         .all(db)
         .await?;
-    let mut by = BTreeMap::new();
-    for (coverage, amount) in rows {
-        *by.entry(coverage).or_insert(0) += amount;
-    }
-    Ok(by)
+    Ok(by_coverage(rows))
 }
 
 /// A claim in scope, as listed.
@@ -333,6 +325,15 @@ pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: i64, targets: &Se
     let reserve: i64 = reserve_by_coverage(db, id).await?.values().sum();
     let paid: i64 = paid_by_coverage(db, id).await?.values().sum();
     Ok(to_claim(&row, from_fen(reserve), from_fen(paid), targets, now()))
+}
+
+/// Amounts summed per coverage.
+fn by_coverage(amounts: impl IntoIterator<Item = (String, i64)>) -> BTreeMap<String, i64> {
+    let mut sums = BTreeMap::new();
+    for (coverage, amount) in amounts {
+        *sums.entry(coverage).or_insert(0) += amount;
+    }
+    sums
 }
 
 /// A claim in scope with its whole file.
@@ -349,14 +350,8 @@ pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &
         .order_by_asc(claim_payments::Column::Id)
         .all(db)
         .await?;
-    let mut reserves: BTreeMap<String, i64> = BTreeMap::new();
-    for m in &movement_rows {
-        *reserves.entry(m.coverage.clone()).or_insert(0) += m.amount_fen;
-    }
-    let mut paid: BTreeMap<String, i64> = BTreeMap::new();
-    for p in &payment_rows {
-        *paid.entry(p.coverage.clone()).or_insert(0) += p.amount_fen;
-    }
+    let reserves = by_coverage(movement_rows.iter().map(|m| (m.coverage.clone(), m.amount_fen)));
+    let paid = by_coverage(payment_rows.iter().map(|p| (p.coverage.clone(), p.amount_fen)));
     let claim =
         to_claim(&row, from_fen(reserves.values().sum()), from_fen(paid.values().sum()), &settings.targets, now());
     let policy = policies::Entity::find_by_id(row.policy_id).one(db).await?.ok_or(AppError::NotFound)?;

@@ -147,10 +147,15 @@ pub async fn show(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
 ) -> AppResult<Json<ClaimFile>> {
+    Ok(Json(file_in_one_read(&state, &user, id).await?))
+}
+
+/// A claim's file read on one connection (and one snapshot), not one connection taken from the pool per query.
+async fn file_in_one_read(state: &AppState, user: &SessionUser, id: i64) -> AppResult<ClaimFile> {
     let read = state.db.begin().await?;
     let file = claims::file(&read, &user.scope, id, &ClaimSettings::from_config(&state.config)).await?;
     read.commit().await?;
-    Ok(Json(file))
+    Ok(file)
 }
 
 /// Runs one change in a write transaction, then answers with the claim's file as committed, or
@@ -171,15 +176,11 @@ async fn answer(
     id: i64,
     PreferMinimal(minimal): PreferMinimal,
 ) -> AppResult<Response> {
-    // One connection (and one snapshot) for the whole read, not one taken from the pool per query.
-    let read = state.db.begin().await?;
-    let response = if minimal {
-        Json(claims::get(&read, &user.scope, id, &state.config.service_targets()).await?).into_response()
-    } else {
-        Json(claims::file(&read, &user.scope, id, &ClaimSettings::from_config(&state.config)).await?).into_response()
-    };
-    read.commit().await?;
-    Ok(response)
+    if minimal {
+        let claim = claims::get(&state.db, &user.scope, id, &state.config.service_targets()).await?;
+        return Ok(Json(claim).into_response());
+    }
+    Ok(Json(file_in_one_read(state, user, id).await?).into_response())
 }
 
 /// `Prefer: return=minimal`: answer a change with the claim alone, not its whole file.

@@ -12,9 +12,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use autochannel_load::{Samples, gather, report, setting, sign_in, step};
+use autochannel_load::{Samples, claim_to_closed, gather, report, setting, sign_in};
 
 #[tokio::main]
 async fn main() {
@@ -140,40 +140,8 @@ async fn main() {
             while Instant::now() < deadline {
                 n += 1;
                 let policy_no = &numbers[(n * clients + client) % numbers.len()];
-                let accident = chrono::Utc::now() - chrono::Duration::minutes(5);
-                let body = json!({ "policy_no": policy_no, "accident_at": accident.to_rfc3339(), "reporter_name": "压测",
-                    "reporter_phone": "13800138000", "place": "测试路", "description": "压测报案" });
-                let Some(claim) = step(&http, &base, &seller, "POST /api/v1/claims", "/api/v1/claims".into(), body, &mut samples, &mut errors, Some(format!("load-{run}-{client}-{n}"))).await else { continue };
-                let id = claim["id"].clone();
-                let mut version = claim["version"].clone();
-                let steps: Vec<(&'static str, &str, Value)> = vec![
-                    ("POST …/register", "register", json!({ "reserves": [{ "coverage": "vehicle_damage", "reserve": "3000" }] })),
-                    ("POST …/loss-items", "loss-items", json!({ "category": "own_vehicle", "kind": "part", "description": "前保险杠", "quantity": "1", "unit_price": "2800.00" })),
-                    ("POST …/survey", "survey", json!({ "repair_shop": "压测修理厂" })),
-                    ("POST …/settle", "settle", json!({ "liability_share": "1" })),
-                    ("POST …/payments", "payments", json!({ "coverage": "vehicle_damage", "payee": "压测", "amount": "2800.00" })),
-                    ("POST …/close", "close", json!({})),
-                ];
-                let mut reserve = Value::Null;
-                for (name, action, mut body) in steps {
-                    body["version"] = version.clone();
-                    if action == "payments" {
-                        // Pay what the settlement made payable (the reserve after settling); a policy
-                        // whose sum insured the earlier claims used up has nothing left to pay.
-                        if reserve == "0.00" {
-                            continue;
-                        }
-                        body["amount"] = reserve.clone();
-                    }
-                    let key = (action == "payments").then(|| format!("pay-{run}-{client}-{n}"));
-                    match step(&http, &base, &lead, name, format!("/api/v1/claims/{id}/{action}"), body, &mut samples, &mut errors, key).await {
-                        Some(file) => {
-                            version = file["version"].clone();
-                            reserve = file["reserve"].clone();
-                        }
-                        None => break,
-                    }
-                }
+                let key = format!("load-{run}-{client}-{n}");
+                claim_to_closed(&http, &base, &seller, &lead, policy_no, &key, &mut samples, &mut errors).await;
             }
             (samples, errors)
         }));

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use autochannel_load::identity::with_vin_check_digit;
 use serde_json::{Value, json};
 
-use autochannel_load::{Samples, dealer_ids, gather, get, report, setting, sign_in, step};
+use autochannel_load::{Samples, claim_to_closed, dealer_ids, gather, get, report, setting, sign_in, step};
 
 struct Tokens {
     assistant: String,
@@ -128,38 +128,9 @@ async fn main() {
                         get(&http, &base, &t.assistant, "GET /feedback/new (page)", "/feedback/new", &mut samples, &mut errors).await;
                     }
                     4 | 5 => {
-                        let accident = chrono::Utc::now() - chrono::Duration::minutes(5);
-                        let body = json!({ "policy_no": policies[(client + n as usize) % policies.len()], "accident_at": accident.to_rfc3339(),
-                            "reporter_name": "压测", "reporter_phone": "13800138000", "place": "测试路", "description": "压测报案" });
-                        let Some(claim) = step(&http, &base, &t.assistant, "POST /api/v1/claims", "/api/v1/claims".into(), body, &mut samples, &mut errors, Some(format!("mixc-{run}-{client}-{n}"))).await else { continue };
-                        let id = claim["id"].clone();
-                        let mut version = claim["version"].clone();
-                        let mut reserve = Value::Null;
-                        let steps: Vec<(&'static str, &str, Value)> = vec![
-                            ("POST …/register", "register", json!({ "reserves": [{ "coverage": "vehicle_damage", "reserve": "3000" }] })),
-                            ("POST …/loss-items", "loss-items", json!({ "category": "own_vehicle", "kind": "part", "description": "前保险杠", "quantity": "1", "unit_price": "2800.00" })),
-                            ("POST …/survey", "survey", json!({ "repair_shop": "压测修理厂" })),
-                            ("POST …/settle", "settle", json!({ "liability_share": "1" })),
-                            ("POST …/payments", "payments", json!({ "coverage": "vehicle_damage", "payee": "压测", "amount": "2800.00" })),
-                            ("POST …/close", "close", json!({})),
-                        ];
-                        for (name, action, mut body) in steps {
-                            body["version"] = version.clone();
-                            if action == "payments" {
-                                if reserve == "0.00" {
-                                    continue;
-                                }
-                                body["amount"] = reserve.clone();
-                            }
-                            let key = (action == "payments").then(|| format!("mixp-{run}-{client}-{n}"));
-                            match step(&http, &base, &t.lead, name, format!("/api/v1/claims/{id}/{action}"), body, &mut samples, &mut errors, key).await {
-                                Some(file) => {
-                                    version = file["version"].clone();
-                                    reserve = file["reserve"].clone();
-                                }
-                                None => break,
-                            }
-                        }
+                        let policy_no = &policies[(client + n as usize) % policies.len()];
+                        let key = format!("mixc-{run}-{client}-{n}");
+                        claim_to_closed(&http, &base, &t.assistant, &t.lead, policy_no, &key, &mut samples, &mut errors).await;
                     }
                     6 | 7 => {
                         let dealer = t.managed[n as usize % t.managed.len()];
