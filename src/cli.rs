@@ -351,9 +351,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = std::time::Instant::now();
             let rebuilt = crate::store::totals::rebuild(&db, &ServeConfig::default().service_targets()).await?;
             println!(
-                "monitoring totals rebuilt: {} dealer-month rows, {} claim development rows in {:.1} s",
+                "monitoring totals rebuilt: {} dealer-month rows, {} claim development rows, {} closed-claim cycles in {:.1} s",
                 rebuilt.month_rows,
                 rebuilt.development_rows,
+                rebuilt.claim_cycles,
                 started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)

@@ -25,6 +25,7 @@ on_both_databases!(
     the_totals_stay_exact_through_random_writes,
     the_portfolio_holds_every_dealer_beyond_a_page,
     concurrent_writers_spread_over_shards_and_the_totals_add_up,
+    a_closure_keeps_its_cycle_until_the_claim_reopens,
 );
 
 fn today() -> NaiveDate {
@@ -604,4 +605,80 @@ async fn concurrent_writers_spread_over_shards_and_the_totals_add_up(app: TestAp
         common::Backend::Postgres => assert!(rows > 1, "40 writers on 8 shards used {rows} row(s)"),
         common::Backend::Sqlite => assert_eq!(rows, 1, "SQLite has one writer at a time and one row per key"),
     }
+}
+
+/// The dashboards' cycle times come from one stored row per closed claim: written at the closure with the claim's
+/// real stage times, removed when it reopens, written again at the next closure; the dashboard's statistics equal
+/// those computed from the claim's stage history.
+async fn a_closure_keeps_its_cycle_until_the_claim_reopens(app: TestApp) {
+    use autochannel::domain::monitoring::{self, Bands, Figures, Period, PeriodKind};
+    use autochannel::store::totals;
+    let cm = setup(&app).await;
+    let s = store(&app, "D001", cm).await;
+    let sold = sell(&app, &s, 1, today() - Duration::days(20)).await;
+    let commercial = sold.iter().find(|p| p["product"] == "commercial").unwrap();
+    let paid = claim(&app, &s, commercial["policy_no"].as_str().unwrap(), "3000.00", "1000.00").await;
+    let id = paid["id"].as_i64().unwrap();
+    // Backdate the stages so that each lasted whole, different hours (reported 5 h, registered 3 h, surveyed 2 h,
+    // settled 1 h before the closure), as if worked over a day.
+    let hours_ago = |h: i64| (Utc::now() - Duration::hours(h)).format("%Y-%m-%d %H:%M:%S+00:00").to_string();
+    for (stage, hours) in [("reported", 11), ("registered", 6), ("surveyed", 3)] {
+        app.sql(&format!(
+            "UPDATE claim_transitions SET at = '{}' WHERE claim_id = {id} AND to_stage = '{stage}'",
+            hours_ago(hours)
+        ))
+        .await
+        .unwrap();
+    }
+    app.sql(&format!("UPDATE claims SET reported_at = '{}' WHERE id = {id}", hours_ago(11))).await.unwrap();
+    app.sql(&format!(
+        "UPDATE claim_transitions SET at = '{}' WHERE claim_id = {id} AND to_stage = 'settled'",
+        hours_ago(1)
+    ))
+    .await
+    .unwrap();
+    assert!(totals::cycles(&app.db, Some(s.dealer), None).await.unwrap().is_empty(), "no cycle before the closure");
+
+    let c: Value = app.get_json(&format!("/api/v1/claims/{id}"), &s.adjuster).await;
+    let closed = post_ok(&app, &s.adjuster, &format!("/api/v1/claims/{id}/close"), &json!({ "version": c["version"] }))
+        .await;
+    let cycles = totals::cycles(&app.db, Some(s.dealer), None).await.unwrap();
+    assert_eq!(cycles.len(), 1, "one cycle per closed claim");
+    let [reported, registered, surveyed, settled] = cycles[0].stage_us.map(|us| us.map(|us| (us + 1_800_000_000) / 3_600_000_000));
+    // Whole hours, rounded: the closure came a moment after the backdated "settled" hour.
+    assert_eq!((reported, registered, surveyed, settled), (Some(5), Some(3), Some(2), Some(1)));
+    assert_eq!((cycles[0].report_to_close_us + 1_800_000_000) / 3_600_000_000, 11);
+    app.assert_totals_exact().await;
+
+    let reopened = post_ok(
+        &app,
+        &s.adjuster,
+        &format!("/api/v1/claims/{id}/reopen"),
+        &json!({ "version": closed["version"], "note": "补充损失",
+            "reserves": [{ "coverage": "vehicle_damage", "reserve": "500.00" }] }),
+    )
+    .await;
+    assert!(totals::cycles(&app.db, Some(s.dealer), None).await.unwrap().is_empty(), "a reopened claim has no cycle");
+    app.assert_totals_exact().await;
+
+    let c: Value = app.get_json(&format!("/api/v1/claims/{id}"), &s.adjuster).await;
+    assert_eq!(c["stage"], "surveyed", "reopened to surveyed: {reopened}");
+    let path = |step: &str| format!("/api/v1/claims/{id}/{step}");
+    let settled = post_ok(&app, &s.adjuster, &path("settle"), &json!({ "version": c["version"], "liability_share": "1" })).await;
+    post_ok(&app, &s.adjuster, &path("close"), &json!({ "version": settled["version"] })).await;
+    let again = totals::cycles(&app.db, Some(s.dealer), None).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(again[0].closed_at > cycles[0].closed_at, "the second closure's time");
+    assert!(again[0].stage_us[2] > cycles[0].stage_us[2], "the survey stage counts both visits");
+    app.assert_totals_exact().await;
+
+    // The dashboard's statistics from the stored cycles equal those from the facts.
+    let targets = autochannel::config::ServeConfig::default().service_targets();
+    let facts = monitoring::facts(&app.db, None, &targets, Utc::now()).await.unwrap();
+    let dashboard: Value =
+        app.get_json(&format!("/api/v1/dealers/{}/figures?period=month", s.dealer), &s.manager).await;
+    let api: Figures = serde_json::from_value(dashboard["figures"].clone()).unwrap();
+    let live = monitoring::figures(&facts, s.dealer, Period::containing(PeriodKind::Month, today()), &Bands::default());
+    assert_eq!(api, live);
+    assert_eq!(api.cycle.as_ref().map(|c| c.closed), Some(1));
 }

@@ -4,6 +4,7 @@
 pub mod audit_head;
 pub mod audit_inbox;
 pub mod audit_log;
+pub mod claim_cycles;
 pub mod claim_documents;
 pub mod claim_lookups;
 pub mod claim_loss_items;

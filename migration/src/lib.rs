@@ -15,6 +15,7 @@ mod m20261202_000008_monitoring_totals;
 mod m20261202_000009_renewal_index;
 mod m20261203_000010_sharded_totals;
 mod m20261203_000011_claims_by_cover;
+mod m20261203_000012_claim_cycles;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_renewal_index::Migration),
             Box::new(m20261203_000010_sharded_totals::Migration),
             Box::new(m20261203_000011_claims_by_cover::Migration),
+            Box::new(m20261203_000012_claim_cycles::Migration),
         ]
     }
 }

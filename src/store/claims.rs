@@ -2038,7 +2038,14 @@ pub async fn step(
     }
     totals += move_reserves(tx, &row, &reserves, "reopen", note, actor_id).await?;
     let details = serde_json::json!({ "reserves": reserves });
-    finish(tx, actor, &row, transition.as_str(), stage, to, note, details, totals).await
+    finish(tx, actor, &row, transition.as_str(), stage, to, note, details, totals).await?;
+    // The dashboards' cycle times read one row per closed claim, kept with the closure.
+    match transition {
+        Transition::Close => totals::record_cycle(tx, id).await?,
+        Transition::Reopen => totals::forget_cycle(tx, id).await?,
+        _ => {}
+    }
+    Ok(id)
 }
 
 /// A stored claim document.

@@ -259,24 +259,16 @@ fn claim_fact(
     }
 }
 
-/// A dealer's claims closed since `since`, with their stage history: what cycle times are computed from.
-pub async fn closed_claims(
+/// A claim's cycle from its row and stored stage history (`None` unless it is closed).
+pub async fn claim_cycle_of(
     db: &impl ConnectionTrait,
-    dealer_id: i64,
-    since: DateTime<Utc>,
-    targets: &ServiceTargets,
-) -> AppResult<Vec<ClaimFact>> {
-    // A closed claim is read-only, so it entered "closed" when its stage last changed.
-    let rows = claims::Entity::find()
-        .filter(claims::Column::DealerId.eq(dealer_id))
-        .filter(claims::Column::Stage.eq(Stage::Closed.as_str()))
-        .filter(claims::Column::StageSince.gte(since))
-        .all(db)
-        .await?;
-    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-    let mut stages = stages_of(db, &ids).await?;
-    let at = super::now();
-    Ok(rows.iter().map(|c| claim_fact(c, stages.remove(&c.id).unwrap_or_default(), targets, at)).collect())
+    claim_id: i64,
+) -> AppResult<Option<crate::domain::monitoring::ClaimCycle>> {
+    let Some(row) = claims::Entity::find_by_id(claim_id).one(db).await? else { return Ok(None) };
+    let stages = stages_of(db, &[claim_id]).await?.remove(&claim_id).unwrap_or_default();
+    // The service targets only decide "overdue", which a cycle does not use.
+    let fact = claim_fact(&row, stages, &ServiceTargets::default(), super::now());
+    Ok(crate::domain::monitoring::claim_cycle(&fact))
 }
 
 /// A dealer's claims per stage now.

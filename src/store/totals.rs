@@ -10,11 +10,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
 
 use crate::domain::claims::{ServiceTargets, Stage};
 use crate::domain::monitoring::{
-    Bands, ClaimFact, DevelopmentKey, DevelopmentTotals, Figures, LiveClaims, MonthKey, MonthTotals, OPEN_STAGES,
-    Period, Rollup, cycle_times,
+    Bands, ClaimCycle, DevelopmentKey, DevelopmentTotals, Figures, LiveClaims, MonthKey, MonthTotals, OPEN_STAGES,
+    Period, Rollup, claim_cycle, cycle_stats,
 };
 use crate::error::{AppError, AppResult};
-use entity::{claims, dealer_claim_development, dealer_month_totals, monitoring_totals_state};
+use entity::{claim_cycles, claims, dealer_claim_development, dealer_month_totals, monitoring_totals_state};
 
 const MONTHS_TABLE: &str = "dealer_month_totals";
 const DEVELOPMENT_TABLE: &str = "dealer_claim_development";
@@ -171,6 +171,7 @@ pub async fn open_claims(
 pub struct Rebuilt {
     pub month_rows: usize,
     pub development_rows: usize,
+    pub claim_cycles: usize,
 }
 
 /// Recomputes every total from the facts, replacing what was stored. Writers wait meanwhile (PostgreSQL: the
@@ -180,7 +181,7 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets)
     let tx = crate::db::begin_write(db).await?;
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_unprepared(&format!(
-            r#"LOCK TABLE "{MONTHS_TABLE}", "{DEVELOPMENT_TABLE}", "monitoring_totals_state" IN EXCLUSIVE MODE"#
+            r#"LOCK TABLE "{MONTHS_TABLE}", "{DEVELOPMENT_TABLE}", "claim_cycles", "monitoring_totals_state" IN EXCLUSIVE MODE"#
         ))
         .await?;
     }
@@ -189,6 +190,11 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets)
     dealer_month_totals::Entity::delete_many().exec(&tx).await?;
     dealer_claim_development::Entity::delete_many().exec(&tx).await?;
     apply_to_shard(&tx, &rollup, 0).await?;
+    claim_cycles::Entity::delete_many().exec(&tx).await?;
+    let cycles: Vec<ClaimCycle> = facts.claims.iter().filter_map(claim_cycle).collect();
+    for chunk in cycles.chunks(ROWS_PER_STATEMENT) {
+        claim_cycles::Entity::insert_many(chunk.iter().map(cycle_row)).exec_without_returning(&tx).await?;
+    }
     monitoring_totals_state::Entity::delete_many().exec(&tx).await?;
     monitoring_totals_state::Entity::insert(monitoring_totals_state::ActiveModel {
         id: sea_orm::ActiveValue::Set(1),
@@ -197,7 +203,11 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets)
     .exec(&tx)
     .await?;
     tx.commit().await?;
-    Ok(Rebuilt { month_rows: rollup.months.len(), development_rows: rollup.development.len() })
+    Ok(Rebuilt {
+        month_rows: rollup.months.len(),
+        development_rows: rollup.development.len(),
+        claim_cycles: cycles.len(),
+    })
 }
 
 /// Rebuilds the totals if they never were (a database migrated from before they existed); a no-op otherwise.
@@ -223,6 +233,7 @@ pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) 
         (db.get_database_backend() == DbBackend::Postgres).then_some(sea_orm::IsolationLevel::RepeatableRead);
     let tx = db.begin_with_config(isolation, None).await?;
     let stored = load(&tx, None, None).await?;
+    let stored_cycles = cycles(&tx, None, None).await?;
     let facts = super::monitoring::facts(&tx, None, targets, super::now()).await?;
     tx.commit().await?;
     let expected = Rollup::from_facts(&facts);
@@ -256,7 +267,104 @@ pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) 
             });
         }
     }
+    let mut expected_cycles: HashMap<i64, ClaimCycle> =
+        facts.claims.iter().filter_map(claim_cycle).map(|c| (c.claim_id, c)).collect();
+    for cycle in stored_cycles {
+        let expected = expected_cycles.remove(&cycle.claim_id);
+        if expected != Some(cycle) {
+            differences.push(Difference {
+                row: format!("cycle of claim {}", cycle.claim_id),
+                stored: cycle_fields(Some(&cycle)),
+                from_facts: cycle_fields(expected.as_ref()),
+            });
+        }
+    }
+    for cycle in expected_cycles.into_values() {
+        differences.push(Difference {
+            row: format!("cycle of claim {}", cycle.claim_id),
+            stored: Vec::new(),
+            from_facts: cycle_fields(Some(&cycle)),
+        });
+    }
     Ok(differences)
+}
+
+/// A cycle as numbers, for a difference: closure time (µs since the epoch), report → close, each stage (-1: none).
+fn cycle_fields(cycle: Option<&ClaimCycle>) -> Vec<i64> {
+    cycle.map_or_else(Vec::new, |c| {
+        [c.closed_at.timestamp_micros(), c.report_to_close_us]
+            .into_iter()
+            .chain(c.stage_us.iter().map(|s| s.unwrap_or(-1)))
+            .collect()
+    })
+}
+
+fn cycle_row(cycle: &ClaimCycle) -> claim_cycles::ActiveModel {
+    use sea_orm::ActiveValue::Set;
+    let [reported, registered, surveyed, settled] = cycle.stage_us;
+    claim_cycles::ActiveModel {
+        claim_id: Set(cycle.claim_id),
+        dealer_id: Set(cycle.dealer_id),
+        closed_at: Set(cycle.closed_at),
+        report_to_close_us: Set(cycle.report_to_close_us),
+        reported_us: Set(reported),
+        registered_us: Set(registered),
+        surveyed_us: Set(surveyed),
+        settled_us: Set(settled),
+    }
+}
+
+/// Records a claim's cycle as it now stands: called in the transaction that closes it, after the closing transition
+/// is recorded (the cycle is computed from the stored stage history, exactly as the facts give it).
+pub async fn record_cycle(tx: &impl ConnectionTrait, claim_id: i64) -> AppResult<()> {
+    let Some(cycle) = super::monitoring::claim_cycle_of(tx, claim_id).await? else { return Ok(()) };
+    let columns = [
+        claim_cycles::Column::DealerId,
+        claim_cycles::Column::ClosedAt,
+        claim_cycles::Column::ReportToCloseUs,
+        claim_cycles::Column::ReportedUs,
+        claim_cycles::Column::RegisteredUs,
+        claim_cycles::Column::SurveyedUs,
+        claim_cycles::Column::SettledUs,
+    ];
+    claim_cycles::Entity::insert(cycle_row(&cycle))
+        .on_conflict(OnConflict::column(claim_cycles::Column::ClaimId).update_columns(columns).to_owned())
+        .exec_without_returning(tx)
+        .await?;
+    Ok(())
+}
+
+/// Forgets a claim's cycle: it was reopened, and its next closure records a new one.
+pub async fn forget_cycle(tx: &impl ConnectionTrait, claim_id: i64) -> AppResult<()> {
+    claim_cycles::Entity::delete_by_id(claim_id).exec(tx).await?;
+    Ok(())
+}
+
+/// The stored cycles of one dealer (all when `None`) closed at or after `since` (all when `None`).
+pub async fn cycles(
+    db: &impl ConnectionTrait,
+    dealer_id: Option<i64>,
+    since: Option<DateTime<Utc>>,
+) -> AppResult<Vec<ClaimCycle>> {
+    let mut query = claim_cycles::Entity::find();
+    if let Some(dealer_id) = dealer_id {
+        query = query.filter(claim_cycles::Column::DealerId.eq(dealer_id));
+    }
+    if let Some(since) = since {
+        query = query.filter(claim_cycles::Column::ClosedAt.gte(since));
+    }
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| ClaimCycle {
+            claim_id: row.claim_id,
+            dealer_id: row.dealer_id,
+            closed_at: row.closed_at,
+            report_to_close_us: row.report_to_close_us,
+            stage_us: [row.reported_us, row.registered_us, row.surveyed_us, row.settled_us],
+        })
+        .collect())
 }
 
 /// Each dealer's figures for each period (whole months), in `periods` order, from the stored totals; open and
@@ -280,15 +388,14 @@ pub async fn figures(
         let closed = if with_cycle {
             // A day early: closures are cut by China day, a timestamp is UTC.
             let from = since.pred_opt().unwrap_or(since).and_time(chrono::NaiveTime::MIN).and_utc();
-            Some(super::monitoring::closed_claims(db, dealer_id, from, targets).await?)
+            Some(cycles(db, Some(dealer_id), Some(from)).await?)
         } else {
             None
         };
-        let closed: Option<Vec<&ClaimFact>> = closed.as_ref().map(|claims| claims.iter().collect());
         let dealer_bands = bands(dealer_id);
         let mut list = Vec::with_capacity(periods.len());
         for period in periods {
-            let cycle = closed.as_deref().map(|claims| cycle_times(claims, *period));
+            let cycle = closed.as_deref().map(|cycles| cycle_stats(cycles.iter(), *period));
             let claims = LiveClaims { open: open.open, overdue: open.overdue, cycle };
             let figures = rollup
                 .figures(dealer_id, *period, &claims, &dealer_bands)

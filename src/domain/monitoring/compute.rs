@@ -474,33 +474,57 @@ pub(super) fn cover_intervals(policies: &[&PolicyFact]) -> Vec<(NaiveDate, Naive
 /// Time in a stage runs from entering it to entering the next; a stage visited more than once counts its total.
 /// Only visits that ended by the closure count, so a later reopening does not distort this closure's cycle.
 pub fn cycle_times(claims: &[&ClaimFact], period: Period) -> CycleTimes {
-    let closed: Vec<(&ClaimFact, DateTime<Utc>)> = claims
-        .iter()
-        .filter_map(|c| c.closed_at.filter(|at| period.contains(china_day(*at))).map(|at| (*c, at)))
-        .collect();
+    let cycles: Vec<ClaimCycle> = claims.iter().filter_map(|c| claim_cycle(c)).collect();
+    cycle_stats(cycles.iter(), period)
+}
 
-    let report_to_close: Vec<Decimal> = closed.iter().map(|(c, at)| seconds_between(c.reported_at, *at)).collect();
+/// One closed claim's cycle, in microseconds: what `cycle_times` takes its statistics over. The store keeps one per
+/// closed claim (written at the closure), so a dashboard reads these instead of every claim's stage history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimCycle {
+    pub claim_id: i64,
+    pub dealer_id: i64,
+    pub closed_at: DateTime<Utc>,
+    pub report_to_close_us: i64,
+    /// Time in each of `OPEN_STAGES`, in that order; `None` where the claim never was in the stage before closing.
+    pub stage_us: [Option<i64>; OPEN_STAGES.len()],
+}
 
-    let mut per_stage_seconds: Vec<Vec<Decimal>> = vec![Vec::new(); OPEN_STAGES.len()];
-    for (claim, closed_at) in &closed {
-        let mut totals: [Option<Decimal>; OPEN_STAGES.len()] = [None; OPEN_STAGES.len()];
-        for pair in claim.stages.windows(2) {
-            let [(stage, entered), (_, left)] = pair else { continue };
-            if left > closed_at {
-                continue;
-            }
-            if let Some(index) = OPEN_STAGES.iter().position(|s| *s == stage.as_str()) {
-                let spent = seconds_between(*entered, *left);
-                totals[index] = Some(totals[index].unwrap_or_default() + spent);
-            }
+/// The cycle of a closed claim (`None` for any other).
+pub fn claim_cycle(claim: &ClaimFact) -> Option<ClaimCycle> {
+    let closed_at = claim.closed_at?;
+    let mut stage_us: [Option<i64>; OPEN_STAGES.len()] = [None; OPEN_STAGES.len()];
+    for pair in claim.stages.windows(2) {
+        let [(stage, entered), (_, left)] = pair else { continue };
+        if *left > closed_at {
+            continue;
         }
-        for (index, total) in totals.into_iter().enumerate() {
-            if let (Some(total), Some(samples)) = (total, per_stage_seconds.get_mut(index)) {
-                samples.push(total);
+        if let Some(index) = OPEN_STAGES.iter().position(|s| *s == stage.as_str()) {
+            let spent = micros_between(*entered, *left);
+            stage_us[index] = Some(stage_us[index].unwrap_or_default().saturating_add(spent));
+        }
+    }
+    Some(ClaimCycle {
+        claim_id: claim.claim_id,
+        dealer_id: claim.dealer_id,
+        closed_at,
+        report_to_close_us: micros_between(claim.reported_at, closed_at),
+        stage_us,
+    })
+}
+
+/// Cycle times over the cycles whose closure falls (as a China day) in the period.
+pub fn cycle_stats<'a>(cycles: impl Iterator<Item = &'a ClaimCycle>, period: Period) -> CycleTimes {
+    let closed: Vec<&ClaimCycle> = cycles.filter(|c| period.contains(china_day(c.closed_at))).collect();
+    let report_to_close: Vec<Decimal> = closed.iter().map(|c| seconds(c.report_to_close_us)).collect();
+    let mut per_stage_seconds: Vec<Vec<Decimal>> = vec![Vec::new(); OPEN_STAGES.len()];
+    for cycle in &closed {
+        for (samples, spent) in per_stage_seconds.iter_mut().zip(cycle.stage_us) {
+            if let Some(spent) = spent {
+                samples.push(seconds(spent));
             }
         }
     }
-
     CycleTimes {
         closed: count(closed.iter()),
         report_to_close: stat(report_to_close),
@@ -512,10 +536,15 @@ pub fn cycle_times(claims: &[&ClaimFact], period: Period) -> CycleTimes {
     }
 }
 
-/// Exact seconds from `from` to `to` (microsecond precision; whole seconds if that would overflow).
-fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> Decimal {
+/// Microseconds from `from` to `to` (saturating: a span that overflows them is no real claim's).
+fn micros_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     let delta = to - from;
-    delta.num_microseconds().map_or_else(|| Decimal::from(delta.num_seconds()), |micros| Decimal::new(micros, 6))
+    delta.num_microseconds().unwrap_or_else(|| delta.num_seconds().saturating_mul(1_000_000))
+}
+
+/// Exact seconds of a count of microseconds.
+fn seconds(micros: i64) -> Decimal {
+    Decimal::new(micros, 6)
 }
 
 /// Median and nearest-rank p90 of durations in seconds, reported in hours to 2 dp.
