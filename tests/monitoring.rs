@@ -640,11 +640,12 @@ async fn a_closure_keeps_its_cycle_until_the_claim_reopens(app: TestApp) {
     assert!(totals::cycles(&app.db, Some(s.dealer), None).await.unwrap().is_empty(), "no cycle before the closure");
 
     let c: Value = app.get_json(&format!("/api/v1/claims/{id}"), &s.adjuster).await;
-    let closed = post_ok(&app, &s.adjuster, &format!("/api/v1/claims/{id}/close"), &json!({ "version": c["version"] }))
-        .await;
+    let closed =
+        post_ok(&app, &s.adjuster, &format!("/api/v1/claims/{id}/close"), &json!({ "version": c["version"] })).await;
     let cycles = totals::cycles(&app.db, Some(s.dealer), None).await.unwrap();
     assert_eq!(cycles.len(), 1, "one cycle per closed claim");
-    let [reported, registered, surveyed, settled] = cycles[0].stage_us.map(|us| us.map(|us| (us + 1_800_000_000) / 3_600_000_000));
+    let [reported, registered, surveyed, settled] =
+        cycles[0].stage_us.map(|us| us.map(|us| (us + 1_800_000_000) / 3_600_000_000));
     // Whole hours, rounded: the closure came a moment after the backdated "settled" hour.
     assert_eq!((reported, registered, surveyed, settled), (Some(5), Some(3), Some(2), Some(1)));
     assert_eq!((cycles[0].report_to_close_us + 1_800_000_000) / 3_600_000_000, 11);
@@ -664,7 +665,8 @@ async fn a_closure_keeps_its_cycle_until_the_claim_reopens(app: TestApp) {
     let c: Value = app.get_json(&format!("/api/v1/claims/{id}"), &s.adjuster).await;
     assert_eq!(c["stage"], "surveyed", "reopened to surveyed: {reopened}");
     let path = |step: &str| format!("/api/v1/claims/{id}/{step}");
-    let settled = post_ok(&app, &s.adjuster, &path("settle"), &json!({ "version": c["version"], "liability_share": "1" })).await;
+    let settled =
+        post_ok(&app, &s.adjuster, &path("settle"), &json!({ "version": c["version"], "liability_share": "1" })).await;
     post_ok(&app, &s.adjuster, &path("close"), &json!({ "version": settled["version"] })).await;
     let again = totals::cycles(&app.db, Some(s.dealer), None).await.unwrap();
     assert_eq!(again.len(), 1);
@@ -674,7 +676,7 @@ async fn a_closure_keeps_its_cycle_until_the_claim_reopens(app: TestApp) {
 
     // The dashboard's statistics from the stored cycles equal those from the facts.
     let targets = autochannel::config::ServeConfig::default().service_targets();
-    let facts = monitoring::facts(&app.db, None, &targets, Utc::now()).await.unwrap();
+    let facts = autochannel::store::monitoring::facts(&app.db, None, &targets, Utc::now()).await.unwrap();
     let dashboard: Value =
         app.get_json(&format!("/api/v1/dealers/{}/figures?period=month", s.dealer), &s.manager).await;
     let api: Figures = serde_json::from_value(dashboard["figures"].clone()).unwrap();

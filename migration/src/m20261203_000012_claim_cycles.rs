@@ -30,8 +30,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, ClaimCycles::Table, "idx_claim_cycles_dealer_closed", &[ClaimCycles::DealerId, ClaimCycles::ClosedAt])
-            .await?;
+        index(
+            manager,
+            ClaimCycles::Table,
+            "idx_claim_cycles_dealer_closed",
+            &[ClaimCycles::DealerId, ClaimCycles::ClosedAt],
+        )
+        .await?;
         manager.exec_stmt(Query::delete().from_table(MonitoringTotalsState::Table).to_owned()).await
     }
 

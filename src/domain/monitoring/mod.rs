@@ -10,8 +10,8 @@ mod rollup;
 
 pub use alerting::{Alert, AlertKind, Thresholds, alerts, percent};
 pub use compute::{
-    Band, Bands, ClaimCycle, CycleTimes, Figures, OPEN_STAGES, PremiumDays, Stat, claim_cycle, cycle_stats, cycle_times,
-    figures, figures_by_dealer,
+    Band, Bands, ClaimCycle, CycleTimes, Figures, OPEN_STAGES, PremiumDays, Stat, claim_cycle, cycle_stats,
+    cycle_times, figures, figures_by_dealer,
 };
 pub use facts::{ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement};
 pub(crate) use period::china_day;
