@@ -16,6 +16,7 @@ mod m20261202_000009_renewal_index;
 mod m20261203_000010_sharded_totals;
 mod m20261203_000011_claims_by_cover;
 mod m20261203_000012_claim_cycles;
+mod m20261203_000013_claims_autovacuum;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_sharded_totals::Migration),
             Box::new(m20261203_000011_claims_by_cover::Migration),
             Box::new(m20261203_000012_claim_cycles::Migration),
+            Box::new(m20261203_000013_claims_autovacuum::Migration),
         ]
     }
 }

@@ -702,14 +702,24 @@ pub async fn list(
     let at = now();
     let query = filtered(scope, filter, targets, at);
     let total = query.clone().count(db).await?;
-    let rows = query
+    // The page's ids first, then their rows: the ids come from the (stage_since, id) index alone, so a deep page
+    // skips index entries instead of reading (and discarding) every earlier claim's row.
+    let ids: Vec<i64> = query
+        .select_only()
+        .column(claims::Column::Id)
         .order_by_asc(claims::Column::StageSince)
         .order_by_asc(claims::Column::Id)
         .offset(paging.offset())
         .limit(paging.per_page)
+        .into_tuple()
         .all(db)
         .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut rows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        claims::Entity::find().filter(claims::Column::Id.is_in(ids.clone())).all(db).await?
+    };
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
     let reserves = sums_by_claim::<claim_reserve_movements::Entity, _, _>(
         db,
         &ids,
@@ -781,21 +791,37 @@ pub async fn stage_counts(
 ) -> AppResult<Vec<(Stage, u64, u64)>> {
     let at = now();
     let all_stages = ClaimFilter { stage: None, open_only: false, overdue: false, ..filter.clone() };
+    // COUNT(*) rather than COUNT(id): the (stage, stage_since) index holds all a count needs, so PostgreSQL
+    // counts from the index alone (no table rows read) when the table is vacuumed.
     let grouped = |query: sea_orm::Select<claims::Entity>| {
         query
             .select_only()
             .column(claims::Column::Stage)
-            .column_as(claims::Column::Id.count(), "n")
+            .expr(Expr::cust("COUNT(*)"))
             .group_by(claims::Column::Stage)
             .into_tuple::<(String, i64)>()
     };
-    // Two grouped queries: claims per stage, and (the overdue condition names each stage) overdue per stage.
-    // Final stages count only their last 30 days: what the queue's reader acts on, and cheap to count.
-    let recent = Condition::any()
-        .add(claims::Column::Stage.is_in(Stage::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str())))
-        .add(claims::Column::StageSince.gte(at - Duration::days(BOARD_FINAL_DAYS)));
-    let all: HashMap<String, i64> =
-        grouped(filtered(scope, &all_stages, targets, at).filter(recent)).all(db).await?.into_iter().collect();
+    // Open stages in full; final stages only their last 30 days: what the queue's reader acts on, and cheap to
+    // count. Two queries, each one range of the (stage, stage_since) index: as one query with an OR, PostgreSQL
+    // read every row of both ranges from the table (or scanned it in parallel).
+    let open_stages = Stage::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str());
+    let final_stages = Stage::ALL.iter().filter(|s| !s.is_open()).map(|s| s.as_str());
+    let mut all: HashMap<String, i64> = grouped(
+        filtered(scope, &all_stages, targets, at).filter(claims::Column::Stage.is_in(open_stages)),
+    )
+    .all(db)
+    .await?
+    .into_iter()
+    .collect();
+    all.extend(
+        grouped(
+            filtered(scope, &all_stages, targets, at)
+                .filter(claims::Column::Stage.is_in(final_stages))
+                .filter(claims::Column::StageSince.gte(at - Duration::days(BOARD_FINAL_DAYS))),
+        )
+        .all(db)
+        .await?,
+    );
     let overdue_filter = ClaimFilter { overdue: true, ..all_stages.clone() };
     let overdue: HashMap<String, i64> =
         grouped(filtered(scope, &overdue_filter, targets, at)).all(db).await?.into_iter().collect();
