@@ -17,6 +17,7 @@ mod m20261203_000010_sharded_totals;
 mod m20261203_000011_claims_by_cover;
 mod m20261203_000012_claim_cycles;
 mod m20261203_000013_claims_autovacuum;
+mod m20261203_000014_claims_search;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_claims_by_cover::Migration),
             Box::new(m20261203_000012_claim_cycles::Migration),
             Box::new(m20261203_000013_claims_autovacuum::Migration),
+            Box::new(m20261203_000014_claims_search::Migration),
         ]
     }
 }

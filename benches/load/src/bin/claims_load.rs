@@ -1,6 +1,6 @@
 //! Claims under load on the real server, in two phases.
-//! 1. Queue: clients read the adjuster's queue (API, first and deep pages, filters) and the
-//!    queue page, as fast as the server answers.
+//! 1. Queue: clients read the adjuster's queue (API, first and deep pages, filters, a broad search matching a
+//!    tenth of the claims and a plate search matching a few) and the queue page, as fast as the server answers.
 //! 2. Transitions: each client reports a claim on one of the demo store's policies and takes
 //!    it register → loss item → survey → settle → pay → close as the claims lead.
 //!
@@ -42,11 +42,15 @@ async fn main() {
         .expect("page");
     println!("claims in the database: {}", total["total"]);
     let deep = (total["total"].as_u64().unwrap_or(0) / 50 / 2).max(1);
+    // What an adjuster looks up: one vehicle's claims, by the last five characters of its plate.
+    let plate = total["items"][0]["plate"].as_str().unwrap_or("A12345").to_string();
+    let plate_tail: String = plate.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
     let reads: Vec<(&'static str, String)> = vec![
         ("GET /api/v1/claims (open queue)", "/api/v1/claims".into()),
         ("GET /api/v1/claims?overdue=true", "/api/v1/claims?overdue=true".into()),
         ("GET /api/v1/claims?stage=all&page=deep", format!("/api/v1/claims?stage=all&page={deep}")),
         ("GET /api/v1/claims?q=CL2026", "/api/v1/claims?stage=all&q=CL20260001".into()),
+        ("GET /api/v1/claims?q=(plate)", format!("/api/v1/claims?stage=all&q={plate_tail}")),
         ("GET /api/v1/claims/board", "/api/v1/claims/board".into()),
         ("GET /claims (page)", "/claims".into()),
     ];
