@@ -803,6 +803,30 @@ async fn the_queue_filters_and_shows_overdue_claims(app: TestApp) {
     assert_eq!(mine["total"], 0);
     let bad = app.client.get(app.url("/api/v1/claims?stage=lost")).bearer_auth(&s.adjuster).send().await.unwrap();
     assert_eq!(bad.status(), 422);
+    // Pages keep the queue's order: one claim a page, the longest waiting first.
+    for (page, claim) in [(1, &old), (2, &fresh)] {
+        let one: Value = app.get_json(&format!("/api/v1/claims?stage=all&per_page=1&page={page}"), &s.adjuster).await;
+        assert_eq!((one["total"].as_u64(), one["items"][0]["id"].clone()), (Some(2), claim["id"].clone()));
+    }
+    // The search matches any part of the claim number, the plate or the VIN, in any letter case.
+    let claim_no = old["claim_no"].as_str().unwrap();
+    let plate = old["plate"].as_str().unwrap();
+    let vin = old["vin"].as_str().unwrap();
+    let plate_tail: String = plate.chars().skip(plate.chars().count() - 4).collect();
+    for (q, expected) in [
+        (claim_no.to_string(), 1),
+        (claim_no[claim_no.len() - 5..].to_string(), 1),
+        (plate_tail.to_lowercase(), 2),
+        (vin[5..14].to_string(), 2),
+        ("ZZZZZZ".to_string(), 0),
+    ] {
+        let found: Value = app.get_json(&format!("/api/v1/claims?stage=all&q={q}"), &s.adjuster).await;
+        assert_eq!(found["total"], expected, "search {q}: {found}");
+        assert_eq!(found["items"].as_array().unwrap().len(), expected, "search {q}");
+        let board: Value = app.get_json(&format!("/api/v1/claims/board?q={q}"), &s.adjuster).await;
+        let counted: u64 = board.as_array().unwrap().iter().map(|c| c["claims"].as_u64().unwrap()).sum();
+        assert_eq!(counted as usize, expected, "board for {q}");
+    }
     // The page shows the board and marks the overdue claim.
     let (browser, _) = app.browser_login("adj").await;
     let html = browser.get(app.url("/claims?overdue=true")).send().await.unwrap().text().await.unwrap();
