@@ -27,6 +27,7 @@ on_both_databases!(
     cancelling_on_the_first_day_refunds_everything,
     renewal_quotes_move_one_ncd_level_down,
     a_new_rating_version_prices_new_quotes_only,
+    the_policy_list_finds_by_number_plate_vin_and_owner,
 );
 
 const VIN: &str = "1M8GDM9AXKP042788";
@@ -545,4 +546,60 @@ mod pages {
         a_seller_quotes_issues_and_cancels_on_the_pages,
         an_underwriter_approves_a_referral_on_the_pages
     );
+}
+
+/// The policy list's search: a whole policy number or VIN (found through their indexes), and any part of the
+/// number, plate, VIN or owner's name; never another store's policies.
+async fn the_policy_list_finds_by_number_plate_vin_and_owner(app: TestApp) {
+    let dealer = store(&app).await;
+    app.add_dealer("D002", None).await;
+    let outsider = app.add_user("sa-other", Role::SalesAssistant, &["D002"]).await;
+    certify(&app, outsider, "QC-O", today() - Duration::days(1), today() + Duration::days(100)).await;
+    let sa = app.token("sa").await;
+    let first: Vec<Value> =
+        issue(&app, &sa, &quote(&app, &sa, &quote_body(dealer)).await["id"]).await.json().await.unwrap();
+    let other_vin = autochannel::domain::underwriting::identity::with_vin_check_digit("LSVAU2180N2183294").unwrap();
+    let mut body = quote_body(dealer);
+    body["vehicle"]["vin"] = json!(other_vin);
+    body["vehicle"]["plate"] = json!("沪A6D789");
+    body["owner"]["name"] = json!("王芳");
+    let second: Vec<Value> = issue(&app, &sa, &quote(&app, &sa, &body).await["id"]).await.json().await.unwrap();
+    assert_eq!((first.len(), second.len()), (2, 2));
+    let commercial_no = first[1]["policy_no"].as_str().unwrap();
+    let ids = |page: &Value| -> Vec<i64> {
+        let mut ids: Vec<i64> = page["items"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let both = |sale: &[Value]| -> Vec<i64> {
+        let mut ids: Vec<i64> = sale.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+        ids.sort_unstable();
+        ids
+    };
+    for (q, expected) in [
+        (commercial_no.to_string(), vec![first[1]["id"].as_i64().unwrap()]),
+        (commercial_no.to_lowercase(), vec![first[1]["id"].as_i64().unwrap()]),
+        (VIN.to_string(), both(&first)),
+        (other_vin.to_lowercase(), both(&second)),
+        (VIN[3..12].to_string(), both(&first)),
+        ("12345".to_string(), both(&first)),
+        ("6d78".to_string(), both(&second)),
+        ("王".to_string(), both(&second)),
+        ("PDAA2099".to_string(), vec![]),
+    ] {
+        let page: Value = app.get_json(&format!("/api/v1/policies?q={}", urlencoding(&q)), &sa).await;
+        assert_eq!(ids(&page), expected, "search {q}");
+        assert_eq!(page["total"].as_u64().unwrap() as usize, expected.len(), "search {q}");
+    }
+    let them = app.token("sa-other").await;
+    for q in [commercial_no, VIN, "12345"] {
+        let page: Value = app.get_json(&format!("/api/v1/policies?q={q}"), &them).await;
+        assert_eq!(page["total"], 0, "another store's seller finds nothing for {q}");
+    }
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -743,6 +743,14 @@ pub struct PolicyFilter {
     pub dealer_id: Option<i64>,
 }
 
+/// Whether the text is a whole policy number (series, year, ten digits): no other policy's number contains it.
+fn is_policy_no(text: &str) -> bool {
+    [Product::Compulsory, Product::Commercial].iter().any(|product| {
+        text.strip_prefix(product.number_prefix())
+            .is_some_and(|rest| rest.len() == 14 && rest.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
 /// Policies in scope, newest first.
 pub async fn list(
     db: &DatabaseConnection,
@@ -752,15 +760,24 @@ pub async fn list(
 ) -> AppResult<Page<Policy>> {
     let mut query = policies::Entity::find().filter(in_scope(scope, policies::Column::DealerId));
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", search.replace(['%', '_'], "").to_uppercase());
-        let name = format!("%{}%", search.replace(['%', '_'], ""));
-        query = query.filter(
-            Condition::any()
-                .add(policies::Column::PolicyNo.like(&pattern))
-                .add(policies::Column::Plate.like(&pattern))
-                .add(policies::Column::Vin.like(&pattern))
-                .add(policies::Column::OwnerName.like(&name)),
-        );
+        let term = search.to_uppercase();
+        // A whole policy number or VIN (what a seller scans or pastes) is found through its index; any other text
+        // is looked for in every policy's number, plate, VIN and owner, which reads the dealer's whole book.
+        if is_policy_no(&term) {
+            query = query.filter(policies::Column::PolicyNo.eq(term));
+        } else if let Ok(vin) = identity::normalize_vin(&term) {
+            query = query.filter(policies::Column::Vin.eq(vin));
+        } else {
+            let pattern = format!("%{}%", term.replace(['%', '_'], ""));
+            let name = format!("%{}%", search.replace(['%', '_'], ""));
+            query = query.filter(
+                Condition::any()
+                    .add(policies::Column::PolicyNo.like(&pattern))
+                    .add(policies::Column::Plate.like(&pattern))
+                    .add(policies::Column::Vin.like(&pattern))
+                    .add(policies::Column::OwnerName.like(&name)),
+            );
+        }
     }
     if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(policies::Column::Status.eq(status));
