@@ -6,6 +6,7 @@
 # Usage: benches/dashboard_load.sh [clients] [seconds] [policies]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/autovacuum.sh
 clients=${1:-16}
 seconds=${2:-30}
 policies=${3:-1000000}
@@ -26,7 +27,8 @@ psql "$url" -tAc "SELECT 'policies ' || (SELECT count(*) FROM policies) || ', cl
 DATABASE_URL=$url AUTOCHANNEL_LOG=warn AUTOCHANNEL_BIND=127.0.0.1:18094 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 \
   "$target/release/autochannel" serve >/tmp/dashboard_load_server.log 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+trap 'kill $server 2>/dev/null || true; autovacuum_restore' EXIT
+autovacuum_for_run "$admin"
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18094/readyz >/dev/null && break; sleep 1; done
 AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18094 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$seconds \
   "${CARGO_TARGET_DIR:-target}/release/dashboard_load"

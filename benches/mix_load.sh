@@ -4,6 +4,7 @@
 # Usage: benches/mix_load.sh postgres|sqlite [clients] [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/autovacuum.sh
 backend=${1:-postgres}
 clients=${2:-32}
 seconds=${3:-30}
@@ -22,7 +23,8 @@ cargo build --release --quiet -p autochannel-load --bin mix_load
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_mix_docs \
   AUTOCHANNEL_BIND=127.0.0.1:18092 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/mix_load_server.log 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+trap 'kill $server 2>/dev/null || true; autovacuum_restore' EXIT
+if [ "$backend" = postgres ]; then autovacuum_for_run "$admin"; fi
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18092/readyz >/dev/null && break; sleep 1; done
 echo "== $backend"
 AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18092 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$seconds "${CARGO_TARGET_DIR:-target}/release/mix_load"

@@ -6,6 +6,7 @@
 # Usage: benches/soak.sh postgres|sqlite [clients] [minutes] [requests/s]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/autovacuum.sh
 backend=${1:-postgres}
 clients=${2:-12}
 minutes=${3:-30}
@@ -25,7 +26,8 @@ cargo build --release --quiet -p autochannel-load --bin mix_load
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_soak_docs \
   AUTOCHANNEL_BIND=127.0.0.1:18093 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/soak_server.log 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; kill $sampler 2>/dev/null || true' EXIT
+trap 'kill $server 2>/dev/null || true; kill $sampler 2>/dev/null || true; autovacuum_restore' EXIT
+if [ "$backend" = postgres ]; then autovacuum_for_run "$admin"; fi
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18093/readyz >/dev/null && break; sleep 1; done
 echo "== soak: $backend, $clients clients, $minutes minutes at $rate requests/s (0: unpaced); server RSS in KiB every minute"
 rss_log=$(mktemp)
