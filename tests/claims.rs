@@ -818,6 +818,8 @@ async fn the_queue_filters_and_shows_overdue_claims(app: TestApp) {
         (claim_no[claim_no.len() - 5..].to_string(), 1),
         (plate_tail.to_lowercase(), 2),
         (vin[5..14].to_string(), 2),
+        // Two characters: too short for a trigram index, still found.
+        (plate_tail[2..].to_string(), 2),
         ("ZZZZZZ".to_string(), 0),
     ] {
         let found: Value = app.get_json(&format!("/api/v1/claims?stage=all&q={q}"), &s.adjuster).await;

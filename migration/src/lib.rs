@@ -18,6 +18,7 @@ mod m20261203_000011_claims_by_cover;
 mod m20261203_000012_claim_cycles;
 mod m20261203_000013_claims_autovacuum;
 mod m20261203_000014_claims_search;
+mod m20261203_000015_claims_search_sqlite;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_claim_cycles::Migration),
             Box::new(m20261203_000013_claims_autovacuum::Migration),
             Box::new(m20261203_000014_claims_search::Migration),
+            Box::new(m20261203_000015_claims_search_sqlite::Migration),
         ]
     }
 }

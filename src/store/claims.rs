@@ -644,6 +644,7 @@ pub struct ClaimFilter {
 
 /// The claims a filter selects, as a query to count, page or group.
 fn filtered(
+    backend: DbBackend,
     scope: &Scope,
     filter: &ClaimFilter,
     targets: &ServiceTargets,
@@ -684,13 +685,24 @@ fn filtered(
         query = query.filter(any);
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", search.replace(['%', '_'], "").to_uppercase());
-        query = query.filter(
-            Condition::any()
-                .add(claims::Column::ClaimNo.like(&pattern))
-                .add(claims::Column::Plate.like(&pattern))
-                .add(claims::Column::Vin.like(&pattern)),
-        );
+        let term = search.replace(['%', '_'], "").to_uppercase();
+        // SQLite: through the trigram index of migration 15, which finds any part of three characters or more
+        // (as the LIKE below does, but without reading every claim). PostgreSQL's trigram index serves the LIKE.
+        query = if backend == DbBackend::Sqlite && term.chars().count() >= 3 {
+            let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+            query.filter(Expr::cust_with_values(
+                r#""claims"."id" IN (SELECT rowid FROM claims_search WHERE claims_search MATCH ?)"#,
+                [phrase],
+            ))
+        } else {
+            let pattern = format!("%{term}%");
+            query.filter(
+                Condition::any()
+                    .add(claims::Column::ClaimNo.like(&pattern))
+                    .add(claims::Column::Plate.like(&pattern))
+                    .add(claims::Column::Vin.like(&pattern)),
+            )
+        };
     }
     query
 }
@@ -735,7 +747,7 @@ async fn list_in(
     targets: &ServiceTargets,
 ) -> AppResult<Page<Claim>> {
     let at = now();
-    let query = filtered(scope, filter, targets, at);
+    let query = filtered(db.get_database_backend(), scope, filter, targets, at);
     let total = query.clone().count(db).await?;
     // The page's ids first, then their rows: the ids come from the (stage_since, id) index alone, so a deep page
     // skips index entries instead of reading (and discarding) every earlier claim's row.
@@ -856,15 +868,17 @@ async fn stage_counts_in(
     // read every row of both ranges from the table (or scanned it in parallel).
     let open_stages = Stage::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str());
     let final_stages = Stage::ALL.iter().filter(|s| !s.is_open()).map(|s| s.as_str());
-    let mut all: HashMap<String, i64> =
-        grouped(filtered(scope, &all_stages, targets, at).filter(claims::Column::Stage.is_in(open_stages)))
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
+    let mut all: HashMap<String, i64> = grouped(
+        filtered(db.get_database_backend(), scope, &all_stages, targets, at)
+            .filter(claims::Column::Stage.is_in(open_stages)),
+    )
+    .all(db)
+    .await?
+    .into_iter()
+    .collect();
     all.extend(
         grouped(
-            filtered(scope, &all_stages, targets, at)
+            filtered(db.get_database_backend(), scope, &all_stages, targets, at)
                 .filter(claims::Column::Stage.is_in(final_stages))
                 .filter(claims::Column::StageSince.gte(at - Duration::days(BOARD_FINAL_DAYS))),
         )
@@ -873,7 +887,11 @@ async fn stage_counts_in(
     );
     let overdue_filter = ClaimFilter { overdue: true, ..all_stages.clone() };
     let overdue: HashMap<String, i64> =
-        grouped(filtered(scope, &overdue_filter, targets, at)).all(db).await?.into_iter().collect();
+        grouped(filtered(db.get_database_backend(), scope, &overdue_filter, targets, at))
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
     let counts = Stage::ALL
         .into_iter()
         .map(|stage| {
@@ -891,7 +909,7 @@ async fn count(
     filter: &ClaimFilter,
     targets: &ServiceTargets,
 ) -> AppResult<u64> {
-    Ok(filtered(scope, filter, targets, now()).count(db).await?)
+    Ok(filtered(db.get_database_backend(), scope, filter, targets, now()).count(db).await?)
 }
 
 /// Open claims in scope and how many of them are overdue: the start page's tiles.
