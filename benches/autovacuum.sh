@@ -8,13 +8,13 @@ autovacuum_for_run() {
   local admin=$1
   if [ "$(psql "$admin" -Atc 'show autovacuum')" = off ]; then
     psql "$admin" -qc "ALTER SYSTEM SET autovacuum = on" -c "SELECT pg_reload_conf()" >/dev/null
-    autovacuum_restore="$admin"
+    autovacuum_restore_url="$admin"
     echo "== autovacuum on for this run (the machine's PostgreSQL has it off for CI; restored at the end)"
   fi
 }
 
 autovacuum_restore() {
-  if [ -n "${autovacuum_restore:-}" ]; then
-    psql "$autovacuum_restore" -qc "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null || true
+  if [ -n "${autovacuum_restore_url:-}" ]; then
+    psql "$autovacuum_restore_url" -qc "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null || true
   fi
 }

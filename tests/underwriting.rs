@@ -587,7 +587,12 @@ async fn the_policy_list_finds_by_number_plate_vin_and_owner(app: TestApp) {
         ("王".to_string(), both(&second)),
         ("PDAA2099".to_string(), vec![]),
     ] {
-        let page: Value = app.get_json(&format!("/api/v1/policies?q={}", urlencoding(&q)), &sa).await;
+        let page: Value = app
+            .get_json(
+                &format!("/api/v1/policies?q={}", form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()),
+                &sa,
+            )
+            .await;
         assert_eq!(ids(&page), expected, "search {q}");
         assert_eq!(page["total"].as_u64().unwrap() as usize, expected.len(), "search {q}");
     }
@@ -596,10 +601,4 @@ async fn the_policy_list_finds_by_number_plate_vin_and_owner(app: TestApp) {
         let page: Value = app.get_json(&format!("/api/v1/policies?q={q}"), &them).await;
         assert_eq!(page["total"], 0, "another store's seller finds nothing for {q}");
     }
-}
-
-fn urlencoding(text: &str) -> String {
-    text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }

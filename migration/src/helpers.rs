@@ -2,6 +2,7 @@
 //! their own copies: a landed migration is never edited).
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 /// A foreign key from `table.column` to `target.id`.
 pub fn fk<T, C, R>(name: &str, table: T, column: C, target: R) -> ForeignKeyCreateStatement
@@ -42,4 +43,16 @@ where
         stmt.col(*col);
     }
     stmt
+}
+
+/// Runs raw statements, in order, on one backend only (a no-op on the other): for what sea-query does not
+/// build, such as PostgreSQL storage parameters or SQLite virtual tables and triggers.
+pub async fn execute_on(manager: &SchemaManager<'_>, backend: DbBackend, statements: &[&str]) -> Result<(), DbErr> {
+    if manager.get_database_backend() != backend {
+        return Ok(());
+    }
+    for statement in statements {
+        manager.get_connection().execute_unprepared(statement).await?;
+    }
+    Ok(())
 }

@@ -5,6 +5,9 @@
 //! table (3–4 times slower) for most of that time. SQLite has no vacuum of that kind: nothing to do there.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::helpers::execute_on;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -12,30 +15,14 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE claims SET (autovacuum_vacuum_scale_factor = 0.02, \
-                 autovacuum_vacuum_insert_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)",
-            )
-            .await
-            .map(|_| ())
+        let statement = "ALTER TABLE claims SET (autovacuum_vacuum_scale_factor = 0.02, \
+                         autovacuum_vacuum_insert_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)";
+        execute_on(manager, DbBackend::Postgres, &[statement]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE claims RESET (autovacuum_vacuum_scale_factor, \
-                 autovacuum_vacuum_insert_scale_factor, autovacuum_analyze_scale_factor)",
-            )
-            .await
-            .map(|_| ())
+        let statement = "ALTER TABLE claims RESET (autovacuum_vacuum_scale_factor, \
+                         autovacuum_vacuum_insert_scale_factor, autovacuum_analyze_scale_factor)";
+        execute_on(manager, DbBackend::Postgres, &[statement]).await
     }
 }

@@ -7,6 +7,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 
+use crate::helpers::execute_on;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -29,19 +31,14 @@ impl MigrationTrait for Migration {
         if !available {
             return Ok(());
         }
-        db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm").await?;
-        db.execute_unprepared(&format!(
+        let index = format!(
             "CREATE INDEX IF NOT EXISTS {INDEX} ON claims \
              USING gin (claim_no gin_trgm_ops, plate gin_trgm_ops, vin gin_trgm_ops)"
-        ))
-        .await
-        .map(|_| ())
+        );
+        execute_on(manager, DbBackend::Postgres, &["CREATE EXTENSION IF NOT EXISTS pg_trgm", &index]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        manager.get_connection().execute_unprepared(&format!("DROP INDEX IF EXISTS {INDEX}")).await.map(|_| ())
+        execute_on(manager, DbBackend::Postgres, &[&format!("DROP INDEX IF EXISTS {INDEX}")]).await
     }
 }

@@ -4,6 +4,9 @@
 //! the text (`content='claims'`); triggers keep it in step with every insert, change and delete of a claim.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::helpers::execute_on;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -26,27 +29,16 @@ const UP: [&str; 5] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DbBackend::Sqlite {
-            return Ok(());
-        }
-        for statement in UP {
-            manager.get_connection().execute_unprepared(statement).await?;
-        }
-        Ok(())
+        execute_on(manager, DbBackend::Sqlite, &UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DbBackend::Sqlite {
-            return Ok(());
-        }
-        for statement in [
+        let statements = [
             "DROP TRIGGER IF EXISTS claims_search_insert",
             "DROP TRIGGER IF EXISTS claims_search_delete",
             "DROP TRIGGER IF EXISTS claims_search_update",
             "DROP TABLE IF EXISTS claims_search",
-        ] {
-            manager.get_connection().execute_unprepared(statement).await?;
-        }
-        Ok(())
+        ];
+        execute_on(manager, DbBackend::Sqlite, &statements).await
     }
 }
