@@ -24,9 +24,9 @@ Definitions (all as figures.rs; days are China-local, instants are UTC microseco
   period; renewed: those some policy renews.
 - open claims: claims now in reported/registered/surveyed/settled; overdue: waited more than 24/48/120 h in
   reported/registered/surveyed.
-- cycle times: claims closed now whose last closure (by China day) is in the period; report->close and time
-  per open stage (stage entries = transitions without repeats of the same stage; a visit ends at the next
-  entry and counts only if that is at or before the last closure), median ((lo+hi)/2) and nearest-rank p90,
+- cycle times: the claim_cycles rows (one per claim closed now, as the service records it at the last closure:
+  report->close and the time in each open stage) whose closure (by China day) is in the period; median
+  ((lo+hi)/2) and nearest-rank p90,
   in hundredths of an hour rounded half away from zero.
 """
 
@@ -50,7 +50,7 @@ FRAMES = [
     "coverages",
     "commission_ledger",
     "claims",
-    "claim_transitions",
+    "claim_cycles",
     "reserve_movements",
     "payments",
     "repair_referrals",
@@ -172,10 +172,10 @@ def figures_sql(frm, to, now_us):
     t_reg, t_sur, t_set = (h * MICROS_PER_HOUR for h in TARGET_HOURS)
     open_list = ", ".join(f"'{s}'" for s in OPEN_STAGES)
     stage_lists = ",\n        ".join(
-        f"list_sort(list(spent) FILTER (WHERE to_stage = '{s}')) AS {s}_xs" for s in OPEN_STAGES
+        f"list_sort(list({s}_us) FILTER (WHERE {s}_us IS NOT NULL)) AS {s}_xs" for s in OPEN_STAGES
     )
     stage_stats = ",\n    ".join(
-        f"median_ch(sl.{s}_xs) AS {s}_median_centihours, p90_ch(sl.{s}_xs) AS {s}_p90_centihours"
+        f"median_ch(o.{s}_xs) AS {s}_median_centihours, p90_ch(o.{s}_xs) AS {s}_p90_centihours"
         for s in OPEN_STAGES
     )
     return f"""
@@ -316,40 +316,15 @@ open_claims AS (
     WHERE stage IN ({open_list})
     GROUP BY dealer_id
 ),
-transitions AS (
-    SELECT claim_id, seq, to_stage, epoch_us("at") AS "at",
-           lag(to_stage) OVER (PARTITION BY claim_id ORDER BY seq) AS previous_stage
-    FROM claim_transitions
-),
-entries AS (
-    SELECT claim_id, seq, to_stage, "at",
-           lead("at") OVER (PARTITION BY claim_id ORDER BY seq) AS left_at
-    FROM transitions
-    WHERE previous_stage IS NULL OR previous_stage <> to_stage
-),
 closed AS (
-    SELECT c.claim_id, c.dealer_id, epoch_us(c.reported_at) AS reported_at, e.closed_at
-    FROM claims c
-    JOIN (
-        SELECT claim_id, arg_max("at", seq) AS closed_at FROM entries WHERE to_stage = 'closed' GROUP BY claim_id
-    ) e ON e.claim_id = c.claim_id
-    WHERE c.stage = 'closed' AND e.closed_at >= {from_us} AND e.closed_at < {end_us}
+    SELECT * FROM claim_cycles
+    WHERE epoch_us(closed_at) >= {from_us} AND epoch_us(closed_at) < {end_us}
 ),
 overall AS (
     SELECT dealer_id, count(claim_id) AS closed_claims,
-           list_sort(list(closed_at - reported_at)) AS rtc_xs
-    FROM closed GROUP BY dealer_id
-),
-stage_totals AS (
-    SELECT cl.dealer_id, e.claim_id, e.to_stage, sum(e.left_at - e."at") AS spent
-    FROM entries e JOIN closed cl ON cl.claim_id = e.claim_id
-    WHERE e.left_at IS NOT NULL AND e.to_stage IN ({open_list}) AND e.left_at <= cl.closed_at
-    GROUP BY cl.dealer_id, e.claim_id, e.to_stage
-),
-stage_lists AS (
-    SELECT dealer_id,
+           list_sort(list(report_to_close_us)) AS rtc_xs,
         {stage_lists}
-    FROM stage_totals GROUP BY dealer_id
+    FROM closed GROUP BY dealer_id
 ),
 sums AS (
     SELECT d.dealer_id,
@@ -384,7 +359,6 @@ sums AS (
     LEFT JOIN renewals rn ON rn.dealer_id = d.dealer_id
     LEFT JOIN open_claims oc ON oc.dealer_id = d.dealer_id
     LEFT JOIN overall o ON o.dealer_id = d.dealer_id
-    LEFT JOIN stage_lists sl ON sl.dealer_id = d.dealer_id
 ),
 ratios AS (
     SELECT *,

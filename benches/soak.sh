@@ -4,6 +4,9 @@
 # every minute. Passes when there are no errors and memory stays flat after warm-up: it prints the
 # RSS growth over the second half of the run.
 # Usage: benches/soak.sh postgres|sqlite [clients] [minutes] [requests/s]
+# HEAPTRACK=1 runs the server under heaptrack (Debian's package), built without mimalloc so that heaptrack sees
+# every allocation; `heaptrack_print` on the file it names then tells what the heap holds at the end, what
+# grew, and from where. (Slower: run it at a lower rate than the plain soak.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/autovacuum.sh
@@ -21,14 +24,25 @@ case "$backend" in
     url=sqlite:///tmp/ac_soak.db ;;
   *) echo "usage: $0 postgres|sqlite [clients] [minutes]" >&2; exit 2 ;;
 esac
-cargo build --release --quiet
+wrapper=()
+if [ "${HEAPTRACK:-0}" = 1 ]; then
+  command -v heaptrack >/dev/null || { echo "HEAPTRACK=1 needs heaptrack (apt-get install heaptrack)" >&2; exit 2; }
+  cargo build --release --quiet --no-default-features
+  wrapper=(heaptrack --record-only -o /tmp/soak-heap)
+else
+  cargo build --release --quiet
+fi
 cargo build --release --quiet -p autochannel-load --bin mix_load
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_soak_docs \
-  AUTOCHANNEL_BIND=127.0.0.1:18093 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/soak_server.log 2>&1 &
+  AUTOCHANNEL_BIND=127.0.0.1:18093 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${wrapper[@]}" "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/soak_server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; kill $sampler 2>/dev/null || true; autovacuum_restore' EXIT
 if [ "$backend" = postgres ]; then autovacuum_for_run "$admin"; fi
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18093/readyz >/dev/null && break; sleep 1; done
+if [ ${#wrapper[@]} -gt 0 ]; then
+  # The server is heaptrack's child: sample (and at the end stop) the server itself.
+  server=$(pgrep -n -f "release/autochannel serve --demo")
+fi
 echo "== soak: $backend, $clients clients, $minutes minutes at $rate requests/s (0: unpaced); server RSS in KiB every minute"
 rss_log=$(mktemp)
 ( while kill -0 $server 2>/dev/null; do echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ')" | tee -a "$rss_log"; sleep 60; done ) &

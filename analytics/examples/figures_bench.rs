@@ -16,7 +16,7 @@
 //! `benches/analytics_duckdb.py`.
 //!
 //! To see where the time goes: `--profile` runs the query once more under polars' profiler and prints its
-//! slowest nodes, `--explain` prints the optimised plan, and `--without claim_transitions,...` empties those
+//! slowest nodes, `--explain` prints the optimised plan, and `--without claim_cycles,...` empties those
 //! frames after reading, so the difference to a full run is what their part of the query costs.
 
 use std::path::PathBuf;
@@ -197,7 +197,7 @@ fn print_sizes(frames: &Frames) {
         ("coverages", &frames.coverages),
         ("commission_ledger", &frames.commissions),
         ("claims", &frames.claims),
-        ("claim_transitions", &frames.claim_transitions),
+        ("claim_cycles", &frames.claim_cycles),
         ("reserve_movements", &frames.reserves),
         ("payments", &frames.payments),
         ("repair_referrals", &frames.referrals),
@@ -219,7 +219,7 @@ fn empty_frames(frames: &mut Frames, names: &[String]) -> Result<(), Box<dyn std
             "coverages" => (&mut frames.coverages, empty.coverages.clone()),
             "commission_ledger" => (&mut frames.commissions, empty.commissions.clone()),
             "claims" => (&mut frames.claims, empty.claims.clone()),
-            "claim_transitions" => (&mut frames.claim_transitions, empty.claim_transitions.clone()),
+            "claim_cycles" => (&mut frames.claim_cycles, empty.claim_cycles.clone()),
             "reserve_movements" => (&mut frames.reserves, empty.reserves.clone()),
             "payments" => (&mut frames.payments, empty.payments.clone()),
             "repair_referrals" => (&mut frames.referrals, empty.referrals.clone()),

@@ -20,9 +20,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use analytics::figures::OPEN_STAGES;
 use analytics::frames::{
-    CHINA_OFFSET_MICROS, ClaimRows, ClaimTransitionRows, CommissionRows, CoverageRows, DealerRows, FeedbackRows,
-    Frames, MICROS_PER_DAY, PaymentRows, PolicyRows, PolicyVersionRows, ReferralRows, ReserveRows, date, days, micros,
+    CHINA_OFFSET_MICROS, ClaimCycleRows, ClaimRows, CommissionRows, CoverageRows, DealerRows, FeedbackRows, Frames,
+    MICROS_PER_DAY, PaymentRows, PolicyRows, PolicyVersionRows, ReferralRows, ReserveRows, date, days, micros,
 };
 use analytics::polars::prelude::{DataFrame, PolarsResult};
 use chrono::{DateTime, Months, Utc};
@@ -438,7 +439,7 @@ fn policies(g: &mut Gen, target: usize, frames: &mut Frames) -> PolarsResult<Vec
 #[derive(Default)]
 struct ClaimChunk {
     claims: ClaimRows,
-    transitions: ClaimTransitionRows,
+    cycles: ClaimCycleRows,
     reserves: ReserveRows,
     payments: PaymentRows,
     referrals: ReferralRows,
@@ -449,18 +450,21 @@ struct ClaimLife<'a> {
     out: &'a mut ClaimChunk,
     claim: i64,
     dealer: i64,
-    seq: &'a mut i64,
     /// Current stage and since when.
     stage: &'static str,
     since: i64,
     reserve: i64,
+    /// Time spent in each open stage (reported, registered, surveyed, settled) by visits that have ended.
+    spent: [Option<i64>; 4],
 }
 
 impl ClaimLife<'_> {
     fn enter(&mut self, stage: &'static str, at: i64) {
-        *self.seq += 1;
-        self.out.transitions.push(self.claim, *self.seq, stage.into(), at);
+        // A repeat of the stage (a payment in settled) is not a new visit.
         if stage != self.stage {
+            if let Some(index) = OPEN_STAGES.iter().position(|s| *s == self.stage) {
+                self.spent[index] = Some(self.spent[index].unwrap_or(0) + (at - self.since));
+            }
             self.stage = stage;
             self.since = at;
         }
@@ -484,7 +488,7 @@ impl ClaimLife<'_> {
     }
 }
 
-fn claim(g: &mut Gen, out: &mut ClaimChunk, covers: &[Cover], claim_id: i64, seq: &mut i64) {
+fn claim(g: &mut Gen, out: &mut ClaimChunk, covers: &[Cover], claim_id: i64) {
     // A policy with cover up to today; commercial policies carry most claims.
     let cover = loop {
         let c = covers[g.rng.random_range(0..covers.len())];
@@ -497,7 +501,7 @@ fn claim(g: &mut Gen, out: &mut ClaimChunk, covers: &[Cover], claim_id: i64, seq
     let reported_day =
         (accident + if g.rng.random_range(0..10) < 7 { 0 } else { g.rng.random_range(1..=3) }).min(g.today);
     let reported = g.time_on(reported_day).max(china_midnight(accident));
-    let mut life = ClaimLife { out, claim: claim_id, dealer, seq, stage: "", since: reported, reserve: 0 };
+    let mut life = ClaimLife { out, claim: claim_id, dealer, stage: "", since: reported, reserve: 0, spent: [None; 4] };
     life.enter("reported", reported);
     let now = g.now;
     let fate = g.rng.random_range(0..1000);
@@ -603,6 +607,20 @@ fn claim(g: &mut Gen, out: &mut ClaimChunk, covers: &[Cover], claim_id: i64, seq
         }
     }
     let (stage, since) = (life.stage, life.since);
+    if stage == "closed" {
+        // The cycle the service records at the (last) closure.
+        let [reported_us, registered_us, surveyed_us, settled_us] = life.spent;
+        life.out.cycles.push(
+            claim_id,
+            dealer,
+            since,
+            since - reported,
+            reported_us,
+            registered_us,
+            surveyed_us,
+            settled_us,
+        );
+    }
     life.out.claims.push(claim_id, dealer, accident, reported, stage.into(), since);
 }
 
@@ -610,18 +628,17 @@ fn claims(g: &mut Gen, count: usize, covers: &[Cover], frames: &mut Frames) -> P
     let started = Instant::now();
     let mut stacks: [Stack; 5] = Default::default();
     let mut chunk = ClaimChunk::default();
-    let mut seq = 0i64;
     let flush = |chunk: &mut ClaimChunk, stacks: &mut [Stack; 5]| -> PolarsResult<()> {
         let c = std::mem::take(chunk);
         stacks[0].push(c.claims.into_frame()?)?;
-        stacks[1].push(c.transitions.into_frame()?)?;
+        stacks[1].push(c.cycles.into_frame()?)?;
         stacks[2].push(c.reserves.into_frame()?)?;
         stacks[3].push(c.payments.into_frame()?)?;
         stacks[4].push(c.referrals.into_frame()?)
     };
     if !covers.is_empty() {
         for i in 0..count {
-            claim(g, &mut chunk, covers, i as i64 + 1, &mut seq);
+            claim(g, &mut chunk, covers, i as i64 + 1);
             if (i + 1) % CLAIM_CHUNK == 0 {
                 flush(&mut chunk, &mut stacks)?;
                 eprintln!("  claims: {} ({:.1} s)", i + 1, started.elapsed().as_secs_f64());
@@ -629,16 +646,16 @@ fn claims(g: &mut Gen, count: usize, covers: &[Cover], frames: &mut Frames) -> P
         }
     }
     flush(&mut chunk, &mut stacks)?;
-    let [claims, transitions, reserves, payments, referrals] = stacks;
+    let [claims, cycles, reserves, payments, referrals] = stacks;
     frames.claims = claims.take(|| ClaimRows::default().into_frame())?;
-    frames.claim_transitions = transitions.take(|| ClaimTransitionRows::default().into_frame())?;
+    frames.claim_cycles = cycles.take(|| ClaimCycleRows::default().into_frame())?;
     frames.reserves = reserves.take(|| ReserveRows::default().into_frame())?;
     frames.payments = payments.take(|| PaymentRows::default().into_frame())?;
     frames.referrals = referrals.take(|| ReferralRows::default().into_frame())?;
     eprintln!(
-        "claims: {} claims, {} transitions, {} reserve movements, {} payments, {} referrals in {:.1} s",
+        "claims: {} claims, {} closed (cycles), {} reserve movements, {} payments, {} referrals in {:.1} s",
         frames.claims.height(),
-        frames.claim_transitions.height(),
+        frames.claim_cycles.height(),
         frames.reserves.height(),
         frames.payments.height(),
         frames.referrals.height(),

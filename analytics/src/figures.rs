@@ -288,7 +288,7 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         ]);
 
     let open_claims = open_claims_by_dealer(claims.clone(), params);
-    let cycle = cycle_times_by_dealer(frames, claims, from, to)?;
+    let cycle = cycle_times_by_dealer(frames, from, to);
 
     let dealers = frames.dealers.clone().lazy().select([col("dealer_id")]);
     let left = || JoinArgs::new(JoinType::Left);
@@ -612,87 +612,23 @@ fn duration_stats(values: Expr, prefix: &str) -> [Expr; 2] {
 
 /// Cycle times of claims closed (by China day) in the period: report → close and each open stage.
 ///
-/// A claim's stage entries are its transitions with repeats of the same stage dropped (a payment in settled is
-/// not entering settled again); time in a stage runs to the next entry and only visits that ended by the last
-/// closure count.
-fn cycle_times_by_dealer(frames: &Frames, claims: LazyFrame, from: i32, to: i32) -> PolarsResult<LazyFrame> {
-    let entries = frames
-        .claim_transitions
+/// Read from the claims' cycles (one row per closed claim, kept by the service at each closure), so that the
+/// pass does not replay every claim's stage history: the history's rules (repeats of a stage are one visit;
+/// only visits that ended by the last closure count) are applied once, where the cycle is recorded.
+fn cycle_times_by_dealer(frames: &Frames, from: i32, to: i32) -> LazyFrame {
+    let [rtc_median, rtc_p90] = duration_stats(col("report_to_close_us"), "report_to_close");
+    let mut statistics =
+        vec![col("claim_id").count().cast(DataType::Int64).alias("closed_claims"), rtc_median, rtc_p90];
+    for stage in OPEN_STAGES {
+        statistics.extend(duration_stats(col(format!("{stage}_us")).drop_nulls(), stage));
+    }
+    frames
+        .claim_cycles
         .clone()
         .lazy()
-        .select([col("claim_id"), col("seq"), col("to_stage"), instant("at").alias("at")])
-        .sort(["claim_id", "seq"], SortMultipleOptions::default())
-        .filter(
-            col("claim_id")
-                .neq(col("claim_id").shift(lit(1)))
-                .or(col("to_stage").neq(col("to_stage").shift(lit(1))))
-                .fill_null(lit(true)),
-        )
-        // Read by the closures and by the stage totals: sorted once.
-        .cache();
-    let closed = claims
-        .filter(col("stage").eq(lit("closed")))
-        .select([col("claim_id"), col("dealer_id"), instant("reported_at").alias("reported_at")])
-        .join(
-            entries
-                .clone()
-                .group_by([col("claim_id")])
-                .agg([col("at").filter(col("to_stage").eq(lit("closed"))).last().alias("closed_at")]),
-            [col("claim_id")],
-            [col("claim_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("closed_at").is_not_null())
-        .with_column((col("closed_at") + lit(CHINA_OFFSET_MICROS)).floor_div(lit(MICROS_PER_DAY)).alias("closed_day"))
-        .filter(col("closed_day").gt_eq(lit(i64::from(from))).and(col("closed_day").lt(lit(i64::from(to)))))
-        .cache();
-
-    let [rtc_median, rtc_p90] = duration_stats(col("report_to_close"), "report_to_close");
-    let overall = closed
-        .clone()
-        .with_column((col("closed_at") - col("reported_at")).alias("report_to_close"))
+        .filter(in_period(china_day("closed_at"), from, to))
         .group_by([col("dealer_id")])
-        .agg([col("claim_id").count().cast(DataType::Int64).alias("closed_claims"), rtc_median, rtc_p90]);
-
-    let open = Series::new("open".into(), OPEN_STAGES.to_vec());
-    let stage_totals = entries
-        .with_column(
-            when(next_in_run(&["claim_id"]))
-                .then(col("at").shift(lit(-1)))
-                .otherwise(lit(NULL).cast(DataType::Int64))
-                .alias("left_at"),
-        )
-        .filter(col("left_at").is_not_null().and(col("to_stage").is_in(lit(open).implode(false), false)))
-        .join(
-            closed.select([col("claim_id"), col("dealer_id"), col("closed_at")]),
-            [col("claim_id")],
-            [col("claim_id")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("left_at").lt_eq(col("closed_at")))
-        .group_by([col("dealer_id"), col("claim_id"), col("to_stage")])
-        .agg([(col("left_at") - col("at")).sum().alias("spent")]);
-
-    // Statistics per (dealer, stage) in one aggregation of small groups, computed once (cached) and then spread
-    // into one column pair per stage; four filtered copies of the stage totals made polars sort the transitions
-    // once per copy, and filtered statistics per dealer sorted each dealer's values eight times.
-    let [median, p90] = duration_stats(col("spent"), "stage");
-    let stage_stats = stage_totals.group_by([col("dealer_id"), col("to_stage")]).agg([median, p90]).cache();
-    let mut per_stage = overall;
-    for stage in OPEN_STAGES {
-        let stats = stage_stats.clone().filter(col("to_stage").eq(lit(stage))).select([
-            col("dealer_id"),
-            col("stage_median_centihours").alias(format!("{stage}_median_centihours")),
-            col("stage_p90_centihours").alias(format!("{stage}_p90_centihours")),
-        ]);
-        per_stage = per_stage.join(
-            stats,
-            [col("dealer_id")],
-            [col("dealer_id")],
-            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-        );
-    }
-    Ok(per_stage)
+        .agg(statistics)
 }
 
 #[cfg(test)]
@@ -785,30 +721,30 @@ mod tests {
         versions.push(5, 1, 1, "issue".into(), d(2024, 1, 25), t(2024, 1, 24, 1), 183_000, 183_000);
 
         let mut claims = ClaimRows::default();
-        let mut transitions = ClaimTransitionRows::default();
+        let mut cycles = ClaimCycleRows::default();
+        let hours = |h: i64| h * 3_600_000_000;
         let mut reserves = ReserveRows::default();
         let mut payments = PaymentRows::default();
         // 100: January accident, closed Jan 10 after 10 h reported, 24 h registered, 48 h surveyed, 48 h settled
         // (the payment in settled is not a new entry); paid 800 000; reserve released.
         claims.push(100, 1, d(2024, 1, 5), t(2024, 1, 5, 2), "closed".into(), t(2024, 1, 10, 12));
-        for (seq, stage, at) in [
-            (1, "reported", t(2024, 1, 5, 2)),
-            (2, "registered", t(2024, 1, 5, 12)),
-            (3, "surveyed", t(2024, 1, 6, 12)),
-            (4, "settled", t(2024, 1, 8, 12)),
-            (5, "settled", t(2024, 1, 9, 0)),
-            (6, "closed", t(2024, 1, 10, 12)),
-        ] {
-            transitions.push(100, seq, stage.into(), at);
-        }
+        // Report to close: Jan 5 02:00 → Jan 10 12:00, 130 h.
+        cycles.push(
+            100,
+            1,
+            t(2024, 1, 10, 12),
+            hours(130),
+            Some(hours(10)),
+            Some(hours(24)),
+            Some(hours(48)),
+            Some(hours(48)),
+        );
         reserves.push(100, t(2024, 1, 5, 12), 900_000);
         reserves.push(100, t(2024, 1, 9, 0), -800_000);
         reserves.push(100, t(2024, 1, 10, 12), -100_000);
         payments.push(100, 1, d(2024, 1, 9), 800_000);
         // 101: January accident, registered since Jan 20 05:00, reserve 500 000; overdue on Feb 10.
         claims.push(101, 1, d(2024, 1, 20), t(2024, 1, 20, 3), "registered".into(), t(2024, 1, 20, 5));
-        transitions.push(101, 7, "reported".into(), t(2024, 1, 20, 3));
-        transitions.push(101, 8, "registered".into(), t(2024, 1, 20, 5));
         reserves.push(101, t(2024, 1, 20, 5), 500_000);
         // 102: declined, reserve released: no loss, not counted.
         claims.push(102, 1, d(2024, 1, 25), t(2024, 1, 25, 3), "declined".into(), t(2024, 1, 26, 3));
@@ -821,15 +757,23 @@ mod tests {
         payments.push(103, 1, d(2024, 1, 3), 200_000);
         // 104: November accident closed Jan 2: 6 h, 24 h, 48 h, then 1 410 h settled; report to close 1 488 h.
         claims.push(104, 1, d(2023, 11, 1), t(2023, 11, 1, 0), "closed".into(), t(2024, 1, 2, 0));
-        for (seq, stage, at) in [
-            (9, "reported", t(2023, 11, 1, 0)),
-            (10, "registered", t(2023, 11, 1, 6)),
-            (11, "surveyed", t(2023, 11, 2, 6)),
-            (12, "settled", t(2023, 11, 4, 6)),
-            (13, "closed", t(2024, 1, 2, 0)),
-        ] {
-            transitions.push(104, seq, stage.into(), at);
-        }
+        cycles.push(
+            104,
+            1,
+            t(2024, 1, 2, 0),
+            hours(1_488),
+            Some(hours(6)),
+            Some(hours(24)),
+            Some(hours(48)),
+            Some(hours(1_410)),
+        );
+        // 105: closed on Feb 1 00:00 China time (Jan 31 16:00 UTC): after the period, not counted; never registered.
+        claims.push(105, 1, d(2023, 12, 30), t(2024, 1, 31, 14), "closed".into(), t(2024, 1, 31, 16));
+        cycles.push(105, 1, t(2024, 1, 31, 16), hours(2), Some(hours(2)), None, None, None);
+        // 106: closed on Jan 1 00:00 China time (Dec 31 16:00 UTC): in the period; never surveyed. It alone gives
+        // the surveyed statistics two samples less than report to close.
+        claims.push(106, 1, d(2023, 12, 18), t(2023, 12, 19, 4), "closed".into(), t(2023, 12, 31, 16));
+        cycles.push(106, 1, t(2023, 12, 31, 16), hours(300), Some(hours(1)), Some(hours(299)), None, None);
 
         let mut commissions = CommissionRows::default();
         for (on, amount) in
@@ -846,7 +790,7 @@ mod tests {
         frames.policies = policies.into_frame().unwrap();
         frames.policy_versions = versions.into_frame().unwrap();
         frames.claims = claims.into_frame().unwrap();
-        frames.claim_transitions = transitions.into_frame().unwrap();
+        frames.claim_cycles = cycles.into_frame().unwrap();
         frames.reserves = reserves.into_frame().unwrap();
         frames.payments = payments.into_frame().unwrap();
         frames.commissions = commissions.into_frame().unwrap();
@@ -893,11 +837,13 @@ mod tests {
         assert_eq!(i("referral_value_fen"), Some(600_000));
         assert_eq!((i("expiring"), i("renewed")), (Some(1), Some(1)));
         assert_eq!((i("open_claims"), i("overdue_claims")), (Some(2), Some(1)));
-        assert_eq!(i("closed_claims"), Some(2));
-        assert_eq!(i("report_to_close_median_centihours"), Some(80_900));
-        assert_eq!(i("report_to_close_p90_centihours"), Some(148_800));
-        assert_eq!((i("reported_median_centihours"), i("reported_p90_centihours")), (Some(800), Some(1_000)));
-        assert_eq!((i("registered_median_centihours"), i("registered_p90_centihours")), (Some(2_400), Some(2_400)));
+        // Closed in January: 100 (130 h), 104 (1 488 h) and 106 (300 h, at the period's first instant); not 105.
+        assert_eq!(i("closed_claims"), Some(3));
+        assert_eq!(i("report_to_close_median_centihours"), Some(30_000));
+        assert_eq!(i("report_to_close_p90_centihours"), Some(148_800)); // rank ⌈0.9 × 3⌉ = 3
+        // reported 10, 6, 1 h; registered 24, 24, 299 h; surveyed 48, 48 h (106 never was); settled 48, 1 410 h.
+        assert_eq!((i("reported_median_centihours"), i("reported_p90_centihours")), (Some(600), Some(1_000)));
+        assert_eq!((i("registered_median_centihours"), i("registered_p90_centihours")), (Some(2_400), Some(29_900)));
         assert_eq!((i("surveyed_median_centihours"), i("surveyed_p90_centihours")), (Some(4_800), Some(4_800)));
         assert_eq!((i("settled_median_centihours"), i("settled_p90_centihours")), (Some(72_900), Some(141_000)));
 

@@ -172,12 +172,18 @@ frame! {
 }
 
 frame! {
-    /// Every stage change of every claim, in the order made.
-    ClaimTransitionRows = "claim_transitions" {
+    /// The cycle of each claim that is closed now (the service keeps one row per closure and drops it when the
+    /// claim reopens): when it closed, report to close, and the time spent in each open stage (`None`: never
+    /// entered), all in microseconds.
+    ClaimCycleRows = "claim_cycles" {
         claim_id: i64,
-        seq: i64,
-        to_stage: str,
-        at: timestamp,
+        dealer_id: i64,
+        closed_at: timestamp,
+        report_to_close_us: i64,
+        reported_us: opt_i64,
+        registered_us: opt_i64,
+        surveyed_us: opt_i64,
+        settled_us: opt_i64,
     }
 }
 
@@ -233,7 +239,7 @@ pub struct Frames {
     pub coverages: DataFrame,
     pub commissions: DataFrame,
     pub claims: DataFrame,
-    pub claim_transitions: DataFrame,
+    pub claim_cycles: DataFrame,
     pub reserves: DataFrame,
     pub payments: DataFrame,
     pub referrals: DataFrame,
@@ -262,7 +268,7 @@ pub const FIGURE_FRAMES: [&str; 9] = [
     PolicyVersionRows::NAME,
     CommissionRows::NAME,
     ClaimRows::NAME,
-    ClaimTransitionRows::NAME,
+    ClaimCycleRows::NAME,
     ReserveRows::NAME,
     PaymentRows::NAME,
     ReferralRows::NAME,
@@ -276,7 +282,7 @@ const LAYOUT: [(&str, Schema); 11] = [
     (CoverageRows::NAME, CoverageRows::schema),
     (CommissionRows::NAME, CommissionRows::schema),
     (ClaimRows::NAME, ClaimRows::schema),
-    (ClaimTransitionRows::NAME, ClaimTransitionRows::schema),
+    (ClaimCycleRows::NAME, ClaimCycleRows::schema),
     (ReserveRows::NAME, ReserveRows::schema),
     (PaymentRows::NAME, PaymentRows::schema),
     (ReferralRows::NAME, ReferralRows::schema),
@@ -293,7 +299,7 @@ impl Frames {
             coverages: CoverageRows::default().into_frame()?,
             commissions: CommissionRows::default().into_frame()?,
             claims: ClaimRows::default().into_frame()?,
-            claim_transitions: ClaimTransitionRows::default().into_frame()?,
+            claim_cycles: ClaimCycleRows::default().into_frame()?,
             reserves: ReserveRows::default().into_frame()?,
             payments: PaymentRows::default().into_frame()?,
             referrals: ReferralRows::default().into_frame()?,
@@ -309,7 +315,7 @@ impl Frames {
             &self.coverages,
             &self.commissions,
             &self.claims,
-            &self.claim_transitions,
+            &self.claim_cycles,
             &self.reserves,
             &self.payments,
             &self.referrals,
@@ -394,7 +400,7 @@ impl Frames {
             coverages: next(),
             commissions: next(),
             claims: next(),
-            claim_transitions: next(),
+            claim_cycles: next(),
             reserves: next(),
             payments: next(),
             referrals: next(),

@@ -2,8 +2,8 @@
 //! columns (no model per row), so a million policies load in seconds.
 
 use analytics::frames::{
-    ClaimRows, ClaimTransitionRows, CommissionRows, CoverageRows, DealerRows, FeedbackRows, Frames, PaymentRows,
-    PolicyRows, PolicyVersionRows, ReferralRows, ReserveRows, days, micros,
+    ClaimCycleRows, ClaimRows, CommissionRows, CoverageRows, DealerRows, FeedbackRows, Frames, PaymentRows, PolicyRows,
+    PolicyVersionRows, ReferralRows, ReserveRows, days, micros,
 };
 use analytics::polars::prelude::PolarsError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,13 +14,16 @@ use sea_orm::{
 
 use crate::error::{AppError, AppResult};
 use entity::{
-    claim_payments, claim_reserve_movements, claim_transitions, claims, commission_ledger, complaints, dealers,
-    feedback, policies, policy_coverages, policy_versions, repair_referrals,
+    claim_cycles, claim_payments, claim_reserve_movements, claims, commission_ledger, complaints, dealers, feedback,
+    policies, policy_coverages, policy_versions, repair_referrals,
 };
 
 fn frame_error(e: PolarsError) -> AppError {
     AppError::Internal(anyhow::anyhow!("building a frame: {e}"))
 }
+
+/// A `claim_cycles` row as read for the frame.
+type CycleTuple = (i64, i64, DateTime<Utc>, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
 
 /// China-local day of an instant, as days since the epoch.
 fn china_days(at: DateTime<Utc>) -> i32 {
@@ -224,25 +227,29 @@ where
     let claims_frame = claim_rows.into_frame().map_err(frame_error)?;
     progress("claims", claims_frame.height());
 
-    let mut transition_rows = ClaimTransitionRows::default();
+    let mut cycle_rows = ClaimCycleRows::default();
     each_row(
         db,
-        claim_transitions::Entity::find()
+        claim_cycles::Entity::find()
             .select_only()
             .columns([
-                claim_transitions::Column::ClaimId,
-                claim_transitions::Column::Id,
-                claim_transitions::Column::ToStage,
-                claim_transitions::Column::At,
+                claim_cycles::Column::ClaimId,
+                claim_cycles::Column::DealerId,
+                claim_cycles::Column::ClosedAt,
+                claim_cycles::Column::ReportToCloseUs,
+                claim_cycles::Column::ReportedUs,
+                claim_cycles::Column::RegisteredUs,
+                claim_cycles::Column::SurveyedUs,
+                claim_cycles::Column::SettledUs,
             ])
-            .into_tuple::<(i64, i64, String, DateTime<Utc>)>(),
-        |(claim, id, stage, at)| {
-            transition_rows.push(claim, id, stage, micros(at));
+            .into_tuple::<CycleTuple>(),
+        |(claim, dealer, closed_at, report_to_close, reported, registered, surveyed, settled)| {
+            cycle_rows.push(claim, dealer, micros(closed_at), report_to_close, reported, registered, surveyed, settled);
         },
     )
     .await?;
-    let claim_transitions = transition_rows.into_frame().map_err(frame_error)?;
-    progress("claim_transitions", claim_transitions.height());
+    let claim_cycles = cycle_rows.into_frame().map_err(frame_error)?;
+    progress("claim_cycles", claim_cycles.height());
 
     let mut reserve_rows = ReserveRows::default();
     each_row(
@@ -347,7 +354,7 @@ where
         coverages,
         commissions,
         claims: claims_frame,
-        claim_transitions,
+        claim_cycles,
         reserves,
         payments,
         referrals,
