@@ -15,7 +15,8 @@ Definitions (all as figures.rs; days are China-local, instants are UTC microseco
 - written premium: sum of every version's adjustment whose created_at falls on a China day in the period.
 - earned premium: per policy, premium segments (issue, then each endorsement from its effective day, the first
   from the start) x days of the segment inside the period and the cover (to the cancellation) / policy days,
-  rounded half away from zero to the fen per policy; also that earned / (coefficient micros / 1e6).
+  summed exactly per dealer (over the least common multiple of the terms) and rounded half away from zero once;
+  the price-normalised premium divides each segment's premium by the coefficient (micros) to the milli-fen.
 - exposure: days of the period covered by the union of each (dealer, vehicle)'s cover intervals, / 365.
 - paid: payments dated in the period; case reserves: reserve movements before the period's end instant.
 - incurred and claim count: claims with accident day in the period: payments dated before `to` plus reserve
@@ -196,14 +197,14 @@ written AS (
     GROUP BY dealer_id
 ),
 vseg AS (
-    SELECT v.policy_id, v.seq, p.start_d, p.cover_end_d,
+    SELECT v.policy_id, v.seq, p.start_d, p.cover_end_d, p.pricing_coefficient_micros AS coefficient,
            greatest(v.effective_on - {d}, p.start_d) AS segment_d,
            v.premium_after_fen AS premium
     FROM policy_versions v JOIN pol p ON p.policy_id = v.policy_id
     WHERE v.kind IN ('issue', 'endorse')
 ),
 seg AS (
-    SELECT policy_id,
+    SELECT policy_id, coefficient,
            CASE WHEN lag(seq) OVER w IS NULL THEN start_d ELSE segment_d END AS seg_start,
            CASE WHEN lead(seq) OVER w IS NULL THEN cover_end_d
                 ELSE least(lead(segment_d) OVER w, cover_end_d) END AS seg_end,
@@ -211,7 +212,7 @@ seg AS (
     FROM vseg
     WINDOW w AS (PARTITION BY policy_id ORDER BY seq)
     UNION ALL
-    SELECT policy_id, start_d, cover_end_d, premium_fen
+    SELECT policy_id, pricing_coefficient_micros, start_d, cover_end_d, premium_fen
     FROM pol
     WHERE NOT EXISTS (
         SELECT 1 FROM policy_versions v
@@ -220,22 +221,32 @@ seg AS (
 ),
 premium_days AS (
     SELECT policy_id,
-           sum(premium * greatest(least(seg_end, {to_d}) - greatest(seg_start, {from_d}), 0)) AS premium_days
+           sum(premium * greatest(least(seg_end, {to_d}) - greatest(seg_start, {from_d}), 0)) AS premium_days,
+           -- each segment's premium with the pricing coefficient divided out, to the milli-fen
+           sum(CASE WHEN coefficient > 0 THEN rdiv(premium * 1000000000, coefficient)
+                    * greatest(least(seg_end, {to_d}) - greatest(seg_start, {from_d}), 0) END) AS normalised_days
     FROM seg GROUP BY policy_id
 ),
-earned_policy AS (
-    SELECT p.dealer_id, p.pricing_coefficient_micros AS coefficient,
-           CASE WHEN p.end_d - p.start_d > 0 THEN rdiv(pd.premium_days, p.end_d - p.start_d) ELSE 0 END
-               AS earned_fen
+term_sums AS (
+    SELECT p.dealer_id, p.end_d - p.start_d AS term,
+           sum(pd.premium_days) AS premium_days,
+           sum(pd.normalised_days) AS normalised_days,
+           bool_or(pd.normalised_days IS NULL AND pd.premium_days <> 0) AS unknown
     FROM premium_days pd JOIN pol p ON p.policy_id = pd.policy_id
+    WHERE p.end_d > p.start_d AND p.start_d < {to_d} AND p.cover_end_d > {from_d}
+    GROUP BY 1, 2
+),
+common_term AS (
+    -- the least common multiple of the terms, so that premium-days over different terms add up exactly
+    SELECT list_reduce(list(DISTINCT term), lambda a, b: lcm(a, b))::HUGEINT AS l FROM term_sums
 ),
 earned AS (
-    SELECT dealer_id,
-           sum(earned_fen) AS earned_premium_fen,
-           sum(CASE WHEN earned_fen <> 0 AND coefficient <> 0
-                    THEN earned_fen::DOUBLE * 1e6 / coefficient::DOUBLE ELSE 0.0 END) AS normalised_earned_fen,
-           bool_or(earned_fen <> 0 AND coefficient = 0) AS normalisation_unknown
-    FROM earned_policy GROUP BY dealer_id
+    SELECT t.dealer_id,
+           rdiv(sum(t.premium_days::HUGEINT * (c.l // t.term)), c.l) AS earned_premium_fen,
+           sum(t.normalised_days::DOUBLE / t.term::DOUBLE) / 1000.0 AS normalised_earned_fen,
+           bool_or(t.unknown) AS normalisation_unknown
+    FROM term_sums t CROSS JOIN common_term c
+    GROUP BY t.dealer_id, c.l
 ),
 intervals AS (
     SELECT dealer_id, vehicle_id,
