@@ -28,7 +28,7 @@ wrapper=()
 if [ "${HEAPTRACK:-0}" = 1 ]; then
   command -v heaptrack >/dev/null || { echo "HEAPTRACK=1 needs heaptrack (apt-get install heaptrack)" >&2; exit 2; }
   cargo build --release --quiet --no-default-features
-  wrapper=(heaptrack --record-only -o /tmp/soak-heap)
+  wrapper=(heaptrack -o /tmp/soak-heap)
 else
   cargo build --release --quiet
 fi
@@ -57,3 +57,14 @@ awk '{ kib[NR] = $3 } END {
   for (i = half; i <= NR; i++) { x = i; y = kib[i] / 1024; n++; sx += x; sy += y; sxx += x * x; sxy += x * y }
   slope = (n > 1 && n * sxx - sx * sx != 0) ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0;
   printf "RSS: %.1f MiB after 1 min, %.1f MiB at half time, %.1f MiB at the end; second-half trend %+.2f MiB/min (least squares over %d samples)\n", kib[1] / 1024, kib[half] / 1024, kib[NR] / 1024, slope, n }' "$rss_log"
+if [ ${#wrapper[@]} -gt 0 ]; then
+  # Let heaptrack finish its recording, then print the live heap per minute (mean and maximum of its samples).
+  kill -INT "$server" 2>/dev/null || true
+  while kill -0 "$server" 2>/dev/null; do sleep 1; done
+  sleep 5
+  heaptrack_print -f /tmp/soak-heap.zst -p 0 -a 0 -T 0 -l 0 -s 0 -M /tmp/soak-heap.massif >/dev/null
+  awk -F= '/^time=/ { t = $2 } /^mem_heap_B=/ { m = int(t / 60); sum[m] += $2; n[m]++; if ($2 > max[m]) max[m] = $2 }
+    END { for (i = 0; i in n; i++) printf "heap, minute %d: mean %.1f MiB, max %.1f MiB\n", i, sum[i] / n[i] / 1048576, max[i] / 1048576 }' \
+    /tmp/soak-heap.massif
+  echo "heaptrack's recording: /tmp/soak-heap.zst (heaptrack_print -f /tmp/soak-heap.zst for the allocation sites)"
+fi
