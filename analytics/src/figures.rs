@@ -380,6 +380,8 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
             (col("end_d") - col("start_d")).cast(DataType::Int64).alias("term_days"),
             col("pricing_coefficient_micros"),
         ]);
+    // Read off the terms alone: collected from `premium_days`, the whole earned-premium plan would run twice.
+    let common = common_term(&terms)?;
     let endorsed = frames
         .policy_versions
         .clone()
@@ -443,7 +445,6 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
         .join(endorsed_terms, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Inner))
         .select(per_policy.iter().cloned().chain([col("premium_days"), col("normalised_days")]).collect::<Vec<_>>());
     let premium_days = concat([single, segmented], UnionArgs::default())?;
-    let common = common_term(&premium_days)?;
     Ok(premium_days
         .with_column(
             col("normalised_days").is_null().and(col("premium_days").neq(lit(0i64))).alias("normalisation_unknown"),
@@ -475,8 +476,8 @@ fn normalised_millifen(premium_fen: Expr) -> Expr {
 
 /// The least common multiple of the policy terms that earn in the period (365 and 366 days give 133,590), so that
 /// premium-days over different terms add up as integers.
-fn common_term(premium_days: &LazyFrame) -> PolarsResult<i64> {
-    let terms = premium_days.clone().select([col("term_days").unique()]).collect()?;
+fn common_term(terms: &LazyFrame) -> PolarsResult<i64> {
+    let terms = terms.clone().select([col("term_days").unique()]).collect()?;
     let mut common: i64 = 1;
     for term in terms.column("term_days")?.i64()?.iter().flatten().filter(|t| *t > 0) {
         let gcd = {
