@@ -21,18 +21,24 @@ case "$backend" in
     url=sqlite:///tmp/ac_claims_load.db ;;
   *) echo "usage: $0 postgres|sqlite [clients] [seconds]" >&2; exit 2 ;;
 esac
-cargo build --release --quiet
-cargo build --release --quiet -p autochannel-load --bin claims_load
 target=${CARGO_TARGET_DIR:-target}
+# AUTOCHANNEL_BIN runs a given server binary instead of building this checkout (to compare two builds on one
+# database, with REUSE=1).
+bin=${AUTOCHANNEL_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin=$target/release/autochannel
+fi
+cargo build --release --quiet -p autochannel-load --bin claims_load
 if [ "$reuse" != 1 ]; then
   # 200 dealers, 400,000 policies; 1.0 claims per vehicle-year gives about 100,000 claims.
-  time "$target/release/autochannel" --database-url "$url" demo-data --dealers 200 --policies 400000 --claim-rate 1.0
+  time "$bin" --database-url "$url" demo-data --dealers 200 --policies 400000 --claim-rate 1.0
   # The two logins the load signs in with (serve --demo adds none to a filled database).
-  echo demo-password-1 | "$target/release/autochannel" --database-url "$url" user add --name claims_lead --role claims_adjuster --authority-limit 500000
-  echo demo-password-1 | "$target/release/autochannel" --database-url "$url" user add --name assistant --role sales_assistant --dealer DLR0001
+  echo demo-password-1 | "$bin" --database-url "$url" user add --name claims_lead --role claims_adjuster --authority-limit 500000
+  echo demo-password-1 | "$bin" --database-url "$url" user add --name assistant --role sales_assistant --dealer DLR0001
 fi
 DATABASE_URL=$url AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn AUTOCHANNEL_DOCUMENT_DIR=/tmp/ac_claims_docs \
-  AUTOCHANNEL_BIND=127.0.0.1:18091 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "$target/release/autochannel" serve >/tmp/claims_load_server.log 2>&1 &
+  AUTOCHANNEL_BIND=127.0.0.1:18091 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "$bin" serve >/tmp/claims_load_server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; autovacuum_restore' EXIT
 if [ "$backend" = postgres ]; then autovacuum_for_run "$admin"; fi

@@ -242,6 +242,17 @@ async fn an_adjuster_takes_a_claim_from_report_to_close(app: TestApp) {
     for step in ["report", "register", "survey", "settle", "pay", "close"] {
         assert!(steps.contains(&step), "{step} is on the timeline: {steps:?}");
     }
+    // Each step names who took it; the file names its policy and whether the dealer repairs in its own shop.
+    let actors: Vec<(&str, &str)> = c["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["transition"].as_str().unwrap(), t["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actors[0], ("report", "sa 测试"), "{actors:?}");
+    assert!(actors[1..].iter().all(|(_, actor)| *actor == "adj 测试"), "{actors:?}");
+    assert_eq!(c["policy_no"], s.policy_no.as_str());
+    assert_eq!(c["dealer_has_repair_shop"], true);
     // Closed means read-only.
     let refused = post(
         &app,

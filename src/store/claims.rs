@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -111,7 +111,7 @@ pub struct Claim {
 }
 
 /// One recorded transition.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, FromQueryResult)]
 pub struct TransitionRecord {
     pub transition: String,
     pub from_stage: Option<String>,
@@ -354,28 +354,41 @@ pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &
     let paid = by_coverage(payment_rows.iter().map(|p| (p.coverage.clone(), p.amount_fen)));
     let claim =
         to_claim(&row, from_fen(reserves.values().sum()), from_fen(paid.values().sum()), &settings.targets, now());
-    let policy = policies::Entity::find_by_id(row.policy_id).one(db).await?.ok_or(AppError::NotFound)?;
-    let dealer = dealers::Entity::find_by_id(row.dealer_id).one(db).await?.ok_or(AppError::NotFound)?;
-
-    let transition_rows = claim_transitions::Entity::find()
+    // The file is read after every change, so its reads are few: the policy with its dealer's repair shop in one,
+    // the timeline with its actors' names in another. (The claim's dealer is its policy's.)
+    let (policy_no, policy_start, dealer_has_repair_shop): (String, NaiveDate, bool) =
+        policies::Entity::find_by_id(row.policy_id)
+            .select_only()
+            .column(policies::Column::PolicyNo)
+            .column(policies::Column::StartDate)
+            .expr(Expr::cust(
+                r#"(SELECT "has_repair_shop" FROM "dealers" WHERE "dealers"."id" = "policies"."dealer_id")"#,
+            ))
+            .into_tuple()
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let transitions = claim_transitions::Entity::find()
+        .select_only()
+        .columns([
+            claim_transitions::Column::Transition,
+            claim_transitions::Column::FromStage,
+            claim_transitions::Column::ToStage,
+            claim_transitions::Column::Note,
+            claim_transitions::Column::ActorId,
+            claim_transitions::Column::At,
+        ])
+        .expr_as(
+            Expr::cust(
+                r#"COALESCE((SELECT "display_name" FROM "users" WHERE "users"."id" = "claim_transitions"."actor_id"), '')"#,
+            ),
+            "actor",
+        )
         .filter(claim_transitions::Column::ClaimId.eq(id))
         .order_by_asc(claim_transitions::Column::Id)
+        .into_model::<TransitionRecord>()
         .all(db)
         .await?;
-    let actor_ids: Vec<i64> = transition_rows.iter().map(|t| t.actor_id).collect();
-    let names = user_names(db, &actor_ids).await?;
-    let transitions = transition_rows
-        .into_iter()
-        .map(|t| TransitionRecord {
-            actor: names.get(&t.actor_id).cloned().unwrap_or_default(),
-            transition: t.transition,
-            from_stage: t.from_stage,
-            to_stage: t.to_stage,
-            note: t.note,
-            actor_id: t.actor_id,
-            at: t.at,
-        })
-        .collect();
 
     let coverages = coverages_of(db, &row).await?;
     let mut reserve_lines = Vec::new();
@@ -454,7 +467,7 @@ pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &
         .collect();
 
     let facts = ClaimFacts {
-        policy_start: policy.start_date,
+        policy_start,
         accident_on: row.accident_on,
         reported_on: row.reported_at.with_timezone(&china()).date_naive(),
         other_claims_same_vehicle: repeat_claims(db, &row, settings.signal_rules.repeat_window_days).await?,
@@ -464,7 +477,7 @@ pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &
     let signals = signals::evaluate(&facts, &settings.signal_rules);
     Ok(ClaimFile {
         claim,
-        policy_no: policy.policy_no,
+        policy_no,
         transitions,
         reserves: reserve_lines,
         reserve_movements,
@@ -474,7 +487,7 @@ pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &
         payments,
         signals,
         coverages,
-        dealer_has_repair_shop: dealer.has_repair_shop,
+        dealer_has_repair_shop,
     })
 }
 
