@@ -105,7 +105,9 @@ async fn main() {
             .expect("page");
         items.extend(policies["items"].as_array().cloned().unwrap_or_default());
     }
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    // Policy days are China days (UTC+8): from 16:00 UTC the UTC date is a day behind, and a policy ending "tomorrow"
+    // by it has already ended, which refused the script's reports with 422 on accident_at.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string();
     let mut numbers = Vec::new();
     for item in items {
         // In force today: started before and ending after (an expired policy keeps status in_force).
