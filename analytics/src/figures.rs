@@ -287,7 +287,7 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
             col("is_renewed").fill_null(lit(false)).sum().cast(DataType::Int64).alias("renewed"),
         ]);
 
-    let open_claims = open_claims_by_dealer(claims.clone(), params);
+    let open_claims = open_claims_by_dealer(claims, params);
     let cycle = cycle_times_by_dealer(frames, from, to);
 
     let dealers = frames.dealers.clone().lazy().select([col("dealer_id")]);
@@ -723,23 +723,18 @@ mod tests {
 
         let mut claims = ClaimRows::default();
         let mut cycles = ClaimCycleRows::default();
-        let hours = |h: i64| h * 3_600_000_000;
+        // A closed claim's cycle at dealer 1: closed at, report to close and each open stage in hours.
+        let mut cycle = |claim: i64, closed_at: i64, total: i64, stages: [Option<i64>; 4]| {
+            let [reported, registered, surveyed, settled] = stages.map(|h| h.map(|h| h * 3_600_000_000));
+            cycles.push(claim, 1, closed_at, total * 3_600_000_000, reported, registered, surveyed, settled);
+        };
         let mut reserves = ReserveRows::default();
         let mut payments = PaymentRows::default();
         // 100: January accident, closed Jan 10 after 10 h reported, 24 h registered, 48 h surveyed, 48 h settled
         // (the payment in settled is not a new entry); paid 800 000; reserve released.
         claims.push(100, 1, d(2024, 1, 5), t(2024, 1, 5, 2), "closed".into(), t(2024, 1, 10, 12));
         // Report to close: Jan 5 02:00 → Jan 10 12:00, 130 h.
-        cycles.push(
-            100,
-            1,
-            t(2024, 1, 10, 12),
-            hours(130),
-            Some(hours(10)),
-            Some(hours(24)),
-            Some(hours(48)),
-            Some(hours(48)),
-        );
+        cycle(100, t(2024, 1, 10, 12), 130, [Some(10), Some(24), Some(48), Some(48)]);
         reserves.push(100, t(2024, 1, 5, 12), 900_000);
         reserves.push(100, t(2024, 1, 9, 0), -800_000);
         reserves.push(100, t(2024, 1, 10, 12), -100_000);
@@ -758,23 +753,14 @@ mod tests {
         payments.push(103, 1, d(2024, 1, 3), 200_000);
         // 104: November accident closed Jan 2: 6 h, 24 h, 48 h, then 1 410 h settled; report to close 1 488 h.
         claims.push(104, 1, d(2023, 11, 1), t(2023, 11, 1, 0), "closed".into(), t(2024, 1, 2, 0));
-        cycles.push(
-            104,
-            1,
-            t(2024, 1, 2, 0),
-            hours(1_488),
-            Some(hours(6)),
-            Some(hours(24)),
-            Some(hours(48)),
-            Some(hours(1_410)),
-        );
+        cycle(104, t(2024, 1, 2, 0), 1_488, [Some(6), Some(24), Some(48), Some(1_410)]);
         // 105: closed on Feb 1 00:00 China time (Jan 31 16:00 UTC): after the period, not counted; never registered.
         claims.push(105, 1, d(2023, 12, 30), t(2024, 1, 31, 14), "closed".into(), t(2024, 1, 31, 16));
-        cycles.push(105, 1, t(2024, 1, 31, 16), hours(2), Some(hours(2)), None, None, None);
-        // 106: closed on Jan 1 00:00 China time (Dec 31 16:00 UTC): in the period; never surveyed. It alone gives
-        // the surveyed statistics two samples less than report to close.
+        cycle(105, t(2024, 1, 31, 16), 2, [Some(2), None, None, None]);
+        // 106: closed on Jan 1 00:00 China time (Dec 31 16:00 UTC): in the period; never surveyed. So the surveyed
+        // statistics have one sample fewer than report to close.
         claims.push(106, 1, d(2023, 12, 18), t(2023, 12, 19, 4), "closed".into(), t(2023, 12, 31, 16));
-        cycles.push(106, 1, t(2023, 12, 31, 16), hours(300), Some(hours(1)), Some(hours(299)), None, None);
+        cycle(106, t(2023, 12, 31, 16), 300, [Some(1), Some(299), None, None]);
 
         let mut commissions = CommissionRows::default();
         for (on, amount) in

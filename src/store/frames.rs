@@ -9,7 +9,8 @@ use analytics::polars::prelude::PolarsError;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
 use sea_orm::{
-    ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, SelectGetableTuple, Selector, StreamTrait, TryGetableMany,
+    ConnectionTrait, EntityTrait, Iterable, QueryOrder, QuerySelect, SelectGetableTuple, Selector, StreamTrait,
+    TryGetableMany,
 };
 
 use crate::error::{AppError, AppResult};
@@ -230,19 +231,8 @@ where
     let mut cycle_rows = ClaimCycleRows::default();
     each_row(
         db,
-        claim_cycles::Entity::find()
-            .select_only()
-            .columns([
-                claim_cycles::Column::ClaimId,
-                claim_cycles::Column::DealerId,
-                claim_cycles::Column::ClosedAt,
-                claim_cycles::Column::ReportToCloseUs,
-                claim_cycles::Column::ReportedUs,
-                claim_cycles::Column::RegisteredUs,
-                claim_cycles::Column::SurveyedUs,
-                claim_cycles::Column::SettledUs,
-            ])
-            .into_tuple::<CycleTuple>(),
+        // Every column, in the entity's order, which is the tuple's.
+        claim_cycles::Entity::find().select_only().columns(claim_cycles::Column::iter()).into_tuple::<CycleTuple>(),
         |(claim, dealer, closed_at, report_to_close, reported, registered, surveyed, settled)| {
             cycle_rows.push(claim, dealer, micros(closed_at), report_to_close, reported, registered, surveyed, settled);
         },

@@ -6,7 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QuerySelect, TransactionTrait,
+};
 
 use crate::domain::claims::{ServiceTargets, Stage};
 use crate::domain::monitoring::{
@@ -318,15 +320,8 @@ fn cycle_row(cycle: &ClaimCycle) -> claim_cycles::ActiveModel {
 /// is recorded (the cycle is computed from the stored stage history, exactly as the facts give it).
 pub async fn record_cycle(tx: &impl ConnectionTrait, claim_id: i64) -> AppResult<()> {
     let Some(cycle) = super::monitoring::claim_cycle_of(tx, claim_id).await? else { return Ok(()) };
-    let columns = [
-        claim_cycles::Column::DealerId,
-        claim_cycles::Column::ClosedAt,
-        claim_cycles::Column::ReportToCloseUs,
-        claim_cycles::Column::ReportedUs,
-        claim_cycles::Column::RegisteredUs,
-        claim_cycles::Column::SurveyedUs,
-        claim_cycles::Column::SettledUs,
-    ];
+    // Written once per closure; should a row be there already, it is replaced whole (every column but the key).
+    let columns = claim_cycles::Column::iter().filter(|c| !matches!(c, claim_cycles::Column::ClaimId));
     claim_cycles::Entity::insert(cycle_row(&cycle))
         .on_conflict(OnConflict::column(claim_cycles::Column::ClaimId).update_columns(columns).to_owned())
         .exec_without_returning(tx)
