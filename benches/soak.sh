@@ -4,6 +4,8 @@
 # every minute. Passes when there are no errors and memory stays flat after warm-up: it prints the
 # RSS growth over the second half of the run.
 # Usage: benches/soak.sh postgres|sqlite [clients] [minutes] [requests/s]
+# STORES=N (default 20): the assistants' quotes, issues and feedback go to N of the channel manager's stores in turn,
+# as a real deployment's are spread over many stores (STORES=1: all into the one demo store, as runs before 2026-12-04).
 # HEAPTRACK=1 runs the server under heaptrack (Debian's package), built without mimalloc so that heaptrack sees
 # every allocation; `heaptrack_print` on the file it names then tells what the heap holds at the end, what
 # grew, and from where. (Slower: run it at a lower rate than the plain soak.)
@@ -43,20 +45,26 @@ if [ ${#wrapper[@]} -gt 0 ]; then
   # The server is heaptrack's child: sample (and at the end stop) the server itself.
   server=$(pgrep -n -f "release/autochannel serve --demo")
 fi
-echo "== soak: $backend, $clients clients, $minutes minutes at $rate requests/s (0: unpaced); server RSS in KiB every minute"
+echo "== soak: $backend, $clients clients, $minutes minutes at $rate requests/s (0: unpaced); server RSS and its anonymous part (the heap, not the mapped binary) in KiB every minute (sampled every 10 s)"
 rss_log=$(mktemp)
-( while kill -0 $server 2>/dev/null; do echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ')" | tee -a "$rss_log"; sleep 60; done ) &
+( i=0; while kill -0 $server 2>/dev/null; do
+    line="rss $(date +%H:%M:%S) $(awk '/^VmRSS|^RssAnon/ { printf "%s ", $2 }' /proc/$server/status)"; echo "$line" >>"$rss_log"
+    [ $((i % 6)) = 0 ] && echo "$line"; i=$((i + 1)); sleep 10; done ) &
 sampler=$!
-AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18093 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$((minutes * 60)) AUTOCHANNEL_LOAD_RATE=$rate \
+AUTOCHANNEL_LOAD_STORES=${STORES:-20} AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18093 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$((minutes * 60)) AUTOCHANNEL_LOAD_RATE=$rate \
   "${CARGO_TARGET_DIR:-target}/release/mix_load"
-echo "rss $(date +%H:%M:%S) $(ps -o rss= -p $server | tr -d ' ') (end)" | tee -a "$rss_log"
+echo "rss $(date +%H:%M:%S) $(awk '/^VmRSS|^RssAnon/ { printf "%s ", $2 }' /proc/$server/status)(end)" | tee -a "$rss_log"
 # Flat memory: the second half of the run (after warm-up) should add next to nothing. The trend is the least-squares
 # slope over the second half's samples (the RSS swings by tens of MiB from minute to minute, so two samples mislead).
-awk '{ kib[NR] = $3 } END {
-  half = int((NR + 1) / 2); n = 0; sx = 0; sy = 0; sxx = 0; sxy = 0;
-  for (i = half; i <= NR; i++) { x = i; y = kib[i] / 1024; n++; sx += x; sy += y; sxx += x * x; sxy += x * y }
-  slope = (n > 1 && n * sxx - sx * sx != 0) ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0;
-  printf "RSS: %.1f MiB after 1 min, %.1f MiB at half time, %.1f MiB at the end; second-half trend %+.2f MiB/min (least squares over %d samples)\n", kib[1] / 1024, kib[half] / 1024, kib[NR] / 1024, slope, n }' "$rss_log"
+awk '{ kib[NR] = $3; anon[NR] = $4 } END {
+  half = int((NR + 1) / 2); first = NR >= 7 ? 7 : 1;
+  for (k = 0; k < 2; k++) {
+    n = 0; sx = 0; sy = 0; sxx = 0; sxy = 0;
+    for (i = half; i <= NR; i++) { x = i / 6; y = (k ? anon[i] : kib[i]) / 1024; n++; sx += x; sy += y; sxx += x * x; sxy += x * y }
+    slope = (n > 1 && n * sxx - sx * sx != 0) ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0;
+    if (k) { a = anon[first]; h = anon[half]; e = anon[NR] } else { a = kib[first]; h = kib[half]; e = kib[NR] }
+    printf "%s: %.1f MiB after 1 min, %.1f MiB at half time, %.1f MiB at the end; second-half trend %+.2f MiB/min (least squares over %d samples, one every 10 s)\n", k ? "RSS, anonymous" : "RSS", a / 1024, h / 1024, e / 1024, slope, n
+  } }' "$rss_log"
 if [ ${#wrapper[@]} -gt 0 ]; then
   # Let heaptrack finish its recording, then print the live heap per minute (mean and maximum of its samples).
   kill -INT "$server" 2>/dev/null || true

@@ -128,6 +128,64 @@ pub async fn get(
     }
 }
 
+/// One sales assistant per store, created by the administrator for this run (with a qualification valid today)
+/// and signed in: `(dealer id, token)` for each of the first `stores` active dealers `manager` owns. A real
+/// deployment's assistants are spread over hundreds of stores; a load that issues every policy into one store grows
+/// that store by thousands of policies a minute, and its dashboards' working set with it.
+pub async fn store_assistants(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    manager: &str,
+    password: &str,
+    stores: usize,
+    run: i64,
+) -> Vec<(i64, String)> {
+    let page: Value = http
+        .get(format!("{base}/api/v1/dealers?per_page=200"))
+        .bearer_auth(manager)
+        .send()
+        .await
+        .expect("dealers")
+        .json()
+        .await
+        .expect("dealers body");
+    let active = page["items"].as_array().into_iter().flatten().filter(|d| d["status"] == "active").take(stores);
+    let today = chrono::Utc::now().date_naive();
+    let mut assistants = Vec::new();
+    for (i, dealer) in active.enumerate() {
+        let (Some(id), Some(code)) = (dealer["id"].as_i64(), dealer["code"].as_str()) else { continue };
+        let username = format!("load{run}s{i}");
+        let user: Value = http
+            .post(format!("{base}/api/v1/users"))
+            .bearer_auth(admin)
+            .json(&json!({ "username": username, "display_name": format!("压测助理 {i}"), "role": "sales_assistant",
+                "password": password, "dealers": [code] }))
+            .send()
+            .await
+            .expect("create assistant")
+            .json()
+            .await
+            .expect("assistant body");
+        let user_id = user["id"].as_i64().unwrap_or_else(|| panic!("assistant for {code} not created: {user}"));
+        let qualification = json!({ "certificate_no": format!("QC{run}S{i}"),
+            "valid_from": (today - chrono::Duration::days(30)).to_string(), "valid_to": (today + chrono::Duration::days(365)).to_string() });
+        let status = http
+            .post(format!("{base}/api/v1/users/{user_id}/qualifications"))
+            .bearer_auth(admin)
+            .json(&qualification)
+            .send()
+            .await
+            .expect("qualification")
+            .status();
+        assert!(status.is_success(), "qualification for {username}: {status}");
+        let signed_in = sign_in(http, base, &username, password).await;
+        assistants.push((id, signed_in["token"].as_str().expect("assistant token").to_string()));
+    }
+    assert!(!assistants.is_empty(), "the demo manager owns active dealers");
+    assistants
+}
+
 /// The ids of the dealers `token` may see (the first 200, a page of the dealer list).
 pub async fn dealer_ids(http: &reqwest::Client, base: &str, token: &str) -> Vec<i64> {
     let page: Value = http

@@ -10,18 +10,23 @@
 //!
 //! Prints throughput, p50 and p99 per endpoint and the errors. Run through `benches/mix_load.sh`.
 //! Settings: AUTOCHANNEL_LOAD_URL, AUTOCHANNEL_LOAD_PASSWORD, AUTOCHANNEL_LOAD_CLIENTS (32),
-//! AUTOCHANNEL_LOAD_SECONDS (30), AUTOCHANNEL_LOAD_RATE (requests/s in all; 0, the default, is unpaced).
+//! AUTOCHANNEL_LOAD_SECONDS (30), AUTOCHANNEL_LOAD_RATE (requests/s in all; 0, the default, is unpaced),
+//! AUTOCHANNEL_LOAD_STORES (1: every quote, issue and feedback note goes to the demo assistant's store; N: to N of
+//! the manager's stores in turn, each with an assistant the administrator creates for the run).
 
 use std::time::{Duration, Instant};
 
 use autochannel_load::identity::with_vin_check_digit;
 use serde_json::{Value, json};
 
-use autochannel_load::{Samples, claim_to_closed, dealer_ids, gather, get, report, setting, sign_in, step};
+use autochannel_load::{
+    Samples, claim_to_closed, dealer_ids, gather, get, report, setting, sign_in, step, store_assistants,
+};
 
 struct Tokens {
     assistant: String,
-    dealer_id: i64,
+    /// The stores that quote, issue and log feedback, with their assistant's token.
+    stores: Vec<(i64, String)>,
     lead: String,
     manager: String,
     underwriter: String,
@@ -47,9 +52,19 @@ async fn main() {
     let manager = token(&sign_in(&http, &base, "manager", &password).await);
     let managed = dealer_ids(&http, &base, &manager).await;
     assert!(!managed.is_empty(), "the demo manager owns dealers");
+    let run = chrono::Utc::now().timestamp_millis();
+    let store_count: usize = setting("AUTOCHANNEL_LOAD_STORES", "1").parse().unwrap_or(1);
+    let stores = if store_count > 1 {
+        let admin = token(&sign_in(&http, &base, "admin", &password).await);
+        store_assistants(&http, &base, &admin, &manager, &password, store_count, run).await
+    } else {
+        let dealer_id = assistant["user"]["dealer_ids"][0].as_i64().expect("the assistant's dealer");
+        vec![(dealer_id, token(&assistant))]
+    };
+    println!("stores issuing: {}", stores.len());
     let tokens = std::sync::Arc::new(Tokens {
         assistant: token(&assistant),
-        dealer_id: assistant["user"]["dealer_ids"][0].as_i64().expect("the assistant's dealer"),
+        stores,
         lead: token(&sign_in(&http, &base, "claims_lead", &password).await),
         manager,
         managed,
@@ -95,7 +110,6 @@ async fn main() {
     // AUTOCHANNEL_LOAD_RATE: requests a second in all (0: as fast as the server answers).
     let rate: f64 = setting("AUTOCHANNEL_LOAD_RATE", "0").parse().unwrap_or(0.0);
     let per_client = rate / clients as f64;
-    let run = chrono::Utc::now().timestamp_millis();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -110,25 +124,32 @@ async fn main() {
                 let t = &tokens;
                 match client % 10 {
                     0..=3 => {
+                        let (dealer_id, seller) = &t.stores[(client + n as usize) % t.stores.len()];
                         let vin = with_vin_check_digit(&format!("LSVAU2180N{:03}{:04}", client % 1000, n % 10_000)).unwrap_or_default();
                         let body = json!({
-                            "dealer_id": t.dealer_id, "business_type": "new_car",
+                            "dealer_id": dealer_id, "business_type": "new_car",
                             "vehicle": { "vin": vin, "plate": format!("粤B{:05}", n % 100_000), "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
                             "owner": { "name": "压测", "id_number": "11010519491231002X", "phone": "13800138000" },
                             "accident_history": "new_or_no_record", "ncd_level": 0,
                             "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": null, "passenger_limit": null }
                         });
-                        if let Some(quote) = step(&http, &base, &t.assistant, "POST /api/v1/quotes", "/api/v1/quotes".into(), body, &mut samples, &mut errors, None).await {
+                        if let Some(quote) = step(&http, &base, seller, "POST /api/v1/quotes", "/api/v1/quotes".into(), body, &mut samples, &mut errors, None).await {
                             let path = format!("/api/v1/quotes/{}/issue", quote["id"]);
-                            step(&http, &base, &t.assistant, "POST /api/v1/quotes/{id}/issue", path, Value::Null, &mut samples, &mut errors, Some(format!("mix-{run}-{client}-{n}"))).await;
+                            step(&http, &base, seller, "POST /api/v1/quotes/{id}/issue", path, Value::Null, &mut samples, &mut errors, Some(format!("mix-{run}-{client}-{n}"))).await;
                         }
-                        let note = json!({ "dealer_id": t.dealer_id, "category": "competitor", "body": format!("压测反馈 {n}"), "submission_ref": format!("mix-{run}-{client}-{n}") });
-                        step(&http, &base, &t.assistant, "POST /api/v1/feedback", "/api/v1/feedback".into(), note, &mut samples, &mut errors, None).await;
+                        let note = json!({ "dealer_id": dealer_id, "category": "competitor", "body": format!("压测反馈 {n}"), "submission_ref": format!("mix-{run}-{client}-{n}") });
+                        step(&http, &base, seller, "POST /api/v1/feedback", "/api/v1/feedback".into(), note, &mut samples, &mut errors, None).await;
                         get(&http, &base, &t.assistant, "GET /api/v1/policies?q=…", &format!("/api/v1/policies?q={}", policies[n as usize % policies.len()]), &mut samples, &mut errors).await;
                         get(&http, &base, &t.assistant, "GET /feedback/new (page)", "/feedback/new", &mut samples, &mut errors).await;
                     }
                     4 | 5 => {
-                        let policy_no = &policies[(client + n as usize) % policies.len()];
+                        // Each claims client works policies of its own: two claims on one policy settled at once
+                        // could each be promised the policy's last limit, and the second payment is refused.
+                        let claim_clients = (0..clients).filter(|c| matches!(c % 10, 4 | 5)).count();
+                        let slot = (0..client).filter(|c| matches!(c % 10, 4 | 5)).count();
+                        let mine = policies.len().saturating_sub(slot).div_ceil(claim_clients);
+                        let index = if mine == 0 { n as usize % policies.len() } else { slot + (n as usize % mine) * claim_clients };
+                        let policy_no = &policies[index];
                         let key = format!("mixc-{run}-{client}-{n}");
                         claim_to_closed(&http, &base, &t.assistant, &t.lead, policy_no, &key, &mut samples, &mut errors).await;
                     }
