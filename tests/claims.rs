@@ -824,9 +824,15 @@ async fn the_queue_filters_and_shows_overdue_claims(app: TestApp) {
     let plate = old["plate"].as_str().unwrap();
     let vin = old["vin"].as_str().unwrap();
     let plate_tail: String = plate.chars().skip(plate.chars().count() - 4).collect();
+    let starting =
+        |prefix: &str| [&old, &fresh].iter().filter(|c| c["claim_no"].as_str().unwrap().starts_with(prefix)).count();
     for (q, expected) in [
         (claim_no.to_string(), 1),
         (claim_no[claim_no.len() - 5..].to_string(), 1),
+        // The start of a claim number: the claims whose number starts so (a range of ids), and plates or VINs
+        // with it inside (none here).
+        (claim_no[..claim_no.len() - 1].to_lowercase(), starting(&claim_no[..claim_no.len() - 1])),
+        (claim_no[..9].to_string(), starting(&claim_no[..9])),
         (plate_tail.to_lowercase(), 2),
         (vin[5..14].to_string(), 2),
         // Two characters: too short for a trigram index, still found.

@@ -699,6 +699,31 @@ fn filtered(
     }
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let term = search.replace(['%', '_'], "").to_uppercase();
+        // PostgreSQL: the start of a claim number matches claim numbers only from their start, so a range of ids
+        // finds them, where the trigram index looked up trigrams every number has (`CL2`, `202`, …): 27 ms for a
+        // tenth of all claims against 2 ms. Plates and VINs are still searched for it. (On SQLite the FTS5 index
+        // was as fast as the range, measured.)
+        if backend == DbBackend::Postgres
+            && let Some((first, last)) = ids_numbered_from(&term)
+        {
+            // `substr`, not `LIKE 'CL…%'`, which PostgreSQL would serve from the trigram index again.
+            let prefix = Expr::cust_with_values(
+                r#"substr("claims"."claim_no", 1, $1) = $2"#,
+                [sea_orm::Value::from(term.len() as i32), sea_orm::Value::from(term.clone())],
+            );
+            let numbered = Condition::all().add(prefix).add(
+                Condition::any()
+                    .add(claims::Column::Id.between(first, last))
+                    .add(claims::Column::Id.gte(FIRST_NINE_DIGIT_ID)),
+            );
+            let pattern = format!("%{term}%");
+            return query.filter(
+                Condition::any()
+                    .add(numbered)
+                    .add(claims::Column::Plate.like(&pattern))
+                    .add(claims::Column::Vin.like(&pattern)),
+            );
+        }
         // SQLite: through the trigram index of migration 15, which finds any part of three characters or more
         // (as the LIKE below does, but without reading every claim). PostgreSQL's trigram index serves the LIKE.
         query = if backend == DbBackend::Sqlite && term.chars().count() >= 3 {
@@ -1108,6 +1133,22 @@ pub async fn report(
 pub fn claim_number(accident_on: NaiveDate, id: i64) -> String {
     use chrono::Datelike;
     format!("CL{}{:08}", accident_on.year(), id)
+}
+
+/// Ids from here on take nine digits or more in their claim number, past the padding of [`claim_number`].
+const FIRST_NINE_DIGIT_ID: i64 = 100_000_000;
+
+/// The ids below [`FIRST_NINE_DIGIT_ID`] whose claim number can start with `term`, when `term` is `CL`, a year and
+/// at least one digit of the id: `CL20260001` → 10,000 to 19,999.
+pub fn ids_numbered_from(term: &str) -> Option<(i64, i64)> {
+    let digits = term.strip_prefix("CL")?;
+    if !(5..=12).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let id_digits = &digits[4..];
+    let scale = 10i64.pow(8 - u32::try_from(id_digits.len()).ok()?);
+    let start: i64 = id_digits.parse().ok()?;
+    Some((start * scale, (start + 1) * scale - 1))
 }
 
 /// Why none of the vehicle's policies covers the accident day.
@@ -2302,4 +2343,29 @@ pub async fn ncd_claims_by_policy(
         }
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_number_prefix_is_a_range_of_ids() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).expect("date");
+        assert_eq!(ids_numbered_from("CL20260001"), Some((10_000, 19_999)));
+        assert_eq!(ids_numbered_from("CL20261"), Some((10_000_000, 19_999_999)));
+        assert_eq!(ids_numbered_from(&claim_number(day, 123)), Some((123, 123)));
+        // Not the start of a number with a digit of the id: searched as any other text.
+        for term in ["CL2026", "CL", "CL2026A1", "X20260001", "CL2026000000001", "20260001"] {
+            assert_eq!(ids_numbered_from(term), None, "{term}");
+        }
+        // Exactly the ids whose number starts with the term (below nine digits).
+        for term in ["CL20260", "CL202600012", "CL2026000123", "CL20269"] {
+            let (first, last) = ids_numbered_from(term).expect("a range");
+            for id in [0, 1, 99, 1_234, 12_345, 123_456, 1_230_000, 90_000_000, 99_999_999] {
+                let starts = claim_number(day, id).starts_with(term);
+                assert_eq!(starts, (first..=last).contains(&id), "{term} and id {id}");
+            }
+        }
+    }
 }
