@@ -141,16 +141,8 @@ pub async fn store_assistants(
     stores: usize,
     run: i64,
 ) -> Vec<(i64, String)> {
-    let page: Value = http
-        .get(format!("{base}/api/v1/dealers?per_page=200"))
-        .bearer_auth(manager)
-        .send()
-        .await
-        .expect("dealers")
-        .json()
-        .await
-        .expect("dealers body");
-    let active = page["items"].as_array().into_iter().flatten().filter(|d| d["status"] == "active").take(stores);
+    let dealers = dealers(http, base, manager).await;
+    let active = dealers.iter().filter(|d| d["status"] == "active").take(stores);
     let today = chrono::Utc::now().date_naive();
     let mut assistants = Vec::new();
     for (i, dealer) in active.enumerate() {
@@ -186,9 +178,9 @@ pub async fn store_assistants(
     assistants
 }
 
-/// The ids of the dealers `token` may see (the first 200, a page of the dealer list).
-pub async fn dealer_ids(http: &reqwest::Client, base: &str, token: &str) -> Vec<i64> {
-    let page: Value = http
+/// The dealers `token` may see (the first 200, a page of the dealer list).
+async fn dealers(http: &reqwest::Client, base: &str, token: &str) -> Vec<Value> {
+    let mut page: Value = http
         .get(format!("{base}/api/v1/dealers?per_page=200"))
         .bearer_auth(token)
         .send()
@@ -197,7 +189,15 @@ pub async fn dealer_ids(http: &reqwest::Client, base: &str, token: &str) -> Vec<
         .json()
         .await
         .expect("dealers body");
-    page["items"].as_array().into_iter().flatten().filter_map(|d| d["id"].as_i64()).collect()
+    match page["items"].take() {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// The ids of the dealers `token` may see (the first 200, a page of the dealer list).
+pub async fn dealer_ids(http: &reqwest::Client, base: &str, token: &str) -> Vec<i64> {
+    dealers(http, base, token).await.iter().filter_map(|d| d["id"].as_i64()).collect()
 }
 
 pub async fn gather(tasks: Vec<tokio::task::JoinHandle<(Samples, Vec<String>)>>) -> (Samples, Vec<String>) {

@@ -119,6 +119,12 @@ async fn main() {
             let mut samples = Samples::new();
             let mut errors = Vec::new();
             let mut n = 0u64;
+            // Each claims client works policies of its own: two claims on one policy settled at once could each be
+            // promised the policy's last limit, and the second payment is refused.
+            let is_claims = |c: &usize| matches!(c % 10, 4 | 5);
+            let claim_clients = (0..clients).filter(is_claims).count().max(1);
+            let slot = (0..client).filter(is_claims).count();
+            let mine = policies.len().saturating_sub(slot).div_ceil(claim_clients);
             while Instant::now() < deadline {
                 n += 1;
                 let t = &tokens;
@@ -143,11 +149,6 @@ async fn main() {
                         get(&http, &base, &t.assistant, "GET /feedback/new (page)", "/feedback/new", &mut samples, &mut errors).await;
                     }
                     4 | 5 => {
-                        // Each claims client works policies of its own: two claims on one policy settled at once
-                        // could each be promised the policy's last limit, and the second payment is refused.
-                        let claim_clients = (0..clients).filter(|c| matches!(c % 10, 4 | 5)).count();
-                        let slot = (0..client).filter(|c| matches!(c % 10, 4 | 5)).count();
-                        let mine = policies.len().saturating_sub(slot).div_ceil(claim_clients);
                         let index = if mine == 0 { n as usize % policies.len() } else { slot + (n as usize % mine) * claim_clients };
                         let policy_no = &policies[index];
                         let key = format!("mixc-{run}-{client}-{n}");
