@@ -846,6 +846,25 @@ async fn the_queue_filters_and_shows_overdue_claims(app: TestApp) {
         let counted: u64 = board.as_array().unwrap().iter().map(|c| c["claims"].as_u64().unwrap()).sum();
         assert_eq!(counted as usize, expected, "board for {q}");
     }
+    // A search pages in the queue's order, and a page past its end still tells how many there are.
+    let both = &plate_tail;
+    for (page, items) in [(1, vec![old["id"].clone()]), (2, vec![fresh["id"].clone()]), (3, vec![])] {
+        let one: Value =
+            app.get_json(&format!("/api/v1/claims?stage=all&per_page=1&page={page}&q={both}"), &s.adjuster).await;
+        let ids: Vec<Value> = one["items"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect();
+        assert_eq!((one["total"].as_u64(), ids), (Some(2), items), "search page {page}");
+    }
+    let vin_part = &vin[5..14];
+    let past: Value =
+        app.get_json(&format!("/api/v1/claims?stage=all&per_page=1&page=5&q={vin_part}"), &s.adjuster).await;
+    assert_eq!((past["total"].as_u64(), past["items"].as_array().unwrap().len()), (Some(2), 0));
+    // The start of a claim number is looked up in VINs too (a VIN may hold those characters anywhere).
+    let holding = format!("{claim_no}XXX");
+    app.sql(&format!("UPDATE claims SET vin = '{holding}' WHERE id = {}", fresh["id"])).await.unwrap();
+    for q in [claim_no.to_string(), claim_no[..claim_no.len() - 1].to_lowercase()] {
+        let found: Value = app.get_json(&format!("/api/v1/claims?stage=all&q={q}"), &s.adjuster).await;
+        assert_eq!(found["total"], 2, "search {q} in claim numbers and VINs: {found}");
+    }
     // The page shows the board and marks the overdue claim.
     let (browser, _) = app.browser_login("adj").await;
     let html = browser.get(app.url("/claims?overdue=true")).send().await.unwrap().text().await.unwrap();

@@ -19,6 +19,7 @@ mod m20261203_000012_claim_cycles;
 mod m20261203_000013_claims_autovacuum;
 mod m20261203_000014_claims_search;
 mod m20261203_000015_claims_search_sqlite;
+mod m20261205_000016_claims_vehicle_search_sqlite;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_claims_autovacuum::Migration),
             Box::new(m20261203_000014_claims_search::Migration),
             Box::new(m20261203_000015_claims_search_sqlite::Migration),
+            Box::new(m20261205_000016_claims_vehicle_search_sqlite::Migration),
         ]
     }
 }
