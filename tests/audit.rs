@@ -20,6 +20,7 @@ on_both_databases!(
     concurrent_writes_keep_one_unbroken_chain,
     administrators_browse_and_filter_the_trail,
     the_server_seals_recorded_changes_onto_the_chain_by_itself,
+    a_large_inbox_is_sealed_whole_in_batches,
 );
 
 async fn the_server_seals_recorded_changes_onto_the_chain_by_itself(app: TestApp) {
@@ -50,6 +51,33 @@ async fn the_server_seals_recorded_changes_onto_the_chain_by_itself(app: TestApp
     assert!(matches!(verify(&app).await, Verification::Intact { records: 5 }));
     // Sealing again finds nothing to do and changes nothing.
     assert_eq!(audit::seal(&app.db).await.unwrap(), 0);
+}
+
+async fn a_large_inbox_is_sealed_whole_in_batches(app: TestApp) {
+    audit::seal(&app.db).await.unwrap();
+    let before = entity::audit_log::Entity::find().count(&app.db).await.unwrap();
+    // 623 = a full batch of 500, then 123 in statements of 50, 50, 16, 4, 2 and 1; deletes of 100 ids, the last
+    // one padded.
+    let tx = autochannel::db::begin_write(&app.db).await.unwrap();
+    let changes = (0..623).map(|i| audit::Change::new("test", "thing", i));
+    audit::append_all(&tx, &audit::Actor::system("test"), changes).await.unwrap();
+    tx.commit().await.unwrap();
+    audit::seal(&app.db).await.unwrap();
+    assert_eq!(entity::audit_inbox::Entity::find().count(&app.db).await.unwrap(), 0, "the inbox is empty");
+    let after = entity::audit_log::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(after, before + 623, "every record sealed once");
+    assert!(matches!(verify(&app).await, Verification::Intact { records } if records == after as i64));
+    let things: Vec<String> = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::Entity.eq("thing"))
+        .order_by_asc(entity::audit_log::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.entity_id)
+        .collect();
+    let expected: Vec<String> = (0..623).map(|i| i.to_string()).collect();
+    assert_eq!(things, expected, "in the order recorded");
 }
 
 async fn verify(app: &TestApp) -> Verification {

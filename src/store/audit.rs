@@ -95,6 +95,13 @@ fn inbox_row(actor: &Actor, change: Change) -> audit_inbox::ActiveModel {
 /// Records waiting in the inbox are sealed this many at a time.
 const SEAL_BATCH: u64 = 500;
 
+/// Records sealed per insert, largest first: 50 keeps a statement within every database's parameter limit, the
+/// powers of two cover any remainder in a few statements.
+const INSERT_SIZES: [usize; 7] = [50, 32, 16, 8, 4, 2, 1];
+
+/// Inbox records removed per delete.
+const DELETE_SIZE: usize = 100;
+
 /// Moves every committed inbox record onto the hash chain, oldest first; returns how many.
 ///
 /// Each batch is one transaction holding the chain's head, so sealers (the server's, `audit verify`,
@@ -160,11 +167,23 @@ pub async fn seal(db: &DatabaseConnection) -> Result<u64, DbErr> {
             head.last_id = content.id;
         }
         sealed += records.len() as u64;
-        // Small batches of inserts keep each statement within every database's parameter limit.
-        for chunk in records.chunks(50) {
+        // Statements of a few fixed sizes: each connection keeps every distinct statement it runs prepared (1,024
+        // of them), and a statement per batch length filled those caches over hours of sealing.
+        let mut rest = records.as_slice();
+        while !rest.is_empty() {
+            let size = INSERT_SIZES.iter().copied().find(|size| *size <= rest.len()).unwrap_or(1);
+            let (chunk, after) = rest.split_at(size);
             audit_log::Entity::insert_many(chunk.to_vec()).exec_without_returning(&tx).await?;
+            rest = after;
         }
-        audit_inbox::Entity::delete_many().filter(audit_inbox::Column::Id.is_in(inbox_ids)).exec(&tx).await?;
+        for chunk in inbox_ids.chunks(DELETE_SIZE) {
+            // The last chunk padded with its own last id: the same statement, the same rows.
+            let mut ids = chunk.to_vec();
+            if let Some(&last) = chunk.last() {
+                ids.resize(DELETE_SIZE, last);
+            }
+            audit_inbox::Entity::delete_many().filter(audit_inbox::Column::Id.is_in(ids)).exec(&tx).await?;
+        }
         audit_head::Entity::update(audit_head::ActiveModel {
             id: Set(1),
             last_id: Set(head.last_id),
