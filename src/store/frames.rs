@@ -32,7 +32,11 @@ fn china_days(at: DateTime<Utc>) -> i32 {
 }
 
 /// Streams the rows of a query into `push`, one at a time, without a model per row.
-async fn each_row<C, T>(db: &C, query: Selector<SelectGetableTuple<T>>, mut push: impl FnMut(T)) -> AppResult<()>
+pub(crate) async fn each_row<C, T>(
+    db: &C,
+    query: Selector<SelectGetableTuple<T>>,
+    mut push: impl FnMut(T),
+) -> AppResult<()>
 where
     C: ConnectionTrait + StreamTrait,
     T: TryGetableMany + Send,

@@ -417,7 +417,7 @@ pub struct StoredAlert {
 /// last six months for the rising trend), each dealer with its own thresholds. An alert already raised for the
 /// dealer, kind and month is not raised again. Returns how many were new.
 pub async fn raise_alerts(
-    tx: &impl ConnectionTrait,
+    tx: &(impl ConnectionTrait + sea_orm::StreamTrait),
     actor: &super::audit::Actor,
     on: NaiveDate,
     targets: &ServiceTargets,
