@@ -38,15 +38,7 @@ async fn the_server_seals_recorded_changes_onto_the_chain_by_itself(app: TestApp
     }
     assert_eq!(chained, 5, "defaults, filed rates and three users, sealed within seconds");
     assert_eq!(entity::audit_inbox::Entity::find().count(&app.db).await.unwrap(), 0, "the inbox is empty again");
-    let creates: Vec<String> = entity::audit_log::Entity::find()
-        .filter(entity::audit_log::Column::Entity.eq("user"))
-        .order_by_asc(entity::audit_log::Column::Id)
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|r| r.entity_id)
-        .collect();
+    let creates = chained_ids(&app, "user").await;
     assert_eq!(creates.len(), 3);
     assert!(matches!(verify(&app).await, Verification::Intact { records: 5 }));
     // Sealing again finds nothing to do and changes nothing.
@@ -67,17 +59,22 @@ async fn a_large_inbox_is_sealed_whole_in_batches(app: TestApp) {
     let after = entity::audit_log::Entity::find().count(&app.db).await.unwrap();
     assert_eq!(after, before + 623, "every record sealed once");
     assert!(matches!(verify(&app).await, Verification::Intact { records } if records == after as i64));
-    let things: Vec<String> = entity::audit_log::Entity::find()
-        .filter(entity::audit_log::Column::Entity.eq("thing"))
+    let things = chained_ids(&app, "thing").await;
+    let expected: Vec<String> = (0..623).map(|i| i.to_string()).collect();
+    assert_eq!(things, expected, "in the order recorded");
+}
+
+/// The entity ids of the chained records about entities of `kind`, in chain order.
+async fn chained_ids(app: &TestApp, kind: &str) -> Vec<String> {
+    entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::Entity.eq(kind))
         .order_by_asc(entity::audit_log::Column::Id)
         .all(&app.db)
         .await
         .unwrap()
         .into_iter()
         .filter_map(|r| r.entity_id)
-        .collect();
-    let expected: Vec<String> = (0..623).map(|i| i.to_string()).collect();
-    assert_eq!(things, expected, "in the order recorded");
+        .collect()
 }
 
 async fn verify(app: &TestApp) -> Verification {

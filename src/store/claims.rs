@@ -697,56 +697,59 @@ fn filtered(
         }
         query = query.filter(any);
     }
-    if let Some(term) = filter.search_term() {
-        let pattern = format!("%{term}%");
-        let in_vehicles =
-            Condition::any().add(claims::Column::Plate.like(&pattern)).add(claims::Column::Vin.like(&pattern));
+    match filter.search(backend) {
+        None => query,
         // The start of a claim number matches claim numbers only from their start: a range, where a trigram index
         // looks up trigrams every number has (`CL2`, `202`, …). Plates and VINs are still searched for it.
-        if let Some((first, last)) = ids_numbered_from(&term) {
-            return match backend {
-                // PostgreSQL: a range of ids (27 ms for a tenth of all claims by trigram, 2 ms so). `substr`, not
-                // `LIKE 'CL…%'`, which PostgreSQL would serve from the trigram index again.
-                DbBackend::Postgres => {
-                    let prefix = Expr::cust_with_values(
-                        r#"substr("claims"."claim_no", 1, $1) = $2"#,
-                        [sea_orm::Value::from(term.len() as i32), sea_orm::Value::from(term.clone())],
-                    );
-                    let numbered = Condition::all().add(prefix).add(
-                        Condition::any()
-                            .add(claims::Column::Id.between(first, last))
-                            .add(claims::Column::Id.gte(FIRST_NINE_DIGIT_ID)),
-                    );
-                    query.filter(Condition::any().add(numbered).add(in_vehicles))
-                }
-                // SQLite: a range of the claim-number index, and the plate and VIN through their own trigram index
-                // (migration 16): 14 ms through the index of all three, 1 ms so.
-                _ => query.filter(
-                    Condition::any()
-                        .add(
-                            Condition::all()
-                                .add(claims::Column::ClaimNo.gte(term.as_str()))
-                                .add(claims::Column::ClaimNo.lt(numbers_after(&term))),
-                        )
-                        .add(Expr::cust_with_values(
-                            r#""claims"."id" IN (SELECT rowid FROM claims_vehicle_search WHERE claims_vehicle_search MATCH ?)"#,
-                            [fts_phrase(&term)],
-                        )),
-                ),
-            };
+        // PostgreSQL: a range of ids (27 ms for a tenth of all claims by trigram, 2 ms so). `substr`, not
+        // `LIKE 'CL…%'`, which PostgreSQL would serve from the trigram index again.
+        Some(Search::NumberStart { term, first, last }) if backend == DbBackend::Postgres => {
+            let prefix = Expr::cust_with_values(
+                r#"substr("claims"."claim_no", 1, $1) = $2"#,
+                [sea_orm::Value::from(term.len() as i32), sea_orm::Value::from(term.clone())],
+            );
+            let numbered = Condition::all().add(prefix).add(
+                Condition::any()
+                    .add(claims::Column::Id.between(first, last))
+                    .add(claims::Column::Id.gte(FIRST_NINE_DIGIT_ID)),
+            );
+            query.filter(in_vehicles(&term).add(numbered))
         }
+        // SQLite: a range of the claim-number index, and the plate and VIN through their own trigram index
+        // (migration 16): 14 ms through the index of all three, 1 ms so.
+        Some(Search::NumberStart { term, .. }) => query.filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(claims::Column::ClaimNo.gte(term.as_str()))
+                        .add(claims::Column::ClaimNo.lt(numbers_after(&term))),
+                )
+                .add(Expr::cust_with_values(
+                    r#""claims"."id" IN (SELECT rowid FROM claims_vehicle_search WHERE claims_vehicle_search MATCH ?)"#,
+                    [fts_phrase(&term)],
+                )),
+        ),
         // SQLite: through the trigram index of migration 15, which finds any part of three characters or more
-        // (as the LIKE below does, but without reading every claim). PostgreSQL's trigram index serves the LIKE.
-        query = if backend == DbBackend::Sqlite && term.chars().count() >= 3 {
-            query.filter(Expr::cust_with_values(
-                r#""claims"."id" IN (SELECT rowid FROM claims_search WHERE claims_search MATCH ?)"#,
-                [fts_phrase(&term)],
-            ))
-        } else {
-            query.filter(Condition::any().add(claims::Column::ClaimNo.like(&pattern)).add(in_vehicles))
-        };
+        // (as the LIKE below does, but without reading every claim).
+        Some(Search::Trigrams(term)) => query.filter(Expr::cust_with_values(
+            r#""claims"."id" IN (SELECT rowid FROM claims_search WHERE claims_search MATCH ?)"#,
+            [fts_phrase(&term)],
+        )),
+        // PostgreSQL's trigram index serves the LIKE; on SQLite a term this short is read claim by claim.
+        Some(Search::Anywhere(term)) => {
+            query.filter(in_vehicles(&term).add(claims::Column::ClaimNo.like(format!("%{term}%"))))
+        }
     }
-    query
+}
+
+/// How a claims search is matched.
+enum Search {
+    /// The start of a claim number (`CL`, the year, a digit of the id or more): ids `first..=last` below nine digits.
+    NumberStart { term: String, first: i64, last: i64 },
+    /// Any part of the claim number, plate or VIN, through SQLite's trigram index (three characters or more).
+    Trigrams(String),
+    /// Any part of the claim number, plate or VIN, by `LIKE`.
+    Anywhere(String),
 }
 
 impl ClaimFilter {
@@ -759,6 +762,22 @@ impl ClaimFilter {
         let term = self.search.as_deref()?.trim().replace(['%', '_'], "").to_uppercase();
         (!term.is_empty()).then_some(term)
     }
+
+    /// The search and how it is matched on `backend`.
+    fn search(&self, backend: DbBackend) -> Option<Search> {
+        let term = self.search_term()?;
+        Some(match ids_numbered_from(&term) {
+            Some((first, last)) => Search::NumberStart { term, first, last },
+            None if backend == DbBackend::Sqlite && term.chars().count() >= 3 => Search::Trigrams(term),
+            None => Search::Anywhere(term),
+        })
+    }
+}
+
+/// Plates or VINs holding `term`.
+fn in_vehicles(term: &str) -> Condition {
+    let pattern = format!("%{term}%");
+    Condition::any().add(claims::Column::Plate.like(&pattern)).add(claims::Column::Vin.like(&pattern))
 }
 
 /// A term as one FTS5 phrase: its characters in a row, none read as query syntax.
@@ -820,8 +839,8 @@ async fn list_in(
         .order_by_asc(claims::Column::Id)
         .offset(paging.offset())
         .limit(paging.per_page);
-    let through_trigrams = filter.search_term().is_some_and(|term| ids_numbered_from(&term).is_none());
-    let (ids, total) = if through_trigrams && db.get_database_backend() == DbBackend::Sqlite {
+    let through_trigrams = matches!(filter.search(db.get_database_backend()), Some(Search::Trigrams(_)));
+    let (ids, total) = if through_trigrams {
         // A search through SQLite's trigram index: the count rides on the page (`COUNT(*) OVER ()`), so the index
         // is read once a request, not twice (a broad term's trigram lists cost more than the rows it finds).
         let rows: Vec<(i64, i64)> =
