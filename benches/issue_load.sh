@@ -10,10 +10,16 @@ seconds=${2:-20}
 admin=postgres://postgres@127.0.0.1:5432/postgres
 db=ac_load
 psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-cargo build --release --quiet
+target=${CARGO_TARGET_DIR:-target}
+# AUTOCHANNEL_BIN runs a given server binary instead of building this checkout (to compare two builds).
+bin=${AUTOCHANNEL_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin=$target/release/autochannel
+fi
 cargo build --release --quiet -p autochannel-load --bin issue_load
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db AUTOCHANNEL_DEMO_PASSWORD=demo-password-1 AUTOCHANNEL_LOG=warn \
-  AUTOCHANNEL_BIND=127.0.0.1:18090 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "${CARGO_TARGET_DIR:-target}/release/autochannel" serve --demo >/tmp/issue_load_server.log 2>&1 &
+  AUTOCHANNEL_BIND=127.0.0.1:18090 AUTOCHANNEL_LOGIN_MAX_FAILURES=1000 "$bin" serve --demo >/tmp/issue_load_server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; autovacuum_restore' EXIT
 autovacuum_for_run "$admin"

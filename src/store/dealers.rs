@@ -115,20 +115,6 @@ pub async fn get(db: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult
     with_managers(db, vec![row]).await?.pop().ok_or(AppError::NotFound)
 }
 
-/// A dealer's status (`active`, `suspended`, `remediation`), for the write paths that only need that.
-pub async fn status(db: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<String> {
-    if !scope.allows(id) {
-        return Err(AppError::NotFound);
-    }
-    dealers::Entity::find_by_id(id)
-        .select_only()
-        .column(dealers::Column::Status)
-        .into_tuple()
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 /// Distinct regions, for filter menus.
 pub async fn regions(db: &DatabaseConnection, scope: &Scope) -> AppResult<Vec<String>> {
     Ok(dealers::Entity::find()

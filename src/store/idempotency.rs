@@ -52,12 +52,10 @@ pub async fn run_once(
     fingerprint: &str,
     work: Work<'_>,
 ) -> AppResult<Outcome> {
+    // No look-up of the key first: a repeat is rare, and the key's insert below, in the same transaction as the
+    // work, refuses it anyway (the work rolls back and the stored answer is returned). That saves every creating
+    // call a round trip, and a repeat costs one run of work that is undone.
     let tx = begin_write(db).await?;
-    if let Some(key) = key
-        && let Some(outcome) = stored(&tx, user_id, key, fingerprint).await?
-    {
-        return Ok(outcome);
-    }
     let (status, body) = match work(&tx).await {
         Ok(response) => response,
         Err(error) => {

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -233,27 +233,6 @@ pub async fn issue(
         .and_where(sales_qualifications::Column::ValidFrom.lte(today))
         .and_where(sales_qualifications::Column::ValidTo.gte(today))
         .to_owned();
-    let (dealer_status, seller_qualified): (String, bool) = entity::dealers::Entity::find_by_id(quote.dealer_id)
-        .select_only()
-        .column(entity::dealers::Column::Status)
-        .expr(Expr::exists(qualified))
-        .into_tuple()
-        .one(tx)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !seller_qualified {
-        let message =
-            format!("your sales qualification certificate is missing or not valid on {today}; issuing is refused");
-        return Err(AppError::field("seller", "seller_unqualified", message));
-    }
-    if dealer_status == "suspended" {
-        return Err(AppError::Conflict("the dealer is suspended and may not issue policies".into()));
-    }
-    let mut period = lifecycle::standard_period(today, start_offset_days);
-    if quote.start_date > period.start {
-        // A renewal starts when the old policy ends.
-        period = Period { start: quote.start_date, end: lifecycle::standard_period(quote.start_date, 0).end };
-    }
     // Compulsory and commercial cover become separate policies, each in its own number series.
     let parts: Vec<(Product, Vec<&PremiumLine>)> = [Product::Compulsory, Product::Commercial]
         .into_iter()
@@ -267,9 +246,37 @@ pub async fn issue(
             (!lines.is_empty()).then_some((product, lines))
         })
         .collect();
+    // The policies' ids come with the checks, so that each policy is written once, numbered (its number carries
+    // the id), rather than inserted and then numbered by an UPDATE.
+    let mut checks = entity::dealers::Entity::find_by_id(quote.dealer_id)
+        .select_only()
+        .column(entity::dealers::Column::Status)
+        .expr(Expr::exists(qualified))
+        .as_query()
+        .to_owned();
+    for nth in 1..=parts.len() {
+        checks.expr(next_policy_id(tx.get_database_backend(), nth));
+    }
+    let checked = tx.query_one(&checks).await?.ok_or(AppError::NotFound)?;
+    let dealer_status: String = checked.try_get_by_index(0)?;
+    let seller_qualified: bool = checked.try_get_by_index(1)?;
+    let ids = (0..parts.len()).map(|nth| checked.try_get_by_index::<i64>(2 + nth)).collect::<Result<Vec<_>, _>>()?;
+    if !seller_qualified {
+        let message =
+            format!("your sales qualification certificate is missing or not valid on {today}; issuing is refused");
+        return Err(AppError::field("seller", "seller_unqualified", message));
+    }
+    if dealer_status == "suspended" {
+        return Err(AppError::Conflict("the dealer is suspended and may not issue policies".into()));
+    }
+    let mut period = lifecycle::standard_period(today, start_offset_days);
+    if quote.start_date > period.start {
+        // A renewal starts when the old policy ends.
+        period = Period { start: quote.start_date, end: lifecycle::standard_period(quote.start_date, 0).end };
+    }
     // One statement per table for all of the quote's policies: issuing is the busiest write, and on
     // a small machine its throughput is set by round trips.
-    let rows = insert_policies(tx, &quote_row, &parts, &period).await?;
+    let rows = insert_policies(tx, &quote_row, &parts, &ids, &period).await?;
     let coverage_sets: Vec<(i64, &[&PremiumLine])> =
         rows.iter().zip(&parts).map(|(row, (_, lines))| (row.id, lines.as_slice())).collect();
     let mut coverages = insert_coverages(tx, &coverage_sets).await?;
@@ -332,20 +339,31 @@ async fn renewal_totals(tx: &impl ConnectionTrait, old_id: i64, new_ids: &[i64])
     Ok(Rollup::vehicle(&[&after]) + -Rollup::vehicle(&[&before]))
 }
 
-/// Inserts one policy per product of the quote and numbers them; rows come back in `parts` order.
+/// The id the `nth` (from 1) policy inserted by this transaction will have. PostgreSQL takes it from the id
+/// sequence; SQLite, whose write transactions run one at a time, counts on from the table's AUTOINCREMENT
+/// counter, exactly as its own insert would.
+fn next_policy_id(backend: DbBackend, nth: usize) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust("nextval(pg_get_serial_sequence('policies', 'id'))"),
+        _ => Expr::cust(format!("(SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'policies') + {nth}")),
+    }
+}
+
+/// Inserts one policy per product of the quote, with the ids reserved for them; rows come back in `parts` order.
 async fn insert_policies(
     tx: &impl ConnectionTrait,
     quote: &quotes::Model,
     parts: &[(Product, Vec<&PremiumLine>)],
+    ids: &[i64],
     period: &Period,
 ) -> AppResult<Vec<policies::Model>> {
     let at = now();
     let mut new_rows = Vec::with_capacity(parts.len());
-    for (product, lines) in parts {
+    for ((product, lines), id) in parts.iter().zip(ids) {
         let premium: Decimal = lines.iter().map(|l| l.premium).sum();
         new_rows.push(policies::ActiveModel {
-            // Unique until the number, which carries the row id, replaces it below.
-            policy_no: Set(format!("pending-{}-{}", quote.id, product.as_str())),
+            id: Set(*id),
+            policy_no: Set(product.policy_number(period.start.year(), *id)),
             product: Set(product.as_str().into()),
             quote_id: Set(quote.id),
             dealer_id: Set(quote.dealer_id),
@@ -370,29 +388,11 @@ async fn insert_policies(
             version: Set(1),
             issued_at: Set(at),
             updated_at: Set(at),
-            ..Default::default()
         });
     }
-    let mut inserted = policies::Entity::insert_many(new_rows).exec_with_returning(tx).await?;
-    let mut rows = Vec::with_capacity(parts.len());
-    for (product, _) in parts {
-        let index = inserted
-            .iter()
-            .position(|row| row.product == product.as_str())
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the {} policy was not returned", product.as_str())))?;
-        let mut row = inserted.swap_remove(index);
-        row.policy_no = product.policy_number(period.start.year(), row.id);
-        rows.push(row);
-    }
-    let mut numbers = CaseStatement::new();
-    for row in &rows {
-        numbers = numbers.case(policies::Column::Id.eq(row.id), Expr::value(row.policy_no.clone()));
-    }
-    policies::Entity::update_many()
-        .col_expr(policies::Column::PolicyNo, numbers.finally(Expr::col(policies::Column::PolicyNo)).into())
-        .filter(policies::Column::Id.is_in(rows.iter().map(|row| row.id)))
-        .exec(tx)
-        .await?;
+    // Every column is set here, so the rows are known without reading them back.
+    let rows = new_rows.iter().map(|row| row.clone().try_into_model()).collect::<Result<Vec<_>, _>>()?;
+    policies::Entity::insert_many(new_rows).exec_without_returning(tx).await?;
     Ok(rows)
 }
 

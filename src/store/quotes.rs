@@ -160,14 +160,14 @@ pub async fn create(
     request: &QuoteRequest,
     renewal_of_policy_id: Option<i64>,
 ) -> AppResult<Quote> {
-    let dealer_status = super::dealers::status(tx, scope, request.dealer_id).await?;
+    let start_date = request.start_date.unwrap_or_else(tomorrow);
+    let (dealer_status, rating) =
+        rating_store::dealer_status_and_in_force(tx, scope, request.dealer_id, start_date).await?;
     let mut errors = Vec::new();
     let identity = check_identity(request, &mut errors);
     if let Err(e) = to_fen_non_negative(request.vehicle.new_car_price) {
         errors.push(FieldError::new("vehicle.new_car_price", "invalid_amount", e.to_string()));
     }
-    let start_date = request.start_date.unwrap_or_else(tomorrow);
-    let rating = rating_store::in_force(tx, start_date).await?;
     let input = PricingInput {
         vehicle: Vehicle {
             first_registration: request.vehicle.first_registration,

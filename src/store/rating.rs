@@ -2,15 +2,17 @@
 //! a date. A quote keeps the id of the version it was priced with.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, Iterable,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::Serialize;
 
+use crate::domain::auth::Scope;
 use crate::domain::underwriting::RatingDocument;
 use crate::error::{AppError, AppResult, FieldError};
-use entity::rating_versions;
+use entity::{dealers, rating_versions};
 
 use super::audit::{self, Actor, Change};
 use super::now;
@@ -64,6 +66,44 @@ pub async fn in_force(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<Ra
         .await?
         .ok_or_else(|| AppError::Conflict(format!("no rating tables are in force on {day}")))?;
     from_row(row)
+}
+
+/// The status of a dealer in scope and the rating version in force on `day`, in one statement: every quote needs
+/// both, and a quote's cost is mostly its round trips.
+pub async fn dealer_status_and_in_force(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    dealer_id: i64,
+    day: NaiveDate,
+) -> AppResult<(String, RatingVersion)> {
+    if !scope.allows(dealer_id) {
+        return Err(AppError::NotFound);
+    }
+    let latest = Query::select()
+        .column(rating_versions::Column::Id)
+        .from(rating_versions::Entity)
+        .and_where(rating_versions::Column::EffectiveFrom.lte(day))
+        .order_by(rating_versions::Column::EffectiveFrom, Order::Desc)
+        .order_by(rating_versions::Column::Id, Order::Desc)
+        .limit(1)
+        .to_owned();
+    let select = Query::select()
+        .expr_as(Expr::col((dealers::Entity, dealers::Column::Status)), "dealer_status")
+        .columns(rating_versions::Column::iter().map(|c| (rating_versions::Entity, c)))
+        .from(dealers::Entity)
+        .join(
+            JoinType::LeftJoin,
+            rating_versions::Entity,
+            Expr::col((rating_versions::Entity, rating_versions::Column::Id)).in_subquery(latest),
+        )
+        .and_where(Expr::col((dealers::Entity, dealers::Column::Id)).eq(dealer_id))
+        .to_owned();
+    let row = db.query_one(&select).await?.ok_or(AppError::NotFound)?;
+    let status: String = row.try_get("", "dealer_status")?;
+    if row.try_get::<Option<i64>>("", "id")?.is_none() {
+        return Err(AppError::Conflict(format!("no rating tables are in force on {day}")));
+    }
+    Ok((status, from_row(rating_versions::Model::from_query_result(&row, "")?)?))
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<RatingVersion> {
