@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TryIntoModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -223,9 +223,6 @@ pub async fn issue(
     start_offset_days: u32,
 ) -> AppResult<Vec<Policy>> {
     let seller_id = actor.user_id.ok_or(AppError::Forbidden)?;
-    // Claimed first (one statement); any refusal below rolls the claim back with the transaction.
-    let quote_row = super::quotes::claim_for_issue(tx, scope, quote_id).await?;
-    let quote = to_quote(quote_row.clone())?;
     let qualified = Query::select()
         .expr(Expr::val(1))
         .from(sales_qualifications::Entity)
@@ -233,6 +230,27 @@ pub async fn issue(
         .and_where(sales_qualifications::Column::ValidFrom.lte(today))
         .and_where(sales_qualifications::Column::ValidTo.gte(today))
         .to_owned();
+    // Named apart from the quote's own `status`: PostgreSQL names a scalar subquery's column after the column inside.
+    let dealer_status = Query::select()
+        .expr_as(Expr::col(entity::dealers::Column::Status), "dealer_status")
+        .from(entity::dealers::Entity)
+        .and_where(
+            Expr::col((entity::dealers::Entity, entity::dealers::Column::Id))
+                .equals((quotes::Entity, quotes::Column::DealerId)),
+        )
+        .to_owned();
+    // The quote is claimed first, and the same statement answers the checks and reserves the policies' ids (so that
+    // each policy is written once, numbered, rather than inserted and numbered by an UPDATE); any refusal below rolls
+    // the claim back with the transaction.
+    let backend = tx.get_database_backend();
+    let checks =
+        [Expr::from(dealer_status), Expr::exists(qualified), next_policy_id(backend, 1), next_policy_id(backend, 2)];
+    let (quote_row, claimed) = super::quotes::claim_for_issue(tx, scope, quote_id, checks).await?;
+    let at = super::quotes::claimed_columns();
+    let dealer_status: String = claimed.try_get_by_index::<Option<String>>(at)?.ok_or(AppError::NotFound)?;
+    let seller_qualified: bool = claimed.try_get_by_index(at + 1)?;
+    let reserved_ids: [i64; 2] = [claimed.try_get_by_index(at + 2)?, claimed.try_get_by_index(at + 3)?];
+    let quote = to_quote(quote_row.clone())?;
     // Compulsory and commercial cover become separate policies, each in its own number series.
     let parts: Vec<(Product, Vec<&PremiumLine>)> = [Product::Compulsory, Product::Commercial]
         .into_iter()
@@ -246,21 +264,7 @@ pub async fn issue(
             (!lines.is_empty()).then_some((product, lines))
         })
         .collect();
-    // The policies' ids come with the checks, so that each policy is written once, numbered (its number carries
-    // the id), rather than inserted and then numbered by an UPDATE.
-    let mut checks = entity::dealers::Entity::find_by_id(quote.dealer_id)
-        .select_only()
-        .column(entity::dealers::Column::Status)
-        .expr(Expr::exists(qualified))
-        .as_query()
-        .to_owned();
-    for nth in 1..=parts.len() {
-        checks.expr(next_policy_id(tx.get_database_backend(), nth));
-    }
-    let checked = tx.query_one(&checks).await?.ok_or(AppError::NotFound)?;
-    let dealer_status: String = checked.try_get_by_index(0)?;
-    let seller_qualified: bool = checked.try_get_by_index(1)?;
-    let ids = (0..parts.len()).map(|nth| checked.try_get_by_index::<i64>(2 + nth)).collect::<Result<Vec<_>, _>>()?;
+    let ids = &reserved_ids[..parts.len()];
     if !seller_qualified {
         let message =
             format!("your sales qualification certificate is missing or not valid on {today}; issuing is refused");
@@ -276,7 +280,7 @@ pub async fn issue(
     }
     // One statement per table for all of the quote's policies: issuing is the busiest write, and on
     // a small machine its throughput is set by round trips.
-    let rows = insert_policies(tx, &quote_row, &parts, &ids, &period).await?;
+    let rows = insert_policies(tx, &quote_row, &parts, ids, &period).await?;
     let coverage_sets: Vec<(i64, &[&PremiumLine])> =
         rows.iter().zip(&parts).map(|(row, (_, lines))| (row.id, lines.as_slice())).collect();
     let mut coverages = insert_coverages(tx, &coverage_sets).await?;
@@ -340,8 +344,9 @@ async fn renewal_totals(tx: &impl ConnectionTrait, old_id: i64, new_ids: &[i64])
 }
 
 /// The id the `nth` (from 1) policy inserted by this transaction will have. PostgreSQL takes it from the id
-/// sequence; SQLite, whose write transactions run one at a time, counts on from the table's AUTOINCREMENT
-/// counter, exactly as its own insert would.
+/// sequence (a quote with one product leaves the second unused: ids and numbers may have gaps, never repeats);
+/// SQLite, whose write transactions run one at a time, counts on from the table's AUTOINCREMENT counter, exactly as
+/// its own insert would.
 fn next_policy_id(backend: DbBackend, nth: usize) -> Expr {
     match backend {
         DbBackend::Postgres => Expr::cust("nextval(pg_get_serial_sequence('policies', 'id'))"),

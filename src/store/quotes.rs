@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, Iterable,
+    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -402,24 +402,43 @@ pub async fn review(
 
 /// Marks an accepted or approved quote issued and returns it, in one statement; a quote out of scope
 /// is not found, and one that may not be issued (or was issued meanwhile) is a conflict naming its status.
-pub(crate) async fn claim_for_issue(tx: &impl ConnectionTrait, scope: &Scope, id: i64) -> AppResult<quotes::Model> {
-    let claimed = quotes::Entity::update_many()
-        .col_expr(quotes::Column::Status, Expr::value(QuoteStatus::Issued.as_str()))
-        .col_expr(quotes::Column::Version, Expr::col(quotes::Column::Version).add(1))
-        .col_expr(quotes::Column::UpdatedAt, Expr::value(now()))
-        .filter(quotes::Column::Id.eq(id))
-        .filter(quotes::Column::Status.is_in([QuoteStatus::Accepted.as_str(), QuoteStatus::Approved.as_str()]))
-        .exec_with_returning(tx)
-        .await?
-        .pop();
-    match claimed {
-        Some(row) if scope.allows(row.dealer_id) => Ok(row),
-        Some(_) => Err(AppError::NotFound),
+///
+/// `also` are further expressions the same statement returns (it may refer to the quote's columns), read from the
+/// returned row by index from [`claimed_columns`] on: issuing asks its checks there, saving their round trips.
+pub(crate) async fn claim_for_issue(
+    tx: &impl ConnectionTrait,
+    scope: &Scope,
+    id: i64,
+    also: impl IntoIterator<Item = Expr>,
+) -> AppResult<(quotes::Model, QueryResult)> {
+    let returned = quotes::Column::iter().map(|c| Expr::col((quotes::Entity, c))).chain(also);
+    let claim = Query::update()
+        .table(quotes::Entity)
+        .value(quotes::Column::Status, QuoteStatus::Issued.as_str())
+        .value(quotes::Column::Version, Expr::col(quotes::Column::Version).add(1))
+        .value(quotes::Column::UpdatedAt, now())
+        .and_where(quotes::Column::Id.eq(id))
+        .and_where(quotes::Column::Status.is_in([QuoteStatus::Accepted.as_str(), QuoteStatus::Approved.as_str()]))
+        .returning(Query::returning().exprs(returned))
+        .to_owned();
+    match tx.query_one(&claim).await? {
+        Some(claimed) => {
+            let row = quotes::Model::from_query_result(&claimed, "")?;
+            if !scope.allows(row.dealer_id) {
+                return Err(AppError::NotFound);
+            }
+            Ok((row, claimed))
+        }
         None => {
             let row = row(tx, scope, id).await?;
             Err(AppError::Conflict(format!("a quote that is {} cannot be issued", row.status)))
         }
     }
+}
+
+/// The index of the first of `claim_for_issue`'s further expressions in the row it returns.
+pub(crate) fn claimed_columns() -> usize {
+    quotes::Column::iter().count()
 }
 
 /// A renewal quote for a policy in scope: the same vehicle, owner and coverages,
