@@ -66,11 +66,14 @@ awk '{ kib[NR] = $3; anon[NR] = $4 } END {
     printf "%s: %.1f MiB after 1 min, %.1f MiB at half time, %.1f MiB at the end; second-half trend %+.2f MiB/min (least squares over %d samples, one every 10 s)\n", k ? "RSS, anonymous" : "RSS", a / 1024, h / 1024, e / 1024, slope, n
   } }' "$rss_log"
 if [ ${#wrapper[@]} -gt 0 ]; then
+  # SIGKILL, not a graceful stop: what is still allocated then is what the service held at the end, which heaptrack
+  # reports as "leaked" (compare two runs of different length with `heaptrack_print -f LONG.zst -d SHORT.zst -l 1`).
   # Let heaptrack finish its recording, then print the live heap per minute (mean and maximum of its samples).
-  kill -INT "$server" 2>/dev/null || true
+  kill -KILL "$server" 2>/dev/null || true
   while kill -0 "$server" 2>/dev/null; do sleep 1; done
   sleep 5
-  heaptrack_print -f /tmp/soak-heap.zst -p 0 -a 0 -T 0 -l 0 -s 0 -M /tmp/soak-heap.massif >/dev/null
+  heaptrack_print -f /tmp/soak-heap.zst -p 0 -a 0 -T 0 -l 0 -s 0 -M /tmp/soak-heap.massif | grep -E "^total memory leaked" |
+    sed 's/^total memory leaked/live heap at the end (allocated, never freed)/' 
   awk -F= '/^time=/ { t = $2 } /^mem_heap_B=/ { m = int(t / 60); sum[m] += $2; n[m]++; if ($2 > max[m]) max[m] = $2 }
     END { for (i = 0; i in n; i++) printf "heap, minute %d: mean %.1f MiB, max %.1f MiB\n", i, sum[i] / n[i] / 1048576, max[i] / 1048576 }' \
     /tmp/soak-heap.massif
