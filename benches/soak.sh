@@ -73,7 +73,7 @@ if [ ${#wrapper[@]} -gt 0 ]; then
   while kill -0 "$server" 2>/dev/null; do sleep 1; done
   sleep 5
   heaptrack_print -f /tmp/soak-heap.zst -p 0 -a 0 -T 0 -l 0 -s 0 -M /tmp/soak-heap.massif | grep -E "^total memory leaked" |
-    sed 's/^total memory leaked/live heap at the end (allocated, never freed)/' 
+    sed 's/^total memory leaked/live heap at the end (allocated, never freed)/'
   awk -F= '/^time=/ { t = $2 } /^mem_heap_B=/ { m = int(t / 60); sum[m] += $2; n[m]++; if ($2 > max[m]) max[m] = $2 }
     END { for (i = 0; i in n; i++) printf "heap, minute %d: mean %.1f MiB, max %.1f MiB\n", i, sum[i] / n[i] / 1048576, max[i] / 1048576 }' \
     /tmp/soak-heap.massif

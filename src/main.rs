@@ -14,10 +14,10 @@ fn main() -> std::process::ExitCode {
 
 /// mimalloc gives freed pages back to the system only after a delay (a second, ten for its arenas); under a steady
 /// load that kept the server's resident memory climbing about 2 MiB a minute in a 30-minute soak; with no delay it
-/// stays lower and mostly flat (see the README's soaks). The delay is read from the environment when the allocator starts,
-/// before `main`, and setting it through mimalloc's C API would need `unsafe` (which this crate forbids), so the
-/// process runs itself again once with `MIMALLOC_PURGE_DELAY=0`. A value already set (by an operator, or by this
-/// first run) is kept.
+/// stays lower and mostly flat (see the README's soaks). The delay is read from the environment when the allocator
+/// starts, before `main`, and setting it through mimalloc's C API would need `unsafe` (which this crate forbids), so
+/// the process runs itself again once with `MIMALLOC_PURGE_DELAY=0`. A value already set (by an operator, or by
+/// this first run) is kept.
 #[cfg(all(feature = "mimalloc", target_os = "linux"))]
 fn return_freed_memory_at_once() {
     use std::os::unix::process::CommandExt;

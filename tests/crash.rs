@@ -142,8 +142,8 @@ async fn load(base: String, token: String, dealer: i64, worker: u64, acknowledge
     }
 }
 
-/// The server runs itself again with mimalloc purging freed pages at once (src/main.rs), which kept its memory flat in
-/// the soak; the restart keeps the process id, so the environment of the process started is the one to read.
+/// The server runs itself again with mimalloc purging freed pages at once (src/main.rs), which kept its memory lower
+/// in the soaks; the restart keeps the process id, so the environment of the process started is the one to read.
 fn server_returns_freed_memory_at_once(server: &Child) {
     if !cfg!(target_os = "linux") || std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;

@@ -2,7 +2,7 @@
 //! a date. A quote keeps the id of the version it was priced with.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, Iterable,
     PaginatorTrait, QueryFilter, QueryOrder,
@@ -59,13 +59,27 @@ pub async fn ensure_defaults(db: &DatabaseConnection) -> AppResult<()> {
 /// The version in force on `day`: the latest effective on or before it.
 pub async fn in_force(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<RatingVersion> {
     let row = rating_versions::Entity::find()
-        .filter(rating_versions::Column::EffectiveFrom.lte(day))
-        .order_by_desc(rating_versions::Column::EffectiveFrom)
-        .order_by_desc(rating_versions::Column::Id)
+        .filter(rating_versions::Column::Id.in_subquery(id_in_force(day)))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::Conflict(format!("no rating tables are in force on {day}")))?;
+        .ok_or_else(|| not_in_force(day))?;
     from_row(row)
+}
+
+/// The id of the version in force on `day`: the latest effective on or before it (the newest of a day's).
+fn id_in_force(day: NaiveDate) -> SelectStatement {
+    Query::select()
+        .column(rating_versions::Column::Id)
+        .from(rating_versions::Entity)
+        .and_where(rating_versions::Column::EffectiveFrom.lte(day))
+        .order_by(rating_versions::Column::EffectiveFrom, Order::Desc)
+        .order_by(rating_versions::Column::Id, Order::Desc)
+        .limit(1)
+        .to_owned()
+}
+
+fn not_in_force(day: NaiveDate) -> AppError {
+    AppError::Conflict(format!("no rating tables are in force on {day}"))
 }
 
 /// The status of a dealer in scope and the rating version in force on `day`, in one statement: every quote needs
@@ -79,14 +93,6 @@ pub async fn dealer_status_and_in_force(
     if !scope.allows(dealer_id) {
         return Err(AppError::NotFound);
     }
-    let latest = Query::select()
-        .column(rating_versions::Column::Id)
-        .from(rating_versions::Entity)
-        .and_where(rating_versions::Column::EffectiveFrom.lte(day))
-        .order_by(rating_versions::Column::EffectiveFrom, Order::Desc)
-        .order_by(rating_versions::Column::Id, Order::Desc)
-        .limit(1)
-        .to_owned();
     let select = Query::select()
         .expr_as(Expr::col((dealers::Entity, dealers::Column::Status)), "dealer_status")
         .columns(rating_versions::Column::iter().map(|c| (rating_versions::Entity, c)))
@@ -94,14 +100,14 @@ pub async fn dealer_status_and_in_force(
         .join(
             JoinType::LeftJoin,
             rating_versions::Entity,
-            Expr::col((rating_versions::Entity, rating_versions::Column::Id)).in_subquery(latest),
+            Expr::col((rating_versions::Entity, rating_versions::Column::Id)).in_subquery(id_in_force(day)),
         )
         .and_where(Expr::col((dealers::Entity, dealers::Column::Id)).eq(dealer_id))
         .to_owned();
     let row = db.query_one(&select).await?.ok_or(AppError::NotFound)?;
     let status: String = row.try_get("", "dealer_status")?;
     if row.try_get::<Option<i64>>("", "id")?.is_none() {
-        return Err(AppError::Conflict(format!("no rating tables are in force on {day}")));
+        return Err(not_in_force(day));
     }
     Ok((status, from_row(rating_versions::Model::from_query_result(&row, "")?)?))
 }
