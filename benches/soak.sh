@@ -45,15 +45,21 @@ if [ ${#wrapper[@]} -gt 0 ]; then
   # The server is heaptrack's child: sample (and at the end stop) the server itself.
   server=$(pgrep -n -f "release/autochannel serve --demo")
 fi
-echo "== soak: $backend, $clients clients, $minutes minutes at $rate requests/s (0: unpaced); server RSS and its anonymous part (the heap, not the mapped binary) in KiB every minute (sampled every 10 s)"
+echo "== soak: $backend, $clients clients, $minutes minutes at $rate requests/s (0: unpaced); server RSS and its anonymous part (the heap, not the mapped binary) in KiB every minute (sampled every 10 s), then the part of it in transparent huge pages"
+# RSS, its anonymous part and, of that, what is backed by transparent huge pages: the kernel's khugepaged can fill a
+# 2 MiB range of which one page was used, a step in RSS that no allocation made.
+sample_memory() {
+  awk '/^VmRSS|^RssAnon/ { printf "%s ", $2 }' /proc/$server/status
+  awk '/^AnonHugePages/ { printf "%s ", $2 }' /proc/$server/smaps_rollup
+}
 rss_log=$(mktemp)
 ( i=0; while kill -0 $server 2>/dev/null; do
-    line="rss $(date +%H:%M:%S) $(awk '/^VmRSS|^RssAnon/ { printf "%s ", $2 }' /proc/$server/status)"; echo "$line" >>"$rss_log"
+    line="rss $(date +%H:%M:%S) $(sample_memory)"; echo "$line" >>"$rss_log"
     [ $((i % 6)) = 0 ] && echo "$line"; i=$((i + 1)); sleep 10; done ) &
 sampler=$!
 AUTOCHANNEL_LOAD_STORES=${STORES:-20} AUTOCHANNEL_LOAD_URL=http://127.0.0.1:18093 AUTOCHANNEL_LOAD_CLIENTS=$clients AUTOCHANNEL_LOAD_SECONDS=$((minutes * 60)) AUTOCHANNEL_LOAD_RATE=$rate \
   "${CARGO_TARGET_DIR:-target}/release/mix_load"
-echo "rss $(date +%H:%M:%S) $(awk '/^VmRSS|^RssAnon/ { printf "%s ", $2 }' /proc/$server/status)(end)" | tee -a "$rss_log"
+echo "rss $(date +%H:%M:%S) $(sample_memory)(end)" | tee -a "$rss_log"
 # Flat memory: the second half of the run (after warm-up) should add next to nothing. The trend is the least-squares
 # slope over the second half's samples (the RSS swings by tens of MiB from minute to minute, so two samples mislead).
 awk '{ kib[NR] = $3; anon[NR] = $4 } END {
