@@ -142,17 +142,31 @@ async fn load(base: String, token: String, dealer: i64, worker: u64, acknowledge
     }
 }
 
-/// The server runs itself again with mimalloc purging freed pages at once (src/main.rs), which kept its memory lower
-/// in the soaks; the restart keeps the process id, so the environment of the process started is the one to read.
-fn server_returns_freed_memory_at_once(server: &Child) {
-    if !cfg!(target_os = "linux") || std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+/// The server runs itself again with mimalloc purging freed pages at once and without transparent huge pages
+/// (src/main.rs), which kept its memory lower and flat in the soaks; the restart keeps the process id, so the
+/// environment of the process started is the one to read, and its status says whether huge pages are off.
+fn server_runs_with_allocator_settings(server: &Child) {
+    if !cfg!(target_os = "linux") {
         return;
     }
     let environment = std::fs::read(format!("/proc/{}/environ", server.id())).unwrap();
-    assert!(
-        environment.split(|byte| *byte == 0).any(|variable| variable == b"MIMALLOC_PURGE_DELAY=0"),
-        "the server did not restart itself with MIMALLOC_PURGE_DELAY=0"
-    );
+    for variable in ["MIMALLOC_PURGE_DELAY", "MIMALLOC_ALLOW_THP"] {
+        if std::env::var_os(variable).is_some() {
+            continue; // set for this test run: the server keeps it
+        }
+        let expected = format!("{variable}=0");
+        assert!(
+            environment.split(|byte| *byte == 0).any(|entry| entry == expected.as_bytes()),
+            "the server did not restart itself with {expected}"
+        );
+    }
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // mimalloc turns huge pages off for the process (prctl PR_SET_THP_DISABLE) when it starts.
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap();
+        if let Some(line) = status.lines().find(|line| line.starts_with("THP_enabled:")) {
+            assert_eq!(line.split_whitespace().nth(1), Some("0"), "transparent huge pages still on: {line}");
+        }
+    }
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -184,7 +198,7 @@ async fn acknowledged_writes_survive_sigkill(app: TestApp) {
         let mut server = start_server(&app, port, documents.path());
         wait_ready(&client, &base).await;
         if round == 0 {
-            server_returns_freed_memory_at_once(&server);
+            server_runs_with_allocator_settings(&server);
         }
         let login: Value = client
             .post(format!("{base}/api/v1/auth/login"))

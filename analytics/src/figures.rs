@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
+use polars_plan::plans::AExprSorted;
 
 use crate::frames::{CHINA_OFFSET_MICROS, Frames, MICROS_PER_DAY, days, micros};
 
@@ -153,6 +154,16 @@ fn next_in_run(keys: &[&str]) -> Expr {
         .unwrap_or_else(|| lit(false))
 }
 
+/// Tells polars that `policy_id` is in ascending order when `sorted`: the frame it came from was checked to be
+/// ([`Frames::flag_sorted_keys`]) and only order-keeping steps (filters, projections, stable uniques) followed.
+fn still_sorted(frame: LazyFrame, sorted: bool) -> LazyFrame {
+    if !sorted {
+        return frame;
+    }
+    let ascending = AExprSorted { descending: Some(false), nulls_last: None };
+    frame.with_column(col("policy_id").set_sorted_flag(ascending))
+}
+
 /// Sum of an integer column, 0 when the dealer has no rows.
 fn filled(name: &str) -> Expr {
     col(name).fill_null(lit(0i64))
@@ -214,43 +225,45 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         .agg([col("amount_fen").sum().alias("paid_fen")]);
 
     let claims = frames.claims.clone().lazy();
-    let claim_dealer = claims.clone().select([col("claim_id"), col("dealer_id")]);
-    let reserves_at_end = frames.reserves.clone().lazy().filter(instant("at").lt(lit(end_at)));
-    let case_reserves = reserves_at_end
+    // Each claim's dealer and whether its accident falls in the period; the movements are joined to it by claim
+    // (merged when both are in claim order, as read) and summed per dealer, with no per-claim totals in between.
+    let claim_period = claims.clone().select([
+        col("claim_id"),
+        col("dealer_id"),
+        in_period(day_number("accident_on"), from, to).alias("accident_in_period"),
+    ]);
+    let by_claim = || JoinArgs::new(JoinType::Inner);
+    let reserves = frames
+        .reserves
         .clone()
-        .join(claim_dealer.clone(), [col("claim_id")], [col("claim_id")], JoinArgs::new(JoinType::Inner))
-        .group_by([col("dealer_id")])
-        .agg([col("amount_fen").sum().alias("case_reserves_fen")]);
-
-    let incurred_by_claim = concat(
-        [
-            frames
-                .payments
-                .clone()
-                .lazy()
-                .filter(day_number("paid_on").lt(lit(to)))
-                .select([col("claim_id"), col("amount_fen")]),
-            reserves_at_end.select([col("claim_id"), col("amount_fen")]),
-        ],
-        UnionArgs::default(),
-    )?
-    .group_by([col("claim_id")])
-    .agg([col("amount_fen").sum().alias("claim_incurred_fen")]);
-    let not_a_loss = Series::new("not_a_loss".into(), NOT_A_LOSS_STAGES.to_vec());
-    let accident_claims = claims
-        .clone()
-        .filter(in_period(day_number("accident_on"), from, to))
-        .join(incurred_by_claim, [col("claim_id")], [col("claim_id")], JoinArgs::new(JoinType::Left))
+        .lazy()
+        .filter(instant("at").lt(lit(end_at)))
+        .join(claim_period.clone(), [col("claim_id")], [col("claim_id")], by_claim())
         .group_by([col("dealer_id")])
         .agg([
-            col("claim_incurred_fen").sum().alias("incurred_fen"),
-            col("stage")
-                .is_in(lit(not_a_loss).implode(false), false)
-                .not()
-                .sum()
-                .cast(DataType::Int64)
-                .alias("claim_count"),
+            col("amount_fen").sum().alias("case_reserves_fen"),
+            col("amount_fen").filter(col("accident_in_period")).sum().alias("reserve_incurred_fen"),
         ]);
+    let paid_incurred = frames
+        .payments
+        .clone()
+        .lazy()
+        .filter(day_number("paid_on").lt(lit(to)))
+        .select([col("claim_id"), col("amount_fen")])
+        .join(claim_period, [col("claim_id")], [col("claim_id")], by_claim())
+        .filter(col("accident_in_period"))
+        .group_by([col("dealer_id")])
+        .agg([col("amount_fen").sum().alias("paid_incurred_fen")]);
+    let not_a_loss = Series::new("not_a_loss".into(), NOT_A_LOSS_STAGES.to_vec());
+    let accident_claims =
+        claims.clone().filter(in_period(day_number("accident_on"), from, to)).group_by([col("dealer_id")]).agg([col(
+            "stage",
+        )
+        .is_in(lit(not_a_loss).implode(false), false)
+        .not()
+        .sum()
+        .cast(DataType::Int64)
+        .alias("claim_count")]);
 
     let commission = frames
         .commissions
@@ -275,8 +288,11 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         .clone()
         .select([col("renewal_of_policy_id").alias("policy_id")])
         .drop_nulls(None)
-        .unique(None, UniqueKeepStrategy::Any)
+        .sort(["policy_id"], SortMultipleOptions::default())
+        .unique_stable(None, UniqueKeepStrategy::First)
         .with_column(lit(true).alias("is_renewed"));
+    // Sorted just above: joined to the expiring policies (in policy order as read) by merging.
+    let renewed_ids = still_sorted(renewed_ids, true);
     let renewals = policies
         .clone()
         .filter(in_period(col("end_d"), from, to).and(col("cancelled_from").is_null()))
@@ -292,10 +308,11 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
 
     let dealers = frames.dealers.clone().lazy().select([col("dealer_id")]);
     let left = || JoinArgs::new(JoinType::Left);
-    let joined = [written, earned, exposure, paid, case_reserves, accident_claims, commission, referrals, renewals]
-        .into_iter()
-        .chain([open_claims, cycle])
-        .fold(dealers, |acc, part| acc.join(part, [col("dealer_id")], [col("dealer_id")], left()));
+    let joined =
+        [written, earned, exposure, paid, reserves, paid_incurred, accident_claims, commission, referrals, renewals]
+            .into_iter()
+            .chain([open_claims, cycle])
+            .fold(dealers, |acc, part| acc.join(part, [col("dealer_id")], [col("dealer_id")], left()));
 
     let money = [
         "written_premium_fen",
@@ -303,7 +320,8 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         "covered_days",
         "paid_fen",
         "case_reserves_fen",
-        "incurred_fen",
+        "reserve_incurred_fen",
+        "paid_incurred_fen",
         "claim_count",
         "commission_fen",
         "referral_count",
@@ -314,7 +332,9 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         "overdue_claims",
         "closed_claims",
     ];
-    let with_sums = joined.with_columns(money.iter().map(|c| filled(c).alias(*c)).collect::<Vec<_>>());
+    let with_sums = joined
+        .with_columns(money.iter().map(|c| filled(c).alias(*c)).collect::<Vec<_>>())
+        .with_column((col("reserve_incurred_fen") + col("paid_incurred_fen")).alias("incurred_fen"));
 
     let band_scale = 1_000_000.0; // millionths → 1e12ths, see `band`
     let with_ratios = with_sums
@@ -382,26 +402,43 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
         ]);
     // Read off the terms alone: collected from `premium_days`, the whole earned-premium plan would run twice.
     let common = common_term(&terms)?;
-    let endorsed = frames
-        .policy_versions
-        .clone()
-        .lazy()
-        .filter(col("kind").eq(lit("endorse")))
-        .select([col("policy_id")])
-        .unique(None, UniqueKeepStrategy::Any);
+    // The policies with an endorsement, in policy order when the versions are (a stable unique keeps it).
+    let versions_sorted = Frames::sorted_by(&frames.policy_versions, "policy_id");
+    let endorsed = still_sorted(
+        frames
+            .policy_versions
+            .clone()
+            .lazy()
+            .filter(col("kind").eq(lit("endorse")))
+            .select([col("policy_id")])
+            .unique_stable(None, UniqueKeepStrategy::First)
+            .with_column(lit(true).alias("endorsed")),
+        versions_sorted,
+    );
+    // Both sides in policy order: polars merges them instead of hashing ten million ids (an anti and a semi join
+    // would hash), and the left join keeps the terms' order.
+    let terms = terms
+        .join(
+            endorsed,
+            [col("policy_id")],
+            [col("policy_id")],
+            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
+        )
+        .with_column(col("endorsed").fill_null(lit(false)));
     let per_policy = [col("policy_id"), col("dealer_id"), col("term_days"), col("pricing_coefficient_micros")];
     // Without an endorsement a policy has one premium for its whole cover: the issue premium, which the policy
     // row keeps (only an endorsement changes it). Most policies take this path, with no sort.
     let single = terms
         .clone()
-        .join(endorsed.clone(), [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Anti))
+        .filter(col("endorsed").not())
         .with_columns([
             (col("premium_fen") * overlap(col("start_d"), col("cover_end_d"))).alias("premium_days"),
             (normalised_millifen(col("premium_fen")) * overlap(col("start_d"), col("cover_end_d")))
                 .alias("normalised_days"),
         ])
         .select(per_policy.iter().cloned().chain([col("premium_days"), col("normalised_days")]).collect::<Vec<_>>());
-    let endorsed_terms = terms.join(endorsed, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Semi));
+    // In the policies' order: the terms' filter and the order-keeping join above kept it.
+    let endorsed_terms = still_sorted(terms.filter(col("endorsed")), Frames::sorted_by(&frames.policies, "policy_id"));
     let segments = frames
         .policy_versions
         .clone()
@@ -445,20 +482,20 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
         .join(endorsed_terms, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Inner))
         .select(per_policy.iter().cloned().chain([col("premium_days"), col("normalised_days")]).collect::<Vec<_>>());
     let premium_days = concat([single, segmented], UnionArgs::default())?;
+    // Each policy's premium-days scaled to the common denominator, so one grouping by dealer sums them exactly: the
+    // per-dealer total is the same number as Σ over the terms of (Σ premium-days) × common ÷ term, so it fits in
+    // an i64 exactly when that does.
     Ok(premium_days
-        .with_column(
+        .with_columns([
+            (col("premium_days") * lit(common).floor_div(col("term_days"))).alias("common_days"),
+            (col("normalised_days").cast(DataType::Float64) / col("term_days").cast(DataType::Float64))
+                .alias("normalised_share"),
             col("normalised_days").is_null().and(col("premium_days").neq(lit(0i64))).alias("normalisation_unknown"),
-        )
-        .group_by([col("dealer_id"), col("term_days")])
-        .agg([col("premium_days").sum(), col("normalised_days").sum(), col("normalisation_unknown").any(false)])
+        ])
         .group_by([col("dealer_id")])
         .agg([
-            // Σ premium_days ÷ term over the terms, exactly: each scaled to the common denominator.
-            round_div((col("premium_days") * lit(common).floor_div(col("term_days"))).sum(), lit(common))
-                .alias("earned_premium_fen"),
-            ((col("normalised_days").cast(DataType::Float64) / col("term_days").cast(DataType::Float64)).sum()
-                / lit(MILLIFEN_PER_FEN))
-            .alias("normalised_earned_fen"),
+            round_div(col("common_days").sum(), lit(common)).alias("earned_premium_fen"),
+            (col("normalised_share").sum() / lit(MILLIFEN_PER_FEN)).alias("normalised_earned_fen"),
             col("normalisation_unknown").any(false),
         ]))
 }
@@ -597,17 +634,19 @@ fn open_claims_by_dealer(claims: LazyFrame, params: &FigureParams) -> LazyFrame 
 }
 
 /// Median and nearest-rank p90 of an integer microsecond column per group, in hundredths of an hour rounded
-/// half away from zero (as the service reports hours to 2 places).
-/// `values` may be filtered; with no values both are null.
+/// half away from zero (as the service reports hours to 2 places). Nulls are left out; with no values both are
+/// null.
+///
+/// Polars' grouped quantiles select within each group instead of sorting it. Each is read as an exact value of the
+/// column (a `Float64` holds any duration below 2^53 µs, 285 years): the median is the lower and upper middle
+/// values' mean, and polars' "equiprobable" quantile is the value of rank ⌈0.9 n⌉, the nearest rank (`n × 0.9` is
+/// within a tenth of an ulp of the exact product, so its ceiling is never off by one).
 fn duration_stats(values: Expr, prefix: &str) -> [Expr; 2] {
-    let sorted = values.clone().sort(SortOptions::default());
-    let n = values.len().cast(DataType::Int64);
-    let low = sorted.clone().get((n.clone() - lit(1i64)).floor_div(lit(2i64)), true);
-    let high = sorted.clone().get(n.clone().floor_div(lit(2i64)), true);
+    let value_at = |q: f64, method: QuantileMethod| values.clone().quantile(lit(q), method).cast(DataType::Int64);
+    let (low, high) = (value_at(0.5, QuantileMethod::Lower), value_at(0.5, QuantileMethod::Higher));
     // median = (low + high) / 2 µs; in centihours round((low + high) / (2 × µs per centihour)).
     let median = round_div(low + high, lit(2 * MICROS_PER_CENTIHOUR));
-    let p90_rank = (n * lit(9i64) + lit(9i64)).floor_div(lit(10i64)); // ceil(0.9 n), 1-based
-    let p90 = round_div(sorted.get(p90_rank - lit(1i64), true), lit(MICROS_PER_CENTIHOUR));
+    let p90 = round_div(value_at(0.9, QuantileMethod::Equiprobable), lit(MICROS_PER_CENTIHOUR));
     [median.alias(format!("{prefix}_median_centihours")), p90.alias(format!("{prefix}_p90_centihours"))]
 }
 
@@ -621,7 +660,7 @@ fn cycle_times_by_dealer(frames: &Frames, from: i32, to: i32) -> LazyFrame {
     let mut statistics =
         vec![col("claim_id").count().cast(DataType::Int64).alias("closed_claims"), rtc_median, rtc_p90];
     for stage in OPEN_STAGES {
-        statistics.extend(duration_stats(col(format!("{stage}_us")).drop_nulls(), stage));
+        statistics.extend(duration_stats(col(format!("{stage}_us")), stage));
     }
     frames
         .claim_cycles

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
+use polars::series::IsSorted;
 
 /// Microseconds in a day.
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -230,6 +231,18 @@ frame! {
     }
 }
 
+/// Whether the values never decrease.
+fn ascending(values: &Int64Chunked) -> bool {
+    let mut last = i64::MIN;
+    values.downcast_iter().all(|chunk| {
+        chunk.values().iter().all(|&value| {
+            let in_order = value >= last;
+            last = value;
+            in_order
+        })
+    })
+}
+
 /// Every frame analytics reads.
 #[derive(Debug, Clone)]
 pub struct Frames {
@@ -341,6 +354,36 @@ impl Frames {
         Ok(())
     }
 
+    /// Marks each frame's key column as sorted where its rows are in key order (checked, not assumed), so that
+    /// polars joins those frames by merging and groups them by slicing instead of hashing 10 million keys.
+    /// Frames read from the database or Parquet in id order get the flag; frames in any other order are left
+    /// as they are and take the hashing paths, with the same results.
+    pub fn flag_sorted_keys(&mut self) -> PolarsResult<()> {
+        let keyed: [(&mut DataFrame, &str); 8] = [
+            (&mut self.dealers, "dealer_id"),
+            (&mut self.policies, "policy_id"),
+            (&mut self.policy_versions, "policy_id"),
+            (&mut self.coverages, "policy_id"),
+            (&mut self.claims, "claim_id"),
+            (&mut self.claim_cycles, "claim_id"),
+            (&mut self.reserves, "claim_id"),
+            (&mut self.payments, "claim_id"),
+        ];
+        for (df, key) in keyed {
+            let mut column = df.column(key)?.clone();
+            if column.null_count() == 0 && ascending(column.as_materialized_series().i64()?) {
+                column.set_sorted_flag(IsSorted::Ascending);
+                df.with_column(column)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a frame's key column is flagged as sorted (see [`Frames::flag_sorted_keys`]).
+    pub fn sorted_by(df: &DataFrame, key: &str) -> bool {
+        df.column(key).is_ok_and(|c| c.is_sorted_flag() == IsSorted::Ascending)
+    }
+
     /// Total rows across the frames.
     pub fn rows(&self) -> usize {
         self.by_name().iter().map(|df| df.height()).sum()
@@ -393,7 +436,7 @@ impl Frames {
         }
         let mut read = read.into_iter();
         let mut next = || read.next().unwrap_or_default();
-        let frames = Frames {
+        let mut frames = Frames {
             dealers: next(),
             policies: next(),
             policy_versions: next(),
@@ -407,6 +450,7 @@ impl Frames {
             feedback: next(),
         };
         frames.validate()?;
+        frames.flag_sorted_keys().map_err(|source| FrameError::Polars { frame: "frames", source })?;
         Ok(frames)
     }
 }

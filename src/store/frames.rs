@@ -96,6 +96,8 @@ where
             policies::Column::PricingCoefficientMicros,
             policies::Column::RenewalOfPolicyId,
         ])
+        // In id order (the primary key's), so that analytics can merge-join on it (`Frames::flag_sorted_keys`).
+        .order_by_asc(policies::Column::Id)
         .into_tuple::<(
             i64,
             i64,
@@ -161,6 +163,8 @@ where
                 policy_versions::Column::PremiumAfterFen,
                 policy_versions::Column::AdjustmentFen,
             ])
+            .order_by_asc(policy_versions::Column::PolicyId)
+            .order_by_asc(policy_versions::Column::Seq)
             .into_tuple::<(i64, i32, String, NaiveDate, DateTime<Utc>, i64, i64)>(),
         |(policy, seq, kind, effective, created, after, adjustment)| {
             let dealer = dealer_of.get(&policy).copied().unwrap_or_default();
@@ -223,6 +227,7 @@ where
                 claims::Column::Stage,
                 claims::Column::StageSince,
             ])
+            .order_by_asc(claims::Column::Id)
             .into_tuple::<(i64, i64, NaiveDate, DateTime<Utc>, String, DateTime<Utc>)>(),
         |(id, dealer, accident, reported, stage, since)| {
             claim_rows.push(id, dealer, days(accident), micros(reported), stage, micros(since));
@@ -341,7 +346,7 @@ where
     let feedback_frame = feedback_rows.into_frame().map_err(frame_error)?;
     progress("feedback", feedback_frame.height());
 
-    Ok(Frames {
+    let mut frames = Frames {
         dealers,
         policies: policies_frame,
         policy_versions,
@@ -353,5 +358,7 @@ where
         payments,
         referrals,
         feedback: feedback_frame,
-    })
+    };
+    frames.flag_sorted_keys().map_err(frame_error)?;
+    Ok(frames)
 }
