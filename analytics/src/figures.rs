@@ -230,10 +230,11 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
     let claims = frames.claims.clone().lazy();
     // Each claim's dealer and whether its accident falls in the period; the movements are joined to it by claim
     // (merged when both are in claim order, as read) and summed per dealer, with no per-claim totals in between.
+    let accident_in_period = in_period(day_number("accident_on"), from, to);
     let claim_period = claims.clone().select([
         col("claim_id"),
         col("dealer_id"),
-        in_period(day_number("accident_on"), from, to).alias("accident_in_period"),
+        accident_in_period.clone().alias("accident_in_period"),
     ]);
     let by_claim = || JoinArgs::new(JoinType::Inner);
     let reserves = frames
@@ -258,15 +259,12 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         .group_by([col("dealer_id")])
         .agg([col("amount_fen").sum().alias("paid_incurred_fen")]);
     let not_a_loss = Series::new("not_a_loss".into(), NOT_A_LOSS_STAGES.to_vec());
-    let accident_claims =
-        claims.clone().filter(in_period(day_number("accident_on"), from, to)).group_by([col("dealer_id")]).agg([col(
-            "stage",
-        )
-        .is_in(lit(not_a_loss).implode(false), false)
-        .not()
-        .sum()
-        .cast(DataType::Int64)
-        .alias("claim_count")]);
+    let a_loss = col("stage").is_in(lit(not_a_loss).implode(false), false).not();
+    let accident_claims = claims
+        .clone()
+        .filter(accident_in_period)
+        .group_by([col("dealer_id")])
+        .agg([a_loss.sum().cast(DataType::Int64).alias("claim_count")]);
 
     let commission = frames
         .commissions
@@ -934,6 +932,27 @@ mod tests {
         assert!(sort_key(&frames, 31).unwrap().is_none());
         let df = dealer_figures(&frames, &params()).unwrap();
         assert_eq!(int(&df, "covered_days", 0), Some(31 + 9 + 31));
+    }
+
+    #[test]
+    fn keys_flagged_sorted_give_the_same_figures() {
+        let hashed = dealer_figures(&january(), &params()).unwrap();
+        let mut frames = january();
+        frames.flag_sorted_keys().unwrap();
+        assert!(Frames::sorted_by(&frames.policies, "policy_id"));
+        assert!(Frames::sorted_by(&frames.policy_versions, "policy_id"));
+        assert!(Frames::sorted_by(&frames.claims, "claim_id"));
+        // Merge joins and sliced groups instead of hashing: the same figures.
+        assert!(dealer_figures(&frames, &params()).unwrap().equals_missing(&hashed));
+    }
+
+    #[test]
+    fn keys_out_of_order_are_not_flagged() {
+        let mut frames = january();
+        frames.policies = frames.policies.reverse();
+        frames.flag_sorted_keys().unwrap();
+        assert!(!Frames::sorted_by(&frames.policies, "policy_id"));
+        assert!(Frames::sorted_by(&frames.policy_versions, "policy_id"));
     }
 
     #[test]
