@@ -167,6 +167,12 @@ fn still_sorted(frame: LazyFrame, sorted: bool) -> LazyFrame {
     frame.with_column(col("policy_id").set_sorted_flag(ascending))
 }
 
+/// How many rows of a group have `column` set, as an i64. A plain sum, so that polars may aggregate it in parts
+/// (a count, or an aggregation with more after it, would make it group the whole frame at once).
+fn rows(column: Expr) -> Expr {
+    column.is_not_null().cast(DataType::Int64).sum()
+}
+
 /// Sum of an integer column, 0 when the dealer has no rows.
 fn filled(name: &str) -> Expr {
     col(name).fill_null(lit(0i64))
@@ -246,7 +252,11 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         .group_by([col("dealer_id")])
         .agg([
             col("amount_fen").sum().alias("case_reserves_fen"),
-            col("amount_fen").filter(col("accident_in_period")).sum().alias("reserve_incurred_fen"),
+            when(col("accident_in_period"))
+                .then(col("amount_fen"))
+                .otherwise(lit(0i64))
+                .sum()
+                .alias("reserve_incurred_fen"),
         ]);
     let paid_incurred = frames
         .payments
@@ -263,8 +273,9 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
     let accident_claims = claims
         .clone()
         .filter(accident_in_period)
+        .with_column(a_loss.cast(DataType::Int64).alias("a_loss"))
         .group_by([col("dealer_id")])
-        .agg([a_loss.sum().cast(DataType::Int64).alias("claim_count")]);
+        .agg([col("a_loss").sum().alias("claim_count")]);
 
     let commission = frames
         .commissions
@@ -280,10 +291,7 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         .lazy()
         .filter(in_period(day_number("referred_on"), from, to))
         .group_by([col("dealer_id")])
-        .agg([
-            col("value_fen").count().cast(DataType::Int64).alias("referral_count"),
-            col("value_fen").sum().alias("referral_value_fen"),
-        ]);
+        .agg([rows(col("value_fen")).alias("referral_count"), col("value_fen").sum().alias("referral_value_fen")]);
 
     let renewed_ids = policies
         .clone()
@@ -300,8 +308,9 @@ pub fn dealer_figures_lazy(frames: &Frames, params: &FigureParams) -> PolarsResu
         .join(renewed_ids, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Left))
         .group_by([col("dealer_id")])
         .agg([
-            col("policy_id").count().cast(DataType::Int64).alias("expiring"),
-            col("is_renewed").fill_null(lit(false)).sum().cast(DataType::Int64).alias("renewed"),
+            rows(col("policy_id")).alias("expiring"),
+            // true or, without a renewal, null.
+            rows(col("is_renewed")).alias("renewed"),
         ]);
 
     let open_claims = open_claims_by_dealer(claims, params);
@@ -383,12 +392,18 @@ fn band(params: &FigureParams, scale: f64) -> Expr {
 /// effective day) × its days of cover in the period ÷ the policy's days, summed exactly (integer fen·days over a
 /// common denominator of the term lengths) and rounded to the fen once per dealer, as the service does.
 /// Also the premium with the pricing coefficient divided back out (each segment's premium to the milli-fen), for
-/// the price-normalised loss ratio.
+/// the price-normalised loss ratio, which is unknown once premium without a usable coefficient earns.
+///
+/// Every policy in cover is first counted as if it was never endorsed: its issue premium (which the policy row
+/// keeps; only an endorsement changes it) over its whole cover. The endorsed policies, found in the versions, then
+/// add their segments and take that first count back. Every part is an integer, so the sums are the segments'
+/// sums exactly, and the policies are read once, with no join or filter over all of them to split them by
+/// endorsement.
 fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) -> PolarsResult<LazyFrame> {
     let overlap = |start: Expr, end: Expr| {
-        let days = (least(end, lit(to)) - greatest(start, lit(from))).cast(DataType::Int64);
-        when(days.clone().gt(lit(0i64))).then(days).otherwise(lit(0i64))
+        (end.clip_max(lit(to)) - start.clip_min(lit(from))).clip_min(lit(0i32)).cast(DataType::Int64)
     };
+    let pricing = Pricing::of(frames)?;
     // Only policies in cover at some time in the period earn anything in it.
     let terms = policies
         .filter(col("start_d").lt(lit(to)).and(col("cover_end_d").gt(lit(from))).and(col("end_d").gt(col("start_d"))))
@@ -401,54 +416,43 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
             (col("end_d") - col("start_d")).cast(DataType::Int64).alias("term_days"),
             col("pricing_coefficient_micros"),
         ]);
-    // Read off the terms alone: collected from `premium_days`, the whole earned-premium plan would run twice.
-    let common = common_term(&terms)?;
-    // The policies with an endorsement, in policy order when the versions are (a stable unique keeps it).
+    let common = common_term(frames, &terms)?;
+    let per_policy = || [col("dealer_id"), col("term_days")];
+    let values = pricing.value_columns();
+    let as_issued = |terms: LazyFrame| {
+        let earning = earning(col("premium_fen"), overlap(col("start_d"), col("cover_end_d")), pricing);
+        terms.select(per_policy().into_iter().chain(earning).collect::<Vec<_>>())
+    };
     let versions_sorted = Frames::sorted_by(&frames.policy_versions, "policy_id");
-    let endorsed = still_sorted(
+    let endorsed_ids = still_sorted(
         frames
             .policy_versions
             .clone()
             .lazy()
             .filter(col("kind").eq(lit("endorse")))
             .select([col("policy_id")])
-            .unique_stable(None, UniqueKeepStrategy::First)
-            .with_column(lit(true).alias("endorsed")),
+            .unique_stable(None, UniqueKeepStrategy::First),
         versions_sorted,
     );
-    // Both sides in policy order: polars merges them instead of hashing ten million ids (an anti and a semi join
-    // would hash), and the left join keeps the terms' order.
-    let terms = terms
-        .join(
-            endorsed,
+    // The endorsed policies' terms, in policy order when the versions are (the join keeps the left side's order):
+    // both sides are in policy order as read, so polars merges them.
+    let endorsed_terms = still_sorted(
+        endorsed_ids.join(
+            terms.clone(),
             [col("policy_id")],
             [col("policy_id")],
-            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Left) },
-        )
-        .with_column(col("endorsed").fill_null(lit(false)));
-    let per_policy = [col("policy_id"), col("dealer_id"), col("term_days"), col("pricing_coefficient_micros")];
-    // Without an endorsement a policy has one premium for its whole cover: the issue premium, which the policy
-    // row keeps (only an endorsement changes it). Most policies take this path, with no sort.
-    let single = terms
-        .clone()
-        .filter(col("endorsed").not())
-        .with_columns([
-            (col("premium_fen") * overlap(col("start_d"), col("cover_end_d"))).alias("premium_days"),
-            (normalised_millifen(col("premium_fen")) * overlap(col("start_d"), col("cover_end_d")))
-                .alias("normalised_days"),
-        ])
-        .select(per_policy.iter().cloned().chain([col("premium_days"), col("normalised_days")]).collect::<Vec<_>>());
-    // In the policies' order: the terms' filter and the order-keeping join above kept it.
-    let endorsed_terms = still_sorted(terms.filter(col("endorsed")), Frames::sorted_by(&frames.policies, "policy_id"));
+            JoinArgs { maintain_order: MaintainOrderJoin::Left, ..JoinArgs::new(JoinType::Inner) },
+        ),
+        versions_sorted,
+    );
     let segments = frames
         .policy_versions
         .clone()
         .lazy()
-        // issue and endorse: every kind but cancel (one comparison per row of the largest frame instead of two).
-        .filter(col("kind").neq(lit("cancel")))
         .select([
             col("policy_id"),
             col("seq"),
+            col("kind"),
             day_number("effective_on").alias("effective_d"),
             col("premium_after_fen"),
         ])
@@ -463,6 +467,9 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
             [col("policy_id")],
             JoinArgs::new(JoinType::Inner),
         )
+        // issue and endorse: every kind but cancel. After the join, on the endorsed policies' versions only: the
+        // start is never null there, but naming it keeps polars from moving the filter onto all the versions.
+        .filter(col("kind").neq(lit("cancel")).or(col("start_d").is_null()))
         .sort(["policy_id", "seq"], SortMultipleOptions::default())
         .with_column(greatest(col("effective_d"), col("start_d")).alias("segment_d"))
         .with_columns([
@@ -473,148 +480,211 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
                 .otherwise(col("cover_end_d"))
                 .alias("seg_end"),
         ])
-        .with_columns([
-            (col("premium_after_fen") * overlap(col("seg_start"), col("seg_end"))).alias("premium_days"),
-            (normalised_millifen(col("premium_after_fen")) * overlap(col("seg_start"), col("seg_end")))
-                .alias("normalised_days"),
-        ])
+        .with_columns(earning(col("premium_after_fen"), overlap(col("seg_start"), col("seg_end")), pricing))
         .group_by([col("policy_id")])
-        .agg([col("premium_days").sum(), col("normalised_days").sum()]);
+        .agg(values.iter().map(|v| col(*v).sum()).collect::<Vec<_>>());
     let segmented = segments
-        .join(endorsed_terms, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Inner))
-        .select(per_policy.iter().cloned().chain([col("premium_days"), col("normalised_days")]).collect::<Vec<_>>());
-    let premium_days = concat([single, segmented], UnionArgs::default())?;
+        .join(
+            endorsed_terms.clone().select([col("policy_id"), col("dealer_id"), col("term_days")]),
+            [col("policy_id")],
+            [col("policy_id")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .select(per_policy().into_iter().chain(values.iter().map(|v| col(*v))).collect::<Vec<_>>());
+    let taken_back = as_issued(endorsed_terms).select(
+        per_policy().into_iter().chain(values.iter().map(|v| (lit(0i64) - col(*v)).alias(*v))).collect::<Vec<_>>(),
+    );
+    let premium_days = concat([as_issued(terms), segmented, taken_back], UnionArgs::default())?;
     // Each policy's premium-days scaled to the common denominator, so one grouping by dealer sums them exactly: the
     // per-dealer total is the same number as Σ over the terms of (Σ premium-days) × common ÷ term, so it fits in
     // an i64 exactly when that does.
-    Ok(premium_days
-        .with_columns([
-            (col("premium_days") * lit(common).floor_div(col("term_days"))).alias("common_days"),
-            (col("normalised_days").cast(DataType::Float64) / col("term_days").cast(DataType::Float64))
-                .alias("normalised_share"),
-            col("normalised_days").is_null().and(col("premium_days").neq(lit(0i64))).alias("normalisation_unknown"),
-        ])
-        .group_by([col("dealer_id")])
-        .agg([
-            round_div(col("common_days").sum(), lit(common)).alias("earned_premium_fen"),
-            (col("normalised_share").sum() / lit(MILLIFEN_PER_FEN)).alias("normalised_earned_fen"),
-            col("normalisation_unknown").any(false),
-        ]))
+    let mut sums = vec![
+        (col("premium_days") * lit(common).floor_div(col("term_days"))).sum().alias("common_days"),
+        (col("normalised_days").cast(DataType::Float64) / col("term_days").cast(DataType::Float64))
+            .sum()
+            .alias("normalised_share"),
+    ];
+    // As the service: once some premium without a usable coefficient earned in the period, the normalised
+    // premium is unknown.
+    let unknown = if pricing.plain {
+        lit(false)
+    } else {
+        sums.push(col("unpriced").sum());
+        col("unpriced").gt(lit(0i64))
+    };
+    Ok(premium_days.group_by([col("dealer_id")]).agg(sums).select([
+        col("dealer_id"),
+        round_div(col("common_days"), lit(common)).alias("earned_premium_fen"),
+        (col("normalised_share") / lit(MILLIFEN_PER_FEN)).alias("normalised_earned_fen"),
+        unknown.alias("normalisation_unknown"),
+    ]))
 }
 
 /// Milli-fen in a fen: the normalised premium is kept to a thousandth of a fen.
 const MILLIFEN_PER_FEN: f64 = 1000.0;
 
+/// What the premiums in the frames allow the normalised premium to skip. With no negative premium and every
+/// pricing coefficient usable (> 0, as the rating tables ensure), it is a plain rounded division, with no sign
+/// test and never null, so nothing is unpriced.
+#[derive(Debug, Clone, Copy)]
+struct Pricing {
+    plain: bool,
+}
+
+impl Pricing {
+    fn of(frames: &Frames) -> PolarsResult<Pricing> {
+        let least = |df: &DataFrame, name: &str| -> PolarsResult<Option<i64>> { Ok(df.column(name)?.i64()?.min()) };
+        let plain = least(&frames.policies, "premium_fen")?.is_none_or(|p| p >= 0)
+            && least(&frames.policy_versions, "premium_after_fen")?.is_none_or(|p| p >= 0)
+            && least(&frames.policies, "pricing_coefficient_micros")?.is_none_or(|c| c > 0);
+        Ok(Pricing { plain })
+    }
+
+    /// The columns [`earning`] gives.
+    fn value_columns(self) -> Vec<&'static str> {
+        if self.plain {
+            vec!["premium_days", "normalised_days"]
+        } else {
+            vec!["premium_days", "normalised_days", "unpriced"]
+        }
+    }
+}
+
+/// `premium` (fen) earning over `days`: premium-days, normalised premium-days (milli-fen · days) and, unless
+/// every coefficient is usable, whether this premium earned without one (1 or 0, so that counts add up and take
+/// back).
+fn earning(premium: Expr, days: Expr, pricing: Pricing) -> Vec<Expr> {
+    let mut columns = vec![
+        (premium.clone() * days.clone()).alias("premium_days"),
+        (normalised_millifen(premium.clone(), pricing) * days.clone()).alias("normalised_days"),
+    ];
+    if !pricing.plain {
+        let unpriced = col("pricing_coefficient_micros").lt_eq(lit(0i64)).and((premium * days).neq(lit(0i64)));
+        columns.push(unpriced.cast(DataType::Int64).alias("unpriced"));
+    }
+    columns
+}
+
 /// A premium (fen) with the pricing coefficient (millionths) divided out, in milli-fen, half away from zero; null
 /// without a usable coefficient.
-fn normalised_millifen(premium_fen: Expr) -> Expr {
-    when(col("pricing_coefficient_micros").gt(lit(0i64)))
-        .then(round_div(premium_fen * lit(1_000_000_000i64), col("pricing_coefficient_micros")))
+fn normalised_millifen(premium_fen: Expr, pricing: Pricing) -> Expr {
+    let coefficient = col("pricing_coefficient_micros");
+    if pricing.plain {
+        // n ≥ 0 and d > 0: half away from zero is half up, ⌊(2n + d) ÷ 2d⌋.
+        return (premium_fen * lit(2_000_000_000i64) + coefficient.clone()).floor_div(coefficient * lit(2i64));
+    }
+    when(coefficient.clone().gt(lit(0i64)))
+        .then(round_div(premium_fen * lit(1_000_000_000i64), coefficient))
         .otherwise(lit(NULL).cast(DataType::Int64))
 }
 
 /// The least common multiple of the policy terms that earn in the period (365 and 366 days give 133,590), so that
 /// premium-days over different terms add up as integers.
-fn common_term(terms: &LazyFrame) -> PolarsResult<i64> {
-    let terms = terms.clone().select([col("term_days").unique()]).collect()?;
-    let mut common: i64 = 1;
-    for term in terms.column("term_days")?.i64()?.iter().flatten().filter(|t| *t > 0) {
-        let gcd = {
-            let (mut a, mut b) = (common, term);
-            while b != 0 {
-                (a, b) = (b, a % b);
-            }
-            a
-        };
-        common = (common / gcd)
-            .checked_mul(term)
-            .ok_or_else(|| PolarsError::ComputeError("policy terms too varied to add earned premium exactly".into()))?;
+///
+/// Read off every policy's term (a quick pass over two columns) when every premium scaled to it still adds up
+/// in an i64 — a premium earns at most its premium × the multiple, so that holds whenever the premiums' total
+/// × the multiple does; otherwise off the terms that earn in the period alone (their filter then runs twice).
+fn common_term(frames: &Frames, terms: &LazyFrame) -> PolarsResult<i64> {
+    let too_varied = || PolarsError::ComputeError("policy terms too varied to add earned premium exactly".into());
+    let every_term = frames
+        .policies
+        .clone()
+        .lazy()
+        .select([(day_number("end") - day_number("start")).cast(DataType::Int64).unique().alias("term_days")])
+        .collect()?;
+    let total_premium: i128 = frames
+        .policies
+        .column("premium_fen")?
+        .i64()?
+        .downcast_iter()
+        .flat_map(|chunk| chunk.values().iter())
+        .map(|fen| i128::from(fen.unsigned_abs()))
+        .sum();
+    if let Some(common) = least_common_multiple(&every_term)
+        && total_premium.checked_mul(i128::from(common)).is_some_and(|bound| bound <= i128::from(i64::MAX))
+    {
+        return Ok(common);
     }
-    Ok(common)
+    let period_terms = terms.clone().select([col("term_days").unique()]).collect()?;
+    least_common_multiple(&period_terms).ok_or_else(too_varied)
+}
+
+/// The least common multiple of a frame's positive `term_days`, `None` when it overflows an i64.
+fn least_common_multiple(terms: &DataFrame) -> Option<i64> {
+    let column = terms.column("term_days").ok()?.i64().ok()?;
+    column.iter().flatten().filter(|t| *t > 0).try_fold(1i64, |common, term| {
+        let (mut a, mut b) = (common, term);
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        (common / a).checked_mul(term)
+    })
 }
 
 /// Days of the period each vehicle was covered by any of the dealer's policies, summed per dealer.
 ///
-/// The intervals are sorted per (dealer, vehicle); each adds only the part after the furthest end seen before it
-/// in its run. The running maximum is taken over the whole sorted column with the run number in the high bits,
-/// so earlier runs never leak into later ones and no window over millions of small groups is needed.
+/// The intervals (days relative to the period's start) are sorted per (dealer, vehicle, start); each adds only
+/// the part after the furthest end seen before it in its run. That furthest end is a running maximum over the
+/// whole sorted column of (run, end) packed into one integer, so earlier runs never leak into later ones and no
+/// window over millions of small groups is needed.
 fn covered_days_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) -> PolarsResult<LazyFrame> {
-    const RUN_SHIFT: i64 = 1 << 32;
-    const DAY_OFFSET: i64 = 1 << 30;
+    let period_days = i64::from(to) - i64::from(from);
     let intervals = policies
         .select([
             col("dealer_id"),
             col("vehicle_id"),
-            greatest(col("start_d"), lit(from)).cast(DataType::Int64).alias("from_d"),
-            least(col("cover_end_d"), lit(to)).cast(DataType::Int64).alias("to_d"),
+            (col("start_d").clip_min(lit(from)) - lit(from)).cast(DataType::Int64).alias("from_d"),
+            (col("cover_end_d").clip_max(lit(to)) - lit(from)).cast(DataType::Int64).alias("to_d"),
         ])
         .filter(col("to_d").gt(col("from_d")));
-    // Sorting on one integer is several times faster than on three columns; the ids and days are packed into
-    // one when their ranges fit in 62 bits (they do for any real portfolio), else the three columns are sorted.
-    // Packed, only the key and the end are sorted: dealer, vehicle and start are read back from the key.
-    let (sorted, run_keys) = match sort_key(frames, to - from)? {
+    // Days within the period take this many bits (both ends lie in 0..=period_days).
+    let day_bits = 64 - period_days.max(1).leading_zeros();
+    let day_unit = 1i64 << day_bits;
+    // Sorting one integer column is several times faster than a frame on four: the ids and both ends are packed
+    // into one when their ranges fit in 62 bits (they do for any real portfolio), and read back after the sort.
+    let (sorted, run) = match sort_key(frames, day_bits)? {
         Some((dealer_min, vehicle_min, vehicle_bits)) => {
-            let day_unit = 1i64 << DAY_BITS;
-            let dealer_unit = 1i64 << (vehicle_bits + DAY_BITS);
+            let dealer_vehicle_unit = day_unit * day_unit;
+            let dealer_unit = dealer_vehicle_unit << vehicle_bits;
             let sorted = intervals
-                .select([
-                    (((col("dealer_id") - lit(dealer_min)) * lit(dealer_unit))
-                        + ((col("vehicle_id") - lit(vehicle_min)) * lit(day_unit))
-                        + (col("from_d") - lit(i64::from(from))))
-                    .alias("key"),
-                    col("to_d"),
-                ])
-                .sort(["key"], SortMultipleOptions::default())
+                .select([(((col("dealer_id") - lit(dealer_min)) * lit(dealer_unit))
+                    + ((col("vehicle_id") - lit(vehicle_min)) * lit(dealer_vehicle_unit))
+                    + col("from_d") * lit(day_unit)
+                    + col("to_d"))
+                .sort(SortOptions::default().with_multithreaded(true))
+                .alias("key")])
                 .with_columns([
-                    col("key").floor_div(lit(day_unit)).alias("dealer_vehicle"),
-                    // Non-decreasing with the key just sorted on, so polars may group the dealers by slicing.
+                    // Non-decreasing with the key, so polars may group the dealers by slicing.
                     (col("key").floor_div(lit(dealer_unit)) + lit(dealer_min))
                         .set_sorted_flag(AExprSorted { descending: Some(false), nulls_last: None })
                         .alias("dealer_id"),
-                ])
-                .with_column(
-                    (col("key") - col("dealer_vehicle") * lit(day_unit) + lit(i64::from(from))).alias("from_d"),
-                );
-            (sorted, vec!["dealer_vehicle"])
+                    col("key").floor_div(lit(dealer_vehicle_unit)).alias("run"),
+                    (col("key").floor_div(lit(day_unit)) % lit(day_unit)).alias("from_d"),
+                    (col("key") % lit(day_unit)).alias("to_d"),
+                ]);
+            (sorted, col("run"))
         }
         None => (
-            intervals.sort(["dealer_id", "vehicle_id", "from_d"], SortMultipleOptions::default()),
-            vec!["dealer_id", "vehicle_id"],
+            intervals.sort(["dealer_id", "vehicle_id", "from_d", "to_d"], SortMultipleOptions::default()),
+            starts_run(&["dealer_id", "vehicle_id"]).cast(DataType::Int64).cum_sum(false),
         ),
     };
+    // Within a run, (run, furthest end so far) is the running maximum of (run, end); a row of an earlier run
+    // reads as a negative end, which never pushes a start forward.
+    let run_base = col("run") * lit(day_unit);
+    let furthest_before =
+        ((run_base.clone() + col("to_d")).cum_max(false).shift(lit(1)) - run_base).fill_null(lit(0i64));
     Ok(sorted
-        .with_column(starts_run(&run_keys).cast(DataType::Int64).cum_sum(false).alias("run"))
-        .with_column(
-            (col("run") * lit(RUN_SHIFT) + col("to_d") + lit(DAY_OFFSET)).cum_max(false).shift(lit(1)).alias("before"),
-        )
-        .with_column(
-            when(col("before").gt_eq(col("run") * lit(RUN_SHIFT)))
-                .then(col("before") - col("run") * lit(RUN_SHIFT) - lit(DAY_OFFSET))
-                .otherwise(lit(NULL).cast(DataType::Int64))
-                .alias("furthest_before"),
-        )
-        .with_column(
-            when(col("furthest_before").is_not_null().and(col("furthest_before").gt(col("from_d"))))
-                .then(col("furthest_before"))
-                .otherwise(col("from_d"))
-                .alias("new_from"),
-        )
-        .with_column(
-            when(col("to_d").gt(col("new_from")))
-                .then(col("to_d") - col("new_from"))
-                .otherwise(lit(0i64))
-                .alias("added"),
-        )
+        .with_column(run.alias("run"))
+        .with_column(polars::lazy::dsl::max_horizontal([col("from_d"), furthest_before])?.alias("new_from"))
+        .with_column((col("to_d") - col("new_from")).clip_min(lit(0i64)).alias("added"))
         .group_by([col("dealer_id")])
         .agg([col("added").sum().alias("covered_days")]))
 }
 
-/// Bits for the day within the period in the packed sort key.
-const DAY_BITS: u32 = 16;
-
-/// (least dealer id, least vehicle id, bits for vehicle ids) when dealer, vehicle and day within a period of
-/// `period_days` pack into one non-negative i64; `None` when they do not.
-fn sort_key(frames: &Frames, period_days: i32) -> PolarsResult<Option<(i64, i64, u32)>> {
+/// (least dealer id, least vehicle id, bits for vehicle ids) when dealer, vehicle and two days of `day_bits` each
+/// pack into one non-negative i64; `None` when they do not.
+fn sort_key(frames: &Frames, day_bits: u32) -> PolarsResult<Option<(i64, i64, u32)>> {
     let range = |name: &str| -> PolarsResult<Option<(i64, i64)>> {
         let column = frames.policies.column(name)?.i64()?;
         Ok(column.min().zip(column.max()))
@@ -631,7 +701,7 @@ fn sort_key(frames: &Frames, period_days: i32) -> PolarsResult<Option<(i64, i64,
         return Ok(None);
     };
     let (dealer_bits, vehicle_bits) = (bits(dealer_span), bits(vehicle_span));
-    let fits = period_days > 0 && period_days < (1 << DAY_BITS) && dealer_bits + vehicle_bits + DAY_BITS <= 62;
+    let fits = u64::from(dealer_bits) + u64::from(vehicle_bits) + 2 * u64::from(day_bits) <= 62;
     Ok(fits.then_some((dealer_min, vehicle_min, vehicle_bits)))
 }
 
@@ -649,10 +719,10 @@ fn open_claims_by_dealer(claims: LazyFrame, params: &FigureParams) -> LazyFrame 
         .then(waited.gt(target(settle)))
         .otherwise(lit(false));
     let open = Series::new("open".into(), OPEN_STAGES.to_vec());
-    claims.filter(col("stage").is_in(lit(open).implode(false), false)).group_by([col("dealer_id")]).agg([
-        col("claim_id").count().cast(DataType::Int64).alias("open_claims"),
-        overdue.sum().cast(DataType::Int64).alias("overdue_claims"),
-    ])
+    claims
+        .filter(col("stage").is_in(lit(open).implode(false), false))
+        .group_by([col("dealer_id")])
+        .agg([rows(col("claim_id")).alias("open_claims"), overdue.cast(DataType::Int64).sum().alias("overdue_claims")])
 }
 
 /// Median and nearest-rank p90 of an integer microsecond column per group, in hundredths of an hour rounded
@@ -915,7 +985,7 @@ mod tests {
     #[test]
     fn exposure_is_the_same_when_ids_are_too_wide_to_pack_into_one_sort_key() {
         let mut frames = january();
-        assert!(sort_key(&frames, 31).unwrap().is_some());
+        assert!(sort_key(&frames, 5).unwrap().is_some());
         let wide = frames
             .policies
             .clone()
@@ -929,7 +999,7 @@ mod tests {
             .collect()
             .unwrap();
         frames.policies = wide;
-        assert!(sort_key(&frames, 31).unwrap().is_none());
+        assert!(sort_key(&frames, 5).unwrap().is_none());
         let df = dealer_figures(&frames, &params()).unwrap();
         assert_eq!(int(&df, "covered_days", 0), Some(31 + 9 + 31));
     }
