@@ -455,7 +455,7 @@ async fn analytics_dealers(db: Option<&DatabaseConnection>, args: &DealersArgs) 
         (Some(dir), _) => {
             spinner.set_message(format!("reading {}", dir.display()));
             // Only what the figures read: the coverages alone are a fifth of the frames' memory.
-            match analytics::frames::Frames::read_parquet_only(dir, &analytics::frames::FIGURE_FRAMES) {
+            match analytics::frames::Frames::read_for_figures(dir) {
                 Ok(frames) => frames,
                 Err(e) => {
                     spinner.finish_and_clear();

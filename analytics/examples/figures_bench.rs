@@ -6,8 +6,8 @@
 //!     [--profile] [--explain] [--without FRAME,...]
 //! ```
 //!
-//! Each run reads the frames the figures use (`Frames::read_parquet_only` with `FIGURE_FRAMES`: all but coverages
-//! and feedback) and computes `dealer_figures` for the rolling 12 months
+//! Each run reads what the figures use (`Frames::read_for_figures`: all frames but coverages
+//! and feedback, without the policies' product and business type) and computes `dealer_figures` for the rolling 12 months
 //! to today (China time): `to` is the day after today, `from` 12 months before it; then the peer comparison
 //! over that result (`peers::compare` and `peers::composite`), timed on its own. It prints the minimum and
 //! median wall time of each, the figures' CPU time (every thread: unlike wall time, it hardly moves when other
@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use analytics::figures::{FIGURE_COLUMNS, FigureParams, collect_deep, dealer_figures, dealer_figures_lazy};
-use analytics::frames::{CHINA_OFFSET_MICROS, FIGURE_FRAMES, Frames, MICROS_PER_DAY, date, micros};
+use analytics::frames::{CHINA_OFFSET_MICROS, Frames, MICROS_PER_DAY, date, micros};
 use analytics::peers;
 use analytics::polars::prelude::*;
 use chrono::{DateTime, Months, NaiveDate, Utc};
@@ -256,7 +256,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut result = None;
     for run in 1..=args.runs {
         let started = Instant::now();
-        let mut frames = Frames::read_parquet_only(&args.dir, &FIGURE_FRAMES)?;
+        let mut frames = Frames::read_for_figures(&args.dir)?;
         let read = started.elapsed();
         let rss_after_read = status_mib("VmRSS:");
         if run == 1 {
