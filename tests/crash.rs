@@ -215,7 +215,22 @@ async fn acknowledged_writes_survive_sigkill(app: TestApp) {
                 tokio::spawn(load(base.clone(), token.clone(), dealer, (round * 10 + w) as u64, acknowledged.clone()))
             })
             .collect();
-        let after = rand::rng().random_range(300..1500);
+        // Each round first sees a write of both kinds acknowledged (a slow machine under the whole suite may take
+        // longer than the kill's random moment to issue its first policy), then dies at a random moment after.
+        let wrote_before = {
+            let seen = acknowledged.lock().await;
+            (seen.feedback.len(), seen.policies.len())
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            let seen = acknowledged.lock().await;
+            if seen.feedback.len() > wrote_before.0 && seen.policies.len() > wrote_before.1 {
+                break;
+            }
+            drop(seen);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let after = rand::rng().random_range(0..1200);
         tokio::time::sleep(Duration::from_millis(after)).await;
         server.kill().unwrap(); // SIGKILL: no shutdown, no final seal.
         server.wait().unwrap();

@@ -1042,6 +1042,67 @@ mod tests {
     }
 
     #[test]
+    fn premium_without_a_usable_coefficient_leaves_the_normalised_premium_unknown() {
+        let before = dealer_figures(&january(), &params()).unwrap();
+        let mut frames = january();
+        // Dealer 2 sells one policy priced without a coefficient, endorsed on January 11 from 366 000 to 732 000
+        // over a 366-day term: 10 × 1 000 + 21 × 2 000 = 52 000 fen earned in January.
+        let mut policies = PolicyRows::default();
+        policies.push(
+            6,
+            20,
+            2,
+            "commercial".into(),
+            "new_car".into(),
+            d(2024, 1, 1),
+            d(2025, 1, 1),
+            None,
+            732_000,
+            0,
+            None,
+        );
+        let mut versions = PolicyVersionRows::default();
+        versions.push(6, 2, 1, "issue".into(), d(2024, 1, 1), t(2024, 1, 1, 2), 366_000, 366_000);
+        versions.push(6, 2, 2, "endorse".into(), d(2024, 1, 11), t(2024, 1, 11, 2), 732_000, 366_000);
+        frames.policies = frames.policies.vstack(&policies.into_frame().unwrap()).unwrap();
+        frames.policy_versions = frames.policy_versions.vstack(&versions.into_frame().unwrap()).unwrap();
+        let after = dealer_figures(&frames, &params()).unwrap();
+
+        assert_eq!(int(&after, "earned_premium_fen", 1), Some(52_000));
+        assert_eq!(float(&after, "loss_ratio", 1), Some(0.0));
+        assert_eq!(float(&after, "price_normalised_loss_ratio", 1), None);
+        // A zero coefficient anywhere takes the general rounding (signs, nulls) for every policy: dealer 1's figures,
+        // an endorsed policy among them, come out the same as by the plain one (ratios but for the float sums' order).
+        for column in FIGURE_COLUMNS {
+            match before.column(column).unwrap().dtype() {
+                DataType::Float64 => close(float(&after, column, 0), float(&before, column, 0).unwrap()),
+                _ => assert_eq!(after.column(column).unwrap().get(0).ok(), before.column(column).unwrap().get(0).ok()),
+            }
+        }
+    }
+
+    #[test]
+    fn the_common_term_is_every_policys_unless_the_premiums_are_too_large_for_it() {
+        let mut frames = january();
+        let period_terms = df!("term_days" => [365i64]).unwrap().lazy();
+        // Terms of 365 and 366 days among the policies.
+        assert_eq!(common_term(&frames, &period_terms).unwrap(), 133_590);
+        // A premium whose product with 133 590 leaves an i64: the period's terms alone.
+        frames.policies = frames
+            .policies
+            .lazy()
+            .with_column(
+                when(col("policy_id").eq(lit(1i64)))
+                    .then(lit(i64::MAX / 1000))
+                    .otherwise(col("premium_fen"))
+                    .alias("premium_fen"),
+            )
+            .collect()
+            .unwrap();
+        assert_eq!(common_term(&frames, &period_terms).unwrap(), 365);
+    }
+
+    #[test]
     fn a_ratio_exactly_on_a_band_threshold_stays_below_it() {
         // 0.87 + 0.04 is 0.9100000000000001 in binary floating point; the band must still be "normal".
         let mut params = params();
