@@ -7,14 +7,13 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    #[cfg(all(feature = "mimalloc", target_os = "linux"))]
-    restart_with_allocator_settings();
+    restart_with_process_settings();
     autochannel::cli::main()
 }
 
 /// Allocator settings the server (`serve`) runs with unless the environment already sets them; see the README's
-/// soaks. The other commands keep mimalloc's defaults: the analytics pass over 10 million policies took twice as
-/// long with them (its columns of many megabytes faulted in again after each purge).
+/// soaks. The analytics commands instead keep freed memory for reuse
+/// ([`analytics::process::BATCH_ALLOCATOR_SETTINGS`]); the other commands keep mimalloc's defaults.
 ///
 /// - `MIMALLOC_ALLOW_THP=0`: mimalloc asks for transparent huge pages on its arenas (`MADV_HUGEPAGE`), and the
 ///   kernel then backs a whole 2 MiB range once any page of it is touched: in a 6-minute soak 39–43 MiB of the
@@ -22,28 +21,28 @@ fn main() -> std::process::ExitCode {
 ///   allocation made (one run stepped up 15 MiB after 19 minutes). Without them the same soak held 25–27 MiB.
 /// - `MIMALLOC_PURGE_DELAY=0`: freed pages go back to the system at once rather than after a second (ten for
 ///   its arenas), which kept resident memory climbing ~1.6 MiB a minute under a steady load.
-#[cfg(all(feature = "mimalloc", target_os = "linux"))]
-const ALLOCATOR_SETTINGS: [(&str, &str); 2] = [("MIMALLOC_ALLOW_THP", "0"), ("MIMALLOC_PURGE_DELAY", "0")];
+#[cfg(feature = "mimalloc")]
+const SERVER_ALLOCATOR_SETTINGS: [(&str, &str); 2] = [("MIMALLOC_ALLOW_THP", "0"), ("MIMALLOC_PURGE_DELAY", "0")];
 
-/// mimalloc reads its options from the environment when it starts, before `main`, and setting them through its C
-/// API would need `unsafe` (which this crate forbids), so the process runs itself again once (same process id)
-/// with the [`ALLOCATOR_SETTINGS`] the environment lacks. A value already set (by an operator, or by this first
-/// run) is kept.
-#[cfg(all(feature = "mimalloc", target_os = "linux"))]
-fn restart_with_allocator_settings() {
-    use std::os::unix::process::CommandExt;
-    // `serve` may follow global options (`--database-url URL serve`); a value that happens to read "serve" only
-    // costs the other command some speed.
-    let serving = std::env::args_os().skip(1).any(|arg| arg == "serve");
-    let missing: Vec<_> =
-        ALLOCATOR_SETTINGS.into_iter().filter(|(variable, _)| std::env::var_os(variable).is_none()).collect();
-    if !serving || missing.is_empty() {
-        return;
+/// Runs the process again once (same process id) with the settings its command wants and the environment lacks
+/// (see [`analytics::process`]): the server's allocator settings, and polars' for the server and the analytics
+/// commands, which compute the dealer figures.
+fn restart_with_process_settings() {
+    // A command may follow global options (`--database-url URL serve`); a value that happens to read like one
+    // only changes how the other command's process is tuned.
+    let has = |command: &str| std::env::args_os().skip(1).any(|arg| arg == command);
+    let mut settings: Vec<(&str, &str)> = Vec::new();
+    if has("serve") {
+        #[cfg(feature = "mimalloc")]
+        settings.extend(SERVER_ALLOCATOR_SETTINGS);
+        settings.extend(analytics::process::POLARS_SETTINGS);
+    } else if has("analytics") {
+        #[cfg(feature = "mimalloc")]
+        settings.extend(analytics::process::BATCH_ALLOCATOR_SETTINGS);
+        settings.extend(analytics::process::POLARS_SETTINGS);
     }
-    let Ok(executable) = std::env::current_exe() else { return };
-    let mut args = std::env::args_os();
-    let program_name = args.next().unwrap_or_else(|| executable.clone().into_os_string());
-    // `exec` returns only when it failed; the process then carries on with mimalloc's defaults.
-    let error = std::process::Command::new(&executable).arg0(program_name).args(args).envs(missing).exec();
-    eprintln!("autochannel: could not restart with the allocator settings ({error}); memory use will be higher");
+    // Returns only when nothing was missing or the restart failed; the process then carries on as it is.
+    if let Some(error) = analytics::process::restart_with(&settings) {
+        eprintln!("autochannel: could not restart with its process settings ({error}); it may run slower");
+    }
 }

@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --release -p analytics --example figures_bench -- --dir DIR [--out figures.csv] [--json FILE] \
 //!     [--runs 5] [--now 2026-01-31T04:00:00Z] [--from 2025-02-01 --to 2026-02-01] \
-//!     [--profile] [--explain] [--without FRAME,...]
+//!     [--profile] [--profile-part NAME] [--explain] [--parts] [--without FRAME,...]
 //! ```
 //!
 //! Each run reads what the figures use (`Frames::read_for_figures`: all frames but coverages
@@ -16,17 +16,21 @@
 //! `benches/analytics_duckdb.py`.
 //!
 //! To see where the time goes: `--profile` runs the query once more under polars' profiler and prints its
-//! slowest nodes, `--explain` prints the optimised plan, and `--without claim_cycles,...` empties those
-//! frames after reading, so the difference to a full run is what their part of the query costs.
+//! slowest nodes (`--profile-part earned`: of that sub-query alone), `--explain` prints the optimised plan,
+//! `--parts` times each sub-query of the figures on its own
+//! on polars' in-memory and streaming engines, and `--without claim_cycles,...` empties those frames after
+//! reading, so the difference to a full run is what their part of the query costs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use analytics::figures::{FIGURE_COLUMNS, FigureParams, collect_deep, dealer_figures, dealer_figures_lazy};
+use analytics::figures::{
+    FIGURE_COLUMNS, FigureParams, collect_deep, dealer_figure_parts, dealer_figures, dealer_figures_lazy,
+};
 use analytics::frames::{CHINA_OFFSET_MICROS, Frames, MICROS_PER_DAY, date, micros};
-use analytics::peers;
 use analytics::polars::prelude::*;
+use analytics::{peers, process};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 
 // The service's allocator: with glibc's, every column of millions of rows is a fresh mapping whose pages fault in
@@ -44,12 +48,14 @@ struct Args {
     to: Option<NaiveDate>,
     profile: bool,
     explain: bool,
+    parts: bool,
+    profile_part: Option<String>,
     without: Vec<String>,
 }
 
 fn usage() -> String {
     "usage: figures_bench --dir DIR [--out FILE.csv] [--runs 5] [--now RFC3339] [--from DAY --to DAY] \
-     [--json FILE] [--profile] [--explain] [--without FRAME,...]"
+     [--json FILE] [--profile] [--profile-part NAME] [--explain] [--parts] [--without FRAME,...]"
         .to_string()
 }
 
@@ -64,6 +70,8 @@ fn parse_args() -> Result<Args, String> {
         to: None,
         profile: false,
         explain: false,
+        parts: false,
+        profile_part: None,
         without: Vec::new(),
     };
     let mut dir = None;
@@ -81,6 +89,11 @@ fn parse_args() -> Result<Args, String> {
             "--to" => args.to = Some(day(value()?)?),
             "--profile" => args.profile = true,
             "--explain" => args.explain = true,
+            "--parts" => args.parts = true,
+            "--profile-part" => {
+                args.profile = true;
+                args.profile_part = Some(value()?);
+            }
             "--without" => args.without = value()?.split(',').map(str::to_string).collect(),
             "-h" | "--help" => return Err(usage()),
             other => return Err(format!("unknown argument {other}\n{}", usage())),
@@ -154,8 +167,7 @@ fn write_csv(df: &DataFrame, path: &PathBuf) -> Result<(), Box<dyn std::error::E
 }
 
 /// Runs the query once under polars' profiler and prints its slowest nodes.
-fn profile(frames: &Frames, params: &FigureParams) -> Result<(), Box<dyn std::error::Error>> {
-    let query = dealer_figures_lazy(frames, params)?;
+fn profile(query: LazyFrame) -> Result<(), Box<dyn std::error::Error>> {
     let (_, timings) = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .stack_size(256 << 20)
@@ -180,7 +192,8 @@ fn profile(frames: &Frames, params: &FigureParams) -> Result<(), Box<dyn std::er
         timings.height(),
         wall as f64 / 1e3
     );
-    for i in 0..timings.height().min(30) {
+    let shown = std::env::var("PROFILE_NODES").ok().and_then(|n| n.parse().ok()).unwrap_or(30);
+    for i in 0..timings.height().min(shown) {
         eprintln!(
             "  {:>8.1}  {:>7.0}..{:<7.0} {}",
             us.get(i).unwrap_or(0) as f64 / 1e3,
@@ -188,6 +201,40 @@ fn profile(frames: &Frames, params: &FigureParams) -> Result<(), Box<dyn std::er
             end.get(i).unwrap_or(0) as f64 / 1e3,
             node.get(i).unwrap_or("?")
         );
+    }
+    Ok(())
+}
+
+/// Each sub-query of the figures collected on its own, 3 times on each engine: the fastest wall and CPU time.
+fn time_parts(frames: &Frames, params: &FigureParams) -> Result<(), Box<dyn std::error::Error>> {
+    let (started, cpu_before) = (Instant::now(), cpu_time());
+    let parts = dealer_figure_parts(frames, params)?;
+    eprintln!(
+        "parts: building them (the eager checks on the frames) {:.0} ms, CPU {:.0} ms",
+        ms(started.elapsed()),
+        ms(cpu_time().saturating_sub(cpu_before))
+    );
+    eprintln!("parts (fastest of 3; wall / CPU ms):   in-memory          streaming");
+    for (name, part) in parts {
+        let mut cells = Vec::new();
+        for engine in [Engine::InMemory, Engine::Streaming] {
+            let mut best = (Duration::MAX, Duration::MAX);
+            for _ in 0..3 {
+                let (started, cpu_before) = (Instant::now(), cpu_time());
+                let query = part.clone();
+                std::thread::scope(|scope| {
+                    std::thread::Builder::new()
+                        .stack_size(256 << 20)
+                        .spawn_scoped(scope, move || query.collect_with_engine(engine).map(|_| ()))
+                        .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?
+                        .join()
+                        .unwrap_or_else(|_| Err(PolarsError::ComputeError("the part panicked".into())))
+                })?;
+                best = (best.0.min(started.elapsed()), best.1.min(cpu_time().saturating_sub(cpu_before)));
+            }
+            cells.push(format!("{:>7.0} / {:<7.0}", ms(best.0), ms(best.1)));
+        }
+        eprintln!("  {name:<16} {}", cells.join("  "));
     }
     Ok(())
 }
@@ -241,12 +288,17 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let to = args.to.unwrap_or_else(|| today.succ_opt().unwrap_or(today));
     let from = args.from.unwrap_or_else(|| to.checked_sub_months(Months::new(12)).unwrap_or(to));
     let params = FigureParams::new(from, to, args.now);
+    let settings: Vec<String> = process_settings()
+        .into_iter()
+        .map(|(variable, _)| format!("{variable}={}", std::env::var(variable).unwrap_or_default()))
+        .collect();
     eprintln!(
-        "figures_bench: {} from {from} to {to} (exclusive), now {}, {} runs, {} cores",
+        "figures_bench: {} from {from} to {to} (exclusive), now {}, {} runs, {} cores, {}",
         args.dir.display(),
         args.now.to_rfc3339(),
         args.runs,
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        settings.join(" ")
     );
 
     let mut reads = Vec::with_capacity(args.runs);
@@ -294,7 +346,17 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("optimised plan:\n{plan}");
         }
         if run == args.runs && args.profile {
-            profile(&frames, &params)?;
+            let query = match &args.profile_part {
+                Some(name) => dealer_figure_parts(&frames, &params)?
+                    .into_iter()
+                    .find_map(|(part, query)| (part == name.as_str()).then_some(query))
+                    .ok_or_else(|| format!("--profile-part: no part {name}"))?,
+                None => dealer_figures_lazy(&frames, &params)?,
+            };
+            profile(query)?;
+        }
+        if run == args.runs && args.parts {
+            time_parts(&frames, &params)?;
         }
         result = Some(df);
     }
@@ -334,7 +396,16 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The environment `autochannel analytics` runs with (src/main.rs), so that the bench measures what the command
+/// does; a value already set is kept, so either can be tried otherwise.
+fn process_settings() -> Vec<(&'static str, &'static str)> {
+    process::BATCH_ALLOCATOR_SETTINGS.into_iter().chain(process::POLARS_SETTINGS).collect()
+}
+
 fn main() -> ExitCode {
+    if let Some(error) = process::restart_with(&process_settings()) {
+        eprintln!("figures_bench: could not restart with the analytics process settings ({error})");
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {

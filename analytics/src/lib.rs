@@ -5,6 +5,7 @@
 //! - [`figures`]: DOMAIN.md's monitoring figures for every dealer, as one lazy query.
 //! - [`chain_ladder`]: the standard chain ladder (Mack 1993) on any cumulative triangle.
 //! - [`triangle_io`]: triangles from CSV (`triangle,origin,age,value`), results as JSON or CSV.
+//! - [`process`]: the environment a process running the pass over large frames should have.
 
 pub mod chain_ladder;
 pub mod development;
@@ -12,6 +13,7 @@ pub mod figures;
 pub mod frames;
 pub mod peers;
 pub mod plans;
+pub mod process;
 pub mod triangle_io;
 
 pub use polars;
