@@ -275,11 +275,26 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
         accident_in_period.clone().alias("accident_in_period"),
     ]);
     let by_claim = || JoinArgs::new(JoinType::Inner);
-    let reserves = frames
-        .reserves
-        .clone()
-        .lazy()
-        .filter(instant("at").lt(lit(end_at)))
+    let movements = frames.reserves.clone().lazy().filter(instant("at").lt(lit(end_at)));
+    let reserve_by_claim = if Frames::sorted_by(&frames.reserves, "claim_id") {
+        // In claim order as read: a claim's reserve is the running total at its last movement less the running
+        // total at the claim before, so one row per claim goes on to the join. Joining every movement and grouping
+        // them by dealer took three times as long over 5.9 million movements.
+        movements
+            .select([
+                col("claim_id"),
+                col("amount_fen").cum_sum(false).alias("running"),
+                next_in_run(&["claim_id"]).alias("more"),
+            ])
+            .filter(col("more").not())
+            .select([
+                col("claim_id").set_sorted_flag(ascending()),
+                (col("running") - col("running").shift(lit(1)).fill_null(lit(0i64))).alias("amount_fen"),
+            ])
+    } else {
+        movements.select([col("claim_id"), col("amount_fen")])
+    };
+    let reserves = reserve_by_claim
         .join(claim_period.clone(), [col("claim_id")], [col("claim_id")], by_claim())
         .group_by([col("dealer_id")])
         .agg([
@@ -876,6 +891,9 @@ fn cycle_times_by_dealer(frames: &Frames, from: i32, to: i32) -> LazyFrame {
         .clone()
         .lazy()
         .filter(on_china_days("closed_at", from, to))
+        // In dealer order first, so that every quantile reads its dealer's rows as one slice: gathering them for
+        // each of the fifteen quantiles cost more than sorting the closed claims once.
+        .sort(["dealer_id"], SortMultipleOptions::default().with_maintain_order(false))
         .group_by([col("dealer_id")])
         .agg(statistics)
 }
@@ -1129,6 +1147,8 @@ mod tests {
         assert!(Frames::sorted_by(&frames.policies, "policy_id"));
         assert!(Frames::sorted_by(&frames.policy_versions, "policy_id"));
         assert!(Frames::sorted_by(&frames.claims, "claim_id"));
+        // Running totals at each claim's last movement instead of a row per movement.
+        assert!(Frames::sorted_by(&frames.reserves, "claim_id"));
         // Merge joins and sliced groups instead of hashing: the same figures.
         assert!(dealer_figures(&frames, &params()).unwrap().equals_missing(&hashed));
     }
