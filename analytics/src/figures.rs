@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
-use polars_plan::plans::AExprSorted;
+use polars_plan::plans::{AExprSorted, OptFlags};
 
 use crate::frames::{CHINA_OFFSET_MICROS, Frames, MICROS_PER_DAY, days, micros};
 
@@ -170,10 +170,90 @@ fn ascending() -> AExprSorted {
     AExprSorted { descending: Some(false), nulls_last: None }
 }
 
-/// How many rows of a group have `column` set, as an i64. A plain sum, so that polars may aggregate it in parts
-/// (a count, or an aggregation with more after it, would make it group the whole frame at once).
-fn rows(column: Expr) -> Expr {
-    column.is_not_null().cast(DataType::Int64).sum()
+/// 1 where `column` is set, 0 where it is null: summed, how many rows have it.
+fn present(column: Expr) -> Expr {
+    column.is_not_null().cast(DataType::Int64)
+}
+
+/// Per dealer with rows in `frame`, the sum of each of `values` (integer or float expressions per row, named),
+/// nulls left out: a group-by on `dealer_id` with plain sums.
+///
+/// Dealer ids are a small range of integers, so the sums are kept in arrays indexed by dealer ([`dense_sums`]):
+/// one pass over the rows, no hashing. polars' group-bys took 90 ms (9 million ledger rows) to 290 ms (the
+/// earned premium's 9 million rows) each on one core.
+fn sum_by_dealer(frame: LazyFrame, values: impl IntoIterator<Item = Expr>) -> LazyFrame {
+    frame
+        .select(std::iter::once(col("dealer_id")).chain(values).collect::<Vec<_>>())
+        // Same columns out as in (fewer rows), so no schema is given; nothing is pushed through it.
+        .map(dense_sums, OptFlags::empty(), None, Some("sums by dealer"))
+}
+
+/// Widest range of dealer ids summed in arrays; a wider one is grouped by polars.
+const DENSE_DEALER_RANGE: i64 = 1 << 22;
+
+/// [`sum_by_dealer`] on a collected frame: `dealer_id` and the values, all Int64 or Float64.
+fn dense_sums(frame: DataFrame) -> PolarsResult<DataFrame> {
+    let dealer = frame.column("dealer_id")?.i64()?;
+    let value_columns: Vec<&Column> = frame.columns().iter().filter(|c| c.name() != "dealer_id").collect();
+    let range = dealer.min_max().filter(|(least, most)| most - least < DENSE_DEALER_RANGE);
+    let numeric = value_columns.iter().all(|c| matches!(c.dtype(), DataType::Int64 | DataType::Float64));
+    let (Some((least, most)), true, 0) = (range, numeric, dealer.null_count()) else {
+        let names: Vec<PlSmallStr> = value_columns.iter().map(|c| c.name().clone()).collect();
+        return frame
+            .lazy()
+            .group_by([col("dealer_id")])
+            .agg(names.into_iter().map(|n| col(n).sum()).collect::<Vec<_>>())
+            .collect();
+    };
+    let slot = |id: i64| (id - least) as usize;
+    let slots = slot(most) + 1;
+    let mut has_rows = vec![false; slots];
+    dealer.downcast_iter().flat_map(|ids| ids.values().iter()).for_each(|id| has_rows[slot(*id)] = true);
+    let dealers: Vec<i64> = (least..=most).filter(|id| has_rows[slot(*id)]).collect();
+    let mut columns = vec![Column::new("dealer_id".into(), &dealers)];
+    for values in value_columns {
+        let summed = match values.dtype() {
+            DataType::Int64 => {
+                let mut sums = vec![0i64; slots];
+                // Wrapping, as polars' integer sums.
+                add_up(dealer, values.i64()?, least, &mut sums, i64::wrapping_add);
+                Column::new(values.name().clone(), dealers.iter().map(|id| sums[slot(*id)]).collect::<Vec<_>>())
+            }
+            _ => {
+                let mut sums = vec![0f64; slots];
+                add_up(dealer, values.f64()?, least, &mut sums, |sum, value| sum + value);
+                Column::new(values.name().clone(), dealers.iter().map(|id| sums[slot(*id)]).collect::<Vec<_>>())
+            }
+        };
+        columns.push(summed);
+    }
+    DataFrame::new_infer_height(columns)
+}
+
+/// Adds each value (nulls left out) to its dealer's slot of `sums` (dealer id − `least`); the dealer ids have no
+/// nulls.
+fn add_up<N: PolarsNumericType>(
+    dealer: &Int64Chunked,
+    values: &ChunkedArray<N>,
+    least: i64,
+    sums: &mut [N::Native],
+    add: impl Fn(N::Native, N::Native) -> N::Native,
+) {
+    let slot = |id: i64| (id - least) as usize;
+    // Straight over the arrays when both are laid out alike (as a projection of one frame is) and nothing is null.
+    if values.null_count() == 0 && dealer.chunk_lengths().eq(values.chunk_lengths()) {
+        for (ids, values) in dealer.downcast_iter().zip(values.downcast_iter()) {
+            for (id, value) in ids.values().iter().zip(values.values().iter()) {
+                sums[slot(*id)] = add(sums[slot(*id)], *value);
+            }
+        }
+    } else {
+        for (id, value) in dealer.into_no_null_iter().zip(values.iter()) {
+            if let Some(value) = value {
+                sums[slot(id)] = add(sums[slot(id)], value);
+            }
+        }
+    }
 }
 
 /// Sum of an integer column, 0 when the dealer has no rows.
@@ -234,13 +314,8 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
         // Read by the earned premium, the exposure and the renewals: the days are worked out once.
         .cache();
 
-    let written = frames
-        .policy_versions
-        .clone()
-        .lazy()
-        .filter(on_china_days("created_at", from, to))
-        .group_by([col("dealer_id")])
-        .agg([col("adjustment_fen").sum().alias("written_premium_fen")]);
+    let written = frames.policy_versions.clone().lazy().filter(on_china_days("created_at", from, to));
+    let written = sum_by_dealer(written, [col("adjustment_fen").alias("written_premium_fen")]);
 
     // Both look at whole columns of the policies before their queries can be built (tens of milliseconds each at
     // 10 million policies, before the query starts), so they do it side by side.
@@ -257,13 +332,8 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
     });
     let (earned, exposure) = (earned?, exposure?);
 
-    let paid = frames
-        .payments
-        .clone()
-        .lazy()
-        .filter(in_period(day_number("paid_on"), from, to))
-        .group_by([col("dealer_id")])
-        .agg([col("amount_fen").sum().alias("paid_fen")]);
+    let paid = frames.payments.clone().lazy().filter(in_period(day_number("paid_on"), from, to));
+    let paid = sum_by_dealer(paid, [col("amount_fen").alias("paid_fen")]);
 
     let claims = frames.claims.clone().lazy();
     // Each claim's dealer and whether its accident falls in the period; the movements are joined to it by claim
@@ -294,17 +364,13 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
     } else {
         movements.select([col("claim_id"), col("amount_fen")])
     };
-    let reserves = reserve_by_claim
-        .join(claim_period.clone(), [col("claim_id")], [col("claim_id")], by_claim())
-        .group_by([col("dealer_id")])
-        .agg([
-            col("amount_fen").sum().alias("case_reserves_fen"),
-            when(col("accident_in_period"))
-                .then(col("amount_fen"))
-                .otherwise(lit(0i64))
-                .sum()
-                .alias("reserve_incurred_fen"),
-        ]);
+    let reserves = sum_by_dealer(
+        reserve_by_claim.join(claim_period.clone(), [col("claim_id")], [col("claim_id")], by_claim()),
+        [
+            col("amount_fen").alias("case_reserves_fen"),
+            when(col("accident_in_period")).then(col("amount_fen")).otherwise(lit(0i64)).alias("reserve_incurred_fen"),
+        ],
+    );
     let paid_incurred = frames
         .payments
         .clone()
@@ -312,33 +378,21 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
         .filter(day_number("paid_on").lt(lit(to)))
         .select([col("claim_id"), col("amount_fen")])
         .join(claim_period, [col("claim_id")], [col("claim_id")], by_claim())
-        .filter(col("accident_in_period"))
-        .group_by([col("dealer_id")])
-        .agg([col("amount_fen").sum().alias("paid_incurred_fen")]);
+        .filter(col("accident_in_period"));
+    let paid_incurred = sum_by_dealer(paid_incurred, [col("amount_fen").alias("paid_incurred_fen")]);
     let not_a_loss = Series::new("not_a_loss".into(), NOT_A_LOSS_STAGES.to_vec());
     let a_loss = col("stage").is_in(lit(not_a_loss).implode(false), false).not();
-    let accident_claims = claims
-        .clone()
-        .filter(accident_in_period)
-        .with_column(a_loss.cast(DataType::Int64).alias("a_loss"))
-        .group_by([col("dealer_id")])
-        .agg([col("a_loss").sum().alias("claim_count")]);
+    let accident_claims =
+        sum_by_dealer(claims.clone().filter(accident_in_period), [a_loss.cast(DataType::Int64).alias("claim_count")]);
 
-    let commission = frames
-        .commissions
-        .clone()
-        .lazy()
-        .filter(in_period(day_number("booked_on"), from, to))
-        .group_by([col("dealer_id")])
-        .agg([col("amount_fen").sum().alias("commission_fen")]);
+    let commission = frames.commissions.clone().lazy().filter(in_period(day_number("booked_on"), from, to));
+    let commission = sum_by_dealer(commission, [col("amount_fen").alias("commission_fen")]);
 
-    let referrals = frames
-        .referrals
-        .clone()
-        .lazy()
-        .filter(in_period(day_number("referred_on"), from, to))
-        .group_by([col("dealer_id")])
-        .agg([rows(col("value_fen")).alias("referral_count"), col("value_fen").sum().alias("referral_value_fen")]);
+    let referrals = frames.referrals.clone().lazy().filter(in_period(day_number("referred_on"), from, to));
+    let referrals = sum_by_dealer(
+        referrals,
+        [present(col("value_fen")).alias("referral_count"), col("value_fen").alias("referral_value_fen")],
+    );
 
     let renewed_ids = policies
         .clone()
@@ -349,16 +403,19 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
         .with_column(lit(true).alias("is_renewed"));
     // Sorted just above: joined to the expiring policies (in policy order as read) by merging.
     let renewed_ids = still_sorted(renewed_ids, true);
-    let renewals = policies
-        .clone()
-        .filter(in_period(col("end_d"), from, to).and(col("cancelled_from").is_null()))
-        .join(renewed_ids, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Left))
-        .group_by([col("dealer_id")])
-        .agg([
-            rows(col("policy_id")).alias("expiring"),
+    let renewals = sum_by_dealer(
+        policies.clone().filter(in_period(col("end_d"), from, to).and(col("cancelled_from").is_null())).join(
+            renewed_ids,
+            [col("policy_id")],
+            [col("policy_id")],
+            JoinArgs::new(JoinType::Left),
+        ),
+        [
+            present(col("policy_id")).alias("expiring"),
             // true or, without a renewal, null.
-            rows(col("is_renewed")).alias("renewed"),
-        ]);
+            present(col("is_renewed")).alias("renewed"),
+        ],
+    );
 
     let open_claims = open_claims_by_dealer(claims, params);
     let cycle = cycle_times_by_dealer(frames, from, to);
@@ -560,9 +617,8 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
     // sums them exactly: the per-dealer total is Σ over the terms of (Σ premium-days) × common ÷ term, which fits
     // in an i64 exactly when that does.
     let mut sums = vec![
-        (col("premium_days") * lit(common).floor_div(col("term_days"))).sum().alias("common_days"),
+        (col("premium_days") * lit(common).floor_div(col("term_days"))).alias("common_days"),
         (col("normalised_days").cast(DataType::Float64) / col("term_days").cast(DataType::Float64))
-            .sum()
             .alias("normalised_share"),
     ];
     // As the service: once some premium without a usable coefficient earned in the period, the normalised
@@ -570,10 +626,10 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
     let unknown = if pricing.plain {
         lit(false)
     } else {
-        sums.push(col("unpriced").sum());
+        sums.push(col("unpriced"));
         col("unpriced").gt(lit(0i64))
     };
-    Ok(premium_days.group_by([col("dealer_id")]).agg(sums).select([
+    Ok(sum_by_dealer(premium_days, sums).select([
         col("dealer_id"),
         round_div(col("common_days"), lit(common)).alias("earned_premium_fen"),
         (col("normalised_share") / lit(MILLIFEN_PER_FEN)).alias("normalised_earned_fen"),
@@ -851,10 +907,10 @@ fn open_claims_by_dealer(claims: LazyFrame, params: &FigureParams) -> LazyFrame 
         .then(waited.gt(target(settle)))
         .otherwise(lit(false));
     let open = Series::new("open".into(), OPEN_STAGES.to_vec());
-    claims
-        .filter(col("stage").is_in(lit(open).implode(false), false))
-        .group_by([col("dealer_id")])
-        .agg([rows(col("claim_id")).alias("open_claims"), overdue.cast(DataType::Int64).sum().alias("overdue_claims")])
+    sum_by_dealer(
+        claims.filter(col("stage").is_in(lit(open).implode(false), false)),
+        [present(col("claim_id")).alias("open_claims"), overdue.cast(DataType::Int64).alias("overdue_claims")],
+    )
 }
 
 /// Median and nearest-rank p90 of an integer microsecond column per group, in hundredths of an hour rounded
