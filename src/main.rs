@@ -7,7 +7,8 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    restart_with_process_settings();
+    #[cfg(feature = "mimalloc")]
+    restart_with_allocator_settings();
     autochannel::cli::main()
 }
 
@@ -24,25 +25,24 @@ fn main() -> std::process::ExitCode {
 #[cfg(feature = "mimalloc")]
 const SERVER_ALLOCATOR_SETTINGS: [(&str, &str); 2] = [("MIMALLOC_ALLOW_THP", "0"), ("MIMALLOC_PURGE_DELAY", "0")];
 
-/// Runs the process again once (same process id) with the settings its command wants and the environment lacks
-/// (see [`analytics::process`]): the server's allocator settings, and polars' for the server and the analytics
-/// commands, which compute the dealer figures.
-fn restart_with_process_settings() {
+/// mimalloc reads its options when the process starts, so the process runs itself again once (same process id)
+/// with the settings its command wants and the environment lacks (see [`analytics::process`]).
+#[cfg(feature = "mimalloc")]
+fn restart_with_allocator_settings() {
     // A command may follow global options (`--database-url URL serve`); a value that happens to read like one
-    // only changes how the other command's process is tuned.
+    // only changes how the other command's allocator is tuned.
     let has = |command: &str| std::env::args_os().skip(1).any(|arg| arg == command);
-    let mut settings: Vec<(&str, &str)> = Vec::new();
-    if has("serve") {
-        #[cfg(feature = "mimalloc")]
-        settings.extend(SERVER_ALLOCATOR_SETTINGS);
-        settings.extend(analytics::process::POLARS_SETTINGS);
+    let settings: &[(&str, &str)] = if has("serve") {
+        &SERVER_ALLOCATOR_SETTINGS
     } else if has("analytics") {
-        #[cfg(feature = "mimalloc")]
-        settings.extend(analytics::process::BATCH_ALLOCATOR_SETTINGS);
-        settings.extend(analytics::process::POLARS_SETTINGS);
-    }
+        &analytics::process::BATCH_ALLOCATOR_SETTINGS
+    } else {
+        &[]
+    };
     // Returns only when nothing was missing or the restart failed; the process then carries on as it is.
-    if let Some(error) = analytics::process::restart_with(&settings) {
-        eprintln!("autochannel: could not restart with its process settings ({error}); it may run slower");
+    if let Some(error) = analytics::process::restart_with(settings) {
+        eprintln!(
+            "autochannel: could not restart with the allocator settings ({error}); it may use more memory or time"
+        );
     }
 }

@@ -143,17 +143,14 @@ async fn load(base: String, token: String, dealer: i64, worker: u64, acknowledge
 }
 
 /// The server runs itself again with mimalloc purging freed pages at once and without transparent huge pages
-/// (src/main.rs), which kept its memory lower and flat in the soaks, and with polars' group-by setting; the restart keeps the process id, so the
+/// (src/main.rs), which kept its memory lower and flat in the soaks; the restart keeps the process id, so the
 /// environment of the process started is the one to read, and its status says whether huge pages are off.
 fn server_runs_with_allocator_settings(server: &Child) {
     if !cfg!(target_os = "linux") {
         return;
     }
     let environment = std::fs::read(format!("/proc/{}/environ", server.id())).unwrap();
-    let expected_settings = [("MIMALLOC_PURGE_DELAY", "0"), ("MIMALLOC_ALLOW_THP", "0")]
-        .into_iter()
-        .chain(analytics::process::POLARS_SETTINGS);
-    for (variable, value) in expected_settings {
+    for (variable, value) in [("MIMALLOC_PURGE_DELAY", "0"), ("MIMALLOC_ALLOW_THP", "0")] {
         if std::env::var_os(variable).is_some() {
             continue; // set for this test run: the server keeps it
         }

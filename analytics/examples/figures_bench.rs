@@ -399,7 +399,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 /// The environment `autochannel analytics` runs with (src/main.rs), so that the bench measures what the command
 /// does; a value already set is kept, so either can be tried otherwise.
 fn process_settings() -> Vec<(&'static str, &'static str)> {
-    process::BATCH_ALLOCATOR_SETTINGS.into_iter().chain(process::POLARS_SETTINGS).collect()
+    process::BATCH_ALLOCATOR_SETTINGS.to_vec()
 }
 
 fn main() -> ExitCode {

@@ -5,7 +5,7 @@
 //! - [`figures`]: DOMAIN.md's monitoring figures for every dealer, as one lazy query.
 //! - [`chain_ladder`]: the standard chain ladder (Mack 1993) on any cumulative triangle.
 //! - [`triangle_io`]: triangles from CSV (`triangle,origin,age,value`), results as JSON or CSV.
-//! - [`process`]: the environment a process running the pass over large frames should have.
+//! - [`process`]: the allocator settings a process running the pass over large frames should have.
 
 pub mod chain_ladder;
 pub mod development;

@@ -1,21 +1,14 @@
 //! Settings for a process that runs the analytics pass over large frames.
 //!
-//! polars and mimalloc read these from the environment (mimalloc once, before `main`), and setting a variable
-//! from inside a running program would need `unsafe`, which this workspace forbids. So a program that wants them
-//! runs itself again with the ones its environment lacks: [`restart_with`]. A value already set is kept.
-
-/// polars runs a group-by in parts on its streaming engine only when it estimates fewer distinct keys than
-/// `POLARS_PARTITION_UNIQUE_COUNT` (default 1,000), and otherwise builds every group's row indices first. Its
-/// estimate (distinct keys in √n rows drawn with replacement, plus the share seen once times the rows not drawn)
-/// puts 2,000 dealers among 7 million rows at over a million. Every group-by of the figures is by dealer, or by
-/// policy over the endorsed ones, and both run faster in parts: over 10 million policies the pass took 3.3–3.8 s
-/// on one thread with polars' choice and 2.3–2.5 s in parts; frames under 1,000 rows keep the default.
-pub const POLARS_SETTINGS: [(&str, &str); 1] = [("POLARS_PARTITION_UNIQUE_COUNT", "1000000000")];
+//! mimalloc reads its options from the environment once, before `main`, and setting a variable from inside a
+//! running program would need `unsafe`, which this workspace forbids. So a program that wants them runs itself
+//! again with the ones its environment lacks: [`restart_with`]. A value already set is kept.
 
 /// For a batch command, whose process ends with its job: mimalloc keeps the memory it freed for reuse instead of
 /// handing it back to the system after a second. The pass frees and allocates columns of tens of megabytes, and
 /// every page handed back is zeroed by the kernel when it is touched again; that was a fifth to a third of the
-/// pass's CPU time (10 million policies: 1.47 / 1.52 s min / median instead of 1.84 / 2.28 s, peak 3.76 GiB).
+/// pass's CPU time. Over 10 million policies: 1.09 / 1.14 s min / median of 5 runs (CPU 2.0–2.1 s) against
+/// 1.26 / 1.96 s (CPU 2.4–4.1 s) with mimalloc's default; peak 3.66 GiB against 3.21.
 pub const BATCH_ALLOCATOR_SETTINGS: [(&str, &str); 1] = [("MIMALLOC_PURGE_DELAY", "-1")];
 
 /// Runs this program again, with the same arguments and process id, with those of `settings` its environment
