@@ -195,9 +195,13 @@ const DENSE_DEALER_RANGE: i64 = 1 << 22;
 fn dense_sums(frame: DataFrame) -> PolarsResult<DataFrame> {
     let dealer = frame.column("dealer_id")?.i64()?;
     let value_columns: Vec<&Column> = frame.columns().iter().filter(|c| c.name() != "dealer_id").collect();
-    let range = dealer.min_max().filter(|(least, most)| most - least < DENSE_DEALER_RANGE);
-    let numeric = value_columns.iter().all(|c| matches!(c.dtype(), DataType::Int64 | DataType::Float64));
-    let (Some((least, most)), true, 0) = (range, numeric, dealer.null_count()) else {
+    if let Some(other) = value_columns.iter().find(|c| !matches!(c.dtype(), DataType::Int64 | DataType::Float64)) {
+        let message = format!("sums by dealer: {} is {}, not Int64 or Float64", other.name(), other.dtype());
+        return Err(PolarsError::ComputeError(message.into()));
+    }
+    let range =
+        dealer.min_max().filter(|(least, most)| most.checked_sub(*least).is_some_and(|span| span < DENSE_DEALER_RANGE));
+    let (Some((least, most)), 0) = (range, dealer.null_count()) else {
         let names: Vec<PlSmallStr> = value_columns.iter().map(|c| c.name().clone()).collect();
         return frame
             .lazy()
@@ -1193,6 +1197,35 @@ mod tests {
         assert!(sort_key(&frames, 5).unwrap().is_none());
         let df = dealer_figures(&frames, &params()).unwrap();
         assert_eq!(int(&df, "covered_days", 0), Some(31 + 9 + 31));
+    }
+
+    /// The sums in arrays give what polars' group-by gives: nulls left out, floats, chunks laid out differently,
+    /// and dealer ids too far apart for arrays (grouped by polars then).
+    #[test]
+    fn sums_by_dealer_are_polars_group_by_sums() {
+        let frame = |dealers: &[i64], amounts: &[Option<i64>], shares: &[Option<f64>]| {
+            df!("dealer_id" => dealers, "amount" => amounts, "share" => shares).unwrap().lazy()
+        };
+        let first =
+            frame(&[3, 1, 3, 7], &[Some(5), None, Some(-2), Some(4)], &[Some(0.5), Some(1.0), None, Some(0.25)]);
+        let second = frame(&[1, 7], &[Some(10), Some(1)], &[Some(2.0), None]);
+        let by_polars = |lazy: LazyFrame| {
+            lazy.group_by([col("dealer_id")])
+                .agg([col("amount").sum(), col("share").sum()])
+                .sort(["dealer_id"], SortMultipleOptions::default())
+                .collect()
+                .unwrap()
+        };
+        for far in [0i64, 1 << 40] {
+            // The second frame's dealers moved far off: too wide a range for arrays.
+            let second = second.clone().with_column(col("dealer_id") + lit(far));
+            let both = concat([first.clone(), second], UnionArgs { rechunk: false, ..Default::default() }).unwrap();
+            let summed = sum_by_dealer(both.clone(), [col("amount"), col("share")])
+                .sort(["dealer_id"], SortMultipleOptions::default())
+                .collect()
+                .unwrap();
+            assert!(summed.equals_missing(&by_polars(both)), "dealer ids {far} apart: {summed}");
+        }
     }
 
     #[test]
