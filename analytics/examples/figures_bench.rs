@@ -288,8 +288,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let to = args.to.unwrap_or_else(|| today.succ_opt().unwrap_or(today));
     let from = args.from.unwrap_or_else(|| to.checked_sub_months(Months::new(12)).unwrap_or(to));
     let params = FigureParams::new(from, to, args.now);
-    let settings: Vec<String> = process_settings()
-        .into_iter()
+    let settings: Vec<String> = process::BATCH_ALLOCATOR_SETTINGS
+        .iter()
         .map(|(variable, _)| format!("{variable}={}", std::env::var(variable).unwrap_or_default()))
         .collect();
     eprintln!(
@@ -396,14 +396,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The environment `autochannel analytics` runs with (src/main.rs), so that the bench measures what the command
-/// does; a value already set is kept, so either can be tried otherwise.
-fn process_settings() -> Vec<(&'static str, &'static str)> {
-    process::BATCH_ALLOCATOR_SETTINGS.to_vec()
-}
-
 fn main() -> ExitCode {
-    if let Some(error) = process::restart_with(&process_settings()) {
+    // The allocator settings `autochannel analytics` runs with (src/main.rs), so that the bench measures what the
+    // command does; a value already set is kept, so others can be tried.
+    if let Some(error) = process::restart_with(&process::BATCH_ALLOCATOR_SETTINGS) {
         eprintln!("figures_bench: could not restart with the analytics process settings ({error})");
     }
     let args = match parse_args() {

@@ -341,7 +341,7 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
 
     let claims = frames.claims.clone().lazy();
     // Each claim's dealer and whether its accident falls in the period; the movements are joined to it by claim
-    // (merged when both are in claim order, as read) and summed per dealer, with no per-claim totals in between.
+    // (merged when both are in claim order, as read) and summed per dealer.
     let accident_in_period = in_period(day_number("accident_on"), from, to);
     let claim_period = claims.clone().select([
         col("claim_id"),
