@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 on_both_databases!(
     the_figures_agree_with_the_live_figures_on_demo_data,
+    the_frames_are_read_from_one_snapshot,
     analytics_are_scoped_to_the_users_dealers,
     a_service_plan_names_its_triggers_and_accepted_items_take_effect,
     service_plan_rules_are_versioned_and_checked,
@@ -187,6 +188,31 @@ async fn the_figures_agree_with_the_live_figures_on_demo_data(app: TestApp) {
     frames.write_parquet(dir.path(), |_, _| {}).unwrap();
     let back = Frames::read_parquet(dir.path()).unwrap();
     assert_agree(&back, &facts, now);
+}
+
+/// A write that lands while the frames load (here between the dealers and the policies) is not half in them.
+async fn the_frames_are_read_from_one_snapshot(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    demo_data(&app, "2", "200");
+    let total = |frames: &Frames| frames.policies.column("premium_fen").unwrap().i64().unwrap().sum().unwrap();
+    let before = autochannel::store::frames::load(&app.db, today(), |_, _| {}).await.unwrap();
+
+    let frames = autochannel::store::frames::load(&app.db, today(), |name, _| {
+        if name == "dealers" {
+            // From the progress hook, which is not async: wait for the write on this runtime, on another
+            // connection of the pool.
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current()
+                    .block_on(app.db.execute_unprepared("UPDATE policies SET premium_fen = premium_fen + 100"))
+                    .unwrap();
+            });
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(total(&frames), total(&before), "the update came after the snapshot");
+    let after = autochannel::store::frames::load(&app.db, today(), |_, _| {}).await.unwrap();
+    assert_eq!(total(&after), total(&before) + 100 * before.policies.height() as i64, "and is there on the next load");
 }
 
 /// Demo data with one login per role (the demo manager owns DLR0001 and the first manager's dealers).

@@ -1252,6 +1252,30 @@ mod tests {
     }
 
     #[test]
+    fn frames_read_in_any_order_are_sorted_by_their_keys() {
+        let hashed = dealer_figures(&january(), &params()).unwrap();
+        let mut frames = january();
+        // As a table's rows come back from a sequential scan after updates moved some of them.
+        for df in [&mut frames.policies, &mut frames.policy_versions, &mut frames.claims, &mut frames.reserves] {
+            *df = df.reverse();
+        }
+        frames.sort_by_keys().unwrap();
+        for (df, key) in [
+            (&frames.policies, "policy_id"),
+            (&frames.policy_versions, "policy_id"),
+            (&frames.claims, "claim_id"),
+            (&frames.reserves, "claim_id"),
+        ] {
+            assert!(Frames::sorted_by(df, key), "{key}");
+        }
+        // Within a policy, its versions in sequence.
+        let versions = frames.policy_versions.select(["policy_id", "seq"]).unwrap();
+        let in_order = versions.sort(["policy_id", "seq"], SortMultipleOptions::default()).unwrap();
+        assert!(versions.equals(&in_order), "{versions}");
+        assert!(dealer_figures(&frames, &params()).unwrap().equals_missing(&hashed));
+    }
+
+    #[test]
     fn a_dealer_without_business_has_zeros_and_no_ratios() {
         let df = dealer_figures(&january(), &params()).unwrap();
         assert_eq!(int(&df, "dealer_id", 1), Some(2));

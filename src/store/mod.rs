@@ -23,10 +23,20 @@ pub mod users;
 pub mod visits;
 
 use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
 
 /// The current time at the precision both databases keep (microseconds).
 pub fn now() -> DateTime<Utc> {
     crate::domain::audit::audit_time(Utc::now())
+}
+
+/// A transaction whose reads all see one consistent state of the database, for reports that read several
+/// tables while the service keeps writing: PostgreSQL by its isolation level (its default, read committed,
+/// takes a new snapshot per statement), SQLite by its read transaction.
+pub(crate) async fn read_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    let isolation =
+        (db.get_database_backend() == DbBackend::Postgres).then_some(sea_orm::IsolationLevel::RepeatableRead);
+    db.begin_with_config(isolation, None).await
 }
 
 /// One page of a list, with the total count for the pager.

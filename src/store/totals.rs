@@ -6,10 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QuerySelect, StreamTrait,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QuerySelect, StreamTrait};
 
 use crate::domain::claims::{ServiceTargets, Stage};
 use crate::domain::monitoring::{
@@ -231,10 +228,7 @@ pub struct Difference {
 
 /// Compares the stored totals with totals recomputed from the facts, in one consistent snapshot.
 pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) -> AppResult<Vec<Difference>> {
-    // One snapshot for both reads: PostgreSQL by isolation level, SQLite by its read transaction.
-    let isolation =
-        (db.get_database_backend() == DbBackend::Postgres).then_some(sea_orm::IsolationLevel::RepeatableRead);
-    let tx = db.begin_with_config(isolation, None).await?;
+    let tx = super::read_snapshot(db).await?;
     let stored = load(&tx, None, None).await?;
     let stored_cycles = cycles(&tx, None, None).await?;
     let facts = super::monitoring::facts(&tx, None, targets, super::now()).await?;
