@@ -361,8 +361,8 @@ impl Frames {
 
     /// Marks each frame's key column as sorted where its rows are in key order (checked, not assumed), so that
     /// polars joins those frames by merging and groups them by slicing instead of hashing 10 million keys.
-    /// Frames read from the database or Parquet in id order get the flag; frames in any other order are left
-    /// as they are and take the hashing paths, with the same results.
+    /// Frames read from Parquet in id order, or put in it by [`Frames::sort_by_keys`], get the flag; frames in
+    /// any other order are left as they are and take the hashing paths, with the same results.
     pub fn flag_sorted_keys(&mut self) -> PolarsResult<()> {
         for (df, key) in self.keyed() {
             let mut column = df.column(key[0])?.clone();
