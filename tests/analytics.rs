@@ -504,6 +504,10 @@ async fn the_plan_page_generates_and_decides(app: TestApp) {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("差异化服务方案") && html.contains("position-table"), "the page shows the plan section");
+    // On a phone the table becomes cards: each peer cell says which group it is (ten figures × four groups).
+    for group in ["区域", "品牌", "规模档", "全部车商"] {
+        assert_eq!(html.matches(&format!("<td data-label=\"{group}\"")).count(), 10, "{group}");
+    }
     let generated =
         browser.post(app.url("/analytics/dealers/1/plans")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(generated.status(), 303);

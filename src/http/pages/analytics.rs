@@ -125,6 +125,8 @@ pub struct FigureLine {
 }
 
 pub struct PositionCell {
+    /// The peer dimension, which labels the cell where a phone shows the table as cards.
+    pub dimension: &'static str,
     pub percentile: String,
     pub median: String,
     pub distance: String,
@@ -292,8 +294,9 @@ fn lines(positions: &[Position]) -> Vec<FigureLine> {
                 value: figure_value(compared.figure, value),
                 cells: DIMENSIONS
                     .iter()
-                    .map(|dimension| match mine.iter().find(|p| p.dimension == *dimension) {
+                    .map(|&dimension| match mine.iter().find(|p| p.dimension == dimension) {
                         Some(p) => PositionCell {
+                            dimension,
                             percentile: p
                                 .percentile
                                 .map(|v| format!("P{:.0}", v * 100.0))
@@ -304,6 +307,7 @@ fn lines(positions: &[Position]) -> Vec<FigureLine> {
                                 && p.mad_distance.is_some_and(|d| d.abs() >= 2.0),
                         },
                         None => PositionCell {
+                            dimension,
                             percentile: "—".into(),
                             median: "—".into(),
                             distance: "—".into(),
