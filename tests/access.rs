@@ -178,6 +178,9 @@ async fn dealer_pages_hide_other_stores(app: TestApp) {
     assert!(!home.contains("/admin/users"), "and no administration");
     let shown = browser.get(app.url(&format!("/dealers/{own}"))).send().await.unwrap();
     assert_eq!(shown.status(), 200);
+    let shown = shown.text().await.unwrap();
+    let title = shown.split("<title>").nth(1).and_then(|t| t.split("</title>").next()).unwrap();
+    assert!(!title.contains('<') && title.ends_with(" · autochannel"), "the tab shows the dealer's name: {title}");
     let hidden = browser.get(app.url(&format!("/dealers/{other}"))).send().await.unwrap();
     assert_eq!(hidden.status(), 404);
     let page = hidden.text().await.unwrap();
