@@ -427,6 +427,7 @@ async fn a_channel_manager_works_commission_on_the_pages(app: TestApp) {
     let month = into_last_month(&app).await;
     post_ok(&app, &s.admin, "/api/v1/commission/close-month", &json!({ "month": month })).await;
     let html = browser.get(&page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-label=\"阶梯\">—</td>"), "an agreement without tiers says so");
     let start = html.find("/statements/").unwrap() + "/statements/".len();
     let id: String = html[start..].chars().take_while(char::is_ascii_digit).collect();
     let statement = browser.get(app.url(&format!("/statements/{id}"))).send().await.unwrap().text().await.unwrap();

@@ -435,6 +435,10 @@ async fn overdue_complaints_surface_on_lists_figures_and_the_dashboard(app: Test
     let home = seller_browser.get(app.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("/complaints?mine=true"), "the owner's home links their complaints");
     assert!(home.contains("2 / 1"));
+    // The list, which a phone shows as cards: every cell says what it is, the overdue one stands out.
+    let list = seller_browser.get(app.url("/complaints?mine=true")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("<table class=\"responsive\">") && list.contains("<tr class=\"overdue\">"), "{list}");
+    assert_eq!(list.matches("<td data-label=").count(), 2 * 7, "two complaints of seven fields");
 }
 
 async fn visits_are_planned_recorded_and_followed_up(app: TestApp) {
