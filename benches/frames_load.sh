@@ -44,9 +44,9 @@ SQL
 fi
 psql "$url" -Atc "SELECT count(*) || ' policies, ' || (SELECT count(*) FROM policy_versions) || ' versions' FROM policies"
 
-echo "== plan of the policies query"
+echo "== plan of the loader's policies query"
 psql "$url" -Atc "EXPLAIN (ANALYZE, BUFFERS) SELECT id, quote_id, dealer_id, product, business_type, start_date, end_date,
-  cancelled_from, premium_fen, pricing_coefficient_micros, renewal_of_policy_id FROM policies ORDER BY id"
+  cancelled_from, premium_fen, pricing_coefficient_micros, renewal_of_policy_id FROM policies"
 
 for run in $(seq 1 "$runs"); do
   echo "== load $run"

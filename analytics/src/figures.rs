@@ -217,33 +217,27 @@ fn dense_sums(frame: DataFrame) -> PolarsResult<DataFrame> {
     let mut columns = vec![Column::new("dealer_id".into(), &dealers)];
     for values in value_columns {
         let summed = match values.dtype() {
-            DataType::Int64 => {
-                let mut sums = vec![0i64; slots];
-                // Wrapping, as polars' integer sums.
-                add_up(dealer, values.i64()?, least, &mut sums, i64::wrapping_add);
-                Column::new(values.name().clone(), dealers.iter().map(|id| sums[slot(*id)]).collect::<Vec<_>>())
-            }
-            _ => {
-                let mut sums = vec![0f64; slots];
-                add_up(dealer, values.f64()?, least, &mut sums, |sum, value| sum + value);
-                Column::new(values.name().clone(), dealers.iter().map(|id| sums[slot(*id)]).collect::<Vec<_>>())
-            }
+            // Wrapping, as polars' integer sums.
+            DataType::Int64 => add_up(dealer, values.i64()?, least, slots, &dealers, i64::wrapping_add).into_column(),
+            _ => add_up(dealer, values.f64()?, least, slots, &dealers, |sum, value| sum + value).into_column(),
         };
-        columns.push(summed);
+        columns.push(summed.with_name(values.name().clone()));
     }
     DataFrame::new_infer_height(columns)
 }
 
-/// Adds each value (nulls left out) to its dealer's slot of `sums` (dealer id − `least`); the dealer ids have no
-/// nulls.
+/// Adds each value (nulls left out) to its dealer's slot (dealer id − `least`, `slots` of them; the dealer ids
+/// have no nulls) and gives the sums of `dealers`, in their order.
 fn add_up<N: PolarsNumericType>(
     dealer: &Int64Chunked,
     values: &ChunkedArray<N>,
     least: i64,
-    sums: &mut [N::Native],
+    slots: usize,
+    dealers: &[i64],
     add: impl Fn(N::Native, N::Native) -> N::Native,
-) {
+) -> ChunkedArray<N> {
     let slot = |id: i64| (id - least) as usize;
+    let mut sums = vec![N::Native::default(); slots];
     // Straight over the arrays when both are laid out alike (as a projection of one frame is) and nothing is null.
     if values.null_count() == 0 && dealer.chunk_lengths().eq(values.chunk_lengths()) {
         for (ids, values) in dealer.downcast_iter().zip(values.downcast_iter()) {
@@ -258,6 +252,7 @@ fn add_up<N: PolarsNumericType>(
             }
         }
     }
+    ChunkedArray::from_vec(PlSmallStr::EMPTY, dealers.iter().map(|id| sums[slot(*id)]).collect())
 }
 
 /// Sum of an integer column, 0 when the dealer has no rows.

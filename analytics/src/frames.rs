@@ -364,14 +364,7 @@ impl Frames {
     /// Frames read from Parquet in id order, or put in it by [`Frames::sort_by_keys`], get the flag; frames in
     /// any other order are left as they are and take the hashing paths, with the same results.
     pub fn flag_sorted_keys(&mut self) -> PolarsResult<()> {
-        for (df, key) in self.keyed() {
-            let mut column = df.column(key[0])?.clone();
-            if column.null_count() == 0 && ascending(column.as_materialized_series().i64()?) {
-                column.set_sorted_flag(IsSorted::Ascending);
-                df.with_column(column)?;
-            }
-        }
-        Ok(())
+        self.order_keys(false)
     }
 
     /// Puts each keyed frame in key order where it is not (versions by policy and sequence; rows of one key keep
@@ -379,13 +372,26 @@ impl Frames {
     /// the database keeps its rows: a sequential read plus this sort costs a fraction of what reading a table
     /// in key order costs once updates have scattered its rows (an index scan that jumps around the heap).
     pub fn sort_by_keys(&mut self) -> PolarsResult<()> {
+        self.order_keys(true)
+    }
+
+    /// Flags each keyed frame's key as sorted where its rows are in key order; with `sort`, first sorts the
+    /// frames that are not. One check of each key column either way.
+    fn order_keys(&mut self, sort: bool) -> PolarsResult<()> {
         for (df, key) in self.keyed() {
             let column = df.column(key[0])?;
-            if column.null_count() > 0 || !ascending(column.as_materialized_series().i64()?) {
+            let mut in_order = column.null_count() == 0 && ascending(column.as_materialized_series().i64()?);
+            if !in_order && sort {
                 *df = df.sort(key, SortMultipleOptions::default().with_maintain_order(true))?;
+                in_order = df.column(key[0])?.null_count() == 0;
+            }
+            if in_order {
+                let mut column = df.column(key[0])?.clone();
+                column.set_sorted_flag(IsSorted::Ascending);
+                df.with_column(column)?;
             }
         }
-        self.flag_sorted_keys()
+        Ok(())
     }
 
     /// The frames analytics joins or groups by a key, with that key (and the columns that order rows within it).
