@@ -11,22 +11,8 @@ use serde::{Deserialize, Serialize};
 /// Media type of every error body the API sends.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// What a user can get wrong in one field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// The field's name as sent (`dealers[2]`, `password`).
-    pub field: String,
-    /// A stable machine code (`required`, `too_long`, `unknown_dealer`).
-    pub code: String,
-    /// What to fix, in words.
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.into(), message: message.into() }
-    }
-}
+/// A field error is the domain's one problem type (field, code, message).
+pub use crate::domain::problem::Problem as FieldError;
 
 /// The problem+json body (RFC 9457) with this service's extensions.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -66,6 +52,10 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// A rule refuses the step in the record's present state (an approval beyond authority, a close with money
+    /// unpaid): 409, with the rule's problem so that a page can show it in its own language.
+    #[error("{}", .0.message)]
+    Refused(FieldError),
     /// A claim (or other state machine) asked to take a step its stage does not allow.
     #[error("{message}")]
     IllegalTransition { message: String, allowed: Vec<String> },
@@ -99,7 +89,7 @@ impl AppError {
             Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) | Self::IllegalTransition { .. } => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::Refused(_) | Self::IllegalTransition { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -121,7 +111,7 @@ impl AppError {
             Self::Csrf => "csrf",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict(_) | Self::Refused(_) => "conflict",
             Self::IllegalTransition { .. } => "illegal_transition",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -142,6 +132,7 @@ impl AppError {
         };
         let errors = match self {
             Self::Validation(errors) => errors.clone(),
+            Self::Refused(problem) => vec![problem.clone()],
             _ => Vec::new(),
         };
         let allowed = match self {

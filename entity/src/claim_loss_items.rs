@@ -11,6 +11,8 @@ pub struct Model {
     pub category: String,
     pub kind: String,
     pub description: String,
+    /// The injured person or seat (driver and passenger items); empty otherwise.
+    pub person: String,
     pub quantity_micros: i64,
     pub unit_price_fen: i64,
     pub assessed_fen: i64,

@@ -4,7 +4,7 @@
 //! so the queue holds claims in every stage, some overdue, some declined,
 //! withdrawn or reopened. Settlements use the real calculator.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::seq::IndexedRandom;
@@ -13,9 +13,9 @@ use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 
 use crate::domain::claims::settlement::{
-    self, Assessed, CompulsoryHeads, CompulsoryTerms, Cover, CoverageTerms, LossCategory, Settlement,
+    self, Assessed, CompulsoryHeads, CompulsoryTerms, Cover, CoverageTerms, LossCategory, SeatTerms, Settlement,
 };
-use crate::domain::claims::{Stage, Transition};
+use crate::domain::claims::{Stage, Transition, approval};
 use crate::domain::money::round_to_fen;
 use crate::store::claims::{COMPULSORY_HEADS, china};
 
@@ -435,12 +435,17 @@ fn walk(
         for item in &claim.loss_items {
             *by_category.entry(item.category).or_default() += item.assessed;
         }
-        let mut assessed: Vec<Assessed> =
-            by_category.into_iter().map(|(category, amount)| Assessed { category, amount }).collect();
+        let mut assessed: Vec<Assessed> = by_category
+            .into_iter()
+            .map(|(category, amount)| Assessed { category, person: String::new(), amount })
+            .collect();
         assessed.sort_by_key(|a| a.category);
-        let Ok(calculation) = settlement::calculate(&assessed, share, &cover) else { return claim };
-        let total = calculation.total;
-        let within = total <= Decimal::new(handler.authority_fen, 2);
+        let mut paid: BTreeMap<String, Decimal> = BTreeMap::new();
+        for payment in &claim.payments {
+            *paid.entry(payment.coverage.clone()).or_default() += payment.amount;
+        }
+        let Ok(calculation) = settlement::calculate(&assessed, share, &cover, &paid) else { return claim };
+        let within = approval::settles_alone(calculation.owed, Decimal::new(handler.authority_fen, 2));
         let mut settled_at = t;
         let (approved_by, approved_at) = if within {
             (Some(handler.id), Some(t))
@@ -476,14 +481,9 @@ fn walk(
             approved_by,
             approved_at,
         });
-        // Reserves become the payable.
-        let mut payable: Vec<(String, Decimal)> = Vec::new();
-        for line in &calculation.lines {
-            match payable.iter_mut().find(|(c, _)| c == &line.coverage) {
-                Some((_, amount)) => *amount += line.payable,
-                None => payable.push((line.coverage.clone(), line.payable)),
-            }
-        }
+        // Reserves become what is still owed.
+        let payable: Vec<(String, Decimal)> =
+            calculation.dues.iter().map(|due| (due.coverage.clone(), due.payable)).collect();
         let current = reserves_now(&claim);
         for (coverage, have) in &current {
             let want = payable.iter().find(|(c, _)| c == coverage).map(|(_, a)| *a).unwrap_or_default();
@@ -641,40 +641,42 @@ fn finish_side(mut claim: DemoClaim, transition: Transition, note: &str, actor: 
     claim
 }
 
-/// The cover as the service builds it (see `store::claims::cover_of`).
+/// The cover as the service builds it (see `store::claims::settlement::cover_at_accident`): demo policies are never
+/// endorsed, so their coverages today are those at the accident.
 fn cover_for(
     vehicle: &ClaimablePolicy,
     limits: &(CompulsoryHeads, CompulsoryHeads),
     claim: &DemoClaim,
     damage_paid: &HashMap<i64, Decimal>,
 ) -> Cover {
-    let paid = |code: &str| -> Decimal {
-        claim.payments.iter().filter(|p| p.coverage == code).map(|p| p.amount).sum::<Decimal>().round_dp(2)
-    };
     let zero = Decimal::new(0, 2);
-    let mut cover = Cover::default();
-    if vehicle.compulsory.is_some() {
-        cover.compulsory = Some(CompulsoryTerms {
-            at_fault: limits.0,
-            not_at_fault: limits.1,
-            already_paid: CompulsoryHeads {
-                death_disability: paid(COMPULSORY_HEADS[0]),
-                medical: paid(COMPULSORY_HEADS[1]),
-                property: paid(COMPULSORY_HEADS[2]),
-            },
-        });
-    }
+    let mut cover = Cover::compulsory_only(CompulsoryTerms {
+        at_fault: limits.0,
+        not_at_fault: limits.1,
+        held_here: vehicle.compulsory.is_some(),
+    });
+    let paid_here: Decimal =
+        claim.payments.iter().filter(|p| p.coverage == "vehicle_damage").map(|p| p.amount).sum::<Decimal>();
     for (code, limit) in &vehicle.coverages {
-        let terms = |limit: Decimal, already_paid: Decimal| CoverageTerms { limit, already_paid, deductible: zero };
         match code.as_str() {
             "vehicle_damage" => {
                 let policy_paid = claim.commercial_policy_id.and_then(|p| damage_paid.get(&p).copied()).unwrap_or(zero);
-                cover.vehicle_damage = Some(terms(*limit, policy_paid));
+                cover.vehicle_damage = Some(CoverageTerms {
+                    limit: *limit,
+                    deductible: zero,
+                    paid_on_other_claims: (policy_paid - paid_here).max(zero),
+                });
             }
-            "third_party" => cover.third_party = Some(terms(*limit, paid("third_party"))),
-            "driver" => cover.driver = Some(terms(*limit, paid("driver"))),
+            "third_party" => {
+                cover.third_party = Some(CoverageTerms { limit: *limit, deductible: zero, paid_on_other_claims: zero })
+            }
+            "driver" => cover.driver = Some(SeatTerms { per_seat: *limit, seats: 1, deductible: zero }),
             "passenger" => {
-                cover.passenger = Some(terms(*limit * Decimal::from((vehicle.seats - 1).max(1)), paid("passenger")))
+                cover.passenger = Some(SeatTerms {
+                    per_seat: *limit,
+                    seats: u32::try_from((vehicle.seats - 1).max(1)).unwrap_or(1),
+                    deductible: zero,
+                })
             }
             _ => {}
         }
@@ -754,16 +756,13 @@ mod tests {
                 assert_eq!(reserve, Decimal::ZERO, "a closed file holds no reserve");
             }
             assert!(reserve >= Decimal::ZERO);
-            for payment in &claim.payments {
-                let settlement = &claim.settlements[payment.settlement];
-                let payable: Decimal = settlement
-                    .calculation
-                    .lines
-                    .iter()
-                    .filter(|l| l.coverage == payment.coverage)
-                    .map(|l| l.payable)
-                    .sum();
-                assert!(payment.amount <= payable, "payments stay within the payable");
+            // Pay once: what the claim paid under a coverage never exceeds what its last settlement owes there.
+            if let Some(last) = claim.settlements.iter().rev().find(|s| s.approved) {
+                for coverage in claim.payments.iter().map(|p| p.coverage.as_str()) {
+                    let paid: Decimal =
+                        claim.payments.iter().filter(|p| p.coverage == coverage).map(|p| p.amount).sum();
+                    assert!(paid <= last.calculation.owed_under(coverage), "paid {paid} under {coverage}");
+                }
             }
             assert!(claim.transitions.windows(2).all(|w| w[0].at <= w[1].at), "the timeline runs forward");
             assert!(claim.stage_since <= now());

@@ -3,9 +3,11 @@
 pub mod audit;
 pub mod auth;
 pub mod claims;
+pub mod clock;
 pub mod commission;
 pub mod dealers;
 pub mod feedback;
 pub mod money;
 pub mod monitoring;
+pub mod problem;
 pub mod underwriting;

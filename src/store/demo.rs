@@ -278,7 +278,7 @@ pub async fn insert_sales(
     let mut issued: std::collections::HashMap<(usize, &'static str), i64> = std::collections::HashMap::new();
     let mut index = 0usize;
     let mut stored = 0;
-    let china = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("offset"))?;
+    let china = crate::domain::clock::china();
     for chunk in sales.chunks(400) {
         let (mut quote_rows, mut policy_rows, mut coverage_rows, mut version_rows) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -642,6 +642,7 @@ pub async fn insert_claims(
                     category: Set(i.category.as_str().into()),
                     kind: Set(i.kind.into()),
                     description: Set(i.description.into()),
+                    person: Set(String::new()),
                     quantity_micros: Set(rate_to_micros(i.quantity)?),
                     unit_price_fen: Set(fen(i.unit_price)?),
                     assessed_fen: Set(fen(i.assessed)?),
@@ -748,7 +749,7 @@ pub async fn book_demo_ledger(db: &DatabaseConnection, progress: &ProgressBar) -
             .find(|a| a.valid_from <= day && a.valid_to.is_none_or(|to| day < to))
             .map(|a| (a.id, crate::domain::money::rate_from_micros(a.base_rate_micros)))
     };
-    let china = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("offset"))?;
+    let china = crate::domain::clock::china();
     let rows = policies::Entity::find().order_by_asc(policies::Column::Id).all(&tx).await?;
     progress.set_length(rows.len() as u64);
     let mut entries = Vec::new();

@@ -19,10 +19,8 @@ use entity::{
     repair_referrals,
 };
 
-use super::claims::china;
-
 pub(crate) fn local_day(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&china()).date_naive()
+    crate::domain::clock::china_day(at)
 }
 
 /// A policy as monitoring sees it, from its row and its versions in order, with the premium each version wrote.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::auth::Scope;
+use crate::domain::claims::cover::{self, CoverLine};
 use crate::domain::money::{from_fen, rate_from_micros, to_fen};
 use crate::domain::monitoring::{PolicyFact, Rollup};
 use crate::domain::underwriting::identity;
@@ -567,6 +568,19 @@ pub async fn endorse(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    // The cover before and after, kept on the version so that a claim is settled on the cover at its accident.
+    let cover_before: Vec<CoverLine> =
+        before.coverages.iter().map(|c| CoverLine { code: c.code.clone(), sum_insured: c.sum_insured }).collect();
+    let cover_after: Option<Vec<CoverLine>> = new_lines
+        .as_ref()
+        .map(|lines| lines.iter().map(|l| CoverLine { code: l.code.clone(), sum_insured: l.sum_insured }).collect());
+    if let Some(after) = &cover_after {
+        let open = super::claims::open_claim_numbers(tx, id).await?;
+        let by_underwriter =
+            super::users::role_of(tx, actor.user_id).await? == Some(crate::domain::auth::Role::Underwriter);
+        cover::check_endorsement_with_open_claims(&cover_before, after, &open, by_underwriter)
+            .map_err(|problem| AppError::Validation(vec![problem]))?;
+    }
     let new_premium = new_lines.as_ref().map(|lines| lines.iter().map(|l| l.premium).sum()).unwrap_or(before.premium);
     let adjustment = lifecycle::endorsement_adjustment(before.premium, new_premium, &before.period(), effective);
     let vehicle_before = monitoring::vehicle_facts(tx, before.quote_id).await?;
@@ -593,6 +607,8 @@ pub async fn endorse(
     let changes = serde_json::json!({
         "plate": plate, "owner_phone": phone.as_deref().map(identity::mask_mobile),
         "coverages": requested.as_ref().filter(|_| new_lines.is_some()),
+        "cover_before": cover_after.as_ref().map(|_| &cover_before),
+        "cover_after": cover_after,
     });
     let seq = before.versions.len() as i32 + 1;
     let version = version_row(

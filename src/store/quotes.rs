@@ -142,9 +142,7 @@ fn check_identity(request: &QuoteRequest, errors: &mut Vec<FieldError>) -> Optio
 
 /// Today in China Standard Time, the day issues, cancellations and renewal lists count from.
 pub fn today() -> NaiveDate {
-    let china =
-        chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero"));
-    Utc::now().with_timezone(&china).date_naive()
+    crate::domain::clock::today()
 }
 
 /// The first day of cover when none is asked for: tomorrow.

@@ -396,6 +396,13 @@ async fn link_dealers(tx: &impl ConnectionTrait, user_id: i64, dealer_ids: &[i64
     Ok(())
 }
 
+/// A user's role, for a rule that depends on who acts; none for the system or an unknown user.
+pub async fn role_of(db: &impl ConnectionTrait, user_id: Option<i64>) -> AppResult<Option<Role>> {
+    let Some(id) = user_id else { return Ok(None) };
+    let user = users::Entity::find_by_id(id).one(db).await?;
+    Ok(user.and_then(|u| Role::parse(&u.role)))
+}
+
 /// Active users of a role, by display name: for pickers (handler, surveyor).
 pub async fn active_with_role(db: &impl ConnectionTrait, role: Role) -> AppResult<Vec<(i64, String)>> {
     Ok(users::Entity::find()

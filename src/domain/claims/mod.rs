@@ -1,7 +1,13 @@
-//! Claims domain: the stage machine, service targets, settlement arithmetic and fraud signals.
+//! Claims domain: the stage machine, service targets, cover at the accident, settlement, authority, payments,
+//! reserves, loss items and fraud signals: every rule that decides a claim's money or who may move it.
 //!
 //! Pure logic only, so the rules can be tested without a web server or database.
 
+pub mod approval;
+pub mod cover;
+pub mod loss;
+pub mod payment;
+pub mod reserve;
 pub mod settlement;
 pub mod signals;
 
@@ -122,6 +128,17 @@ impl Transition {
 impl fmt::Display for Transition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// What the owner's status page says is awaited, as a message key under `lookup.awaiting`: the stage, except that a
+/// settled claim with part of its money paid says so, and a closed claim says the money is paid only when its last
+/// settlement was paid rather than withdrawn.
+pub fn owner_message(stage: Stage, paid_any: bool, settlement_withdrawn: bool) -> &'static str {
+    match stage {
+        Stage::Settled if paid_any => "settled_part_paid",
+        Stage::Closed if settlement_withdrawn => "closed_unpaid",
+        other => other.as_str(),
     }
 }
 
@@ -342,6 +359,15 @@ mod tests {
             assert_eq!(targets.for_stage(stage), None);
             assert!(!targets.is_overdue(stage, since, now), "{stage}");
         }
+    }
+
+    #[test]
+    fn the_owner_is_told_the_claim_is_paid_only_when_it_is() {
+        assert_eq!(owner_message(Stage::Settled, false, false), "settled");
+        assert_eq!(owner_message(Stage::Settled, true, false), "settled_part_paid");
+        assert_eq!(owner_message(Stage::Closed, true, false), "closed");
+        assert_eq!(owner_message(Stage::Closed, true, true), "closed_unpaid");
+        assert_eq!(owner_message(Stage::Surveyed, false, false), "surveyed");
     }
 
     #[test]

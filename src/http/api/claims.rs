@@ -18,6 +18,7 @@ use crate::http::extract::{ClientIp, CurrentUser, IdempotencyKey, Json, Path, Qu
 use crate::store::claims::{
     self, ApprovalRequest, Claim, ClaimFile, ClaimFilter, ClaimSettings, LossItemRequest, NewDocument, PaymentRequest,
     PublicStatus, RegisterRequest, ReportRequest, ReserveChange, SettleRequest, StepRequest, SurveyRequest,
+    WithdrawSettlementRequest,
 };
 use crate::store::sessions::SessionUser;
 use crate::store::{Page, PageRequest};
@@ -318,6 +319,22 @@ pub async fn approve(
     Json(request): Json<ApprovalRequest>,
 ) -> AppResult<Response> {
     in_transaction!(state, user, prefer, |tx| claims::approve_settlement(&tx, &actor, &user.scope, id, &request))
+}
+
+/// Withdraws the approved settlement when what it left unpaid will not be paid (the reason is required); its reserve
+/// is released and the claim can then close on what was paid.
+#[utoipa::path(post, path = "/api/v1/claims/{id}/settlement/withdraw", tag = "claims", request_body = WithdrawSettlementRequest, security(("bearer" = [])),
+    params(("Prefer" = Option<String>, Header, description = "`return=minimal` answers with the claim alone instead of its whole file")),
+    responses((status = 200, body = ClaimFile), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn withdraw_settlement(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    prefer: PreferMinimal,
+    Path(id): Path<i64>,
+    Json(request): Json<WithdrawSettlementRequest>,
+) -> AppResult<Response> {
+    in_transaction!(state, user, prefer, |tx| claims::withdraw_settlement(&tx, &actor, &user.scope, id, &request))
 }
 
 /// Records a payment under the approved settlement; no limit can be exceeded across payments.

@@ -28,7 +28,7 @@ use super::{analytics, audit, auth, claims, commission, dealers, feedback, healt
         underwriting::renew, underwriting::renewals, underwriting::list_rating_versions, underwriting::create_rating_version,
         claims::report, claims::list, claims::board, claims::show, claims::register, claims::add_loss_item,
         claims::remove_loss_item, claims::upload, claims::download, claims::survey, claims::change_reserve,
-        claims::settle, claims::approve, claims::pay, claims::close, claims::decline, claims::withdraw,
+        claims::settle, claims::approve, claims::withdraw_settlement, claims::pay, claims::close, claims::decline, claims::withdraw,
         claims::reopen, claims::lookup,
         commission::filed_rates, commission::create_filed_rates, commission::agreements, commission::create_agreement,
         commission::ledger, commission::statements, commission::statement, commission::confirm, commission::pay,

@@ -68,7 +68,7 @@ impl AuditPage {
 }
 
 pub fn china_time() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
+    crate::domain::clock::china()
 }
 
 /// A CST day's start as UTC, or `Err` when the text is not a date.

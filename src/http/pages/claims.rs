@@ -25,7 +25,8 @@ use crate::http::api::claims::{ClaimQuery, attach, read_upload};
 use crate::http::extract::{ClientIp, CurrentUser, Form, Path, Query, RequestActor};
 use crate::store::claims::{
     self, ApprovalRequest, Claim, ClaimFile, ClaimSettings, LOSS_KINDS, LossItemRequest, PaymentRequest,
-    RegisterRequest, ReportRequest, ReserveChange, ReserveRequest, SettleRequest, StepRequest, SurveyRequest, china,
+    RegisterRequest, ReportRequest, ReserveChange, ReserveRequest, SettleRequest, StepRequest, SurveyRequest,
+    WithdrawSettlementRequest, china,
 };
 use crate::store::dealers::{self, Dealer};
 use crate::store::sessions::SessionUser;
@@ -283,17 +284,21 @@ impl ClaimPage {
         self.file.claim.stage.as_str() == stage
     }
 
-    /// The payable still open under each coverage of the approved settlement.
+    /// What is still payable under each coverage of the approved settlement: what it owes less everything the claim
+    /// has paid under that coverage.
     pub fn open_payable(&self) -> Vec<(String, Decimal)> {
         let Some(approved) = self.file.approved_settlement() else { return Vec::new() };
-        let mut payable: BTreeMap<String, Decimal> = BTreeMap::new();
-        for line in &approved.calculation.lines {
-            *payable.entry(line.coverage.clone()).or_default() += line.payable;
+        let mut paid: BTreeMap<String, Decimal> = BTreeMap::new();
+        for payment in &self.file.payments {
+            *paid.entry(payment.coverage.clone()).or_default() += payment.amount;
         }
-        for payment in self.file.payments.iter().filter(|p| p.settlement_id == approved.id) {
-            *payable.entry(payment.coverage.clone()).or_default() -= payment.amount;
-        }
-        payable.into_iter().filter(|(_, left)| *left > Decimal::ZERO).collect()
+        approved
+            .calculation
+            .dues_after(&paid)
+            .into_iter()
+            .filter(|due| due.payable > Decimal::ZERO)
+            .map(|due| (due.coverage, due.payable))
+            .collect()
     }
 
     pub fn is_surveyor(&self, id: &i64) -> bool {
@@ -375,6 +380,7 @@ async fn refused(state: &AppState, shell: Shell, user: &SessionUser, id: i64, er
     let (errors, notice) = match error {
         AppError::Validation(errors) => (errors, None),
         AppError::Conflict(message) => (Vec::new(), Some(message)),
+        AppError::Refused(problem) => (vec![problem], None),
         AppError::IllegalTransition { message, .. } => (Vec::new(), Some(message)),
         other => return Err(other),
     };
@@ -477,6 +483,7 @@ fn loss_item_request(form: &FieldMap) -> Result<LossItemRequest, Vec<FieldError>
         category: field(form, "category"),
         kind: field(form, "kind"),
         description: field(form, "description"),
+        person: Some(field(form, "person")).filter(|p| !p.trim().is_empty()),
         quantity,
         unit_price,
         assessed,
@@ -535,6 +542,12 @@ fn approval_request(form: &FieldMap) -> Result<ApprovalRequest, Vec<FieldError>>
     collect(ApprovalRequest { version, note: field(form, "note") }, errors)
 }
 
+fn withdraw_settlement_request(form: &FieldMap) -> Result<WithdrawSettlementRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let version = version_of(form, &mut errors);
+    collect(WithdrawSettlementRequest { version, note: field(form, "note") }, errors)
+}
+
 fn payment_request(form: &FieldMap) -> Result<PaymentRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
     let version = version_of(form, &mut errors);
@@ -566,6 +579,7 @@ page_action!(change_reserve, reserve_request, claims::change_reserve);
 page_action!(settle, settle_request, claims::settle);
 page_action!(approve, approval_request, claims::approve_settlement);
 page_action!(pay, payment_request, claims::pay);
+page_action!(withdraw_settlement, withdraw_settlement_request, claims::withdraw_settlement);
 page_action!(close, step_request, claims::step, Transition::Close);
 page_action!(decline, step_request, claims::step, Transition::Decline);
 page_action!(withdraw, step_request, claims::step, Transition::Withdraw);

@@ -49,6 +49,7 @@ pub(super) fn refusal(e: AppError) -> Result<(StatusCode, Vec<crate::error::Fiel
     match e {
         AppError::Validation(errors) => Ok((StatusCode::UNPROCESSABLE_ENTITY, errors, None)),
         AppError::Conflict(message) => Ok((StatusCode::CONFLICT, Vec::new(), Some(message))),
+        AppError::Refused(problem) => Ok((StatusCode::CONFLICT, vec![problem], None)),
         AppError::PayloadTooLarge { limit } => Ok((
             StatusCode::PAYLOAD_TOO_LARGE,
             vec![crate::error::FieldError::new("photo", "too_large", format!("at most {} MB", limit / (1024 * 1024)))],

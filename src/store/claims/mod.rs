@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Offset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
     EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -16,29 +16,30 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::auth::{Role, Scope};
-use crate::domain::claims::settlement::{
-    self, Assessed, CompulsoryHeads, CompulsoryTerms, CoverageTerms, LossCategory,
-};
+use crate::domain::claims::settlement::{LossCategory, Settlement};
 use crate::domain::claims::signals::{self, ClaimFacts, Signal, SignalRules};
-use crate::domain::claims::{self as flow, ServiceTargets, Stage, Transition};
-use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, round_to_fen, to_fen};
+use crate::domain::claims::{self as flow, ServiceTargets, Stage, Transition, loss, reserve};
+use crate::domain::money::{from_fen, rate_from_micros, round_to_fen, to_fen};
 use crate::domain::monitoring::Rollup;
 use crate::domain::underwriting::identity;
 use crate::domain::underwriting::lifecycle::{self, Period};
 use crate::error::{AppError, AppResult, FieldError};
 use entity::{
     claim_documents, claim_loss_items, claim_payments, claim_reserve_movements, claim_settlements, claim_transitions,
-    claims, dealers, policies, policy_coverages, quotes, repair_referrals, users,
+    claims, dealers, policies, repair_referrals, users,
 };
 
 use super::audit::{self, Actor, Change};
 use super::dealers::in_scope;
 use super::{Page, PageRequest, now, totals};
 
-/// China time: policies start at 00:00 local and accidents are judged by the local day.
-pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
-}
+pub use crate::domain::clock::china;
+
+mod settlement;
+pub use settlement::{
+    ApprovalRequest, PaymentRequest, SettleRequest, WithdrawSettlementRequest, approve_settlement, pay, settle,
+    withdraw_settlement,
+};
 
 fn fen(amount: Decimal) -> AppResult<i64> {
     to_fen(round_to_fen(amount)).map_err(|e| AppError::Internal(anyhow::anyhow!("amount {amount}: {e}")))
@@ -152,6 +153,8 @@ pub struct LossItem {
     /// `part`, `labour` or `other`.
     pub kind: String,
     pub description: String,
+    /// The injured person or seat (driver and passenger items); empty otherwise.
+    pub person: String,
     #[schema(value_type = String)]
     pub quantity: Decimal,
     #[schema(value_type = String)]
@@ -182,7 +185,7 @@ pub struct SettlementRecord {
     #[schema(value_type = String)]
     pub total: Decimal,
     #[schema(value_type = Object)]
-    pub calculation: settlement::Settlement,
+    pub calculation: Settlement,
     pub proposed_by: i64,
     pub proposed_at: DateTime<Utc>,
     pub approved_by: Option<i64>,
@@ -390,7 +393,7 @@ pub async fn file(db: &impl ConnectionTrait, scope: &Scope, id: i64, settings: &
         .all(db)
         .await?;
 
-    let coverages = coverages_of(db, &row).await?;
+    let coverages = settlement::coverages_at_accident(db, &row).await?;
     let mut reserve_lines = Vec::new();
     for coverage in coverages.iter().chain(reserves.keys()).chain(paid.keys()) {
         if reserve_lines.iter().any(|l: &ReserveLine| &l.coverage == coverage) {
@@ -497,6 +500,7 @@ fn to_loss_item(i: &claim_loss_items::Model) -> LossItem {
         category: i.category.clone(),
         kind: i.kind.clone(),
         description: i.description.clone(),
+        person: i.person.clone(),
         quantity: rate_from_micros(i.quantity_micros),
         unit_price: from_fen(i.unit_price_fen),
         assessed: from_fen(i.assessed_fen),
@@ -615,29 +619,7 @@ async fn part_prices(
     Ok(out)
 }
 
-/// The coverage codes the claim can use: the compulsory heads when a compulsory policy
-/// answers, and the commercial policy's coverages.
-async fn coverages_of(db: &impl ConnectionTrait, row: &claims::Model) -> AppResult<Vec<String>> {
-    let mut codes = Vec::new();
-    if row.compulsory_policy_id.is_some() {
-        codes.extend(COMPULSORY_HEADS.iter().map(|c| c.to_string()));
-    }
-    if let Some(commercial) = row.commercial_policy_id {
-        let rows: Vec<String> = policy_coverages::Entity::find()
-            .select_only()
-            .column(policy_coverages::Column::Code)
-            .filter(policy_coverages::Column::PolicyId.eq(commercial))
-            .order_by_asc(policy_coverages::Column::Id)
-            .into_tuple()
-            .all(db)
-            .await?;
-        codes.extend(rows.into_iter().filter(|c| SETTLED_COVERAGES.contains(&c.as_str())));
-    }
-    Ok(codes)
-}
-
-pub const COMPULSORY_HEADS: [&str; 3] = ["compulsory_death_disability", "compulsory_medical", "compulsory_property"];
-const SETTLED_COVERAGES: [&str; 4] = ["vehicle_damage", "third_party", "driver", "passenger"];
+pub use crate::domain::claims::settlement::COMPULSORY_HEADS;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimFilter {
@@ -1261,7 +1243,19 @@ async fn move_reserves(
     note: &str,
     actor_id: i64,
 ) -> AppResult<Rollup> {
-    let at = now();
+    move_reserves_at(tx, claim, moves, reason, note, actor_id, now()).await
+}
+
+/// [`move_reserves`] dated `at` (a payment's reserve moves on the payment's day).
+async fn move_reserves_at(
+    tx: &impl ConnectionTrait,
+    claim: &claims::Model,
+    moves: &[(String, i64)],
+    reason: &str,
+    note: &str,
+    actor_id: i64,
+    at: DateTime<Utc>,
+) -> AppResult<Rollup> {
     let mut totals = Rollup::default();
     let mut rows = Vec::new();
     for (coverage, amount_fen) in moves.iter().filter(|(_, amount)| *amount != 0) {
@@ -1423,7 +1417,7 @@ pub async fn register(
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     let to = flow::next_stage(stage, Transition::Register).map_err(illegal)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
-    let coverages = coverages_of(tx, &row).await?;
+    let coverages = settlement::coverages_at_accident(tx, &row).await?;
     let mut errors = Vec::new();
     let reserves = check_reserves(&request.reserves, &coverages, &mut errors);
     let handler = request.handler_id.unwrap_or(actor_id);
@@ -1489,6 +1483,10 @@ pub struct LossItemRequest {
     /// `part`, `labour` or `other`.
     pub kind: String,
     pub description: String,
+    /// The injured person or seat: required for `driver` and `passenger`, which pay each person up to the per-seat
+    /// limit.
+    #[serde(default)]
+    pub person: Option<String>,
     #[schema(value_type = String)]
     pub quantity: Decimal,
     #[schema(value_type = String)]
@@ -1498,7 +1496,7 @@ pub struct LossItemRequest {
     pub assessed: Option<Decimal>,
 }
 
-pub const LOSS_KINDS: [&str; 3] = ["part", "labour", "other"];
+pub use crate::domain::claims::loss::LOSS_KINDS;
 
 /// Adds a loss item while the claim is registered or surveyed (or back for settling after a reopen).
 pub async fn add_loss_item(
@@ -1510,62 +1508,27 @@ pub async fn add_loss_item(
 ) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     require_stage(stage, &[Stage::Registered, Stage::Surveyed], "loss items are assessed")?;
-    let mut errors = Vec::new();
-    let category = LossCategory::parse(&request.category);
-    if category.is_none() {
-        errors.push(FieldError::new(
-            "category",
-            "unknown",
-            format!("choose one of {}", LossCategory::ALL.map(|c| c.as_str()).join(", ")),
-        ));
-    }
-    if !LOSS_KINDS.contains(&request.kind.as_str()) {
-        errors.push(FieldError::new("kind", "unknown", "choose part, labour or other"));
-    }
-    let description = request.description.trim();
-    if description.is_empty() || description.chars().count() > 200 {
-        errors.push(FieldError::new("description", "required", "name the part or work (up to 200 characters)"));
-    }
-    let quantity = match rate_to_micros(request.quantity) {
-        Ok(q) if q > 0 && q <= 1_000_000_000_000 => q,
-        _ => {
-            errors.push(FieldError::new("quantity", "invalid", "a quantity above 0 with at most 6 decimals"));
-            0
-        }
-    };
-    let unit_price = match to_fen(request.unit_price) {
-        Ok(p) if p >= 0 => p,
-        _ => {
-            errors.push(FieldError::new("unit_price", "invalid", "an amount of 0 or more with at most 2 decimals"));
-            0
-        }
-    };
-    let assessed = match request.assessed {
-        Some(amount) => match to_fen(amount) {
-            Ok(a) if a >= 0 => a,
-            _ => {
-                errors.push(FieldError::new("assessed", "invalid", "an amount of 0 or more with at most 2 decimals"));
-                0
-            }
-        },
-        None => fen(request.quantity * request.unit_price).unwrap_or_else(|_| {
-            errors.push(FieldError::new("unit_price", "out_of_range", "quantity × unit price is too large"));
-            0
-        }),
-    };
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let item = loss::check_loss_item(&loss::LossItemInput {
+        category: &request.category,
+        kind: &request.kind,
+        description: &request.description,
+        person: request.person.as_deref(),
+        quantity: request.quantity,
+        unit_price: request.unit_price,
+        assessed: request.assessed,
+    })
+    .map_err(AppError::Validation)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let totals = bump(tx, &row, None, Vec::new()).await?;
     let inserted = claim_loss_items::Entity::insert(claim_loss_items::ActiveModel {
         claim_id: Set(id),
-        category: Set(request.category.clone()),
-        kind: Set(request.kind.clone()),
-        description: Set(description.to_string()),
-        quantity_micros: Set(quantity),
-        unit_price_fen: Set(unit_price),
-        assessed_fen: Set(assessed),
+        category: Set(item.category.as_str().to_string()),
+        kind: Set(item.kind.clone()),
+        description: Set(item.description.clone()),
+        person: Set(item.person.clone()),
+        quantity_micros: Set(item.quantity_micros),
+        unit_price_fen: Set(item.unit_price_fen),
+        assessed_fen: Set(item.assessed_fen),
         removed: Set(false),
         created_by: Set(actor_id),
         created_at: Set(now()),
@@ -1573,7 +1536,10 @@ pub async fn add_loss_item(
     })
     .exec(tx)
     .await?;
-    let details = serde_json::json!({ "loss_item": inserted.last_insert_id, "description": description, "assessed": from_fen(assessed) });
+    let details = serde_json::json!({
+        "loss_item": inserted.last_insert_id, "description": item.description, "person": item.person,
+        "assessed": from_fen(item.assessed_fen),
+    });
     finish(tx, actor, &row, "update", stage, stage, "", details, totals).await
 }
 
@@ -1593,6 +1559,8 @@ pub async fn remove_loss_item(
         .one(tx)
         .await?
         .ok_or(AppError::NotFound)?;
+    let paid: i64 = paid_by_coverage(tx, id).await?.values().sum();
+    loss::check_removal(from_fen(paid)).map_err(AppError::Refused)?;
     let totals = bump(tx, &row, None, Vec::new()).await?;
     claim_loss_items::Entity::update_many()
         .col_expr(claim_loss_items::Column::Removed, Expr::value(true))
@@ -1641,12 +1609,8 @@ pub async fn survey(
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let mut errors = Vec::new();
     let items = live_loss_items(tx, id).await?;
-    if items.is_empty() {
-        errors.push(FieldError::new(
-            "loss_items",
-            "required",
-            "assess at least one loss item before finishing the survey",
-        ));
+    if let Err(problem) = loss::check_survey(items.len()) {
+        errors.push(problem);
     }
     let surveyor = request.surveyor_id.or(row.surveyor_id).unwrap_or(actor_id);
     check_adjuster(tx, "surveyor_id", surveyor, &mut errors).await?;
@@ -1733,21 +1697,13 @@ pub async fn change_reserve(
 ) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     require_stage(stage, &[Stage::Registered, Stage::Surveyed, Stage::Settled], "reserves change")?;
-    let coverages = coverages_of(tx, &row).await?;
+    let coverages = settlement::coverages_at_accident(tx, &row).await?;
     let mut errors = Vec::new();
     if !coverages.contains(&request.coverage) {
         errors.push(FieldError::new("coverage", "not_covered", format!("choose from {}", coverages.join(", "))));
     }
-    let target = match to_fen(request.reserve) {
-        Ok(f) if f >= 0 => f,
-        _ => {
-            errors.push(FieldError::new("reserve", "invalid", "an amount of 0 or more with at most 2 decimals"));
-            0
-        }
-    };
-    if request.note.trim().is_empty() {
-        errors.push(FieldError::new("note", "required", "say why the reserve changes"));
-    }
+    let target = to_fen(request.reserve).unwrap_or(-1);
+    errors.extend(reserve::check_reserve_change(from_fen(target), &request.note));
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -1759,407 +1715,6 @@ pub async fn change_reserve(
     let details =
         serde_json::json!({ "coverage": request.coverage, "from": from_fen(current), "to": from_fen(target) });
     finish(tx, actor, &row, "update", stage, stage, request.note.trim(), details, totals).await
-}
-
-/// A settlement proposal.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SettleRequest {
-    pub version: i32,
-    /// The insured's share of liability, 0 to 1.
-    #[schema(value_type = String)]
-    pub liability_share: Decimal,
-    /// Deductible per coverage code; 0 when left out.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub deductibles: BTreeMap<String, Decimal>,
-    #[serde(default)]
-    pub note: String,
-}
-
-/// Works out the payable amounts. Within the adjuster's authority the settlement is approved
-/// at once (surveyed → settled); above it, it waits for someone with enough authority.
-pub async fn settle(
-    tx: &impl ConnectionTrait,
-    actor: &Actor,
-    scope: &Scope,
-    id: i64,
-    request: &SettleRequest,
-) -> AppResult<i64> {
-    let (row, stage) = for_change(tx, scope, id, request.version).await?;
-    let to = flow::next_stage(stage, Transition::Settle).map_err(illegal)?;
-    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
-    let mut errors = Vec::new();
-    for (code, amount) in &request.deductibles {
-        if !["vehicle_damage", "third_party", "driver", "passenger"].contains(&code.as_str()) {
-            errors.push(FieldError::new(
-                format!("deductibles.{code}"),
-                "unknown",
-                "deductibles apply to commercial coverages",
-            ));
-        } else if to_fen(*amount).map(|f| f < 0).unwrap_or(true) {
-            errors.push(FieldError::new(
-                format!("deductibles.{code}"),
-                "invalid",
-                "an amount of 0 or more, to the fen",
-            ));
-        }
-    }
-    let share_micros = rate_to_micros(request.liability_share).unwrap_or(-1);
-    if !(0..=1_000_000).contains(&share_micros) {
-        errors.push(FieldError::new("liability_share", "out_of_range", "a share from 0 to 1"));
-    }
-    let items = live_loss_items(tx, id).await?;
-    if items.is_empty() {
-        errors.push(FieldError::new("loss_items", "required", "there are no loss items to settle"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let cover = cover_of(tx, &row, &request.deductibles).await?;
-    let mut by_category: BTreeMap<LossCategory, i64> = BTreeMap::new();
-    for item in &items {
-        if let Some(category) = LossCategory::parse(&item.category) {
-            *by_category.entry(category).or_insert(0) += item.assessed_fen;
-        }
-    }
-    let assessed: Vec<Assessed> =
-        by_category.into_iter().map(|(category, amount)| Assessed { category, amount: from_fen(amount) }).collect();
-    let calculation = settlement::calculate(&assessed, request.liability_share, &cover).map_err(|problems| {
-        AppError::Validation(problems.into_iter().map(|p| FieldError::new(p.field, p.code, p.message)).collect())
-    })?;
-    let total = fen(calculation.total)?;
-    let authority = authority_of(tx, actor_id).await?;
-    let within = total <= authority;
-    // A new proposal replaces one still waiting.
-    claim_settlements::Entity::update_many()
-        .col_expr(claim_settlements::Column::Status, Expr::value("superseded"))
-        .filter(claim_settlements::Column::ClaimId.eq(id))
-        .filter(claim_settlements::Column::Status.eq("pending_approval"))
-        .exec(tx)
-        .await?;
-    let at = now();
-    let inserted = claim_settlements::Entity::insert(claim_settlements::ActiveModel {
-        claim_id: Set(id),
-        status: Set(if within { "approved" } else { "pending_approval" }.into()),
-        liability_share_micros: Set(share_micros),
-        total_fen: Set(total),
-        calculation_json: Set(serde_json::to_string(&calculation).map_err(anyhow::Error::from)?),
-        proposed_by: Set(actor_id),
-        proposed_at: Set(at),
-        approved_by: Set(within.then_some(actor_id)),
-        approved_at: Set(within.then_some(at)),
-        note: Set(request.note.trim().to_string()),
-        ..Default::default()
-    })
-    .exec(tx)
-    .await?;
-    let details = serde_json::json!({
-        "settlement_id": inserted.last_insert_id, "total": calculation.total, "within_authority": within,
-        "authority": from_fen(authority),
-    });
-    if within {
-        let share = vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))];
-        let mut totals = bump(tx, &row, Some(to), share).await?;
-        totals += reserve_to_payable(tx, &row, &calculation, actor_id).await?;
-        finish(tx, actor, &row, "settle", stage, to, request.note.trim(), details, totals).await
-    } else {
-        let share = vec![(claims::Column::LiabilityShareMicros, Expr::value(Some(share_micros)))];
-        let totals = bump(tx, &row, None, share).await?;
-        finish(tx, actor, &row, "propose_settlement", stage, stage, request.note.trim(), details, totals).await
-    }
-}
-
-/// The authority limit of a user in fen; none means no authority.
-async fn authority_of(tx: &impl ConnectionTrait, user_id: i64) -> AppResult<i64> {
-    let user = users::Entity::find_by_id(user_id).one(tx).await?.ok_or(AppError::Forbidden)?;
-    Ok(user.authority_limit_fen.unwrap_or(0))
-}
-
-/// After approval each coverage's reserve becomes what is still to pay under it.
-async fn reserve_to_payable(
-    tx: &impl ConnectionTrait,
-    claim: &claims::Model,
-    calculation: &settlement::Settlement,
-    actor_id: i64,
-) -> AppResult<Rollup> {
-    let mut payable: BTreeMap<String, i64> = BTreeMap::new();
-    for line in &calculation.lines {
-        *payable.entry(line.coverage.clone()).or_insert(0) += fen(line.payable)?;
-    }
-    let current = reserve_by_coverage(tx, claim.id).await?;
-    let codes: std::collections::BTreeSet<&String> = payable.keys().chain(current.keys()).collect();
-    let moves: Vec<(String, i64)> = codes
-        .into_iter()
-        .map(|code| {
-            let want = payable.get(code).copied().unwrap_or(0);
-            (code.clone(), want - current.get(code).copied().unwrap_or(0))
-        })
-        .collect();
-    move_reserves(tx, claim, &moves, "settle", "reserve set to the approved payable", actor_id).await
-}
-
-/// The cover in force for the claim: compulsory limits from the rating version the
-/// compulsory policy was priced with, commercial limits from the policy's coverages, and
-/// what has already been paid against each.
-async fn cover_of(
-    tx: &impl ConnectionTrait,
-    row: &claims::Model,
-    deductibles: &BTreeMap<String, Decimal>,
-) -> AppResult<settlement::Cover> {
-    let paid_here = paid_by_coverage(tx, row.id).await?;
-    let paid = |code: &str| from_fen(paid_here.get(code).copied().unwrap_or(0));
-    let mut cover = settlement::Cover::default();
-    if let Some(compulsory_id) = row.compulsory_policy_id {
-        let policy = policies::Entity::find_by_id(compulsory_id).one(tx).await?.ok_or(AppError::NotFound)?;
-        let tables = super::rating::get(tx, policy.rating_version_id).await?.document.tables.compulsory;
-        let heads = |l: &crate::domain::underwriting::rating::CompulsoryLimits| CompulsoryHeads {
-            death_disability: l.death_disability,
-            medical: l.medical,
-            property: l.property,
-        };
-        cover.compulsory = Some(CompulsoryTerms {
-            at_fault: heads(&tables.at_fault_limits),
-            not_at_fault: heads(&tables.not_at_fault_limits),
-            already_paid: CompulsoryHeads {
-                death_disability: paid(COMPULSORY_HEADS[0]),
-                medical: paid(COMPULSORY_HEADS[1]),
-                property: paid(COMPULSORY_HEADS[2]),
-            },
-        });
-    }
-    if let Some(commercial_id) = row.commercial_policy_id {
-        let lines = policy_coverages::Entity::find()
-            .filter(policy_coverages::Column::PolicyId.eq(commercial_id))
-            .all(tx)
-            .await?;
-        let quote_of_policy = Query::select()
-            .column(policies::Column::QuoteId)
-            .from(policies::Entity)
-            .and_where(policies::Column::Id.eq(commercial_id))
-            .to_owned();
-        let seats: Option<i32> = quotes::Entity::find()
-            .select_only()
-            .column(quotes::Column::Seats)
-            .filter(quotes::Column::Id.in_subquery(quote_of_policy))
-            .into_tuple()
-            .one(tx)
-            .await?;
-        let seats = seats.unwrap_or(5);
-        // Vehicle damage is insured for the policy year: payments on every claim of the policy count.
-        let claims_of_policy = Query::select()
-            .column(claims::Column::Id)
-            .from(claims::Entity)
-            .and_where(claims::Column::CommercialPolicyId.eq(commercial_id))
-            .to_owned();
-        let amounts: Vec<i64> = claim_payments::Entity::find()
-            .select_only()
-            .column(claim_payments::Column::AmountFen)
-            .filter(claim_payments::Column::ClaimId.in_subquery(claims_of_policy))
-            .filter(claim_payments::Column::Coverage.eq("vehicle_damage"))
-            .into_tuple()
-            .all(tx)
-            .await?;
-        let damage_paid_on_policy: i64 = amounts.into_iter().sum();
-        for line in lines {
-            let Some(limit) = line.sum_insured_fen.map(from_fen) else { continue };
-            let deductible = deductibles.get(&line.code).copied().unwrap_or(Decimal::new(0, 2));
-            let terms = |limit: Decimal, already_paid: Decimal| CoverageTerms { limit, already_paid, deductible };
-            match line.code.as_str() {
-                "vehicle_damage" => cover.vehicle_damage = Some(terms(limit, from_fen(damage_paid_on_policy))),
-                "third_party" => cover.third_party = Some(terms(limit, paid("third_party"))),
-                "driver" => cover.driver = Some(terms(limit, paid("driver"))),
-                "passenger" => {
-                    let passenger_seats = Decimal::from(std::cmp::max(seats - 1, 1));
-                    cover.passenger = Some(terms(limit * passenger_seats, paid("passenger")));
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(cover)
-}
-
-/// An approval (or refusal) of a settlement waiting for authority.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApprovalRequest {
-    pub version: i32,
-    #[serde(default)]
-    pub note: String,
-}
-
-/// Approves the pending settlement: needs enough authority and another person than the proposer.
-pub async fn approve_settlement(
-    tx: &impl ConnectionTrait,
-    actor: &Actor,
-    scope: &Scope,
-    id: i64,
-    request: &ApprovalRequest,
-) -> AppResult<i64> {
-    let (row, stage) = for_change(tx, scope, id, request.version).await?;
-    let pending = claim_settlements::Entity::find()
-        .filter(claim_settlements::Column::ClaimId.eq(id))
-        .filter(claim_settlements::Column::Status.eq("pending_approval"))
-        .one(tx)
-        .await?
-        .ok_or_else(|| AppError::Conflict("no settlement is waiting for approval".into()))?;
-    let to = flow::next_stage(stage, Transition::Settle).map_err(illegal)?;
-    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
-    if pending.proposed_by == actor_id {
-        return Err(AppError::Conflict(
-            "a settlement is approved by someone other than the person who proposed it".into(),
-        ));
-    }
-    let authority = authority_of(tx, actor_id).await?;
-    if pending.total_fen > authority {
-        return Err(AppError::Conflict(format!(
-            "the settlement of {} is above your authority of {}; it needs someone with more",
-            from_fen(pending.total_fen),
-            from_fen(authority)
-        )));
-    }
-    let at = now();
-    claim_settlements::Entity::update_many()
-        .col_expr(claim_settlements::Column::Status, Expr::value("approved"))
-        .col_expr(claim_settlements::Column::ApprovedBy, Expr::value(Some(actor_id)))
-        .col_expr(claim_settlements::Column::ApprovedAt, Expr::value(Some(at)))
-        .filter(claim_settlements::Column::Id.eq(pending.id))
-        .exec(tx)
-        .await?;
-    let mut totals = bump(tx, &row, Some(to), Vec::new()).await?;
-    let calculation: settlement::Settlement =
-        serde_json::from_str(&pending.calculation_json).map_err(|e| AppError::Internal(e.into()))?;
-    totals += reserve_to_payable(tx, &row, &calculation, actor_id).await?;
-    let details = serde_json::json!({ "settlement_id": pending.id, "total": from_fen(pending.total_fen) });
-    finish(tx, actor, &row, "approve_settlement", stage, to, request.note.trim(), details, totals).await
-}
-
-/// A payment under the approved settlement.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentRequest {
-    pub version: i32,
-    pub coverage: String,
-    pub payee: String,
-    #[schema(value_type = String)]
-    pub amount: Decimal,
-    /// Today when left out.
-    pub paid_on: Option<NaiveDate>,
-}
-
-/// Records a payment. Across payments no coverage can exceed what the approved settlement made
-/// payable, nor (for vehicle damage) the policy's sum insured.
-pub async fn pay(
-    tx: &impl ConnectionTrait,
-    actor: &Actor,
-    scope: &Scope,
-    id: i64,
-    request: &PaymentRequest,
-) -> AppResult<i64> {
-    let (row, stage) = for_change(tx, scope, id, request.version).await?;
-    require_stage(stage, &[Stage::Settled], "payments are made")?;
-    let approved = claim_settlements::Entity::find()
-        .filter(claim_settlements::Column::ClaimId.eq(id))
-        .filter(claim_settlements::Column::Status.eq("approved"))
-        .order_by_desc(claim_settlements::Column::Id)
-        .one(tx)
-        .await?
-        .ok_or_else(|| AppError::Conflict("there is no approved settlement to pay".into()))?;
-    let calculation: settlement::Settlement =
-        serde_json::from_str(&approved.calculation_json).map_err(|e| AppError::Internal(e.into()))?;
-    let mut errors = Vec::new();
-    let payable: Decimal = calculation.lines.iter().filter(|l| l.coverage == request.coverage).map(|l| l.payable).sum();
-    let amount = match to_fen(request.amount) {
-        Ok(f) if f > 0 => f,
-        _ => {
-            errors.push(FieldError::new("amount", "invalid", "an amount above 0 with at most 2 decimals"));
-            0
-        }
-    };
-    let payee = request.payee.trim();
-    if payee.is_empty() || payee.chars().count() > 100 {
-        errors.push(FieldError::new("payee", "required", "name the payee (up to 100 characters)"));
-    }
-    let today = now().with_timezone(&china()).date_naive();
-    let paid_on = request.paid_on.unwrap_or(today);
-    if paid_on > today {
-        errors.push(FieldError::new("paid_on", "in_future", "a payment is recorded when it is made"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let paid_before: i64 = claim_payments::Entity::find()
-        .select_only()
-        .column(claim_payments::Column::AmountFen)
-        // By claim first: payments are indexed by claim, not by settlement.
-        .filter(claim_payments::Column::ClaimId.eq(id))
-        .filter(claim_payments::Column::SettlementId.eq(approved.id))
-        .filter(claim_payments::Column::Coverage.eq(&request.coverage))
-        .into_tuple::<i64>()
-        .all(tx)
-        .await?
-        .into_iter()
-        .sum();
-    let left = fen(payable)? - paid_before;
-    if amount > left {
-        return Err(AppError::field(
-            "amount",
-            "above_payable",
-            format!(
-                "{} would exceed what is payable under {}: {} payable, {} already paid, {} left",
-                from_fen(amount),
-                request.coverage,
-                payable,
-                from_fen(paid_before),
-                from_fen(std::cmp::max(left, 0))
-            ),
-        ));
-    }
-    // Bump first: it serializes payments on this claim, so the check above cannot be raced.
-    let mut totals = bump(tx, &row, None, Vec::new()).await?;
-    if request.coverage == "vehicle_damage"
-        && let Some(commercial) = row.commercial_policy_id
-    {
-        let cover = cover_of(tx, &row, &BTreeMap::new()).await?;
-        if let Some(terms) = cover.vehicle_damage
-            && terms.already_paid + from_fen(amount) > terms.limit
-        {
-            return Err(AppError::field(
-                "amount",
-                "above_limit",
-                format!(
-                    "vehicle damage on policy {commercial} has a sum insured of {}; {} is already paid",
-                    terms.limit, terms.already_paid
-                ),
-            ));
-        }
-    }
-    let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
-    let inserted = claim_payments::Entity::insert(claim_payments::ActiveModel {
-        claim_id: Set(id),
-        settlement_id: Set(approved.id),
-        dealer_id: Set(row.dealer_id),
-        coverage: Set(request.coverage.clone()),
-        payee: Set(payee.to_string()),
-        amount_fen: Set(amount),
-        paid_on: Set(paid_on),
-        created_by: Set(actor_id),
-        created_at: Set(now()),
-        ..Default::default()
-    })
-    .exec(tx)
-    .await?;
-    totals += Rollup::payment(row.dealer_id, row.accident_on, paid_on, amount);
-    // A payment uses up reserve: what is left to pay stays reserved.
-    let reserve = reserve_by_coverage(tx, id).await?.get(&request.coverage).copied().unwrap_or(0);
-    let moves = [(request.coverage.clone(), -std::cmp::min(amount, reserve))];
-    totals += move_reserves(tx, &row, &moves, "payment", payee, actor_id).await?;
-    let details = serde_json::json!({
-        "payment_id": inserted.last_insert_id, "coverage": request.coverage, "payee": payee,
-        "amount": from_fen(amount), "paid_on": paid_on,
-    });
-    finish(tx, actor, &row, "pay", stage, stage, "", details, totals).await
 }
 
 /// A plain transition: close, decline, withdraw.
@@ -2201,20 +1756,20 @@ pub async fn step(
         errors.push(FieldError::new("note", "too_long", "up to 2000 characters"));
     }
     let reserves = if transition == Transition::Reopen {
-        let coverages = coverages_of(tx, &row).await?;
+        let coverages = settlement::coverages_at_accident(tx, &row).await?;
         check_reserves(&request.reserves, &coverages, &mut errors)
     } else {
         Vec::new()
     };
-    if transition == Transition::Close
-        && claim_settlements::Entity::find()
+    if transition == Transition::Close {
+        let pending = claim_settlements::Entity::find()
             .filter(claim_settlements::Column::ClaimId.eq(id))
             .filter(claim_settlements::Column::Status.eq("pending_approval"))
             .count(tx)
             .await?
-            > 0
-    {
-        return Err(AppError::Conflict("a settlement is still waiting for approval".into()));
+            > 0;
+        let unpaid = settlement::unpaid_of_approved(tx, id).await?;
+        reserve::check_close(pending, &unpaid).map_err(AppError::Refused)?;
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -2229,8 +1784,11 @@ pub async fn step(
     let mut totals = bump(tx, &row, Some(to), set).await?;
     if matches!(transition, Transition::Close | Transition::Decline | Transition::Withdraw) {
         // Reserves are released to zero: the claim owes nothing more.
-        let moves: Vec<(String, i64)> =
-            reserve_by_coverage(tx, id).await?.into_iter().map(|(coverage, amount)| (coverage, -amount)).collect();
+        let current = reserve_by_coverage(tx, id).await?.into_iter().map(|(c, amount)| (c, from_fen(amount))).collect();
+        let moves: Vec<(String, i64)> = reserve::release(&current)
+            .into_iter()
+            .map(|(c, amount)| Ok((c, fen(amount)?)))
+            .collect::<AppResult<_>>()?;
         totals += move_reserves(tx, &row, &moves, "release", transition.as_str(), actor_id).await?;
         claim_settlements::Entity::update_many()
             .col_expr(claim_settlements::Column::Status, Expr::value("superseded"))
@@ -2315,6 +1873,8 @@ pub struct PublicStatus {
     pub claim_no: String,
     #[schema(value_type = String)]
     pub stage: Stage,
+    /// What is awaited, as a key of `lookup.awaiting` (the stage, `settled_part_paid` or `closed_unpaid`).
+    pub awaiting: String,
 }
 
 /// The owner's look-up: the claim number and the last six characters of the plate or the
@@ -2350,10 +1910,20 @@ pub async fn lookup(
         };
         let matches = last6(&claim.plate) == tail || policy.is_some_and(|p| last6(&p.owner_id_number) == tail);
         if matches {
-            found = Some(PublicStatus {
-                claim_no: claim.claim_no,
-                stage: Stage::parse(&claim.stage).unwrap_or(Stage::Reported),
-            });
+            let stage = Stage::parse(&claim.stage).unwrap_or(Stage::Reported);
+            let paid_any = !paid_by_coverage(tx, claim.id).await?.is_empty();
+            let last_status: Option<String> = claim_settlements::Entity::find()
+                .select_only()
+                .column(claim_settlements::Column::Status)
+                .filter(claim_settlements::Column::ClaimId.eq(claim.id))
+                .filter(claim_settlements::Column::Status.ne("superseded"))
+                .order_by_desc(claim_settlements::Column::Id)
+                .into_tuple()
+                .one(tx)
+                .await?;
+            let withdrawn = last_status.as_deref() == Some("withdrawn");
+            let awaiting = flow::owner_message(stage, paid_any, withdrawn).to_string();
+            found = Some(PublicStatus { claim_no: claim.claim_no, stage, awaiting });
         }
     }
     claim_lookups::Entity::insert(claim_lookups::ActiveModel {
@@ -2365,6 +1935,24 @@ pub async fn lookup(
     .exec(tx)
     .await?;
     Ok(found)
+}
+
+/// Numbers of the open claims on a policy (as the primary, compulsory or commercial policy).
+pub async fn open_claim_numbers(db: &impl ConnectionTrait, policy_id: i64) -> AppResult<Vec<String>> {
+    let open: Vec<&str> = Stage::ALL.into_iter().filter(|stage| stage.is_open()).map(Stage::as_str).collect();
+    Ok(claims::Entity::find()
+        .select_only()
+        .column(claims::Column::ClaimNo)
+        .filter(claims::Column::Stage.is_in(open))
+        .filter(
+            Condition::any()
+                .add(claims::Column::PolicyId.eq(policy_id))
+                .add(claims::Column::CompulsoryPolicyId.eq(policy_id))
+                .add(claims::Column::CommercialPolicyId.eq(policy_id)),
+        )
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// Claims that count against each policy's NCD (not declined or withdrawn), by policy id.
