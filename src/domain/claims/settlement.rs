@@ -1154,3 +1154,85 @@ mod tests {
         assert!(s.dues.is_empty());
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod invariants {
+    use super::*;
+    use crate::domain::claims::payment::{self, PaymentTerms};
+    use proptest::prelude::*;
+
+    /// One step of claim work on the pure rules.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Assess(usize, i64),
+        Settle(u8),
+        Pay(u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0usize..4, 1i64..5_000_000).prop_map(|(category, fen)| Step::Assess(category, fen)),
+            (0u8..=100).prop_map(Step::Settle),
+            (1u8..=150).prop_map(Step::Pay),
+        ]
+    }
+
+    const CATEGORIES: [LossCategory; 4] = [
+        LossCategory::OwnVehicle,
+        LossCategory::ThirdPartyProperty,
+        LossCategory::ThirdPartyDeath,
+        LossCategory::Passenger,
+    ];
+
+    proptest! {
+        /// Whatever the order of assessing, settling (at any share) and paying (any part, or too much), the claim
+        /// never pays more under a coverage than the contract owes for its assessed loss at full liability, and
+        /// every settlement's payable is what it owes less what was paid.
+        #[test]
+        fn payments_never_exceed_what_is_owed_over_any_sequence(steps in proptest::collection::vec(step(), 1..40)) {
+            let cover = Cover {
+                vehicle_damage: Some(CoverageTerms { limit: Decimal::new(150_000, 0), deductible: Decimal::new(500, 0), paid_on_other_claims: Decimal::ZERO }),
+                third_party: Some(CoverageTerms { limit: Decimal::new(1_000_000, 0), deductible: Decimal::ZERO, paid_on_other_claims: Decimal::ZERO }),
+                passenger: Some(SeatTerms { per_seat: Decimal::new(10_000, 0), seats: 4, deductible: Decimal::ZERO }),
+                ..Cover::compulsory_only(CompulsoryTerms::statutory(false))
+            };
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+            let mut assessed: Vec<Assessed> = Vec::new();
+            let mut paid: BTreeMap<String, Decimal> = BTreeMap::new();
+            let mut settled: Option<Settlement> = None;
+            for step in steps {
+                match step {
+                    Step::Assess(category, amount) => {
+                        let category = CATEGORIES[category];
+                        let person = if category == LossCategory::Passenger { "后排".to_string() } else { String::new() };
+                        assessed.push(Assessed { category, person, amount: Decimal::new(amount, 2) });
+                    }
+                    Step::Settle(share) => {
+                        if let Ok(s) = calculate(&assessed, Decimal::new(i64::from(share), 2), &cover, &paid) {
+                            for due in &s.dues {
+                                prop_assert_eq!(due.payable, due.owed - due.paid_before);
+                            }
+                            settled = Some(s);
+                        }
+                    }
+                    Step::Pay(percent) => {
+                        let Some(s) = &settled else { continue };
+                        for due in &s.dues {
+                            let paid_here = paid.get(&due.coverage).copied().unwrap_or(Decimal::ZERO);
+                            let terms = PaymentTerms { coverage: &due.coverage, owed: due.owed, paid_on_claim: paid_here, policy_year: None, approved_on: day, today: day };
+                            let amount = fen(payment::still_payable(&terms) * Decimal::new(i64::from(percent), 2));
+                            if payment::check_payment(&terms, amount, day).is_ok() {
+                                *paid.entry(due.coverage.clone()).or_default() += amount;
+                            }
+                        }
+                    }
+                }
+                let bound = calculate(&assessed, Decimal::ONE, &Cover { vehicle_damage: cover.vehicle_damage.clone().map(|t| CoverageTerms { deductible: Decimal::ZERO, ..t }), ..cover.clone() }, &BTreeMap::new()).unwrap();
+                for (coverage, amount) in &paid {
+                    prop_assert!(*amount <= bound.owed_under(coverage), "paid {} under {}, owed at most {}", amount, coverage, bound.owed_under(coverage));
+                }
+            }
+        }
+    }
+}
