@@ -640,6 +640,14 @@ async fn a_closure_keeps_its_cycle_until_the_claim_reopens(app: TestApp) {
     assert!(totals::cycles(&app.db, Some(s.dealer), None).await.unwrap().is_empty(), "no cycle before the closure");
 
     let c: Value = app.get_json(&format!("/api/v1/claims/{id}"), &s.adjuster).await;
+    // 2,000 of the settlement is left unpaid: it is withdrawn with its reason before the claim can close.
+    let c = post_ok(
+        &app,
+        &s.adjuster,
+        &format!("/api/v1/claims/{id}/settlement/withdraw"),
+        &json!({ "version": c["version"], "note": "余款由第三方承担" }),
+    )
+    .await;
     let closed =
         post_ok(&app, &s.adjuster, &format!("/api/v1/claims/{id}/close"), &json!({ "version": c["version"] })).await;
     let cycles = totals::cycles(&app.db, Some(s.dealer), None).await.unwrap();
@@ -667,7 +675,14 @@ async fn a_closure_keeps_its_cycle_until_the_claim_reopens(app: TestApp) {
     let path = |step: &str| format!("/api/v1/claims/{id}/{step}");
     let settled =
         post_ok(&app, &s.adjuster, &path("settle"), &json!({ "version": c["version"], "liability_share": "1" })).await;
-    post_ok(&app, &s.adjuster, &path("close"), &json!({ "version": settled["version"] })).await;
+    let withdrawn = post_ok(
+        &app,
+        &s.adjuster,
+        &path("settlement/withdraw"),
+        &json!({ "version": settled["version"], "note": "余款由第三方承担" }),
+    )
+    .await;
+    post_ok(&app, &s.adjuster, &path("close"), &json!({ "version": withdrawn["version"] })).await;
     let again = totals::cycles(&app.db, Some(s.dealer), None).await.unwrap();
     assert_eq!(again.len(), 1);
     assert!(again[0].closed_at > cycles[0].closed_at, "the second closure's time");
