@@ -309,7 +309,7 @@ impl SnapshotCache {
 
     /// The period's snapshot, computed from the database when none is fresh. One computation at a time: a
     /// second request for the same period waits for the first instead of doing the work twice.
-    pub async fn get(&self, state: &crate::app::AppState, period: Period) -> AppResult<Arc<Snapshot>> {
+    pub async fn get(&self, state: &crate::state::AppState, period: Period) -> AppResult<Arc<Snapshot>> {
         let mut entries = self.entries.lock().await;
         if let Some((at, snapshot)) = entries.get(&period)
             && at.elapsed() < Self::FRESH_FOR

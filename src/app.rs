@@ -1,48 +1,21 @@
-//! The application state, the router with its layers, and serving with
-//! graceful shutdown.
+//! The router with its layers, and serving with graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::ServeConfig;
 use crate::error::AppError;
 use crate::http::{auth, language, pages, router};
-use crate::store::sessions::LoginPolicy;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub config: Arc<ServeConfig>,
-    /// Analytics snapshots per period, computed on first use and kept a few minutes.
-    pub analytics: Arc<crate::analysis::SnapshotCache>,
-}
-
-impl AppState {
-    pub fn new(db: DatabaseConnection, config: ServeConfig) -> Self {
-        Self { db, config: Arc::new(config), analytics: Arc::default() }
-    }
-
-    pub fn login_policy(&self) -> LoginPolicy {
-        LoginPolicy {
-            max_failures_per_account: self.config.login_max_failures,
-            max_failures_per_ip: self.config.login_max_failures_per_ip,
-            lock_window: chrono::Duration::minutes(i64::from(self.config.login_lock_minutes)),
-            session_ttl: chrono::Duration::hours(i64::from(self.config.session_hours)),
-        }
-    }
-}
+pub use crate::state::AppState;
 
 /// Pages and scripts come only from this server; nothing may frame it.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \

@@ -16,7 +16,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::app::{self, AppState};
 use crate::config::{DatabaseConfig, ServeConfig};
-use crate::db::{self, Migrator, begin_write};
+use crate::db::{self, Migrator};
+use crate::store::begin_write;
 use crate::demo::{self, DemoOptions};
 use crate::domain::auth::{Role, hash_password, password_problem};
 use crate::store::PageRequest;
@@ -328,14 +329,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Commission { action: CommissionCommand::CloseMonth { month } } => {
-            let tx = db::begin_write(&db).await?;
+            let tx = crate::store::begin_write(&db).await?;
             let created = crate::store::commission::close_month(&tx, &Actor::system("cli"), month).await?;
             tx.commit().await?;
             println!("{}: {} draft statements", month.format("%Y-%m"), created.len());
             Ok(ExitCode::SUCCESS)
         }
         Command::Alerts { action: AlertsCommand::Raise { on } } => {
-            let tx = db::begin_write(&db).await?;
+            let tx = crate::store::begin_write(&db).await?;
             let on = on.unwrap_or_else(crate::store::quotes::today);
             let targets = ServeConfig::default().service_targets();
             let raised = crate::store::monitoring::raise_alerts(&tx, &Actor::system("cli"), on, &targets).await?;

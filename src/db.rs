@@ -1,13 +1,9 @@
-//! Connecting to SQLite or PostgreSQL with the settings each needs, migrating,
-//! and starting write transactions.
+//! Connecting to SQLite or PostgreSQL with the settings each needs, and migrating.
 
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
 pub use migration::Migrator;
@@ -67,14 +63,4 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     crate::store::commission::ensure_defaults(db)
         .await
         .map_err(|e| DbErr::Custom(format!("storing the default filed commission rates: {e}")))
-}
-
-/// Begins a transaction that will write. On SQLite it takes the write lock at
-/// once (`BEGIN IMMEDIATE`), so two writers queue instead of failing on upgrade.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
 }

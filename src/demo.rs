@@ -12,7 +12,6 @@ use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
-use crate::db::begin_write;
 use crate::domain::auth::Role;
 use crate::domain::underwriting::BusinessType;
 use crate::domain::underwriting::identity;
@@ -20,6 +19,7 @@ use crate::domain::underwriting::rating::{
     AccidentHistory, CoverageChoice, CoverageKind, Premium, PricingInput, RatingTables, Vehicle,
 };
 use crate::store::audit::Actor;
+use crate::store::begin_write;
 use crate::store::demo::{DemoDealer, DemoStaff};
 use crate::store::{self, users};
 

@@ -21,5 +21,7 @@ pub mod error;
 pub mod http;
 /// Simplified Chinese and English text of every page.
 pub mod i18n;
+/// The state request handlers share.
+pub mod state;
 /// Database access, the only code that queries.
 pub mod store;

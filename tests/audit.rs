@@ -50,7 +50,7 @@ async fn a_large_inbox_is_sealed_whole_in_batches(app: TestApp) {
     let before = entity::audit_log::Entity::find().count(&app.db).await.unwrap();
     // 623 = a full batch of 500, then 123 in statements of 50, 50, 16, 4, 2 and 1; deletes of 100 ids, the last
     // one padded.
-    let tx = autochannel::db::begin_write(&app.db).await.unwrap();
+    let tx = autochannel::store::begin_write(&app.db).await.unwrap();
     let changes = (0..623).map(|i| audit::Change::new("test", "thing", i));
     audit::append_all(&tx, &audit::Actor::system("test"), changes).await.unwrap();
     tx.commit().await.unwrap();

@@ -8,7 +8,6 @@
 mod common;
 
 use autochannel::config::ServeConfig;
-use autochannel::db;
 use autochannel::domain::auth::Role;
 use autochannel::store::audit::Actor;
 use autochannel::store::users::{self, Qualification};
@@ -67,7 +66,7 @@ struct Store {
 }
 
 async fn certify(app: &TestApp, user: i64) {
-    let tx = db::begin_write(&app.db).await.unwrap();
+    let tx = autochannel::store::begin_write(&app.db).await.unwrap();
     let certificate = Qualification {
         certificate_no: format!("QC-{user}"),
         valid_from: today() - Duration::days(400),

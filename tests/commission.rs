@@ -9,7 +9,6 @@ mod common;
 
 use std::process::Command;
 
-use autochannel::db;
 use autochannel::domain::auth::Role;
 use autochannel::store::audit::Actor;
 use autochannel::store::users::{self, Qualification};
@@ -48,7 +47,7 @@ async fn store(app: &TestApp) -> Store {
     let cm = app.add_user("cm", Role::ChannelManager, &[]).await;
     let dealer = app.add_dealer("D001", Some(cm)).await;
     let sa = app.add_user("sa", Role::SalesAssistant, &["D001"]).await;
-    let tx = db::begin_write(&app.db).await.unwrap();
+    let tx = autochannel::store::begin_write(&app.db).await.unwrap();
     let certificate = Qualification {
         certificate_no: "QC-SA".into(),
         valid_from: today() - Duration::days(400),

@@ -13,7 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use autochannel::db;
 use autochannel::domain::auth::Role;
 use autochannel::store::audit::Actor;
 use autochannel::store::users::{self, Qualification};
@@ -179,7 +178,7 @@ async fn acknowledged_writes_survive_sigkill(app: TestApp) {
     let dealer = app.add_dealer("D001", None).await;
     let seller = app.add_user("sa", Role::SalesAssistant, &["D001"]).await;
     let today = Utc::now().date_naive();
-    let tx = db::begin_write(&app.db).await.unwrap();
+    let tx = autochannel::store::begin_write(&app.db).await.unwrap();
     let certificate = Qualification {
         certificate_no: "QC-CRASH".into(),
         valid_from: today - chrono::Duration::days(30),

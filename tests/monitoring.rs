@@ -7,7 +7,6 @@
 
 mod common;
 
-use autochannel::db;
 use autochannel::domain::auth::Role;
 use autochannel::store::audit::Actor;
 use autochannel::store::users::{self, Qualification};
@@ -47,7 +46,7 @@ async fn store(app: &TestApp, code: &str, cm: i64) -> Store {
     let dealer = app.add_dealer(code, Some(cm)).await;
     let seller_name = format!("sa-{}", code.to_lowercase());
     let sa = app.add_user(&seller_name, Role::SalesAssistant, &[code]).await;
-    let tx = db::begin_write(&app.db).await.unwrap();
+    let tx = autochannel::store::begin_write(&app.db).await.unwrap();
     let certificate = Qualification {
         certificate_no: format!("QC-{code}"),
         valid_from: today() - Duration::days(800),
@@ -507,7 +506,7 @@ async fn the_totals_stay_exact_through_random_writes(app: TestApp) {
         *ok.entry("pay".into()).or_default() += 1;
         if round == 2 {
             // A month close books any volume-tier true-ups and draws up statements.
-            let tx = db::begin_write(&app.db).await.unwrap();
+            let tx = autochannel::store::begin_write(&app.db).await.unwrap();
             let last_month = today() - Duration::days(31);
             autochannel::store::commission::close_month(&tx, &Actor::system("test"), last_month).await.unwrap();
             tx.commit().await.unwrap();
@@ -576,7 +575,7 @@ async fn concurrent_writers_spread_over_shards_and_the_totals_add_up(app: TestAp
     for _ in 0..40 {
         let db = app.db.clone();
         writers.push(tokio::spawn(async move {
-            let tx = db::begin_write(&db).await.unwrap();
+            let tx = autochannel::store::begin_write(&db).await.unwrap();
             totals::apply(&tx, &Rollup::written(dealer_id, day, 125)).await.unwrap();
             tx.commit().await.unwrap();
         }));

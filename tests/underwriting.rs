@@ -6,7 +6,6 @@
 
 mod common;
 
-use autochannel::db;
 use autochannel::domain::auth::Role;
 use autochannel::store::audit::Actor;
 use autochannel::store::users::{self, Qualification};
@@ -47,7 +46,7 @@ async fn store(app: &TestApp) -> i64 {
 }
 
 async fn certify(app: &TestApp, user: i64, number: &str, from: NaiveDate, to: NaiveDate) {
-    let tx = db::begin_write(&app.db).await.unwrap();
+    let tx = autochannel::store::begin_write(&app.db).await.unwrap();
     let certificate = Qualification { certificate_no: number.into(), valid_from: from, valid_to: to };
     users::add_qualification(&tx, &Actor::system("test"), user, certificate).await.unwrap();
     tx.commit().await.unwrap();

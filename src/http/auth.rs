@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use chrono::Duration;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::sessions::{self, SessionUser};
 
 use super::extract::{ClientIp, read_body};

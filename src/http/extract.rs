@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::error::{AppError, FieldError};
 use crate::i18n::Lang;
+use crate::state::AppState;
 use crate::store::audit::Actor;
 use crate::store::sessions::SessionUser;
 

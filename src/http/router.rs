@@ -9,9 +9,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 
-use crate::app::AppState;
 use crate::domain::auth::Role;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::sessions::SessionUser;
 
 use super::{api, assets, pages};

@@ -122,7 +122,7 @@ pub async fn seal(db: &DatabaseConnection) -> Result<u64, DbErr> {
         {
             return Ok(sealed);
         }
-        let tx = crate::db::begin_write(db).await?;
+        let tx = crate::store::begin_write(db).await?;
         let mut head = audit_head::Entity::find_by_id(1)
             .lock_exclusive()
             .one(&tx)

@@ -79,7 +79,7 @@ pub async fn ensure_defaults(db: &DatabaseConnection) -> AppResult<()> {
     if filed_rate_versions::Entity::find().count(db).await? > 0 {
         return Ok(());
     }
-    let tx = crate::db::begin_write(db).await?;
+    let tx = crate::store::begin_write(db).await?;
     if filed_rate_versions::Entity::find().count(&tx).await? == 0 {
         let effective = NaiveDate::from_ymd_opt(2020, 9, 19).unwrap_or_default();
         insert_filed(&tx, &Actor::system("defaults"), effective, &FiledRates::defaults(), "DOMAIN.md defaults").await?;

@@ -9,12 +9,12 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use crate::db::begin_write;
 use crate::domain::auth::{NO_LOGIN_HASH, Role};
 use crate::domain::money::{rate_to_micros, to_fen, to_fen_non_negative};
 use crate::domain::underwriting::lifecycle::{self, Period};
 use crate::domain::underwriting::rating::{CoverageKind, PremiumLine};
 use crate::domain::underwriting::{Product, QuoteStatus};
+use crate::store::begin_write;
 use entity::{dealers, policies, policy_coverages, policy_versions, quotes, sales_qualifications, user_dealers, users};
 
 use super::audit::{self, Actor, Change};

@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use entity::{complaints, dealers, feedback, visit_follow_ups, visits};
 
 use super::audit::{self, Actor, Change};
-use super::claims::user_names;
+use super::users::display_names as user_names;
 use super::dealers::in_scope;
 use super::surveys::{self, Survey};
 use super::{Page, PageRequest, now};

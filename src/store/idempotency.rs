@@ -11,8 +11,8 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
+use crate::store::begin_write;
 use entity::idempotency_keys;
 
 use super::now;

@@ -23,11 +23,21 @@ pub mod users;
 pub mod visits;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 
 /// The current time at the precision both databases keep (microseconds).
 pub fn now() -> DateTime<Utc> {
     crate::domain::audit::audit_time(Utc::now())
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`), so two writers queue instead of failing on upgrade.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// A transaction whose reads all see one consistent state of the database, for reports that read several

@@ -369,7 +369,7 @@ pub async fn review(
     if note.is_empty() {
         return Err(AppError::field("note", "required", "say why, for the record"));
     }
-    let tx = crate::db::begin_write(db).await?;
+    let tx = crate::store::begin_write(db).await?;
     let before = get(&tx, &Scope::All, id).await?;
     if before.status != QuoteStatus::Referred {
         return Err(AppError::Conflict(format!("the quote is {}, not waiting for review", before.status.as_str())));
@@ -442,7 +442,7 @@ pub(crate) fn claimed_columns() -> usize {
 /// A renewal quote for a policy in scope: the same vehicle, owner and coverages,
 /// one NCD level down for a claim-free year, starting when the policy ends.
 pub async fn renew(db: &DatabaseConnection, actor: &Actor, scope: &Scope, policy_id: i64) -> AppResult<Quote> {
-    let tx = crate::db::begin_write(db).await?;
+    let tx = crate::store::begin_write(db).await?;
     let policy = entity::policies::Entity::find_by_id(policy_id).one(&tx).await?.ok_or(AppError::NotFound)?;
     if !scope.allows(policy.dealer_id) {
         return Err(AppError::NotFound);

@@ -47,7 +47,7 @@ pub async fn ensure_defaults(db: &DatabaseConnection) -> AppResult<()> {
     if rating_versions::Entity::find().count(db).await? > 0 {
         return Ok(());
     }
-    let tx = crate::db::begin_write(db).await?;
+    let tx = crate::store::begin_write(db).await?;
     if rating_versions::Entity::find().count(&tx).await? == 0 {
         let effective = NaiveDate::from_ymd_opt(2020, 9, 19).unwrap_or_default();
         insert(&tx, &Actor::system("defaults"), effective, &RatingDocument::defaults(), "DOMAIN.md defaults").await?;

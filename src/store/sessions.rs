@@ -13,9 +13,9 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::db::begin_write;
 use crate::domain::auth::{Role, Scope, hash_password, verify_password};
 use crate::error::{AppError, AppResult};
+use crate::store::begin_write;
 use entity::{dealers, login_failures, sessions, user_dealers, users};
 
 use super::audit::{self, Actor, Change};

@@ -178,7 +178,7 @@ pub struct Rebuilt {
 /// totals tables are locked first, so a write either committed before, and is in the facts read, or adds its
 /// difference after the rebuilt totals are in; SQLite: one writer at a time anyway).
 pub async fn rebuild(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) -> AppResult<Rebuilt> {
-    let tx = crate::db::begin_write(db).await?;
+    let tx = crate::store::begin_write(db).await?;
     if ConnectionTrait::get_database_backend(&tx) == DbBackend::Postgres {
         tx.execute_unprepared(&format!(
             r#"LOCK TABLE "{MONTHS_TABLE}", "{DEVELOPMENT_TABLE}", "claim_cycles", "monitoring_totals_state" IN EXCLUSIVE MODE"#

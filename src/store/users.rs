@@ -452,3 +452,19 @@ pub async fn works_in_scope(
         .await?;
     Ok(dealers.iter().any(|d| scope.allows(*d)))
 }
+
+/// Display names of users by id (for lists that name who did what).
+pub(crate) async fn display_names(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DisplayName)
+        .filter(users::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -15,7 +15,7 @@ use crate::store::sessions::SessionUser;
 use entity::{visit_follow_ups, visits};
 
 use super::audit::{self, Actor, Change};
-use super::claims::user_names;
+use super::users::display_names as user_names;
 use super::complaints::may_hold;
 use super::dealers::in_scope;
 use super::feedback::dealer_labels;

@@ -6,10 +6,11 @@
 
 use std::net::SocketAddr;
 
-use autochannel::app::{self, AppState};
+use autochannel::app;
 use autochannel::config::ServeConfig;
 use autochannel::db;
 use autochannel::domain::auth::{Role, hash_password};
+use autochannel::state::AppState;
 use autochannel::store::audit::Actor;
 use autochannel::store::users::{self, NewUser};
 use chrono::Utc;
@@ -142,7 +143,7 @@ impl TestApp {
             dealer_codes: dealers.iter().map(|d| d.to_string()).collect(),
             authority_limit: None,
         };
-        let tx = db::begin_write(&self.db).await.expect("begin");
+        let tx = autochannel::store::begin_write(&self.db).await.expect("begin");
         let user = users::create(&tx, &Actor::system("test"), new).await.expect("create user");
         tx.commit().await.expect("commit");
         user.id

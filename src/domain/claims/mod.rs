@@ -7,6 +7,7 @@ pub mod approval;
 pub mod cover;
 pub mod loss;
 pub mod payment;
+pub mod report;
 pub mod reserve;
 pub mod settlement;
 pub mod signals;

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use crate::analysis::{DealerAnalytics, DealerRow, Snapshot};
-use crate::app::AppState;
 use crate::domain::monitoring::Period;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{CurrentUser, Json, Path, Query};
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -218,8 +218,8 @@ fn csv_response(rows: &[DealerRow]) -> AppResult<Response> {
 
 // ---------------------------------------------------------------- service plans
 
-use crate::db::begin_write;
 use crate::http::extract::{IdempotencyKey, RequestActor};
+use crate::store::begin_write;
 use crate::store::idempotency;
 use crate::store::plans::{self, Decision, ItemView, PlanView, StoredRules};
 use axum::http::StatusCode;

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::error::AppResult;
 use crate::http::extract::{Json, Query};
+use crate::state::AppState;
 use crate::store::audit::{self, AuditFilter, AuditRecord, Verification};
 use crate::store::{Page, PageRequest};
 

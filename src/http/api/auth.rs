@@ -5,10 +5,10 @@ use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::domain::auth::Role;
 use crate::error::AppResult;
 use crate::http::extract::{ClientIp, CurrentUser, Json};
+use crate::state::AppState;
 use crate::store::sessions::{self, LoginAttempt, SessionKind};
 use crate::store::users;
 

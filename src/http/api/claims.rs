@@ -9,12 +9,12 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::claims::{Stage, Transition};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::api::users::created_response;
 use crate::http::extract::{ClientIp, CurrentUser, IdempotencyKey, Json, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::claims::{
     self, ApprovalRequest, Claim, ClaimFile, ClaimFilter, ClaimSettings, LossItemRequest, NewDocument, PaymentRequest,
     PublicStatus, RegisterRequest, ReportRequest, ReserveChange, SettleRequest, StepRequest, SurveyRequest,

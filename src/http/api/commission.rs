@@ -8,11 +8,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::commission::{Difference, FiledRates, StatementStatus};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{CurrentUser, Json, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::commission::{self, Agreement, AgreementRequest, FiledRateVersion, LedgerEntry, Statement};
 
 /// The versions of the insurer's filed commission ranges (报行合一), newest first.

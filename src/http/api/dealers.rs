@@ -7,12 +7,12 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::dealers::{DealerStatus, ImportProblem, check_facts, parse_import};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::api::users::created_response;
 use crate::http::extract::{CurrentUser, IdempotencyKey, Json, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::dealers::{self, Dealer, DealerFilter, DealerWrite};
 use crate::store::idempotency;
 use crate::store::{Page, PageRequest};

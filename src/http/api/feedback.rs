@@ -10,11 +10,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::feedback::{Category, ComplaintStatus, FeedbackStatus, Quarter, Urgency, VisitStatus};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{CurrentUser, IdempotencyKey, Json, Path, Query, RequestActor, parse_json, read_body};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::complaints::{self, Complaint, ComplaintFile, ComplaintFilter, ComplaintRequest};
 use crate::store::feedback::{self, FeedbackFilter, FeedbackItem, FeedbackRequest, StoreFigures, StoredPhoto};
 use crate::store::quotes::today;

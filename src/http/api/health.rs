@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "up", body = String)))]

@@ -10,11 +10,11 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::domain::auth::Scope;
 use crate::domain::monitoring::{self, Alert, Figures, Period, PeriodKind, Thresholds};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{CurrentUser, Json, Path, Query};
+use crate::state::AppState;
 use crate::store::dealers::{self, Dealer, DealerFilter};
 use crate::store::{monitoring as monitoring_store, now, totals};
 
@@ -325,7 +325,7 @@ pub async fn set_thresholds(
     Path(id): Path<i64>,
     Json(body): Json<ThresholdsBody>,
 ) -> AppResult<Json<ThresholdsBody>> {
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = crate::store::begin_write(&state.db).await?;
     let version =
         monitoring_store::set_thresholds(&tx, &actor, &user.scope, id, body.version, &body.thresholds).await?;
     tx.commit().await?;
@@ -369,7 +369,7 @@ pub async fn acknowledge(
     Path(id): Path<i64>,
     Json(body): Json<Acknowledgement>,
 ) -> AppResult<axum::http::StatusCode> {
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = crate::store::begin_write(&state.db).await?;
     monitoring_store::acknowledge(&tx, &actor, &user.scope, id, body.version, &body.note).await?;
     tx.commit().await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
@@ -395,7 +395,7 @@ pub async fn raise(
     crate::http::extract::RequestActor(actor): crate::http::extract::RequestActor,
     Json(body): Json<RaiseRequest>,
 ) -> AppResult<Json<Raised>> {
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = crate::store::begin_write(&state.db).await?;
     let on = FiguresQuery { on: body.on, ..FiguresQuery::default() }.on()?;
     let raised = monitoring_store::raise_alerts(&tx, &actor, on, &state.config.service_targets()).await?;
     tx.commit().await?;

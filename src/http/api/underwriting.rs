@@ -8,12 +8,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::underwriting::{Product, QuoteStatus, RatingDocument};
 use crate::error::AppResult;
 use crate::http::api::users::created_response;
 use crate::http::extract::{CurrentUser, IdempotencyKey, Json, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::idempotency;
 use crate::store::policies::{self, Cancellation, Endorsement, Policy, PolicyFilter, RenewalCandidate};
 use crate::store::quotes::{self, Quote, QuoteFilter, QuoteRequest};

@@ -9,11 +9,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::auth::{Role, hash_password, password_problem};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{CurrentUser, IdempotencyKey, Json, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::idempotency::{self, Outcome};
 use crate::store::users::{self, NewUser, User, UserChange, UserFilter, UserSummary};
 use crate::store::{Page, PageRequest};

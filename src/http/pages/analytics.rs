@@ -13,13 +13,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::analysis::{DealerAnalytics, DealerRow, Position};
-use crate::app::AppState;
 use crate::domain::auth::Role;
 use crate::error::AppResult;
 use crate::error::{AppError, FieldError};
 use crate::http::api::analytics::{self as api, AnalyticsQuery};
 use crate::http::extract::{CurrentUser, Path, Query};
 use crate::http::extract::{Form, RequestActor};
+use crate::state::AppState;
 use crate::store::plans::{Decision, ItemView, PlanView};
 
 use super::Shell;
@@ -476,7 +476,7 @@ pub async fn decide(
         proposal,
         version: form.version.trim().parse().unwrap_or(0),
     };
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = crate::store::begin_write(&state.db).await?;
     let result =
         crate::store::plans::decide(&tx, &actor, &user, item_id, &decision, crate::store::quotes::today()).await;
     match super::commit_or_refuse(tx, result).await? {

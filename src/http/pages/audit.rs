@@ -6,10 +6,10 @@ use axum::extract::State;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::error::AppResult;
 use crate::http::api::audit::ChainStatus;
 use crate::http::extract::Query;
+use crate::state::AppState;
 use crate::store::audit::{self, AuditFilter, AuditRecord};
 use crate::store::{Page, PageRequest};
 

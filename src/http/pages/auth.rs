@@ -11,10 +11,10 @@ use base64::Engine;
 use rand::RngCore;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::SESSION_COOKIE;
 use crate::http::extract::{ClientIp, CurrentUser, Form, Query};
+use crate::state::AppState;
 use crate::store::sessions::{self, LoginAttempt, SessionKind};
 use crate::store::users::{self, User};
 

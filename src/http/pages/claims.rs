@@ -15,14 +15,14 @@ use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::auth::Role;
 use crate::domain::claims::settlement::LossCategory;
 use crate::domain::claims::{Stage, Transition};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::api::claims::{ClaimQuery, attach, read_upload};
 use crate::http::extract::{ClientIp, CurrentUser, Form, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::claims::{
     self, ApprovalRequest, Claim, ClaimFile, ClaimSettings, LOSS_KINDS, LossItemRequest, PaymentRequest,
     RegisterRequest, ReportRequest, ReserveChange, ReserveRequest, SettleRequest, StepRequest, SurveyRequest,

@@ -13,12 +13,12 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::auth::Role;
 use crate::domain::commission::{StatementStatus, Terms, Tier};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{CurrentUser, Form, Path, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::commission::{self, Agreement, AgreementRequest, Statement};
 use crate::store::dealers::{self, Dealer};
 use crate::store::sessions::SessionUser;

@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::auth::Role;
 use crate::domain::dealers::{DealerFacts, DealerStatus, check_facts, split_brands};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{CurrentUser, Form, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::dealers::{self, Dealer, DealerFilter, DealerWrite};
 use crate::store::{Page, PageRequest};
 
@@ -162,7 +162,7 @@ pub async fn add_qualification(
         valid_from,
         valid_to,
     };
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = crate::store::begin_write(&state.db).await?;
     match crate::store::users::add_qualification(&tx, &actor, seller, qualification).await {
         Ok(()) => {
             tx.commit().await?;

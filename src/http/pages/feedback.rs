@@ -10,8 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::auth::{Role, Scope};
 use crate::domain::feedback::{
     Category, ComplaintCategory, Dimension, FeedbackStatus, MAX_RATING, MIN_RATING, Quarter, Rating, Urgency,
@@ -21,6 +19,8 @@ use crate::http::api::feedback::{
     ComplaintQuery, FeedbackForm, FeedbackQuery, QuarterQuery, VisitQuery, accept_feedback, read_feedback_form,
 };
 use crate::http::extract::{CurrentUser, Form, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::complaints::{self, Complaint, ComplaintFile, ComplaintRequest};
 use crate::store::dealers::{self, Dealer, DealerFilter};
 use crate::store::feedback::{self, FeedbackItem, new_submission_ref};

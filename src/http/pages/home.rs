@@ -5,10 +5,10 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crate::app::AppState;
 use crate::domain::auth::Role;
 use crate::error::AppResult;
 use crate::http::extract::CurrentUser;
+use crate::state::AppState;
 use crate::store::PageRequest;
 use crate::store::dealers::{self, Dealer, DealerFilter};
 

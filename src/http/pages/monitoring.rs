@@ -7,11 +7,11 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use rust_decimal::Decimal;
 
-use crate::app::AppState;
 use crate::domain::monitoring::{Band, Thresholds};
 use crate::error::AppResult;
 use crate::http::api::monitoring::{self as api, Dashboard, FiguresQuery, PortfolioRow};
 use crate::http::extract::{CurrentUser, Path, Query};
+use crate::state::AppState;
 use crate::store::dealers::Dealer;
 
 use super::Shell;
@@ -279,7 +279,7 @@ pub async fn acknowledge(
     use axum::response::IntoResponse;
     let _ = form.csrf;
     let version: i32 = form.version.trim().parse().unwrap_or(0);
-    let tx = crate::db::begin_write(&state.db).await?;
+    let tx = crate::store::begin_write(&state.db).await?;
     match crate::store::monitoring::acknowledge(&tx, &actor, &user.scope, id, version, &form.note).await {
         Ok(()) => {
             tx.commit().await?;

@@ -13,13 +13,13 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::auth::Role;
 use crate::domain::underwriting::rating::{AccidentHistory, CoverageChoice};
 use crate::domain::underwriting::{BusinessType, Product, QuoteStatus, RatingDocument};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{CurrentUser, Form, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::dealers::{self, Dealer, DealerFilter};
 use crate::store::policies::{self, Cancellation, Endorsement, Policy, PolicyFilter, RenewalCandidate};
 use crate::store::quotes::{self, OwnerRequest, Quote, QuoteFilter, QuoteRequest, VehicleRequest};

@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::db::begin_write;
 use crate::domain::auth::{Role, password_problem};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::api::users::hash_in_background;
 use crate::http::extract::{Form, Path, Query, RequestActor};
+use crate::state::AppState;
+use crate::store::begin_write;
 use crate::store::users::{self, NewUser, User, UserChange, UserFilter, UserSummary};
 use crate::store::{Page, PageRequest};
 
