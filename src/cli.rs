@@ -17,11 +17,11 @@ use tracing_subscriber::EnvFilter;
 use crate::app::{self, AppState};
 use crate::config::{DatabaseConfig, ServeConfig};
 use crate::db::{self, Migrator};
-use crate::store::begin_write;
 use crate::demo::{self, DemoOptions};
 use crate::domain::auth::{Role, hash_password, password_problem};
 use crate::store::PageRequest;
 use crate::store::audit::{self, Actor, Verification};
+use crate::store::begin_write;
 use crate::store::users::{self, NewUser, UserChange, UserFilter};
 
 #[derive(Debug, Parser)]

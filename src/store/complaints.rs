@@ -19,9 +19,9 @@ use crate::store::sessions::SessionUser;
 use entity::{complaint_events, complaints, dealers, user_dealers, users};
 
 use super::audit::{self, Actor, Change};
-use super::users::display_names as user_names;
 use super::dealers::in_scope;
 use super::feedback::dealer_labels;
+use super::users::display_names as user_names;
 use super::{Page, PageRequest, now};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -18,9 +18,9 @@ use crate::error::{AppError, AppResult, FieldError};
 use entity::{complaints, dealers, feedback, visit_follow_ups, visits};
 
 use super::audit::{self, Actor, Change};
-use super::users::display_names as user_names;
 use super::dealers::in_scope;
 use super::surveys::{self, Survey};
+use super::users::display_names as user_names;
 use super::{Page, PageRequest, now};
 
 /// How far back a store may date its feedback (a week's notes typed up on Monday, and then some).

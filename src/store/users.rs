@@ -454,7 +454,10 @@ pub async fn works_in_scope(
 }
 
 /// Display names of users by id (for lists that name who did what).
-pub(crate) async fn display_names(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
+pub(crate) async fn display_names(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(std::collections::HashMap::new());
     }

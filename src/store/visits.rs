@@ -15,10 +15,10 @@ use crate::store::sessions::SessionUser;
 use entity::{visit_follow_ups, visits};
 
 use super::audit::{self, Actor, Change};
-use super::users::display_names as user_names;
 use super::complaints::may_hold;
 use super::dealers::in_scope;
 use super::feedback::dealer_labels;
+use super::users::display_names as user_names;
 use super::{Page, PageRequest, now};
 
 /// How far ahead a visit may be planned.

@@ -126,6 +126,27 @@ pub fn check_removal(paid_on_claim: Decimal) -> Result<(), Problem> {
     Ok(())
 }
 
+/// Where the car is repaired: the dealer's own shop (a repair referral, 送修) only when the dealer has one; another
+/// shop's name up to 200 characters. Returns the shop's name, if any.
+pub fn check_repair_shop(
+    at_dealer: bool,
+    dealer_has_shop: bool,
+    dealer_name: &str,
+    other_shop: Option<&str>,
+) -> Result<Option<String>, Problem> {
+    if at_dealer {
+        if !dealer_has_shop {
+            return Err(Problem::new("repair_at_dealer", "no_shop", "this dealer has no repair shop of its own"));
+        }
+        return Ok(Some(dealer_name.to_string()));
+    }
+    let shop = other_shop.map(str::trim).filter(|s| !s.is_empty());
+    if shop.is_some_and(|s| s.chars().count() > 200) {
+        return Err(Problem::new("repair_shop", "too_long", "up to 200 characters"));
+    }
+    Ok(shop.map(str::to_string))
+}
+
 /// A survey is finished only with at least one assessed loss item.
 pub fn check_survey(live_items: usize) -> Result<(), Problem> {
     if live_items == 0 {
@@ -198,6 +219,14 @@ mod tests {
     fn items_paid_against_are_not_removed() {
         assert_eq!(check_removal(dec!(0.01)).unwrap_err().code, "paid_against");
         assert!(check_removal(dec!(0)).is_ok());
+    }
+
+    #[test]
+    fn a_repair_referral_needs_the_dealers_own_shop() {
+        assert_eq!(check_repair_shop(true, false, "4S店", None).unwrap_err().code, "no_shop");
+        assert_eq!(check_repair_shop(true, true, "4S店", Some("x")).unwrap(), Some("4S店".to_string()));
+        assert_eq!(check_repair_shop(false, true, "4S店", Some("  ")).unwrap(), None);
+        assert_eq!(check_repair_shop(false, true, "4S店", Some(&"厂".repeat(201))).unwrap_err().code, "too_long");
     }
 
     #[test]

@@ -143,6 +143,29 @@ pub fn owner_message(stage: Stage, paid_any: bool, settlement_withdrawn: bool) -
     }
 }
 
+/// The note a step needs: declining gives its reason, reopening says why; no note is longer than 2,000 characters.
+pub fn check_step_note(transition: Transition, note: &str) -> Vec<crate::domain::problem::Problem> {
+    use crate::domain::problem::Problem;
+    let mut problems = Vec::new();
+    let note = note.trim();
+    if transition.needs_note() && note.is_empty() {
+        let message = match transition {
+            Transition::Decline => "give the reason for declining",
+            _ => "say why the claim is reopened",
+        };
+        problems.push(Problem::new("note", "required", message));
+    }
+    if note.chars().count() > 2000 {
+        problems.push(Problem::new("note", "too_long", "up to 2000 characters"));
+    }
+    problems
+}
+
+/// Who may handle or survey a claim: an active claims adjuster.
+pub fn may_handle_claims(role: Option<crate::domain::auth::Role>, disabled: bool) -> bool {
+    role == Some(crate::domain::auth::Role::ClaimsAdjuster) && !disabled
+}
+
 /// The single table of legal moves, so `next_stage` and `allowed` cannot disagree.
 fn target(from: Stage, transition: Transition) -> Option<Stage> {
     use Stage as S;
@@ -369,6 +392,23 @@ mod tests {
         assert_eq!(owner_message(Stage::Closed, true, false), "closed");
         assert_eq!(owner_message(Stage::Closed, true, true), "closed_unpaid");
         assert_eq!(owner_message(Stage::Surveyed, false, false), "surveyed");
+    }
+
+    #[test]
+    fn declining_and_reopening_need_a_note() {
+        assert_eq!(check_step_note(Transition::Decline, " ")[0].code, "required");
+        assert_eq!(check_step_note(Transition::Reopen, "")[0].code, "required");
+        assert!(check_step_note(Transition::Close, "").is_empty());
+        assert_eq!(check_step_note(Transition::Close, &"长".repeat(2001))[0].code, "too_long");
+    }
+
+    #[test]
+    fn only_an_active_adjuster_handles_claims() {
+        use crate::domain::auth::Role;
+        assert!(may_handle_claims(Some(Role::ClaimsAdjuster), false));
+        assert!(!may_handle_claims(Some(Role::ClaimsAdjuster), true));
+        assert!(!may_handle_claims(Some(Role::SalesAssistant), false));
+        assert!(!may_handle_claims(None, false));
     }
 
     #[test]

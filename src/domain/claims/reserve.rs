@@ -59,9 +59,43 @@ pub fn check_close(pending_approval: bool, unpaid: &[(String, Decimal)]) -> Resu
     ))
 }
 
-/// A reserve set by hand is 0 or more; a change needs its reason.
-pub fn check_reserve_change(target: Decimal, note: &str) -> Vec<Problem> {
+/// The reserves given when a claim is registered or reopened: at least one, each for a coverage in force at the
+/// accident, each coverage once, each above 0 and to the fen. Returns them checked, or every problem.
+pub fn check_initial_reserves(
+    requested: &[(String, Decimal)],
+    coverages: &[String],
+) -> Result<Vec<(String, Decimal)>, Vec<Problem>> {
     let mut problems = Vec::new();
+    let mut checked: Vec<(String, Decimal)> = Vec::new();
+    if requested.is_empty() {
+        problems.push(Problem::new("reserves", "required", "choose at least one coverage hit, with its reserve"));
+    }
+    for (i, (coverage, amount)) in requested.iter().enumerate() {
+        if !coverages.contains(coverage) {
+            problems.push(Problem::new(
+                format!("reserves[{i}].coverage"),
+                "not_covered",
+                format!("{coverage} is not a coverage of the policies in force; choose from {}", coverages.join(", ")),
+            ));
+        } else if checked.iter().any(|(c, _)| c == coverage) {
+            problems.push(Problem::new(format!("reserves[{i}].coverage"), "duplicate", "each coverage once"));
+        } else if amount.normalize().scale() > 2 {
+            problems.push(Problem::new(format!("reserves[{i}].reserve"), "invalid", "an amount to the fen"));
+        } else if *amount <= Decimal::ZERO {
+            problems.push(Problem::new(format!("reserves[{i}].reserve"), "not_positive", "a reserve is above 0"));
+        } else {
+            checked.push((coverage.clone(), *amount));
+        }
+    }
+    if problems.is_empty() { Ok(checked) } else { Err(problems) }
+}
+
+/// A reserve set by hand is for a coverage in force at the accident, 0 or more; a change needs its reason.
+pub fn check_reserve_change(coverage: &str, coverages: &[String], target: Decimal, note: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if !coverages.iter().any(|c| c == coverage) {
+        problems.push(Problem::new("coverage", "not_covered", format!("choose from {}", coverages.join(", "))));
+    }
     if target < Decimal::ZERO {
         problems.push(Problem::new("reserve", "invalid", "an amount of 0 or more with at most 2 decimals"));
     }
@@ -118,8 +152,31 @@ mod tests {
 
     #[test]
     fn a_reserve_change_needs_a_reason_and_no_negative_amount() {
-        let codes: Vec<String> = check_reserve_change(dec!(-1), " ").into_iter().map(|p| p.code).collect();
-        assert_eq!(codes, vec!["invalid", "required"]);
-        assert!(check_reserve_change(dec!(0), "定损下调").is_empty());
+        let covered = vec!["vehicle_damage".to_string()];
+        let codes: Vec<String> =
+            check_reserve_change("driver", &covered, dec!(-1), " ").into_iter().map(|p| p.code).collect();
+        assert_eq!(codes, vec!["not_covered", "invalid", "required"]);
+        assert!(check_reserve_change("vehicle_damage", &covered, dec!(0), "定损下调").is_empty());
+    }
+
+    #[test]
+    fn initial_reserves_are_for_covered_coverages_once_each_and_above_zero() {
+        let covered = vec!["vehicle_damage".to_string(), "third_party".to_string()];
+        let ok = check_initial_reserves(&[("vehicle_damage".into(), dec!(8000))], &covered).unwrap();
+        assert_eq!(ok, vec![("vehicle_damage".to_string(), dec!(8000))]);
+        let problems = check_initial_reserves(
+            &[
+                ("driver".into(), dec!(1)),
+                ("vehicle_damage".into(), dec!(0)),
+                ("third_party".into(), dec!(1.001)),
+                ("third_party".into(), dec!(10)),
+                ("third_party".into(), dec!(10)),
+            ],
+            &covered,
+        )
+        .unwrap_err();
+        let codes: Vec<&str> = problems.iter().map(|p| p.code.as_str()).collect();
+        assert_eq!(codes, vec!["not_covered", "not_positive", "invalid", "duplicate"]);
+        assert_eq!(check_initial_reserves(&[], &covered).unwrap_err()[0].code, "required");
     }
 }

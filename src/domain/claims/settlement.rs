@@ -282,6 +282,23 @@ impl Settlement {
 /// The commercial coverages a settlement answers with.
 pub const SETTLED_COVERAGES: [&str; 4] = ["vehicle_damage", "third_party", "driver", "passenger"];
 
+/// A settlement request: a liability share from 0 to 1 (to the millionth), deductibles for commercial coverages only,
+/// and loss items to settle.
+pub fn check_request(
+    liability_share: Decimal,
+    deductibles: &BTreeMap<String, Decimal>,
+    loss_items: usize,
+) -> Vec<Problem> {
+    let mut problems = check_deductibles(deductibles);
+    if liability_share < Decimal::ZERO || liability_share > Decimal::ONE || liability_share.normalize().scale() > 6 {
+        problems.push(Problem::new("liability_share", "out_of_range", "a share from 0 to 1"));
+    }
+    if loss_items == 0 {
+        problems.push(Problem::new("loss_items", "required", "there are no loss items to settle"));
+    }
+    problems
+}
+
 /// Deductibles are given for commercial coverages only, as amounts of 0 or more to the fen.
 pub fn check_deductibles(deductibles: &BTreeMap<String, Decimal>) -> Vec<Problem> {
     let mut problems = Vec::new();

@@ -498,41 +498,20 @@ pub struct RegisterRequest {
     pub note: String,
 }
 
-fn check_reserves(
+/// The reserves as sent, checked against the coverages in force at the accident, in fen.
+fn checked_reserves(
     reserves: &[ReserveRequest],
     coverages: &[String],
     errors: &mut Vec<FieldError>,
-) -> Vec<(String, i64)> {
-    let mut out = Vec::new();
-    if reserves.is_empty() {
-        errors.push(FieldError::new("reserves", "required", "choose at least one coverage hit, with its reserve"));
-    }
-    for (i, r) in reserves.iter().enumerate() {
-        if !coverages.contains(&r.coverage) {
-            errors.push(FieldError::new(
-                format!("reserves[{i}].coverage"),
-                "not_covered",
-                format!(
-                    "{} is not a coverage of the policies in force; choose from {}",
-                    r.coverage,
-                    coverages.join(", ")
-                ),
-            ));
-            continue;
-        }
-        if out.iter().any(|(c, _)| c == &r.coverage) {
-            errors.push(FieldError::new(format!("reserves[{i}].coverage"), "duplicate", "each coverage once"));
-            continue;
-        }
-        match to_fen(r.reserve) {
-            Ok(f) if f > 0 => out.push((r.coverage.clone(), f)),
-            Ok(_) => {
-                errors.push(FieldError::new(format!("reserves[{i}].reserve"), "not_positive", "a reserve is above 0"))
-            }
-            Err(e) => errors.push(FieldError::new(format!("reserves[{i}].reserve"), "invalid", e.to_string())),
+) -> AppResult<Vec<(String, i64)>> {
+    let requested: Vec<(String, Decimal)> = reserves.iter().map(|r| (r.coverage.clone(), r.reserve)).collect();
+    match reserve::check_initial_reserves(&requested, coverages) {
+        Ok(checked) => checked.into_iter().map(|(coverage, amount)| Ok((coverage, fen(amount)?))).collect(),
+        Err(problems) => {
+            errors.extend(problems);
+            Ok(Vec::new())
         }
     }
-    out
 }
 
 async fn check_adjuster(
@@ -542,7 +521,8 @@ async fn check_adjuster(
     errors: &mut Vec<FieldError>,
 ) -> AppResult<()> {
     let user = users::Entity::find_by_id(id).one(tx).await?;
-    if !user.is_some_and(|u| u.role == Role::ClaimsAdjuster.as_str() && !u.disabled) {
+    let (role, disabled) = user.map(|u| (Role::parse(&u.role), u.disabled)).unwrap_or((None, true));
+    if !flow::may_handle_claims(role, disabled) {
         errors.push(FieldError::new(field, "not_adjuster", "choose an active claims adjuster"));
     }
     Ok(())
@@ -561,7 +541,7 @@ pub async fn register(
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let coverages = settlement::coverages_at_accident(tx, &row).await?;
     let mut errors = Vec::new();
-    let reserves = check_reserves(&request.reserves, &coverages, &mut errors);
+    let reserves = checked_reserves(&request.reserves, &coverages, &mut errors)?;
     let handler = request.handler_id.unwrap_or(actor_id);
     check_adjuster(tx, "handler_id", handler, &mut errors).await?;
     if let Some(surveyor) = request.surveyor_id {
@@ -757,17 +737,16 @@ pub async fn survey(
     let surveyor = request.surveyor_id.or(row.surveyor_id).unwrap_or(actor_id);
     check_adjuster(tx, "surveyor_id", surveyor, &mut errors).await?;
     let dealer = dealers::Entity::find_by_id(row.dealer_id).one(tx).await?.ok_or(AppError::NotFound)?;
-    let shop = if request.repair_at_dealer {
-        if !dealer.has_repair_shop {
-            errors.push(FieldError::new("repair_at_dealer", "no_shop", "this dealer has no repair shop of its own"));
-        }
-        Some(dealer.name.clone())
-    } else {
-        request.repair_shop.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
-    };
-    if shop.as_ref().is_some_and(|s| s.chars().count() > 200) {
-        errors.push(FieldError::new("repair_shop", "too_long", "up to 200 characters"));
-    }
+    let shop = loss::check_repair_shop(
+        request.repair_at_dealer,
+        dealer.has_repair_shop,
+        &dealer.name,
+        request.repair_shop.as_deref(),
+    )
+    .unwrap_or_else(|problem| {
+        errors.push(problem);
+        None
+    });
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -840,12 +819,8 @@ pub async fn change_reserve(
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     require_stage(stage, &[Stage::Registered, Stage::Surveyed, Stage::Settled], "reserves change")?;
     let coverages = settlement::coverages_at_accident(tx, &row).await?;
-    let mut errors = Vec::new();
-    if !coverages.contains(&request.coverage) {
-        errors.push(FieldError::new("coverage", "not_covered", format!("choose from {}", coverages.join(", "))));
-    }
     let target = to_fen(request.reserve).unwrap_or(-1);
-    errors.extend(reserve::check_reserve_change(from_fen(target), &request.note));
+    let errors = reserve::check_reserve_change(&request.coverage, &coverages, from_fen(target), &request.note);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -885,21 +860,10 @@ pub async fn step(
     let to = flow::next_stage(stage, transition).map_err(illegal)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let note = request.note.trim();
-    let mut errors = Vec::new();
-    if transition.needs_note() && note.is_empty() {
-        let message = if transition == Transition::Decline {
-            "give the reason for declining"
-        } else {
-            "say why the claim is reopened"
-        };
-        errors.push(FieldError::new("note", "required", message));
-    }
-    if note.chars().count() > 2000 {
-        errors.push(FieldError::new("note", "too_long", "up to 2000 characters"));
-    }
+    let mut errors = flow::check_step_note(transition, note);
     let reserves = if transition == Transition::Reopen {
         let coverages = settlement::coverages_at_accident(tx, &row).await?;
-        check_reserves(&request.reserves, &coverages, &mut errors)
+        checked_reserves(&request.reserves, &coverages, &mut errors)?
     } else {
         Vec::new()
     };

@@ -81,18 +81,12 @@ pub async fn settle(
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     let to = flow::next_stage(stage, Transition::Settle).map_err(illegal)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
-    let mut errors = settlement::check_deductibles(&request.deductibles);
-    let share_micros = rate_to_micros(request.liability_share).unwrap_or(-1);
-    if !(0..=1_000_000).contains(&share_micros) {
-        errors.push(FieldError::new("liability_share", "out_of_range", "a share from 0 to 1"));
-    }
     let assessed = assessed_losses(tx, id).await?;
-    if assessed.is_empty() {
-        errors.push(FieldError::new("loss_items", "required", "there are no loss items to settle"));
-    }
+    let errors = settlement::check_request(request.liability_share, &request.deductibles, assessed.len());
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    let share_micros = rate_to_micros(request.liability_share).map_err(|e| AppError::Internal(e.into()))?;
     let cover = cover_at_accident(tx, &row, &request.deductibles).await?;
     let paid = amounts(paid_by_coverage(tx, id).await?);
     let calculation =
