@@ -45,15 +45,10 @@ pub struct DealerFacts {
 }
 
 /// One problem with one field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FactProblem {
-    pub field: &'static str,
-    pub code: &'static str,
-    pub message: String,
-}
+pub type FactProblem = crate::domain::problem::Problem;
 
 fn problem(field: &'static str, code: &'static str, message: impl Into<String>) -> FactProblem {
-    FactProblem { field, code, message: message.into() }
+    FactProblem::new(field, code, message)
 }
 
 /// Dealer codes are what people type and search: 2–32 of A–Z, 0–9 and '-'.
@@ -213,7 +208,7 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<ImportRow>, Vec<ImportProblem>> 
                 problems.extend(row_problems);
                 problems.extend(fact_problems.into_iter().map(|p| ImportProblem {
                     line,
-                    field: p.field.into(),
+                    field: p.field,
                     message: p.message,
                 }));
             }

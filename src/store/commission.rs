@@ -248,9 +248,7 @@ pub async fn create_agreement(
     let filed = filed_in_force(tx, request.terms.valid_from).await?;
     let problems = commission::validate_terms(&request.terms, &dealer.region, &filed.document);
     if !problems.is_empty() {
-        return Err(AppError::Validation(
-            problems.into_iter().map(|p| FieldError::new(p.field, p.code, p.message)).collect(),
-        ));
+        return Err(AppError::Validation(problems));
     }
     let existing: Vec<Agreement> = commission_agreements::Entity::find()
         .filter(commission_agreements::Column::DealerId.eq(dealer_id))

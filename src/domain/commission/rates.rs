@@ -30,19 +30,7 @@ pub struct FiledRates {
 }
 
 /// One thing wrong with an input, addressed by field path so a form can show it next to the field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct Problem {
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
-impl Problem {
-    pub(super) fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code: code.to_owned(), message: message.into() }
-    }
-}
+pub use crate::domain::problem::Problem;
 
 impl FiledRates {
     /// Defaults: compulsory cap 0.04 and, for every region ("*"): compulsory 0–0.04 for all business types; commercial new_car 0.05–0.25, renewal 0.05–0.20, transfer_in 0.05–0.22; plus a stricter filing for "广东": commercial new_car 0.08–0.22 (to show that the most specific filing wins).

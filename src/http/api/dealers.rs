@@ -88,7 +88,7 @@ pub struct DealerUpdate {
 
 /// Turns domain problems into the API's field errors.
 pub fn facts_errors(problems: Vec<crate::domain::dealers::FactProblem>) -> AppError {
-    AppError::Validation(problems.into_iter().map(|p| FieldError::new(p.field, p.code, p.message)).collect())
+    AppError::Validation(problems)
 }
 
 /// Creates a dealer (administrators, and channel managers for themselves). Send an `Idempotency-Key` to make retries safe.

@@ -226,7 +226,7 @@ impl DealerForm {
         );
         let mut errors: Vec<FieldError> = match &checked {
             Ok(_) => Vec::new(),
-            Err(problems) => problems.iter().map(|p| FieldError::new(p.field, p.code, p.message.clone())).collect(),
+            Err(problems) => problems.to_vec(),
         };
         if status.is_none() {
             errors.push(FieldError::new("status", "required", "choose a status"));
