@@ -836,6 +836,10 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "司机、乘客险的损失须写明伤者或座位：每人以每座限额为限",
         "Name the injured person or seat: driver and passenger cover pay each person up to the per-seat limit",
     ),
+    ("field_error.wrong_stage", "案件当前所处环节不能进行此操作", "The claim's stage does not allow this"),
+    ("field_error.none_pending", "没有等待审批的理算", "No settlement is waiting for approval"),
+    ("field_error.none_approved", "没有已审批的理算", "There is no approved settlement"),
+    ("field_error.read_only", "案件已结束，案卷只读", "The claim is over; its file is read-only"),
     (
         "field_error.unpaid",
         "已审批的赔款尚未付清，不能结案：请支付余款，或撤回理算并写明原因",

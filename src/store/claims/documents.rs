@@ -23,7 +23,8 @@ pub async fn attach_document(
 ) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, version).await?;
     if !stage.is_editable() {
-        return Err(AppError::Conflict(format!("the claim is {}; its file is read-only", stage.as_str())));
+        let message = format!("the claim is {}; its file is read-only", stage.as_str());
+        return Err(AppError::Refused(FieldError::new("stage", "read_only", message)));
     }
     let totals = bump(tx, &row, None, Vec::new()).await?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;

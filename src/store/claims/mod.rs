@@ -698,7 +698,8 @@ fn require_stage(stage: Stage, allowed: &[Stage], what: &str) -> AppResult<()> {
         return Ok(());
     }
     let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-    Err(AppError::Conflict(format!("{what} only while the claim is {}; it is {}", names.join(" or "), stage.as_str())))
+    let message = format!("{what} only while the claim is {}; it is {}", names.join(" or "), stage.as_str());
+    Err(AppError::Refused(FieldError::new("stage", "wrong_stage", message)))
 }
 
 /// Survey done: surveyor, repair shop.

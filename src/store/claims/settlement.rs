@@ -329,7 +329,9 @@ pub async fn approve_settlement(
         .filter(claim_settlements::Column::Status.eq("pending_approval"))
         .one(tx)
         .await?
-        .ok_or_else(|| AppError::Conflict("no settlement is waiting for approval".into()))?;
+        .ok_or_else(|| {
+            AppError::Refused(FieldError::new("settlement", "none_pending", "no settlement is waiting for approval"))
+        })?;
     let to = flow::next_stage(stage, Transition::Settle).map_err(illegal)?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let calculation = calculation_of(&pending)?;
@@ -385,9 +387,9 @@ pub async fn pay(
 ) -> AppResult<i64> {
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     require_stage(stage, &[Stage::Settled], "payments are made")?;
-    let approved = approved_settlement(tx, id)
-        .await?
-        .ok_or_else(|| AppError::Conflict("there is no approved settlement to pay".into()))?;
+    let approved = approved_settlement(tx, id).await?.ok_or_else(|| {
+        AppError::Refused(FieldError::new("settlement", "none_approved", "there is no approved settlement to pay"))
+    })?;
     let calculation = calculation_of(&approved)?;
     let payee = request.payee.trim();
     let mut errors = Vec::new();
@@ -485,9 +487,9 @@ pub async fn withdraw_settlement(
     if note.is_empty() || note.chars().count() > 2000 {
         return Err(AppError::field("note", "required", "say why the settlement is withdrawn (up to 2000 characters)"));
     }
-    let approved = approved_settlement(tx, id)
-        .await?
-        .ok_or_else(|| AppError::Conflict("there is no approved settlement to withdraw".into()))?;
+    let approved = approved_settlement(tx, id).await?.ok_or_else(|| {
+        AppError::Refused(FieldError::new("settlement", "none_approved", "there is no approved settlement to withdraw"))
+    })?;
     let actor_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let mut totals = bump(tx, &row, None, Vec::new()).await?;
     claim_settlements::Entity::update_many()
