@@ -80,7 +80,9 @@ async fn issue(app: &TestApp, token: &str, quote_id: &Value) -> reqwest::Respons
 async fn a_seller_quotes_and_issues_both_policies(app: TestApp) {
     let dealer = store(&app).await;
     let token = app.token("sa").await;
-    let quote = quote(&app, &token, &quote_body(dealer)).await;
+    let mut body = quote_body(dealer);
+    body["pricing_coefficient"] = json!("0.90");
+    let quote = quote(&app, &token, &body).await;
     assert_eq!(quote["status"], "accepted");
     assert_eq!(quote["owner_id_number"], "110105********002X", "the owner's ID is masked");
     assert_eq!(quote["owner_phone"], "138****8000");
@@ -104,6 +106,9 @@ async fn a_seller_quotes_and_issues_both_policies(app: TestApp) {
     let start = NaiveDate::parse_from_str(policies[0]["start_date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
     assert_eq!(start, today() + Duration::days(1), "cover starts the next day at 00:00");
     assert_eq!(policies[0]["business_type"], "new_car");
+    // The channel coefficient prices the commercial premium only; the compulsory policy carries 1.
+    assert_eq!(policies[0]["pricing_coefficient"], "1");
+    assert_eq!(policies[1]["pricing_coefficient"], "0.9");
     let shown: Value = app.get_json(&format!("/api/v1/policies/{}", policies[1]["id"]), &token).await;
     assert_eq!(shown["versions"][0]["kind"], "issue");
     assert_eq!(shown["coverages"].as_array().unwrap().len(), 2);

@@ -365,7 +365,9 @@ pub async fn insert_sales(
                     end_date: Set(period.end),
                     status: Set(if sale.cancelled.is_some() { "cancelled" } else { "in_force" }.into()),
                     premium_fen: Set(fen(premium)?),
-                    pricing_coefficient_micros: Set(rate_to_micros(sale.pricing_coefficient)?),
+                    pricing_coefficient_micros: Set(rate_to_micros(
+                        product.pricing_coefficient(sale.pricing_coefficient),
+                    )?),
                     ncd_level: Set(sale.ncd_level),
                     rating_version_id: Set(rating_version_id),
                     cancelled_from: Set(sale.cancelled.map(|(day, _)| day)),

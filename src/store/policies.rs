@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::domain::auth::Scope;
 use crate::domain::claims::cover::{self, CoverLine};
-use crate::domain::money::{from_fen, rate_from_micros, to_fen};
+use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, to_fen};
 use crate::domain::monitoring::{PolicyFact, Rollup};
 use crate::domain::underwriting::identity;
 use crate::domain::underwriting::lifecycle::{self, Period};
@@ -384,7 +384,10 @@ async fn insert_policies(
             end_date: Set(period.end),
             status: Set("in_force".into()),
             premium_fen: Set(fen(premium)?),
-            pricing_coefficient_micros: Set(quote.pricing_coefficient_micros),
+            pricing_coefficient_micros: Set(rate_to_micros(
+                product.pricing_coefficient(rate_from_micros(quote.pricing_coefficient_micros)),
+            )
+            .map_err(|e| AppError::Internal(e.into()))?),
             ncd_level: Set(quote.ncd_level),
             rating_version_id: Set(quote.rating_version_id),
             cancelled_from: Set(None),

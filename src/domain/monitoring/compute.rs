@@ -360,7 +360,12 @@ pub(super) struct Segment {
 /// from its effective day, all stopping at the end of cover. Empty stretches are left out.
 pub(super) fn premium_segments(policy: &PolicyFact) -> Vec<Segment> {
     let cover_end = cover_end(policy);
-    let coefficient_micros = crate::domain::money::rate_to_micros(policy.pricing_coefficient).ok().filter(|c| *c > 0);
+    // Only commercial premium carries the channel coefficient; compulsory premium enters as it is.
+    let coefficient = match crate::domain::underwriting::Product::parse(&policy.product) {
+        Some(product) => product.pricing_coefficient(policy.pricing_coefficient),
+        None => policy.pricing_coefficient,
+    };
+    let coefficient_micros = crate::domain::money::rate_to_micros(coefficient).ok().filter(|c| *c > 0);
     let mut out = Vec::new();
     for (i, (effective, premium)) in policy.segments.iter().enumerate() {
         // The issue premium applies from the start even if its effective day was recorded otherwise.

@@ -1163,3 +1163,35 @@ fn writes_kept_as_differences_add_up_to_the_rebuilt_totals() {
         assert_eq!(kept, Rollup::from_facts(&facts));
     }
 }
+
+#[test]
+fn dealers_differing_only_in_pricing_coefficient_read_the_same_price_normalised_loss_ratio() {
+    // Each sells one car a year: compulsory 950.00 (statutory, no coefficient) and commercial at base 4,000.00 times
+    // the channel coefficient, 1.00 at one dealer and 0.85 at the other; each pays 3,000.00 of claims.
+    let book = |coefficient: Decimal| {
+        let compulsory = PolicyFact {
+            product: "compulsory".into(),
+            // As stored before compulsory policies carried 1: the rule must not divide compulsory premium by it.
+            pricing_coefficient: coefficient,
+            ..policy(1, 1, "2026-01-01", "2027-01-01", dec!(950))
+        };
+        let commercial = PolicyFact {
+            pricing_coefficient: coefficient,
+            ..policy(2, 1, "2026-01-01", "2027-01-01", dec!(4000) * coefficient)
+        };
+        Facts {
+            policies: vec![compulsory, commercial],
+            claims: vec![claim(1, "2026-03-01", "closed")],
+            payments: vec![payment(1, "2026-03-10", dec!(3000))],
+            ..Facts::default()
+        }
+    };
+    let year = p("2026-01-01", "2027-01-01");
+    let full = fig(&book(dec!(1.00)), year.clone());
+    let discounted = fig(&book(dec!(0.85)), year);
+    // Normalised premium 950 + 4000 = 4950 at both: 3000 / 4950 = 60.6%.
+    assert_eq!(full.price_normalised_loss_ratio, Some(dec!(3000) / dec!(4950)));
+    assert_eq!(discounted.price_normalised_loss_ratio, full.price_normalised_loss_ratio);
+    // The plain loss ratios differ with the premium charged.
+    assert_ne!(full.loss_ratio, discounted.loss_ratio);
+}

@@ -101,6 +101,20 @@ impl Product {
     pub fn policy_number(self, year: i32, id: i64) -> String {
         format!("{}{year}{id:010}", self.number_prefix())
     }
+
+    /// Reads a product code back; None for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Product::Compulsory, Product::Commercial].into_iter().find(|product| product.as_str() == text)
+    }
+
+    /// The pricing coefficient a policy of this product carries. The channel coefficient prices commercial premium
+    /// only; compulsory premium is statutory and never carries it, so its policy carries 1.
+    pub fn pricing_coefficient(self, quoted: rust_decimal::Decimal) -> rust_decimal::Decimal {
+        match self {
+            Product::Compulsory => rust_decimal::Decimal::ONE,
+            Product::Commercial => quoted,
+        }
+    }
 }
 
 /// Where a quote stands.
@@ -146,6 +160,15 @@ impl QuoteStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compulsory_premium_never_carries_the_channel_coefficient() {
+        let quoted = rust_decimal::Decimal::new(85, 2);
+        assert_eq!(Product::Compulsory.pricing_coefficient(quoted), rust_decimal::Decimal::ONE);
+        assert_eq!(Product::Commercial.pricing_coefficient(quoted), quoted);
+        assert_eq!(Product::parse("compulsory"), Some(Product::Compulsory));
+        assert_eq!(Product::parse("Compulsory"), None);
+    }
 
     #[test]
     fn policy_numbers_carry_the_product_series_and_year() {
