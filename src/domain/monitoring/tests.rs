@@ -1187,7 +1187,7 @@ fn dealers_differing_only_in_pricing_coefficient_read_the_same_price_normalised_
         }
     };
     let year = p("2026-01-01", "2027-01-01");
-    let full = fig(&book(dec!(1.00)), year.clone());
+    let full = fig(&book(dec!(1.00)), year);
     let discounted = fig(&book(dec!(0.85)), year);
     // Normalised premium 950 + 4000 = 4950 at both: 3000 / 4950 = 60.6%.
     assert_eq!(full.price_normalised_loss_ratio, Some(dec!(3000) / dec!(4950)));
