@@ -29,6 +29,7 @@ pub fn figure_params(period: Period, now: DateTime<Utc>, targets: &ServiceTarget
         target_hours: [targets.register_hours, targets.survey_hours, targets.settle_hours],
         warning_above_micros: rate_to_micros(bands.warning_above).unwrap_or(defaults.warning_above_micros),
         danger_above_micros: rate_to_micros(bands.danger_above).unwrap_or(defaults.danger_above_micros),
+        upside_down_above_micros: rate_to_micros(bands.upside_down_above).unwrap_or(defaults.upside_down_above_micros),
         ..defaults
     }
 }

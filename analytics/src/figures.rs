@@ -35,6 +35,9 @@ pub struct FigureParams {
     /// Variable-cost-ratio bands in millionths: normal up to `warning_above`, danger above `danger_above`.
     pub warning_above_micros: i64,
     pub danger_above_micros: i64,
+    /// The repair-referral ratio (referred repairs ÷ written premium) above which a dealer is upside down, in
+    /// millionths.
+    pub upside_down_above_micros: i64,
 }
 
 impl FigureParams {
@@ -47,6 +50,7 @@ impl FigureParams {
             target_hours: [24, 48, 120],
             warning_above_micros: 910_000,
             danger_above_micros: 940_000,
+            upside_down_above_micros: 1_000_000,
         }
     }
 
@@ -473,14 +477,16 @@ fn with_ratios(joined: LazyFrame, params: &FigureParams) -> LazyFrame {
             (ratio(col("incurred_fen"), col("claim_count")) / lit(100.0)).alias("severity"),
             ratio(col("referral_value_fen"), col("written_premium_fen")).alias("referral_ratio"),
             ratio(col("renewed"), col("expiring")).alias("renewal_rate"),
-            {
-                let repairs_and_claims = col("referral_value_fen") + col("incurred_fen");
-                repairs_and_claims
-                    .clone()
-                    .gt(col("earned_premium_fen"))
-                    .and(col("earned_premium_fen").gt(lit(0i64)).or(repairs_and_claims.gt(lit(0i64))))
-                    .alias("upside_down")
-            },
+            // Upside down: referred repairs ÷ written premium above the threshold, compared in integers
+            // (value × 10⁶ > written × threshold); with nothing written, any referral. Referred repairs are part of
+            // incurred and are never added to it.
+            when(col("written_premium_fen").gt(lit(0i64)))
+                .then(
+                    (col("referral_value_fen") * lit(1_000_000i64))
+                        .gt(col("written_premium_fen") * lit(params.upside_down_above_micros)),
+                )
+                .otherwise(col("referral_value_fen").gt(lit(0i64)))
+                .alias("upside_down"),
         ])
         .with_column((col("loss_ratio") + col("commission_ratio")).alias("variable_cost_ratio"))
         .with_column(band(params, band_scale).alias("band"));

@@ -337,23 +337,7 @@ pub async fn set_thresholds(
     use entity::dealer_thresholds;
     use sea_orm::ActiveValue::Set;
     use sea_orm::sea_query::{Expr, ExprTrait};
-    let mut errors = Vec::new();
-    let ratio = |d: Decimal| d > Decimal::ZERO && d <= Decimal::from(5);
-    if !ratio(thresholds.target_loss_ratio) {
-        errors.push(FieldError::new(
-            "target_loss_ratio",
-            "out_of_range",
-            "a loss ratio above 0 and at most 5, e.g. 0.75",
-        ));
-    }
-    if !ratio(thresholds.bands.warning_above) || !ratio(thresholds.bands.danger_above) {
-        errors.push(FieldError::new("bands", "out_of_range", "ratios above 0 and at most 5, e.g. 0.91 and 0.94"));
-    } else if thresholds.bands.warning_above >= thresholds.bands.danger_above {
-        errors.push(FieldError::new("bands.danger_above", "not_above_warning", "danger starts above warning"));
-    }
-    if thresholds.rising_months > 12 {
-        errors.push(FieldError::new("rising_months", "out_of_range", "0 (off) to 12 months"));
-    }
+    let errors: Vec<FieldError> = thresholds.problems();
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }

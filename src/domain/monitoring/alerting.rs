@@ -29,6 +29,39 @@ impl Default for Thresholds {
     }
 }
 
+impl Thresholds {
+    /// What is wrong with thresholds a channel manager sets: ratios above 0 and at most 5, danger above warning, a
+    /// rising trend of at most 12 months.
+    pub fn problems(&self) -> Vec<crate::domain::problem::Problem> {
+        use crate::domain::problem::Problem;
+        let mut problems = Vec::new();
+        let ratio = |d: Decimal| d > Decimal::ZERO && d <= Decimal::from(5);
+        if !ratio(self.target_loss_ratio) {
+            problems.push(Problem::new(
+                "target_loss_ratio",
+                "out_of_range",
+                "a loss ratio above 0 and at most 5, e.g. 0.75",
+            ));
+        }
+        if !ratio(self.bands.warning_above) || !ratio(self.bands.danger_above) {
+            problems.push(Problem::new("bands", "out_of_range", "ratios above 0 and at most 5, e.g. 0.91 and 0.94"));
+        } else if self.bands.warning_above >= self.bands.danger_above {
+            problems.push(Problem::new("bands.danger_above", "not_above_warning", "danger starts above warning"));
+        }
+        if !ratio(self.bands.upside_down_above) {
+            problems.push(Problem::new(
+                "bands.upside_down_above",
+                "out_of_range",
+                "a repair-referral ratio above 0 and at most 5, e.g. 1",
+            ));
+        }
+        if self.rising_months > 12 {
+            problems.push(Problem::new("rising_months", "out_of_range", "0 (off) to 12 months"));
+        }
+        problems
+    }
+}
+
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -37,6 +70,7 @@ pub enum AlertKind {
     VariableCostWarning,
     VariableCostDanger,
     UpsideDown,
+    LossRatioAbove100,
     OverdueClaims,
     LossRatioRising,
 }
@@ -109,15 +143,35 @@ pub fn alerts(current: &Figures, recent_months: &[Figures], thresholds: &Thresho
         }
     }
 
-    if current.upside_down {
+    if super::compute::is_upside_down(
+        current.referral_value,
+        current.written_premium,
+        thresholds.bands.upside_down_above,
+    ) {
+        let ratio = current.referral_ratio.map(percent).unwrap_or_else(|| "—".into());
         out.push(alert(
             AlertKind::UpsideDown,
             format!(
-                "referral value {} plus incurred {} exceeds earned premium {}",
-                current.referral_value, current.incurred, current.earned_premium
+                "repairs referred {} are {ratio} of the premium written {}, above the threshold {}",
+                current.referral_value,
+                current.written_premium,
+                percent(thresholds.bands.upside_down_above)
             ),
             [
                 ("referral_value", current.referral_value.to_string()),
+                ("written_premium", current.written_premium.to_string()),
+                ("referral_ratio", current.referral_ratio.map(|d| d.to_string()).unwrap_or_default()),
+                ("threshold", thresholds.bands.upside_down_above.to_string()),
+            ],
+        ));
+    }
+
+    if let Some(loss_ratio) = current.loss_ratio.filter(|ratio| *ratio > Decimal::ONE) {
+        out.push(alert(
+            AlertKind::LossRatioAbove100,
+            format!("loss ratio {} is above 100%: claims cost more than the premium earned", percent(loss_ratio)),
+            [
+                ("loss_ratio", loss_ratio.to_string()),
                 ("incurred", current.incurred.to_string()),
                 ("earned_premium", current.earned_premium.to_string()),
             ],

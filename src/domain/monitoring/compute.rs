@@ -30,19 +30,47 @@ pub enum Band {
     Danger,
 }
 
-/// Variable-cost-ratio thresholds: ≤ `warning_above` is normal, up to and including `danger_above` is a
-/// warning, above it is danger.
+/// The per-dealer lines a dealer's figures are judged against. Variable cost ratio: ≤ `warning_above` is normal, up
+/// to and including `danger_above` is a warning, above it is danger. Repair referrals: above `upside_down_above`
+/// times the premium the dealer wrote, the dealer is upside down (倒挂).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bands {
     pub warning_above: Decimal,
     pub danger_above: Decimal,
+    /// The repair-referral ratio (送修比) above which a dealer is upside down; 1 by default.
+    #[serde(default = "default_upside_down_above")]
+    pub upside_down_above: Decimal,
+}
+
+fn default_upside_down_above() -> Decimal {
+    Decimal::ONE
 }
 
 impl Default for Bands {
-    /// DOMAIN.md: a variable cost ratio above 91% leaves too little for fixed costs; above 94% the business loses money.
+    /// DOMAIN.md: a variable cost ratio above 91% leaves too little for fixed costs; above 94% the business loses money;
+    /// a dealer sent more repair business than the premium it wrote is upside down.
     fn default() -> Self {
-        Bands { warning_above: Decimal::new(91, 2), danger_above: Decimal::new(94, 2) }
+        Bands {
+            warning_above: Decimal::new(91, 2),
+            danger_above: Decimal::new(94, 2),
+            upside_down_above: default_upside_down_above(),
+        }
     }
+}
+
+/// Upside down (倒挂): the repair work the insurer sends the dealer, as a share of the premium the dealer wrote (送修比),
+/// is above the threshold. Referred repairs are already part of incurred losses, so they are never added to them; a
+/// dealer with referrals and no premium written is upside down.
+pub fn is_upside_down(referral_value: Decimal, written_premium: Decimal, threshold: Decimal) -> bool {
+    match referral_value.checked_div(written_premium) {
+        Some(ratio) if written_premium > Decimal::ZERO => ratio > threshold,
+        _ => referral_value > Decimal::ZERO,
+    }
+}
+
+/// A loss ratio above 100%: the dealer's claims cost more than the premium they earned. Its own flag and alert.
+pub fn loss_ratio_above_100(loss_ratio: Option<Decimal>) -> bool {
+    loss_ratio.is_some_and(|ratio| ratio > Decimal::ONE)
 }
 
 impl Bands {
@@ -113,8 +141,11 @@ pub struct Figures {
     /// Of `expiring`, those renewed by a later policy.
     pub renewed: u64,
     pub renewal_rate: Option<Decimal>,
-    /// Repairs sent to the dealer plus its claims outgrow the premium it brings.
+    /// 倒挂: repairs sent to the dealer ÷ the premium it wrote is above the dealer's threshold (1 by default).
     pub upside_down: bool,
+    /// The loss ratio is above 100%.
+    #[serde(default)]
+    pub loss_ratio_above_100: bool,
     /// Claims in an open stage now (not period-bound).
     pub open_claims: u64,
     /// Of `open_claims`, those past their stage's service target now.
@@ -304,7 +335,6 @@ pub(super) fn derive(t: Totals, cycle: Option<CycleTimes>, bands: &Bands) -> Fig
     let price_normalised_loss_ratio = t.normalised_earned.and_then(|n| t.incurred.checked_div(n));
     let commission_ratio = t.commission.checked_div(t.written_premium);
     let variable_cost_ratio = loss_ratio.zip(commission_ratio).and_then(|(l, c)| l.checked_add(c));
-    let repairs_and_claims = t.referral_value + t.incurred;
     Figures {
         period: t.period,
         written_premium: t.written_premium,
@@ -329,8 +359,8 @@ pub(super) fn derive(t: Totals, cycle: Option<CycleTimes>, bands: &Bands) -> Fig
         expiring: t.expiring,
         renewed: t.renewed,
         renewal_rate: Decimal::from(t.renewed).checked_div(Decimal::from(t.expiring)),
-        upside_down: repairs_and_claims > t.earned_premium
-            && (t.earned_premium > Decimal::ZERO || repairs_and_claims > Decimal::ZERO),
+        upside_down: is_upside_down(t.referral_value, t.written_premium, bands.upside_down_above),
+        loss_ratio_above_100: loss_ratio_above_100(loss_ratio),
         open_claims: t.open_claims,
         overdue_claims: t.overdue_claims,
     }

@@ -11,7 +11,7 @@ mod rollup;
 pub use alerting::{Alert, AlertKind, Thresholds, alerts, percent};
 pub use compute::{
     Band, Bands, ClaimCycle, CycleTimes, Figures, OPEN_STAGES, PremiumDays, Stat, claim_cycle, cycle_stats,
-    cycle_times, figures, figures_by_dealer,
+    cycle_times, figures, figures_by_dealer, is_upside_down, loss_ratio_above_100,
 };
 pub use facts::{ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement};
 pub(crate) use period::china_day;

@@ -504,30 +504,41 @@ fn referral_ratio() {
 }
 
 #[test]
-fn upside_down() {
+fn upside_down_is_repairs_referred_above_the_premium_written() {
     let jan = month(2026, 1);
-    // Earned 36500 × 31 / 365 = 3100.00; incurred 2000.
-    let with_referrals = |value: Decimal| Facts {
-        policies: vec![policy(1, 1, "2026-01-01", "2027-01-01", dec!(36500))],
+    // Written 1,000.00 in January; a claim incurring 600.00 of it; referrals of `value`.
+    let book = |value: Decimal| Facts {
+        policies: vec![policy(1, 1, "2026-01-01", "2027-01-01", dec!(1000))],
+        premiums: vec![premium(1, "2026-01-01", dec!(1000))],
         claims: vec![claim(1, "2026-01-05", "surveyed")],
-        reserves: vec![reserve(1, "2026-01-06T00:00:00Z", dec!(2000))],
+        reserves: vec![reserve(1, "2026-01-06T00:00:00Z", dec!(600))],
         referrals: vec![Referral { dealer_id: 1, referred_on: d("2026-01-07"), value }],
         ..Facts::default()
     };
-    // 1200 + 2000 = 3200 > 3100 → upside down.
-    assert!(fig(&with_referrals(dec!(1200)), jan).upside_down);
-    // 1100 + 2000 = 3100, not more than 3100 → not.
-    assert!(!fig(&with_referrals(dec!(1100)), jan).upside_down);
-    // 1000 + 2000 = 3000 < 3100 → not.
-    assert!(!fig(&with_referrals(dec!(1000)), jan).upside_down);
-    // No premium at all but referrals: 500 > 0 → upside down.
+    // Referrals worth 45% of the premium written: not upside down, whatever the loss ratio (they are in incurred).
+    let f = fig(&book(dec!(450)), jan);
+    assert_eq!(f.referral_ratio, Some(dec!(0.45)));
+    assert!(!f.upside_down);
+    // Exactly the premium written is not above it; a fen more is.
+    assert!(!fig(&book(dec!(1000)), jan).upside_down);
+    assert!(fig(&book(dec!(1000.01)), jan).upside_down);
+    // The threshold is the dealer's own.
+    let strict = Bands { upside_down_above: dec!(0.4), ..Bands::default() };
+    assert!(figures(&book(dec!(450)), 1, jan, &strict).upside_down);
+    // Referrals with no premium written: upside down; nothing at all: not.
     let referrals_only = Facts {
         referrals: vec![Referral { dealer_id: 1, referred_on: d("2026-01-07"), value: dec!(500) }],
         ..Facts::default()
     };
     assert!(fig(&referrals_only, jan).upside_down);
-    // Nothing at all: 0 vs 0 → not.
     assert!(!fig(&Facts::default(), jan).upside_down);
+}
+
+#[test]
+fn a_loss_ratio_above_100_percent_is_its_own_flag() {
+    assert!(loss_ratio_above_100(Some(dec!(1.0001))));
+    assert!(!loss_ratio_above_100(Some(dec!(1))));
+    assert!(!loss_ratio_above_100(None));
 }
 
 #[test]
@@ -703,7 +714,7 @@ fn kinds(alerts: &[Alert]) -> Vec<AlertKind> {
 fn thresholds_default_to_domain_values() {
     let th = Thresholds::default();
     assert_eq!(th.target_loss_ratio, dec!(0.75));
-    assert_eq!(th.bands, Bands { warning_above: dec!(0.91), danger_above: dec!(0.94) });
+    assert_eq!(th.bands, Bands { warning_above: dec!(0.91), danger_above: dec!(0.94), upside_down_above: dec!(1) });
     assert_eq!(th.rising_months, 3);
     assert_eq!(th.overdue_claims, 0);
     assert!(alerts(&blank(), &[], &th).is_empty());
@@ -747,16 +758,32 @@ fn variable_cost_alerts_follow_the_bands() {
 fn upside_down_alert() {
     let th = Thresholds::default();
     let f = Figures {
-        upside_down: true,
         referral_value: dec!(1200.00),
+        written_premium: dec!(1000.00),
+        referral_ratio: Some(dec!(1.2)),
         incurred: dec!(2000.00),
         earned_premium: dec!(3100.00),
         ..blank()
     };
     let a = alerts(&f, &[], &th);
     assert_eq!(kinds(&a), vec![AlertKind::UpsideDown]);
-    assert_eq!(a[0].reason, "referral value 1200.00 plus incurred 2000.00 exceeds earned premium 3100.00");
-    assert!(alerts(&Figures { upside_down: false, ..f }, &[], &th).is_empty());
+    assert_eq!(
+        a[0].reason,
+        "repairs referred 1200.00 are 120.0% of the premium written 1000.00, above the threshold 100.0%"
+    );
+    let within = Figures { referral_value: dec!(450.00), referral_ratio: Some(dec!(0.45)), ..f.clone() };
+    assert!(alerts(&within, &[], &th).is_empty(), "45% of the premium is not upside down");
+    let strict = Thresholds { bands: Bands { upside_down_above: dec!(0.4), ..Bands::default() }, ..th };
+    assert_eq!(kinds(&alerts(&within, &[], &strict)), vec![AlertKind::UpsideDown]);
+}
+
+#[test]
+fn a_loss_ratio_above_100_percent_raises_its_own_alert() {
+    let th = Thresholds { target_loss_ratio: dec!(5), ..Thresholds::default() };
+    let f = Figures { loss_ratio: Some(dec!(1.2)), incurred: dec!(1200.00), earned_premium: dec!(1000.00), ..blank() };
+    let a = alerts(&f, &[], &th);
+    assert_eq!(kinds(&a), vec![AlertKind::LossRatioAbove100]);
+    assert!(alerts(&Figures { loss_ratio: Some(dec!(1)), ..f }, &[], &th).is_empty());
 }
 
 #[test]
@@ -819,7 +846,7 @@ fn alerts_come_in_kind_order() {
     let f = Figures {
         loss_ratio: Some(dec!(0.9)),
         variable_cost_ratio: Some(dec!(1.0)),
-        upside_down: true,
+        referral_value: dec!(10.00),
         overdue_claims: 1,
         open_claims: 1,
         ..blank()
@@ -1194,4 +1221,17 @@ fn dealers_differing_only_in_pricing_coefficient_read_the_same_price_normalised_
     assert_eq!(discounted.price_normalised_loss_ratio, full.price_normalised_loss_ratio);
     // The plain loss ratios differ with the premium charged.
     assert_ne!(full.loss_ratio, discounted.loss_ratio);
+}
+
+#[test]
+fn thresholds_a_manager_sets_are_checked() {
+    assert!(Thresholds::default().problems().is_empty());
+    let bad = Thresholds {
+        target_loss_ratio: dec!(0),
+        bands: Bands { warning_above: dec!(0.95), danger_above: dec!(0.94), upside_down_above: dec!(6) },
+        rising_months: 13,
+        ..Thresholds::default()
+    };
+    let fields: Vec<String> = bad.problems().into_iter().map(|p| p.field).collect();
+    assert_eq!(fields, vec!["target_loss_ratio", "bands.danger_above", "bands.upside_down_above", "rising_months"]);
 }
