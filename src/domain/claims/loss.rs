@@ -147,6 +147,17 @@ pub fn check_repair_shop(
     Ok(shop.map(str::to_string))
 }
 
+/// The value of a repair referral (送修): the assessed own-vehicle damage, in fen, of the live loss items given as
+/// (category, assessed fen).
+pub fn repair_referral_value(items: &[(LossCategory, i64)]) -> i64 {
+    items.iter().filter(|(category, _)| *category == LossCategory::OwnVehicle).map(|(_, fen)| fen).sum()
+}
+
+/// A claim repaired at the dealer's own shop records one referral: a reopened claim surveyed again adds none.
+pub fn records_referral(repair_at_dealer: bool, referrals_already: u64) -> bool {
+    repair_at_dealer && referrals_already == 0
+}
+
 /// A survey is finished only with at least one assessed loss item.
 pub fn check_survey(live_items: usize) -> Result<(), Problem> {
     if live_items == 0 {
@@ -227,6 +238,19 @@ mod tests {
         assert_eq!(check_repair_shop(true, true, "4S店", Some("x")).unwrap(), Some("4S店".to_string()));
         assert_eq!(check_repair_shop(false, true, "4S店", Some("  ")).unwrap(), None);
         assert_eq!(check_repair_shop(false, true, "4S店", Some(&"厂".repeat(201))).unwrap_err().code, "too_long");
+    }
+
+    #[test]
+    fn a_referral_is_worth_the_own_vehicle_damage_and_is_recorded_once() {
+        let items = [
+            (LossCategory::OwnVehicle, 300_000),
+            (LossCategory::ThirdPartyProperty, 50_000),
+            (LossCategory::OwnVehicle, 20_000),
+        ];
+        assert_eq!(repair_referral_value(&items), 320_000);
+        assert!(records_referral(true, 0));
+        assert!(!records_referral(true, 1), "surveyed again after a reopen");
+        assert!(!records_referral(false, 0));
     }
 
     #[test]

@@ -21,6 +21,24 @@ pub struct PaymentTerms<'a> {
     pub today: NaiveDate,
 }
 
+/// A payment names its payee, up to 100 characters.
+pub fn check_payee(payee: &str) -> Result<(), Problem> {
+    let payee = payee.trim();
+    if payee.is_empty() || payee.chars().count() > 100 {
+        return Err(Problem::new("payee", "required", "name the payee (up to 100 characters)"));
+    }
+    Ok(())
+}
+
+/// Withdrawing an approved settlement gives the reason, up to 2,000 characters.
+pub fn check_withdrawal_reason(note: &str) -> Result<(), Problem> {
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > 2000 {
+        return Err(Problem::new("note", "required", "say why the settlement is withdrawn (up to 2000 characters)"));
+    }
+    Ok(())
+}
+
 /// What is still payable under the coverage: owed less paid, not below 0.
 pub fn still_payable(terms: &PaymentTerms<'_>) -> Decimal {
     (terms.owed - terms.paid_on_claim).max(Decimal::ZERO)
@@ -118,6 +136,15 @@ mod tests {
         assert_eq!(check_payment(&t, dec!(1.00), day(8)).unwrap_err()[0].code, "in_future");
         assert_eq!(check_payment(&t, dec!(1.00), day(2)).unwrap_err()[0].code, "before_approval");
         assert!(check_payment(&t, dec!(1.00), day(3)).is_ok());
+    }
+
+    #[test]
+    fn a_payment_names_its_payee_and_a_withdrawal_its_reason() {
+        assert!(check_payee("陈立").is_ok());
+        assert_eq!(check_payee("  ").unwrap_err().field, "payee");
+        assert_eq!(check_payee(&"名".repeat(101)).unwrap_err().code, "required");
+        assert!(check_withdrawal_reason("客户放弃索赔").is_ok());
+        assert_eq!(check_withdrawal_reason(" ").unwrap_err().field, "note");
     }
 
     #[test]

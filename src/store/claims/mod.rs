@@ -763,27 +763,30 @@ pub async fn survey(
     )
     .await?;
     let mut referral = None;
-    if request.repair_at_dealer {
-        let value: i64 =
-            items.iter().filter(|i| i.category == LossCategory::OwnVehicle.as_str()).map(|i| i.assessed_fen).sum();
-        // One referral per claim: a reopened claim surveyed again updates nothing twice.
-        let existing =
-            repair_referrals::Entity::find().filter(repair_referrals::Column::ClaimId.eq(id)).count(tx).await?;
-        if existing == 0 {
-            let referred_on = now().with_timezone(&china()).date_naive();
-            repair_referrals::Entity::insert(repair_referrals::ActiveModel {
-                claim_id: Set(id),
-                dealer_id: Set(row.dealer_id),
-                value_fen: Set(value),
-                referred_on: Set(referred_on),
-                created_at: Set(now()),
-                ..Default::default()
-            })
-            .exec(tx)
-            .await?;
-            totals += Rollup::referral(row.dealer_id, referred_on, value);
-            referral = Some(from_fen(value));
-        }
+    let existing = if request.repair_at_dealer {
+        repair_referrals::Entity::find().filter(repair_referrals::Column::ClaimId.eq(id)).count(tx).await?
+    } else {
+        0
+    };
+    if loss::records_referral(request.repair_at_dealer, existing) {
+        let assessed: Vec<(LossCategory, i64)> = items
+            .iter()
+            .filter_map(|i| LossCategory::parse(&i.category).map(|category| (category, i.assessed_fen)))
+            .collect();
+        let value = loss::repair_referral_value(&assessed);
+        let referred_on = crate::domain::clock::china_day(now());
+        repair_referrals::Entity::insert(repair_referrals::ActiveModel {
+            claim_id: Set(id),
+            dealer_id: Set(row.dealer_id),
+            value_fen: Set(value),
+            referred_on: Set(referred_on),
+            created_at: Set(now()),
+            ..Default::default()
+        })
+        .exec(tx)
+        .await?;
+        totals += Rollup::referral(row.dealer_id, referred_on, value);
+        referral = Some(from_fen(value));
     }
     let details = serde_json::json!({ "surveyor_id": surveyor, "repair_shop": shop, "repair_referral": referral });
     finish(tx, actor, &row, "survey", stage, to, &request.note, details, totals).await

@@ -392,10 +392,7 @@ pub async fn pay(
     })?;
     let calculation = calculation_of(&approved)?;
     let payee = request.payee.trim();
-    let mut errors = Vec::new();
-    if payee.is_empty() || payee.chars().count() > 100 {
-        errors.push(FieldError::new("payee", "required", "name the payee (up to 100 characters)"));
-    }
+    let mut errors: Vec<FieldError> = payment::check_payee(payee).err().into_iter().collect();
     let Ok(amount) = to_fen(request.amount).map(from_fen) else {
         errors.push(FieldError::new("amount", "invalid", "an amount above 0 with at most 2 decimals"));
         return Err(AppError::Validation(errors));
@@ -484,9 +481,7 @@ pub async fn withdraw_settlement(
     let (row, stage) = for_change(tx, scope, id, request.version).await?;
     require_stage(stage, &[Stage::Settled], "a settlement is withdrawn")?;
     let note = request.note.trim();
-    if note.is_empty() || note.chars().count() > 2000 {
-        return Err(AppError::field("note", "required", "say why the settlement is withdrawn (up to 2000 characters)"));
-    }
+    payment::check_withdrawal_reason(note).map_err(|problem| AppError::Validation(vec![problem]))?;
     let approved = approved_settlement(tx, id).await?.ok_or_else(|| {
         AppError::Refused(FieldError::new("settlement", "none_approved", "there is no approved settlement to withdraw"))
     })?;
