@@ -700,15 +700,8 @@ async fn a_reopened_claim_is_settled_again_for_the_difference(app: TestApp) {
     let c = post_ok(&app, &s.adjuster, &path(&claim, "payments"), &pay(&c["version"], "800.00")).await;
     assert_eq!(c["paid"], "4800.00");
     assert_eq!(reserve_of(&c), "0.00", "incurred is what was paid");
-    let c = post_ok(&app, &s.adjuster, &path(&claim, "close"), &json!({ "version": c["version"] })).await;
     // Reopened again with nothing new found: settling pays nothing more.
-    let c = post_ok(
-        &app,
-        &s.adjuster,
-        &path(&claim, "reopen"),
-        &json!({ "version": c["version"], "note": "客户要求复核", "reserves": [{ "coverage": "vehicle_damage", "reserve": "100" }] }),
-    )
-    .await;
+    let c = close_and_reopen(&app, &s, &claim, &c, "客户要求复核", "100").await;
     let c = post_ok(
         &app,
         &s.adjuster,
@@ -1112,6 +1105,14 @@ async fn assessed(app: &TestApp, s: &Store, claim: &Value, reserve: &str, items:
         .await
 }
 
+/// Closes the claim and reopens it with the reason and a vehicle-damage reserve; returns the claim as it then stands.
+async fn close_and_reopen(app: &TestApp, s: &Store, claim: &Value, c: &Value, note: &str, reserve: &str) -> Value {
+    let c = post_ok(app, &s.adjuster, &path(claim, "close"), &json!({ "version": c["version"] })).await;
+    let reopen = json!({ "version": c["version"], "note": note,
+                         "reserves": [{ "coverage": "vehicle_damage", "reserve": reserve }] });
+    post_ok(app, &s.adjuster, &path(claim, "reopen"), &reopen).await
+}
+
 fn settle_body(c: &Value) -> Value {
     json!({ "version": c["version"], "liability_share": "1" })
 }
@@ -1133,14 +1134,7 @@ async fn a_reopened_claim_above_authority_needs_an_approver(app: TestApp) {
         &json!({ "version": c["version"], "coverage": "vehicle_damage", "payee": "陈立", "amount": "30000.00" }),
     )
     .await;
-    let c = post_ok(&app, &s.adjuster, &path(&claim, "close"), &json!({ "version": c["version"] })).await;
-    let c = post_ok(
-        &app,
-        &s.adjuster,
-        &path(&claim, "reopen"),
-        &json!({ "version": c["version"], "note": "发现隐损", "reserves": [{ "coverage": "vehicle_damage", "reserve": "30000" }] }),
-    )
-    .await;
+    let c = close_and_reopen(&app, &s, &claim, &c, "发现隐损", "30000").await;
     let c = post_ok(
         &app,
         &s.adjuster,

@@ -579,9 +579,8 @@ pub async fn endorse(
         .map(|lines| lines.iter().map(|l| CoverLine { code: l.code.clone(), sum_insured: l.sum_insured }).collect());
     if let Some(after) = &cover_after {
         let open = super::claims::open_claim_numbers(tx, id).await?;
-        let by_underwriter =
-            super::users::role_of(tx, actor.user_id).await? == Some(crate::domain::auth::Role::Underwriter);
-        cover::check_endorsement_with_open_claims(&cover_before, after, &open, by_underwriter)
+        let role = super::users::role_of(tx, actor.user_id).await?;
+        cover::check_endorsement_with_open_claims(&cover_before, after, &open, role)
             .map_err(|problem| AppError::Validation(vec![problem]))?;
     }
     let new_premium = new_lines.as_ref().map(|lines| lines.iter().map(|l| l.premium).sum()).unwrap_or(before.premium);

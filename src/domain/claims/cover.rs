@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::auth::Role;
 use crate::domain::problem::Problem;
 
 /// One coverage of a policy: its code and sum insured or limit (none for riders without one).
@@ -76,10 +77,10 @@ pub fn check_endorsement_with_open_claims(
     before: &[CoverLine],
     after: &[CoverLine],
     open_claims: &[String],
-    by_underwriter: bool,
+    actor_role: Option<Role>,
 ) -> Result<(), Problem> {
     let raised = raised(before, after);
-    if raised.is_empty() || open_claims.is_empty() || by_underwriter {
+    if raised.is_empty() || open_claims.is_empty() || actor_role == Some(Role::Underwriter) {
         return Ok(());
     }
     Err(Problem::new(
@@ -148,12 +149,22 @@ mod tests {
         let raised_limit = vec![line("third_party", Some(dec!(2000000)))];
         let lowered = vec![line("third_party", Some(dec!(500000)))];
         let open = vec!["CL202600000001".to_string()];
-        let problem = check_endorsement_with_open_claims(&before, &added, &open, false).unwrap_err();
+        let problem =
+            check_endorsement_with_open_claims(&before, &added, &open, Some(Role::SalesAssistant)).unwrap_err();
         assert_eq!(problem.code, "open_claim");
         assert!(problem.message.contains("CL202600000001") && problem.message.contains("vehicle_damage"));
-        assert!(check_endorsement_with_open_claims(&before, &raised_limit, &open, false).is_err());
-        assert!(check_endorsement_with_open_claims(&before, &lowered, &open, false).is_ok(), "lowering is allowed");
-        assert!(check_endorsement_with_open_claims(&before, &added, &[], false).is_ok(), "no open claim");
-        assert!(check_endorsement_with_open_claims(&before, &added, &open, true).is_ok(), "an underwriter may");
+        assert!(check_endorsement_with_open_claims(&before, &raised_limit, &open, Some(Role::SalesAssistant)).is_err());
+        assert!(
+            check_endorsement_with_open_claims(&before, &lowered, &open, Some(Role::SalesAssistant)).is_ok(),
+            "lowering is allowed"
+        );
+        assert!(
+            check_endorsement_with_open_claims(&before, &added, &[], Some(Role::SalesAssistant)).is_ok(),
+            "no open claim"
+        );
+        assert!(
+            check_endorsement_with_open_claims(&before, &added, &open, Some(Role::Underwriter)).is_ok(),
+            "an underwriter may"
+        );
     }
 }

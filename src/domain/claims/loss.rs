@@ -150,7 +150,10 @@ pub fn check_repair_shop(
 /// The value of a repair referral (送修): the assessed own-vehicle damage, in fen, of the live loss items given as
 /// (category, assessed fen).
 pub fn repair_referral_value(items: &[(LossCategory, i64)]) -> i64 {
-    items.iter().filter(|(category, _)| *category == LossCategory::OwnVehicle).map(|(_, fen)| fen).sum()
+    items
+        .iter()
+        .filter(|(category, _)| *category == LossCategory::OwnVehicle)
+        .fold(0i64, |total, (_, fen)| total.saturating_add(*fen))
 }
 
 /// A claim repaired at the dealer's own shop records one referral: a reopened claim surveyed again adds none.

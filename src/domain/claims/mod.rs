@@ -161,6 +161,16 @@ pub fn check_step_note(transition: Transition, note: &str) -> Vec<crate::domain:
     problems
 }
 
+/// Work that the stage must allow (loss items, reserves, payments): refused, naming the stages that allow it.
+pub fn require_stage(stage: Stage, allowed: &[Stage], what: &str) -> Result<(), crate::domain::problem::Problem> {
+    if allowed.contains(&stage) {
+        return Ok(());
+    }
+    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+    let message = format!("{what} only while the claim is {}; it is {}", names.join(" or "), stage.as_str());
+    Err(crate::domain::problem::Problem::new("stage", "wrong_stage", message))
+}
+
 /// Who may handle or survey a claim: an active claims adjuster.
 pub fn may_handle_claims(role: Option<crate::domain::auth::Role>, disabled: bool) -> bool {
     role == Some(crate::domain::auth::Role::ClaimsAdjuster) && !disabled
@@ -400,6 +410,14 @@ mod tests {
         assert_eq!(check_step_note(Transition::Reopen, "")[0].code, "required");
         assert!(check_step_note(Transition::Close, "").is_empty());
         assert_eq!(check_step_note(Transition::Close, &"长".repeat(2001))[0].code, "too_long");
+    }
+
+    #[test]
+    fn payments_are_made_only_while_the_claim_is_settled() {
+        assert!(require_stage(Stage::Settled, &[Stage::Settled], "payments are made").is_ok());
+        let problem = require_stage(Stage::Closed, &[Stage::Settled], "payments are made").unwrap_err();
+        assert_eq!(problem.code, "wrong_stage");
+        assert_eq!(problem.message, "payments are made only while the claim is settled; it is closed");
     }
 
     #[test]

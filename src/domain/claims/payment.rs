@@ -21,6 +21,12 @@ pub struct PaymentTerms<'a> {
     pub today: NaiveDate,
 }
 
+/// Only vehicle damage is capped across the policy's claims: its sum insured serves the policy year, while the
+/// liability limits are per accident.
+pub fn capped_by_policy_year(coverage: &str) -> bool {
+    coverage == "vehicle_damage"
+}
+
 /// A payment names its payee, up to 100 characters.
 pub fn check_payee(payee: &str) -> Result<(), Problem> {
     let payee = payee.trim();
@@ -136,6 +142,13 @@ mod tests {
         assert_eq!(check_payment(&t, dec!(1.00), day(8)).unwrap_err()[0].code, "in_future");
         assert_eq!(check_payment(&t, dec!(1.00), day(2)).unwrap_err()[0].code, "before_approval");
         assert!(check_payment(&t, dec!(1.00), day(3)).is_ok());
+    }
+
+    #[test]
+    fn only_vehicle_damage_is_capped_over_the_policy_year() {
+        assert!(capped_by_policy_year("vehicle_damage"));
+        assert!(!capped_by_policy_year("third_party"));
+        assert!(!capped_by_policy_year("compulsory_property"));
     }
 
     #[test]

@@ -87,6 +87,25 @@ pub fn check_report(input: &ReportInput<'_>, now: DateTime<Utc>) -> Result<Check
     })
 }
 
+/// Whether a look-up's six characters prove the asker owns the claim: the last six of the plate or of the owner's
+/// ID number, case aside. Anything but six characters proves nothing.
+pub fn owner_may_see(tail: &str, plate: &str, owner_id_number: Option<&str>) -> bool {
+    let tail = tail.trim().to_uppercase();
+    if tail.chars().count() != 6 {
+        return false;
+    }
+    let last6 = |s: &str| {
+        let chars: Vec<char> = s.chars().collect();
+        chars[chars.len().saturating_sub(6)..].iter().collect::<String>().to_uppercase()
+    };
+    last6(plate) == tail || owner_id_number.is_some_and(|id| last6(id) == tail)
+}
+
+/// Owner look-ups from one address are refused once `max_per_window` were made in the window.
+pub fn lookups_exhausted(recent: u64, max_per_window: u32) -> bool {
+    recent >= u64::from(max_per_window)
+}
+
 /// One of the vehicle's policies, as the in-force rule reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyTerm {
@@ -200,6 +219,20 @@ mod tests {
         assert_eq!(problems[0].field, "policy_no");
         bare.plate = Some("粤B12345");
         assert_eq!(check_report(&bare, now).unwrap().plate.as_deref(), Some("粤B12345"));
+    }
+
+    #[test]
+    fn the_owner_proves_ownership_with_the_last_six_of_the_plate_or_id() {
+        assert!(owner_may_see("b12345", "粤B12345", None));
+        assert!(owner_may_see("31002x", "粤A00001", Some("11010519491231002X")));
+        assert!(!owner_may_see("B1234", "粤B12345", None), "five characters prove nothing");
+        assert!(!owner_may_see("999999", "粤B12345", Some("11010519491231002X")));
+    }
+
+    #[test]
+    fn look_ups_stop_at_the_limit_per_window() {
+        assert!(!lookups_exhausted(19, 20));
+        assert!(lookups_exhausted(20, 20));
     }
 
     #[test]

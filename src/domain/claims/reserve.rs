@@ -34,6 +34,19 @@ pub fn after_payment(reserve: Decimal, amount: Decimal) -> Decimal {
     -amount.min(reserve).max(Decimal::ZERO)
 }
 
+/// When the reserve movement a payment causes is dated: now when paid today, else 00:00 China time of the payment's
+/// day, so the month the payment counts in also holds the reserve it used up.
+pub fn payment_movement_at(
+    paid_on: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    if crate::domain::clock::china_day(now) == paid_on {
+        now
+    } else {
+        crate::domain::clock::start_of_china_day(paid_on)
+    }
+}
+
 /// Closing, declining or withdrawing releases every reserve to 0.
 pub fn release(current: &BTreeMap<String, Decimal>) -> Vec<(String, Decimal)> {
     moves_to(current, &BTreeMap::new())
@@ -133,6 +146,16 @@ mod tests {
         assert_eq!(after_payment(dec!(800.00), dec!(500.00)), dec!(-500.00));
         assert_eq!(after_payment(dec!(300.00), dec!(500.00)), dec!(-300.00));
         assert_eq!(after_payment(dec!(0.00), dec!(500.00)), dec!(0.00));
+    }
+
+    #[test]
+    fn a_back_dated_payment_moves_the_reserve_on_its_own_day() {
+        use chrono::TimeZone;
+        let now = chrono::Utc.with_ymd_and_hms(2026, 12, 7, 3, 0, 0).unwrap();
+        let today = crate::domain::clock::china_day(now);
+        assert_eq!(payment_movement_at(today, now), now);
+        let earlier = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert_eq!(payment_movement_at(earlier, now), chrono::Utc.with_ymd_and_hms(2026, 11, 29, 16, 0, 0).unwrap());
     }
 
     #[test]

@@ -272,8 +272,7 @@ impl Settlement {
             .into_iter()
             .map(|coverage| {
                 let owed = self.owed_under(&coverage);
-                let paid_before = fen(paid_on_claim.get(&coverage).copied().unwrap_or(Decimal::ZERO));
-                CoverageDue { payable: fen((owed - paid_before).max(Decimal::ZERO)), coverage, owed, paid_before }
+                due(coverage, owed, paid_on_claim)
             })
             .collect()
     }
@@ -763,29 +762,26 @@ pub fn calculate(
 /// Sums the lines per coverage (in line order) and takes off what the claim already paid under each; coverages paid
 /// before but owed nothing now are listed too, so an overpayment cannot hide.
 fn dues(lines: &[SettlementLine], paid_on_claim: &BTreeMap<String, Decimal>) -> Vec<CoverageDue> {
-    let mut dues: Vec<CoverageDue> = Vec::new();
+    let mut owed: Vec<(String, Decimal)> = Vec::new();
     for line in lines {
-        match dues.iter_mut().find(|due| due.coverage == line.coverage) {
-            Some(due) => due.owed += line.owed,
-            None => dues.push(CoverageDue {
-                coverage: line.coverage.clone(),
-                owed: line.owed,
-                paid_before: zero(),
-                payable: zero(),
-            }),
+        match owed.iter_mut().find(|(coverage, _)| *coverage == line.coverage) {
+            Some((_, amount)) => *amount += line.owed,
+            None => owed.push((line.coverage.clone(), line.owed)),
         }
     }
     for coverage in paid_on_claim.iter().filter(|(_, paid)| **paid > Decimal::ZERO).map(|(coverage, _)| coverage) {
-        if !dues.iter().any(|due| &due.coverage == coverage) {
-            dues.push(CoverageDue { coverage: coverage.clone(), owed: zero(), paid_before: zero(), payable: zero() });
+        if !owed.iter().any(|(c, _)| c == coverage) {
+            owed.push((coverage.clone(), zero()));
         }
     }
-    for due in &mut dues {
-        due.owed = fen(due.owed);
-        due.paid_before = fen(paid_on_claim.get(&due.coverage).copied().unwrap_or(Decimal::ZERO));
-        due.payable = fen((due.owed - due.paid_before).max(Decimal::ZERO));
-    }
-    dues
+    owed.into_iter().map(|(coverage, amount)| due(coverage, amount, paid_on_claim)).collect()
+}
+
+/// One coverage's due: what it owes, what the claim paid under it, and the difference still payable.
+fn due(coverage: String, owed: Decimal, paid_on_claim: &BTreeMap<String, Decimal>) -> CoverageDue {
+    let owed = fen(owed);
+    let paid_before = fen(paid_on_claim.get(&coverage).copied().unwrap_or(Decimal::ZERO));
+    CoverageDue { payable: fen((owed - paid_before).max(Decimal::ZERO)), coverage, owed, paid_before }
 }
 
 #[cfg(test)]

@@ -694,12 +694,7 @@ pub async fn remove_loss_item(
 }
 
 fn require_stage(stage: Stage, allowed: &[Stage], what: &str) -> AppResult<()> {
-    if allowed.contains(&stage) {
-        return Ok(());
-    }
-    let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-    let message = format!("{what} only while the claim is {}; it is {}", names.join(" or "), stage.as_str());
-    Err(AppError::Refused(FieldError::new("stage", "wrong_stage", message)))
+    flow::require_stage(stage, allowed, what).map_err(AppError::Refused)
 }
 
 /// Survey done: surveyor, repair shop.

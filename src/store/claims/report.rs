@@ -200,22 +200,14 @@ pub async fn lookup(
         .filter(claim_lookups::Column::At.gt(window_start))
         .count(tx)
         .await?;
-    if recent >= u64::from(max_per_window) {
+    if report_rules::lookups_exhausted(recent, max_per_window) {
         return Err(AppError::TooManyRequests { retry_after_secs: 15 * 60 });
     }
-    let tail = tail.trim().to_uppercase();
     let claim_no = claim_no.trim().to_uppercase();
     let mut found = None;
-    if tail.chars().count() == 6
-        && let Some(claim) = claims::Entity::find().filter(claims::Column::ClaimNo.eq(&claim_no)).one(tx).await?
-    {
+    if let Some(claim) = claims::Entity::find().filter(claims::Column::ClaimNo.eq(&claim_no)).one(tx).await? {
         let policy = policies::Entity::find_by_id(claim.policy_id).one(tx).await?;
-        let last6 = |s: &str| {
-            let chars: Vec<char> = s.chars().collect();
-            chars[chars.len().saturating_sub(6)..].iter().collect::<String>().to_uppercase()
-        };
-        let matches = last6(&claim.plate) == tail || policy.is_some_and(|p| last6(&p.owner_id_number) == tail);
-        if matches {
+        if report_rules::owner_may_see(tail, &claim.plate, policy.as_ref().map(|p| p.owner_id_number.as_str())) {
             let stage = Stage::parse(&claim.stage).unwrap_or(Stage::Reported);
             let paid_any = !paid_by_coverage(tx, claim.id).await?.is_empty();
             let last_status: Option<String> = claim_settlements::Entity::find()

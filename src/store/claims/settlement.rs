@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -54,18 +54,15 @@ fn in_fen(moves: Vec<(String, Decimal)>) -> AppResult<Vec<(String, i64)>> {
     moves.into_iter().map(|(coverage, amount)| Ok((coverage, fen(amount)?))).collect()
 }
 
-/// The claim's live loss items as the settlement reads them: summed per category and, for driver and passenger
-/// cover, per person.
+/// The claim's live loss items as the settlement reads them (it sums them per category and person, in decimals).
 async fn assessed_losses(tx: &impl ConnectionTrait, claim_id: i64) -> AppResult<Vec<Assessed>> {
-    let mut sums: BTreeMap<(LossCategory, String), i64> = BTreeMap::new();
-    for item in live_loss_items(tx, claim_id).await? {
-        if let Some(category) = LossCategory::parse(&item.category) {
-            *sums.entry((category, item.person.clone())).or_insert(0) += item.assessed_fen;
-        }
-    }
-    Ok(sums
+    Ok(live_loss_items(tx, claim_id)
+        .await?
         .into_iter()
-        .map(|((category, person), amount)| Assessed { category, person, amount: from_fen(amount) })
+        .filter_map(|item| {
+            let category = LossCategory::parse(&item.category)?;
+            Some(Assessed { category, person: item.person, amount: from_fen(item.assessed_fen) })
+        })
         .collect())
 }
 
@@ -401,13 +398,13 @@ pub async fn pay(
     let mut totals = bump(tx, &row, None, Vec::new()).await?;
     let paid = amounts(paid_by_coverage(tx, id).await?);
     let paid_on_claim = paid.get(&request.coverage).copied().unwrap_or(Decimal::ZERO);
-    let policy_year = match (request.coverage.as_str(), row.commercial_policy_id) {
-        ("vehicle_damage", Some(commercial_id)) => {
+    let policy_year = match row.commercial_policy_id.filter(|_| payment::capped_by_policy_year(&request.coverage)) {
+        Some(commercial_id) => {
             let cover = cover_at_accident(tx, &row, &BTreeMap::new()).await?;
             let elsewhere = vehicle_damage_paid_on_other_claims(tx, commercial_id, id).await?;
             cover.vehicle_damage.map(|terms| (terms.limit, elsewhere))
         }
-        _ => None,
+        None => None,
     };
     let approved_at = approved.approved_at.unwrap_or(approved.proposed_at);
     let today = clock::today();
@@ -447,18 +444,14 @@ pub async fn pay(
     let reserve_now = reserve_by_coverage(tx, id).await?.get(&request.coverage).copied().unwrap_or(0);
     let used = reserve::after_payment(from_fen(reserve_now), amount);
     let moves = [(request.coverage.clone(), fen(used)?)];
-    totals += move_reserves_at(tx, &row, &moves, "payment", payee, actor_id, payment_instant(paid_on)).await?;
+    totals +=
+        move_reserves_at(tx, &row, &moves, "payment", payee, actor_id, reserve::payment_movement_at(paid_on, now()))
+            .await?;
     let details = serde_json::json!({
         "payment_id": inserted.last_insert_id, "coverage": request.coverage, "payee": payee,
         "amount": amount, "paid_on": paid_on,
     });
     finish(tx, actor, &row, "pay", stage, stage, "", details, totals).await
-}
-
-/// The instant a payment's reserve movement is dated: now when paid today, else the start of its China day.
-fn payment_instant(paid_on: NaiveDate) -> DateTime<Utc> {
-    let at = now();
-    if clock::china_day(at) == paid_on { at } else { clock::start_of_china_day(paid_on) }
 }
 
 /// Withdrawing an approved settlement that will not be paid in full: the reason is required.
