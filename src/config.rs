@@ -58,6 +58,10 @@ pub struct ServeConfig {
     #[arg(long, env = "AUTOCHANNEL_POLICY_START_OFFSET_DAYS", value_name = "AUTOCHANNEL_POLICY_START_OFFSET_DAYS", default_value = "1", value_parser = clap::value_parser!(u32).range(0..=30))]
     pub policy_start_offset_days: u32,
 
+    /// Days a quote may be issued, the day quoted included (DOMAIN.md default 3).
+    #[arg(long, env = "AUTOCHANNEL_QUOTE_VALID_DAYS", value_name = "AUTOCHANNEL_QUOTE_VALID_DAYS", default_value = "3", value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub quote_valid_days: u32,
+
     /// Days ahead that a dealer's renewal list looks.
     #[arg(long, env = "AUTOCHANNEL_RENEWAL_WINDOW_DAYS", value_name = "AUTOCHANNEL_RENEWAL_WINDOW_DAYS", default_value = "60", value_parser = clap::value_parser!(u32).range(1..=366))]
     pub renewal_window_days: u32,
@@ -123,6 +127,7 @@ impl Default for ServeConfig {
             login_lock_minutes: 15,
             max_body_bytes: 2 * 1024 * 1024,
             policy_start_offset_days: 1,
+            quote_valid_days: crate::domain::underwriting::issuing::DEFAULT_QUOTE_VALID_DAYS,
             renewal_window_days: 60,
             claim_register_hours: 24,
             claim_survey_hours: 48,

@@ -433,7 +433,8 @@ fn generate_sale(
     let days_in_force = (as_of - start).num_days();
     let cancelled = (days_in_force > 2 && rng.random_bool(0.03)).then(|| {
         let day = start + Duration::days(rng.random_range(0..days_in_force.min(364)));
-        (day, *["车辆转卖", "客户改投他司", "重复投保", "车辆报废"].choose(rng).unwrap_or(&"车辆转卖"))
+        // Both policies of the sale are cancelled, so only the statutory reasons a compulsory policy may go for.
+        (day, *["车辆报废注销", "车辆出口注销", "重复投保", "车辆报废"].choose(rng).unwrap_or(&"车辆报废"))
     });
     let endorsed = (cancelled.is_none() && days_in_force > 2 && rng.random_bool(0.04)).then(|| {
         let day = start + Duration::days(rng.random_range(0..days_in_force.min(364)));

@@ -18,6 +18,8 @@ pub struct Model {
     pub rate_micros: i64,
     pub amount_fen: i64,
     pub note: String,
+    /// The dealer's loss ratio a month-end true-up judged the loss-ratio clause on, in millionths.
+    pub loss_ratio_micros: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 

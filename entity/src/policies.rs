@@ -28,6 +28,7 @@ pub struct Model {
     pub rating_version_id: i64,
     pub cancelled_from: Option<Date>,
     pub cancel_reason: Option<String>,
+    pub statutory_reason: Option<String>,
     pub refund_fen: Option<i64>,
     pub renewal_of_policy_id: Option<i64>,
     pub version: i32,

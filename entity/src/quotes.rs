@@ -30,6 +30,9 @@ pub struct Model {
     pub commercial_fen: i64,
     pub total_fen: i64,
     pub rule_hits_json: String,
+    pub history_json: String,
+    /// The last China day the quote may be issued; null only on rows written before expiry existed.
+    pub valid_until: Option<Date>,
     pub renewal_of_policy_id: Option<i64>,
     pub reviewed_by: Option<i64>,
     pub reviewed_at: Option<DateTimeUtc>,

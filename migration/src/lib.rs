@@ -22,6 +22,7 @@ mod m20261203_000015_claims_search_sqlite;
 mod m20261205_000016_claims_vehicle_search_sqlite;
 mod m20261207_000017_loss_item_person;
 mod m20261207_000018_compulsory_coefficient;
+mod m20261207_000019_policy_history;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_claims_vehicle_search_sqlite::Migration),
             Box::new(m20261207_000017_loss_item_person::Migration),
             Box::new(m20261207_000018_compulsory_coefficient::Migration),
+            Box::new(m20261207_000019_policy_history::Migration),
         ]
     }
 }

@@ -20,7 +20,7 @@ use crate::domain::commission::{
     self, EntryKind, FiledRates, LedgerLine, LossRatioClause, StatementStatus, StatementTotals, Terms, Tier,
 };
 use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, to_fen};
-use crate::domain::monitoring::Rollup;
+use crate::domain::monitoring::{Bands, LiveClaims, Period, PeriodKind, Rollup};
 use crate::error::{AppError, AppResult, FieldError};
 use entity::{
     commission_agreements, commission_ledger, commission_statement_lines, commission_statements, dealers,
@@ -368,6 +368,10 @@ pub struct LedgerEntry {
     #[schema(value_type = String)]
     pub amount: Decimal,
     pub note: String,
+    /// For a month-end true-up of an agreement with a loss-ratio clause: the dealer's loss ratio (rolling 12 months
+    /// to the month's end) the clause was judged on.
+    #[schema(value_type = Option<String>)]
+    pub loss_ratio: Option<Decimal>,
     pub statement_id: Option<i64>,
 }
 
@@ -394,6 +398,7 @@ fn ledger_row(
         rate_micros: Set(micros(rate)?),
         amount_fen: Set(fen(amount)?),
         note: Set(note.to_string()),
+        loss_ratio_micros: Set(None),
         created_at: Set(now()),
         ..Default::default()
     })
@@ -457,18 +462,17 @@ async fn booked_on_policy(tx: &impl ConnectionTrait, policy_id: i64) -> AppResul
     Ok((from_fen(total), rate, accrual.and_then(|r| r.agreement_id)))
 }
 
-/// Claws back the same share of the policy's commission as the share of premium refunded; returns what that adds to
-/// the monitoring totals.
+/// Claws back the commission on the refunded premium at the rate booked; returns what that adds to the monitoring
+/// totals.
 pub async fn reverse_on_cancel(
     tx: &impl ConnectionTrait,
     policy_id: i64,
-    premium: Decimal,
     refund: Decimal,
     today: NaiveDate,
 ) -> AppResult<Rollup> {
     let policy = policies::Entity::find_by_id(policy_id).one(tx).await?.ok_or(AppError::NotFound)?;
     let (booked, rate, agreement_id) = booked_on_policy(tx, policy_id).await?;
-    let amount = commission::reversal(booked, premium, refund);
+    let amount = commission::reversal(refund, rate, booked);
     let entry = ledger_row(&policy, agreement_id, EntryKind::Reversal, today, -refund, rate, amount, "cancellation")?;
     let totals = totals_of(&entry);
     commission_ledger::Entity::insert(entry).exec(tx).await?;
@@ -510,6 +514,7 @@ fn to_entry(row: commission_ledger::Model, statement: Option<i64>, policy_no: Op
         rate: rate_from_micros(row.rate_micros),
         amount: from_fen(row.amount_fen),
         note: row.note,
+        loss_ratio: row.loss_ratio_micros.map(rate_from_micros),
         statement_id: statement,
     }
 }
@@ -704,17 +709,28 @@ pub async fn close_month(tx: &impl ConnectionTrait, actor: &Actor, month: NaiveD
     let already_trued: Vec<i64> =
         rows.iter().filter(|r| r.kind == EntryKind::TierTrueUp.as_str()).filter_map(|r| r.agreement_id).collect();
     let last_day = end.pred_opt().unwrap_or(month);
+    let mut loss_ratios: BTreeMap<i64, Option<Decimal>> = BTreeMap::new();
     for (agreement_id, (written, booked, dealer_id, product, business_type)) in per_agreement {
         if already_trued.contains(&agreement_id) {
             continue;
         }
         let row = commission_agreements::Entity::find_by_id(agreement_id).one(tx).await?.ok_or(AppError::NotFound)?;
-        let agreement = agreement_from_row(row)?;
-        let amount = commission::tier_true_up(&agreement.terms(), written, booked, false);
+        let terms = agreement_from_row(row)?.terms();
+        let loss_ratio = match (&terms.loss_ratio_clause, loss_ratios.get(&dealer_id)) {
+            (None, _) => None,
+            (Some(_), Some(known)) => *known,
+            (Some(_), None) => {
+                let known = loss_ratio_to(tx, dealer_id, end).await?;
+                loss_ratios.insert(dealer_id, known);
+                known
+            }
+        };
+        let clause_applied = commission::clause_applies(&terms, loss_ratio);
+        let amount = commission::tier_true_up(&terms, written, booked, clause_applied);
         if amount.is_zero() {
             continue;
         }
-        let rate = commission::month_rate(&agreement.terms(), written, false);
+        let rate = commission::month_rate(&terms, written, clause_applied);
         super::totals::apply(tx, &Rollup::commission(dealer_id, last_day, fen(amount)?)).await?;
         commission_ledger::Entity::insert(commission_ledger::ActiveModel {
             dealer_id: Set(dealer_id),
@@ -727,7 +743,8 @@ pub async fn close_month(tx: &impl ConnectionTrait, actor: &Actor, month: NaiveD
             basis_fen: Set(fen(written)?),
             rate_micros: Set(micros(rate)?),
             amount_fen: Set(fen(amount)?),
-            note: Set(format!("{} volume tier", month.format("%Y-%m"))),
+            note: Set(format!("{} net monthly premium", month.format("%Y-%m"))),
+            loss_ratio_micros: Set(loss_ratio.map(micros).transpose()?),
             created_at: Set(now()),
             ..Default::default()
         })
@@ -795,6 +812,16 @@ pub async fn close_month(tx: &impl ConnectionTrait, actor: &Actor, month: NaiveD
         .after(&serde_json::json!({ "statements": created }));
     audit::append(tx, actor, change).await?;
     Ok(created)
+}
+
+/// A dealer's loss ratio over the 12 months before `end` (a month's first day), from the monitoring totals: what
+/// the agreement's loss-ratio clause is judged on at the month's close.
+async fn loss_ratio_to(db: &impl ConnectionTrait, dealer_id: i64, end: NaiveDate) -> AppResult<Option<Decimal>> {
+    let last_day = end.pred_opt().unwrap_or(end);
+    let period = Period::containing(PeriodKind::Rolling12Months, last_day);
+    let rollup = super::totals::load(db, Some(&[dealer_id]), Some(period.to)).await?;
+    let figures = rollup.figures(dealer_id, period, &LiveClaims::default(), &Bands::default());
+    Ok(figures.and_then(|f| f.loss_ratio))
 }
 
 /// Moves a statement draft → confirmed → paid (and nothing else), at the version read.

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use crate::domain::auth::{NO_LOGIN_HASH, Role};
 use crate::domain::money::{rate_to_micros, to_fen, to_fen_non_negative};
+use crate::domain::underwriting::changes::StatutoryReason;
 use crate::domain::underwriting::lifecycle::{self, Period};
 use crate::domain::underwriting::rating::{CoverageKind, PremiumLine};
 use crate::domain::underwriting::{Product, QuoteStatus};
@@ -323,6 +324,8 @@ pub async fn insert_sales(
                 commercial_fen: Set(fen(sale.premium.commercial_total)?),
                 total_fen: Set(fen(sale.premium.total)?),
                 rule_hits_json: Set("[]".into()),
+                history_json: Set("[]".into()),
+                valid_until: Set(Some(start)),
                 renewal_of_policy_id: Set(None),
                 reviewed_by: Set(None),
                 reviewed_at: Set(None),
@@ -372,6 +375,17 @@ pub async fn insert_sales(
                     rating_version_id: Set(rating_version_id),
                     cancelled_from: Set(sale.cancelled.map(|(day, _)| day)),
                     cancel_reason: Set(sale.cancelled.map(|(_, reason)| reason.to_string())),
+                    statutory_reason: Set(sale
+                        .cancelled
+                        .filter(|_| product == Product::Compulsory)
+                        .map(|(_, reason)| {
+                            let statutory = if reason == "重复投保" {
+                                StatutoryReason::InsuredTwice
+                            } else {
+                                StatutoryReason::Deregistered
+                            };
+                            statutory.as_str().to_string()
+                        })),
                     refund_fen: Set(refund.map(fen).transpose()?),
                     renewal_of_policy_id: Set(renews),
                     version: Set(1 + i32::from(sale.cancelled.is_some()) + i32::from(sale.endorsed.is_some())),
@@ -785,7 +799,7 @@ pub async fn book_demo_ledger(db: &DatabaseConnection, progress: &ProgressBar) -
         entries.push(entry(EntryKind::Accrual, issued_on, premium, accrued, note)?);
         if let (Some(day), Some(refund)) = (p.cancelled_from, p.refund_fen) {
             let refund = crate::domain::money::from_fen(refund);
-            let amount = commission::reversal(accrued, premium, refund);
+            let amount = commission::reversal(refund, rate, accrued);
             entries.push(entry(EntryKind::Reversal, day, -refund, amount, "cancellation")?);
         }
         progress.inc(1);

@@ -15,9 +15,12 @@ use crate::domain::auth::Scope;
 use crate::domain::claims::cover::{self, CoverLine};
 use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, to_fen};
 use crate::domain::monitoring::{PolicyFact, Rollup};
+use crate::domain::underwriting::changes::{self, ChangeKind, Dating, StatutoryReason};
+use crate::domain::underwriting::history::{self, Mover};
 use crate::domain::underwriting::identity;
+use crate::domain::underwriting::issuing::{self, PolicyStatus};
 use crate::domain::underwriting::lifecycle::{self, Period};
-use crate::domain::underwriting::rating::{self, CoverageChoice, CoverageKind, PremiumLine, PricingInput, Vehicle};
+use crate::domain::underwriting::rating::{self, AccidentHistory, CoverageChoice, CoverageKind, PremiumLine, PricingInput, Vehicle};
 use crate::domain::underwriting::{BusinessType, Product};
 use crate::error::{AppError, AppResult, FieldError};
 use entity::{policies, policy_coverages, policy_versions, quotes, sales_qualifications};
@@ -26,6 +29,9 @@ use super::audit::{self, Actor, Change};
 use super::dealers::in_scope;
 use super::quotes::{mask_id, to_quote};
 use super::{Page, PageRequest, monitoring, now, totals};
+
+/// The coverage code of vehicle damage (车损险).
+const VEHICLE_DAMAGE: &str = "vehicle_damage";
 
 /// One coverage of a policy with its premium.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -80,8 +86,9 @@ pub struct Policy {
     pub start_date: NaiveDate,
     /// Cover ends at 00:00 of this day.
     pub end_date: NaiveDate,
-    /// `in_force` or `cancelled` (expiry is by date).
-    pub status: String,
+    /// On today's date: `pending` (cover not begun), `in_force`, `expired` or `cancelled` (from the day the
+    /// cancellation took effect).
+    pub status: PolicyStatus,
     /// The full-term premium as it stands after endorsements.
     #[schema(value_type = String)]
     pub premium: Decimal,
@@ -91,6 +98,8 @@ pub struct Policy {
     pub rating_version_id: i64,
     pub cancelled_from: Option<NaiveDate>,
     pub cancel_reason: Option<String>,
+    /// Why a compulsory policy was cancelled: `deregistered`, `laid_up`, `lost` or `insured_twice`.
+    pub statutory_reason: Option<String>,
     #[schema(value_type = Option<String>)]
     pub refund: Option<Decimal>,
     pub renewal_of_policy_id: Option<i64>,
@@ -98,6 +107,9 @@ pub struct Policy {
     pub issued_at: DateTime<Utc>,
     pub coverages: Vec<Coverage>,
     pub versions: Vec<PolicyVersion>,
+    /// Set on the answer to issuing when the quote was priced again (the rating version or the start changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerated: Option<Rerated>,
 }
 
 impl Policy {
@@ -177,19 +189,25 @@ fn assemble(
         owner_phone: identity::mask_mobile(&row.owner_phone),
         start_date: row.start_date,
         end_date: row.end_date,
-        status: row.status,
+        status: issuing::status_on(
+            &Period { start: row.start_date, end: row.end_date },
+            row.cancelled_from,
+            crate::domain::clock::today(),
+        ),
         premium: from_fen(row.premium_fen),
         pricing_coefficient: rate_from_micros(row.pricing_coefficient_micros),
         ncd_level: row.ncd_level,
         rating_version_id: row.rating_version_id,
         cancelled_from: row.cancelled_from,
         cancel_reason: row.cancel_reason,
+        statutory_reason: row.statutory_reason,
         refund: row.refund_fen.map(from_fen),
         renewal_of_policy_id: row.renewal_of_policy_id,
         version: row.version,
         issued_at: row.issued_at,
         coverages,
         versions,
+        rerated: None,
     })
 }
 
@@ -252,20 +270,6 @@ pub async fn issue(
     let seller_qualified: bool = claimed.try_get_by_index(at + 1)?;
     let reserved_ids: [i64; 2] = [claimed.try_get_by_index(at + 2)?, claimed.try_get_by_index(at + 3)?];
     let quote = to_quote(quote_row.clone())?;
-    // Compulsory and commercial cover become separate policies, each in its own number series.
-    let parts: Vec<(Product, Vec<&PremiumLine>)> = [Product::Compulsory, Product::Commercial]
-        .into_iter()
-        .filter_map(|product| {
-            let lines: Vec<&PremiumLine> = quote
-                .premium
-                .lines
-                .iter()
-                .filter(|l| (l.coverage == CoverageKind::Compulsory) == (product == Product::Compulsory))
-                .collect();
-            (!lines.is_empty()).then_some((product, lines))
-        })
-        .collect();
-    let ids = &reserved_ids[..parts.len()];
     if !seller_qualified {
         let message =
             format!("your sales qualification certificate is missing or not valid on {today}; issuing is refused");
@@ -274,14 +278,35 @@ pub async fn issue(
     if dealer_status == "suspended" {
         return Err(AppError::Conflict("the dealer is suspended and may not issue policies".into()));
     }
+    let valid_until = quote_row.valid_until.unwrap_or(quote_row.start_date);
+    issuing::check_valid(valid_until, today).map_err(AppError::Refused)?;
     let mut period = lifecycle::standard_period(today, start_offset_days);
     if quote.start_date > period.start {
         // A renewal starts when the old policy ends.
         period = Period { start: quote.start_date, end: lifecycle::standard_period(quote.start_date, 0).end };
     }
+    let version_in_force = super::rating::id_in_force_on(tx, period.start).await?;
+    let reasons = issuing::rerate_reasons(quote.rating_version_id, version_in_force, quote.start_date, period.start);
+    let (lines, rerated) = if reasons.is_empty() {
+        (quote.premium.lines.clone(), None)
+    } else {
+        let repriced = super::quotes::rerate(tx, &quote_row, &quote, period.start).await?;
+        let rerated = Rerated { reasons, premium_before: quote.premium.total, premium_after: repriced.premium.total };
+        (repriced.premium.lines, Some(rerated))
+    };
+    let parts = split_by_product(&lines);
+    let ids = &reserved_ids[..parts.len()];
+    let existing = cover_on_vin(tx, &quote.vin, period.start).await?;
+    for (product, _) in &parts {
+        issuing::check_no_overlap(*product, &period, &existing).map_err(AppError::Refused)?;
+    }
+    let renews = match quote_row.renewal_of_policy_id {
+        Some(old) => renewed_pair(tx, old).await?,
+        None => Vec::new(),
+    };
     // One statement per table for all of the quote's policies: issuing is the busiest write, and on
     // a small machine its throughput is set by round trips.
-    let rows = insert_policies(tx, &quote_row, &parts, ids, &period).await?;
+    let rows = insert_policies(tx, &quote_row, &parts, ids, &period, &renews).await?;
     let coverage_sets: Vec<(i64, &[&PremiumLine])> =
         rows.iter().zip(&parts).map(|(row, (_, lines))| (row.id, lines.as_slice())).collect();
     let mut coverages = insert_coverages(tx, &coverage_sets).await?;
@@ -289,7 +314,7 @@ pub async fn issue(
         .iter()
         .map(|row| {
             let premium = from_fen(row.premium_fen);
-            let changes = serde_json::json!({ "quote_id": quote.id });
+            let changes = serde_json::json!({ "quote_id": quote.id, "rerated": rerated });
             version_row(row.id, 1, "issue", period.start, changes, Decimal::ZERO, premium, premium, seller_id)
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -305,9 +330,11 @@ pub async fn issue(
         vehicle.push(fact);
     }
     totals += Rollup::vehicle(&vehicle.iter().collect::<Vec<_>>());
-    if let Some(old) = quote_row.renewal_of_policy_id {
-        let new_ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        totals += renewal_totals(tx, old, &new_ids).await?;
+    let new_ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    for row in &rows {
+        if let Some(old) = row.renewal_of_policy_id {
+            totals += renewal_totals(tx, old, &new_ids).await?;
+        }
     }
     let mut issued = Vec::with_capacity(rows.len());
     for row in rows {
@@ -315,7 +342,9 @@ pub async fn issue(
         coverages = rest;
         let (own_versions, rest) = versions.into_iter().partition(|v| v.policy_id == row.id);
         versions = rest;
-        issued.push(assemble(row, own_coverages, own_versions)?);
+        let mut policy = assemble(row, own_coverages, own_versions)?;
+        policy.rerated = rerated.clone();
+        issued.push(policy);
     }
     let changes = issued.iter().map(|policy| {
         Change::new("issue", "policy", policy.id).after(&serde_json::json!({
@@ -327,6 +356,61 @@ pub async fn issue(
     // Last, so that the monitoring totals' rows (shared by the dealer's other sales) stay locked only to the commit.
     totals::apply(tx, &totals).await?;
     Ok(issued)
+}
+
+/// Compulsory and commercial cover become separate policies, each in its own number series.
+fn split_by_product(lines: &[PremiumLine]) -> Vec<(Product, Vec<&PremiumLine>)> {
+    [Product::Compulsory, Product::Commercial]
+        .into_iter()
+        .filter_map(|product| {
+            let lines: Vec<&PremiumLine> = lines
+                .iter()
+                .filter(|l| (l.coverage == CoverageKind::Compulsory) == (product == Product::Compulsory))
+                .collect();
+            (!lines.is_empty()).then_some((product, lines))
+        })
+        .collect()
+}
+
+/// A quote priced again at issue: why, and the total before and after.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Rerated {
+    #[schema(value_type = Vec<String>)]
+    pub reasons: Vec<issuing::RerateReason>,
+    #[schema(value_type = String)]
+    pub premium_before: Decimal,
+    #[schema(value_type = String)]
+    pub premium_after: Decimal,
+}
+
+/// The car's cover that is or will be in force from `from` on: what a new policy must not overlap.
+async fn cover_on_vin(tx: &impl ConnectionTrait, vin: &str, from: NaiveDate) -> AppResult<Vec<issuing::CoverOnVin>> {
+    let rows = policies::Entity::find()
+        .filter(policies::Column::Vin.eq(vin))
+        .filter(policies::Column::EndDate.gt(from))
+        .all(tx)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(issuing::CoverOnVin {
+                product: parse_product(&row.product)?,
+                policy_no: row.policy_no,
+                period: Period { start: row.start_date, end: row.end_date },
+                cancelled_from: row.cancelled_from,
+            })
+        })
+        .collect()
+}
+
+/// The policies a renewal of `old_id` renews, by product: it and the other policies of its sale not cancelled.
+async fn renewed_pair(tx: &impl ConnectionTrait, old_id: i64) -> AppResult<Vec<(Product, i64)>> {
+    let Some(old) = policies::Entity::find_by_id(old_id).one(tx).await? else { return Ok(Vec::new()) };
+    let pair = policies::Entity::find()
+        .filter(policies::Column::QuoteId.eq(old.quote_id))
+        .filter(Condition::any().add(policies::Column::Id.eq(old_id)).add(policies::Column::CancelledFrom.is_null()))
+        .all(tx)
+        .await?;
+    pair.into_iter().map(|row| Ok((parse_product(&row.product)?, row.id))).collect()
 }
 
 /// What renewing `old_id` by the new policies changes in the monitoring totals: the old policy now counts as
@@ -362,6 +446,7 @@ async fn insert_policies(
     parts: &[(Product, Vec<&PremiumLine>)],
     ids: &[i64],
     period: &Period,
+    renews: &[(Product, i64)],
 ) -> AppResult<Vec<policies::Model>> {
     let at = now();
     let mut new_rows = Vec::with_capacity(parts.len());
@@ -392,8 +477,9 @@ async fn insert_policies(
             rating_version_id: Set(quote.rating_version_id),
             cancelled_from: Set(None),
             cancel_reason: Set(None),
+            statutory_reason: Set(None),
             refund_fen: Set(None),
-            renewal_of_policy_id: Set(quote.renewal_of_policy_id),
+            renewal_of_policy_id: Set(renews.iter().find(|(old, _)| old == product).map(|(_, id)| *id)),
             version: Set(1),
             issued_at: Set(at),
             updated_at: Set(at),
@@ -475,8 +561,12 @@ fn version_row(
 pub struct Endorsement {
     /// The policy version you read.
     pub version: i32,
-    /// First day the change applies; tomorrow when left out.
+    /// First day the change applies from 00:00; the next 00:00 (China time) when left out, which is also the
+    /// earliest the store may choose. An earlier day needs an underwriter and `backdate_reason`.
     pub effective_date: Option<NaiveDate>,
+    /// Why the change takes effect before the next 00:00 (underwriters only).
+    #[serde(default)]
+    pub backdate_reason: Option<String>,
     pub plate: Option<String>,
     pub owner_phone: Option<String>,
     /// New commercial coverages (commercial policies only).
@@ -498,21 +588,27 @@ pub async fn endorse(
     endorsement: Endorsement,
 ) -> AppResult<Policy> {
     let before = get(tx, scope, id).await?;
-    if before.status != "in_force" {
-        return Err(AppError::Conflict("only a policy in force can be endorsed".into()));
+    if before.cancelled_from.is_some() {
+        return Err(AppError::Conflict("a cancelled policy cannot be endorsed".into()));
     }
     if before.version != endorsement.version {
         return Err(AppError::stale_version());
     }
-    let effective = endorsement.effective_date.unwrap_or_else(super::quotes::tomorrow);
+    let role = super::users::role_of(tx, actor.user_id).await?;
+    let vehicle_damage = before.coverages.iter().find(|c| c.code == VEHICLE_DAMAGE).and_then(|c| c.sum_insured);
+    let claims = super::claims::history::on_policy(tx, id, vehicle_damage).await?;
+    let dating = Dating {
+        kind: ChangeKind::Endorse,
+        requested: endorsement.effective_date,
+        backdate_reason: endorsement.backdate_reason.as_deref(),
+        role,
+        today: super::quotes::today(),
+    };
     let mut errors = Vec::new();
-    if effective < before.start_date || effective >= before.end_date {
-        errors.push(FieldError::new(
-            "effective_date",
-            "outside_period",
-            "the change must take effect within the policy period",
-        ));
-    }
+    let dated = changes::effective_date(dating, &before.period(), &claims.accident_days).map_err(|p| errors.push(p)).ok();
+    let effective = dated.map_or(before.start_date, |d| d.date);
+    let backdate_reason =
+        endorsement.backdate_reason.as_deref().map(str::trim).filter(|_| dated.is_some_and(|d| d.backdated));
     let plate = match endorsement.plate.as_deref() {
         Some(text) => identity::normalize_plate(text).map(|p| Some(p.text)).unwrap_or_else(|e| {
             errors.push(FieldError::new("plate", e.code, e.message));
@@ -579,7 +675,6 @@ pub async fn endorse(
         .map(|lines| lines.iter().map(|l| CoverLine { code: l.code.clone(), sum_insured: l.sum_insured }).collect());
     if let Some(after) = &cover_after {
         let open = super::claims::open_claim_numbers(tx, id).await?;
-        let role = super::users::role_of(tx, actor.user_id).await?;
         cover::check_endorsement_with_open_claims(&cover_before, after, &open, role)
             .map_err(|problem| AppError::Validation(vec![problem]))?;
     }
@@ -610,6 +705,7 @@ pub async fn endorse(
         "plate": plate, "owner_phone": phone.as_deref().map(identity::mask_mobile),
         "coverages": requested.as_ref().filter(|_| new_lines.is_some()),
         "cover_before": cover_after.as_ref().map(|_| &cover_before),
+        "backdate_reason": backdate_reason,
         "cover_after": cover_after,
     });
     let seq = before.versions.len() as i32 + 1;
@@ -685,12 +781,17 @@ async fn reprice(
 #[serde(deny_unknown_fields)]
 pub struct Cancellation {
     pub version: i32,
-    /// From this day the policy covers nothing; today when left out.
+    /// From this day 00:00 the policy covers nothing; the next 00:00 (China time) when left out, which is also the
+    /// earliest the store may choose. An earlier day needs an underwriter and `backdate_reason`.
     pub effective_date: Option<NaiveDate>,
     pub reason: String,
+    /// Required for a compulsory policy: `deregistered`, `laid_up`, `lost` or `insured_twice`.
+    pub statutory_reason: Option<StatutoryReason>,
+    /// Why the cancellation takes effect before the next 00:00 (underwriters only).
+    pub backdate_reason: Option<String>,
 }
 
-/// Cancels a policy: refunds the unearned premium pro rata by day, to the fen.
+/// Cancels a policy: refunds the premium of the days not yet covered, pro rata by day, to the fen.
 pub async fn cancel(
     tx: &impl ConnectionTrait,
     actor: &Actor,
@@ -700,7 +801,7 @@ pub async fn cancel(
     today: NaiveDate,
 ) -> AppResult<Policy> {
     let before = get(tx, scope, id).await?;
-    if before.status != "in_force" {
+    if before.cancelled_from.is_some() {
         return Err(AppError::Conflict("the policy is already cancelled".into()));
     }
     if before.version != cancellation.version {
@@ -710,16 +811,39 @@ pub async fn cancel(
     if reason.is_empty() {
         return Err(AppError::field("reason", "required", "give the reason for the cancellation"));
     }
-    let effective = cancellation.effective_date.unwrap_or(today);
-    if effective >= before.end_date {
-        return Err(AppError::field("effective_date", "outside_period", "the policy has already ended by then"));
-    }
-    let refund = lifecycle::refund_on_cancel(before.premium, &before.period(), effective);
+    let role = super::users::role_of(tx, actor.user_id).await?;
+    let vehicle_damage = before.coverages.iter().find(|c| c.code == VEHICLE_DAMAGE);
+    let claims = super::claims::history::on_policy(tx, id, vehicle_damage.and_then(|c| c.sum_insured)).await?;
+    changes::check_cancellation(before.product, cancellation.statutory_reason, role, claims.counts)
+        .map_err(|problem| AppError::Validation(vec![problem]))?;
+    let dating = Dating {
+        kind: ChangeKind::Cancel,
+        requested: cancellation.effective_date,
+        backdate_reason: cancellation.backdate_reason.as_deref(),
+        role,
+        today,
+    };
+    let effective = changes::effective_date(dating, &before.period(), &claims.accident_days)
+        .map_err(|problem| AppError::Validation(vec![problem]))?;
+    let backdate_reason = cancellation.backdate_reason.as_deref().map(str::trim).filter(|_| effective.backdated);
+    let effective = effective.date;
+    let vehicle_damage_premium = vehicle_damage.map_or(Decimal::ZERO, |c| c.premium);
+    let refund = changes::cancellation_refund(
+        before.premium,
+        vehicle_damage_premium,
+        &before.period(),
+        effective,
+        claims.paid_total_loss,
+    );
     let vehicle_before = monitoring::vehicle_facts(tx, before.quote_id).await?;
     let result = policies::Entity::update_many()
         .col_expr(policies::Column::Status, Expr::value("cancelled"))
         .col_expr(policies::Column::CancelledFrom, Expr::value(Some(effective)))
         .col_expr(policies::Column::CancelReason, Expr::value(Some(reason.to_string())))
+        .col_expr(
+            policies::Column::StatutoryReason,
+            Expr::value(cancellation.statutory_reason.map(|r| r.as_str().to_string())),
+        )
         .col_expr(policies::Column::RefundFen, Expr::value(Some(fen(refund)?)))
         .col_expr(policies::Column::Version, Expr::col(policies::Column::Version).add(1))
         .col_expr(policies::Column::UpdatedAt, Expr::value(now()))
@@ -731,7 +855,10 @@ pub async fn cancel(
         return Err(AppError::stale_version());
     }
     let seq = before.versions.len() as i32 + 1;
-    let changes = serde_json::json!({ "reason": reason, "refund": refund });
+    let changes = serde_json::json!({
+        "reason": reason, "refund": refund, "statutory_reason": cancellation.statutory_reason,
+        "backdate_reason": backdate_reason, "vehicle_damage_kept": claims.paid_total_loss,
+    });
     let version = version_row(
         id,
         seq,
@@ -745,10 +872,13 @@ pub async fn cancel(
     )?;
     let written = Rollup::written(before.dealer_id, monitoring::local_day(now_of(&version)), -fen(refund)?);
     policy_versions::Entity::insert(version).exec(tx).await?;
-    let commission = super::commission::reverse_on_cancel(tx, id, before.premium, refund, today).await?;
+    let commission = super::commission::reverse_on_cancel(tx, id, refund, today).await?;
     let after = get(tx, &Scope::All, id).await?;
     let change = Change::new("cancel", "policy", id).before(&serde_json::json!({ "status": before.status })).after(
-        &serde_json::json!({ "status": after.status, "cancelled_from": effective, "refund": refund, "reason": reason }),
+        &serde_json::json!({
+            "status": after.status, "cancelled_from": effective, "refund": refund, "reason": reason,
+            "statutory_reason": cancellation.statutory_reason, "backdate_reason": backdate_reason,
+        }),
     );
     audit::append(tx, actor, change).await?;
     let vehicle = Rollup::vehicle(&monitoring::vehicle_facts(tx, before.quote_id).await?.iter().collect::<Vec<_>>())
@@ -761,9 +891,24 @@ pub async fn cancel(
 pub struct PolicyFilter {
     /// Policy number, plate, VIN or owner name (part of).
     pub search: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<PolicyStatus>,
     pub product: Option<Product>,
     pub dealer_id: Option<i64>,
+}
+
+/// The policies whose status on `today` is `status`, as [`issuing::status_on`] decides it, in SQL.
+fn status_on(status: PolicyStatus, today: NaiveDate) -> Condition {
+    let not_cancelled =
+        Condition::any().add(policies::Column::CancelledFrom.is_null()).add(policies::Column::CancelledFrom.gt(today));
+    match status {
+        PolicyStatus::Cancelled => Condition::all().add(policies::Column::CancelledFrom.lte(today)),
+        PolicyStatus::Pending => Condition::all().add(not_cancelled).add(policies::Column::StartDate.gt(today)),
+        PolicyStatus::InForce => Condition::all()
+            .add(not_cancelled)
+            .add(policies::Column::StartDate.lte(today))
+            .add(policies::Column::EndDate.gt(today)),
+        PolicyStatus::Expired => Condition::all().add(not_cancelled).add(policies::Column::EndDate.lte(today)),
+    }
 }
 
 /// Whether the text is a whole policy number (series, year, ten digits): no other policy's number contains it.
@@ -802,8 +947,8 @@ pub async fn list(
             );
         }
     }
-    if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
-        query = query.filter(policies::Column::Status.eq(status));
+    if let Some(status) = filter.status {
+        query = query.filter(status_on(status, crate::domain::clock::today()));
     }
     if let Some(product) = filter.product {
         query = query.filter(policies::Column::Product.eq(product.as_str()));
@@ -820,15 +965,30 @@ pub async fn list(
     Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
 }
 
-/// A policy coming up for renewal, with the NCD level its renewal is priced at.
+/// A car coming up for renewal: its policies ending soon (compulsory and commercial together), with the factors its
+/// renewal is priced at and the claims that moved them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RenewalCandidate {
-    pub policy: Policy,
+    pub vin: String,
+    pub plate: String,
+    pub owner_name: String,
+    /// The first of the car's policies to end.
+    pub end_date: NaiveDate,
     pub days_left: i64,
+    /// The car's policies ending in the window and not yet renewed; renew any of them to renew the car.
+    pub policies: Vec<Policy>,
+    pub ncd_level: i32,
     pub next_ncd_level: i32,
+    #[schema(value_type = String)]
+    pub accident_history: AccidentHistory,
+    #[schema(value_type = String)]
+    pub next_accident_history: AccidentHistory,
+    /// The claims of the year that moved the factors.
+    #[schema(value_type = Vec<Object>)]
+    pub moved_by: Vec<Mover>,
 }
 
-/// In-force policies in scope ending within `days` of `today` and not yet renewed.
+/// Cars in scope with cover ending within `days` of `today`, not cancelled and not yet renewed, soonest first.
 pub async fn renewals(
     db: &DatabaseConnection,
     scope: &Scope,
@@ -836,34 +996,76 @@ pub async fn renewals(
     days: u32,
 ) -> AppResult<Vec<RenewalCandidate>> {
     let until = today + chrono::Duration::days(i64::from(days));
-    let renewed: Vec<Option<i64>> = policies::Entity::find()
-        .select_only()
-        .column(policies::Column::RenewalOfPolicyId)
-        .filter(policies::Column::RenewalOfPolicyId.is_not_null())
-        .filter(in_scope(scope, policies::Column::DealerId))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let renewed: std::collections::HashSet<i64> = renewed.into_iter().flatten().collect();
     let rows = policies::Entity::find()
         .filter(in_scope(scope, policies::Column::DealerId))
-        .filter(policies::Column::Status.eq("in_force"))
+        .filter(policies::Column::CancelledFrom.is_null())
         .filter(policies::Column::EndDate.gt(today))
         .filter(policies::Column::EndDate.lte(until))
         .order_by_asc(policies::Column::EndDate)
+        .order_by_asc(policies::Column::Id)
         .limit(1000)
         .all(db)
         .await?;
-    let (lowest, highest) = super::rating::in_force(db, today).await?.document.tables.ncd_range().unwrap_or((0, 0));
-    let rows: Vec<policies::Model> = rows.into_iter().filter(|r| !renewed.contains(&r.id)).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let claims = super::claims::ncd_claims_by_policy(db, &ids).await?;
-    let mut candidates = Vec::new();
-    for row in rows {
-        let days_left = (row.end_date - today).num_days();
-        let claim_count = claims.get(&row.id).copied().unwrap_or(0);
-        let next_ncd_level = lifecycle::next_ncd_level(row.ncd_level, claim_count, lowest, highest);
-        candidates.push(RenewalCandidate { policy: to_policy(db, row, false).await?, days_left, next_ncd_level });
+    let mut renewed = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let found: Vec<Option<i64>> = policies::Entity::find()
+            .select_only()
+            .column(policies::Column::RenewalOfPolicyId)
+            .filter(policies::Column::RenewalOfPolicyId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        renewed.extend(found.into_iter().flatten());
+    }
+    // One entry per car, in the order its first policy ends.
+    let mut cars: Vec<(String, Vec<policies::Model>)> = Vec::new();
+    for row in rows.into_iter().filter(|r| !renewed.contains(&r.id)) {
+        match cars.iter_mut().find(|(vin, _)| *vin == row.vin) {
+            Some((_, policies)) => policies.push(row),
+            None => cars.push((row.vin.clone(), vec![row])),
+        }
+    }
+    let quote_ids: Vec<i64> = cars.iter().filter_map(|(_, p)| p.first().map(|p| p.quote_id)).collect();
+    let mut quotes = std::collections::HashMap::new();
+    for chunk in quote_ids.chunks(500) {
+        for quote in quotes::Entity::find().filter(quotes::Column::Id.is_in(chunk.to_vec())).all(db).await? {
+            quotes.insert(quote.id, quote);
+        }
+    }
+    let windows: Vec<(String, NaiveDate, NaiveDate)> = cars
+        .iter()
+        .filter_map(|(vin, p)| p.first().map(|first| (vin.clone(), first.start_date, first.end_date)))
+        .collect();
+    let mut claims = super::claims::history::past_claims_of_cars(db, &windows).await?;
+    let ncd_range = super::rating::in_force(db, today).await?.document.tables.ncd_range().unwrap_or((0, 0));
+    let mut candidates = Vec::with_capacity(cars.len());
+    for (vin, rows) in cars {
+        let Some(first) = rows.first() else { continue };
+        let Some(quote) = quotes.get(&first.quote_id) else { continue };
+        let accident_history: AccidentHistory = serde_json::from_value(serde_json::Value::String(
+            quote.accident_history.clone(),
+        ))
+        .map_err(|e| AppError::Internal(e.into()))?;
+        let past = claims.remove(&vin).unwrap_or_default();
+        let factors = history::renewal_factors(accident_history, quote.ncd_level, &past, ncd_range);
+        let mut policies = Vec::with_capacity(rows.len());
+        for row in &rows {
+            policies.push(to_policy(db, row.clone(), false).await?);
+        }
+        candidates.push(RenewalCandidate {
+            plate: first.plate.clone(),
+            owner_name: first.owner_name.clone(),
+            end_date: first.end_date,
+            days_left: (first.end_date - today).num_days(),
+            ncd_level: quote.ncd_level,
+            next_ncd_level: factors.ncd_level,
+            accident_history,
+            next_accident_history: factors.accident_history,
+            moved_by: factors.movers,
+            vin,
+            policies,
+        });
     }
     Ok(candidates)
 }

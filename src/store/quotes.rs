@@ -15,6 +15,8 @@ use crate::domain::auth::{Role, Scope};
 use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, to_fen, to_fen_non_negative};
 use crate::domain::underwriting::identity::{self, Invalid};
 use crate::domain::underwriting::rating::{self, AccidentHistory, CoverageChoice, Premium, PricingInput, Vehicle};
+use crate::domain::underwriting::history::{self, HistoryCheck, HistoryFactors, Mover, TypedHistory};
+use crate::domain::underwriting::issuing;
 use crate::domain::underwriting::rules::{self, Decision, RuleContext, RuleHit};
 use crate::domain::underwriting::{BusinessType, QuoteStatus};
 use crate::error::{AppError, AppResult, FieldError};
@@ -26,6 +28,10 @@ use super::{Page, PageRequest, now, rating as rating_store};
 
 fn one() -> Decimal {
     Decimal::ONE
+}
+
+fn no_record() -> AccidentHistory {
+    AccidentHistory::NewOrNoRecord
 }
 
 /// The vehicle as typed.
@@ -61,8 +67,13 @@ pub struct QuoteRequest {
     pub business_type: BusinessType,
     pub vehicle: VehicleRequest,
     pub owner: OwnerRequest,
+    /// The compulsory accident history; a new car has none (`new_or_no_record`, the default). A history typed for a
+    /// renewal or a transfer-in refers the quote unless it matches the insurer's records for the VIN.
     #[schema(value_type = String, example = "claim_free_1_year")]
+    #[serde(default = "no_record")]
     pub accident_history: AccidentHistory,
+    /// The commercial NCD level; a new car is at 0 (the default).
+    #[serde(default)]
     pub ncd_level: i32,
     #[serde(default = "one", with = "rust_decimal::serde::str")]
     #[schema(value_type = String, example = "1.00")]
@@ -104,6 +115,11 @@ pub struct Quote {
     #[schema(value_type = Vec<Object>)]
     pub rule_hits: Vec<RuleHit>,
     pub renewal_of_policy_id: Option<i64>,
+    /// The claims of the last year that moved the floating factor or the NCD level (renewals).
+    #[schema(value_type = Vec<Object>)]
+    pub history: Vec<Mover>,
+    /// The last China day the quote may be issued.
+    pub valid_until: NaiveDate,
     pub reviewed_by: Option<i64>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub review_note: Option<String>,
@@ -150,13 +166,23 @@ pub fn tomorrow() -> NaiveDate {
     today() + chrono::Duration::days(1)
 }
 
-/// Prices and judges a quote for a dealer in the seller's scope, and stores it.
+/// How a quote came about: typed by the store, or a renewal priced from the insurer's own history.
+#[derive(Debug, Clone, Default)]
+pub enum Origin {
+    #[default]
+    Typed,
+    /// A renewal of the policy, with the claims that moved its history factors.
+    Renewal { policy_id: i64, history: Vec<Mover> },
+}
+
+/// Prices and judges a quote for a dealer in the seller's scope, and stores it, valid for `valid_days` days.
 pub async fn create(
     tx: &impl ConnectionTrait,
     actor: &Actor,
     scope: &Scope,
     request: &QuoteRequest,
-    renewal_of_policy_id: Option<i64>,
+    origin: Origin,
+    valid_days: u32,
 ) -> AppResult<Quote> {
     let start_date = request.start_date.unwrap_or_else(tomorrow);
     let (dealer_status, rating) =
@@ -188,17 +214,40 @@ pub async fn create(
     let coefficient_micros = rate_to_micros(request.pricing_coefficient)
         .map_err(|e| errors.push(FieldError::new("pricing_coefficient", "invalid", e.to_string())))
         .ok();
-    let (Some(identity), Some(premium), Some(coefficient_micros), true) =
-        (identity, premium, coefficient_micros, errors.is_empty())
+    let typed = TypedHistory {
+        business_type: request.business_type,
+        accident_history: request.accident_history,
+        ncd_level: request.ncd_level,
+    };
+    let (renewal_of_policy_id, history) = match origin {
+        Origin::Renewal { policy_id, history } => (Some(policy_id), history),
+        Origin::Typed => (None, Vec::new()),
+    };
+    let history_check = match (&renewal_of_policy_id, &identity) {
+        // A renewal's history is the insurer's own.
+        (Some(_), _) => Some(HistoryCheck::Accepted),
+        (None, Some(identity)) => {
+            let held = match request.business_type {
+                BusinessType::NewCar => None,
+                _ => held_history(tx, &identity.vin, start_date).await?.map(|f| (f.accident_history, f.ncd_level)),
+            };
+            history::check_typed_history(typed, held).map_err(|problem| errors.push(problem)).ok()
+        }
+        (None, None) => None,
+    };
+    let (Some(identity), Some(premium), Some(coefficient_micros), Some(history_check), true) =
+        (identity, premium, coefficient_micros, history_check, errors.is_empty())
     else {
         return Err(AppError::Validation(errors));
     };
     let context = RuleContext { input: &input, dealer_status: &dealer_status };
-    let (status, hits) = match rules::evaluate(&rating.document.rules, &context) {
+    let decision = history::refer_unverified(rules::evaluate(&rating.document.rules, &context), history_check);
+    let (status, hits) = match decision {
         Decision::Accept => (QuoteStatus::Accepted, Vec::new()),
         Decision::Refer(hits) => (QuoteStatus::Referred, hits),
         Decision::Decline(hits) => (QuoteStatus::Declined, hits),
     };
+    let valid_until = issuing::valid_until(crate::domain::clock::today(), valid_days);
     let at = now();
     let inserted = quotes::Entity::insert(quotes::ActiveModel {
         dealer_id: Set(request.dealer_id),
@@ -224,6 +273,8 @@ pub async fn create(
         commercial_fen: Set(to_fen(premium.commercial_total).unwrap_or_default()),
         total_fen: Set(to_fen(premium.total).unwrap_or_default()),
         rule_hits_json: Set(to_json(&hits)),
+        history_json: Set(to_json(&history)),
+        valid_until: Set(Some(valid_until)),
         renewal_of_policy_id: Set(renewal_of_policy_id),
         reviewed_by: Set(None),
         reviewed_at: Set(None),
@@ -288,6 +339,8 @@ pub(crate) fn to_quote(row: quotes::Model) -> AppResult<Quote> {
         premium: from_json(&row.premium_json)?,
         rule_hits: from_json(&row.rule_hits_json)?,
         renewal_of_policy_id: row.renewal_of_policy_id,
+        history: from_json(&row.history_json)?,
+        valid_until: row.valid_until.unwrap_or(row.start_date),
         reviewed_by: row.reviewed_by,
         reviewed_at: row.reviewed_at,
         review_note: row.review_note,
@@ -439,20 +492,113 @@ pub(crate) fn claimed_columns() -> usize {
     quotes::Column::iter().count()
 }
 
-/// A renewal quote for a policy in scope: the same vehicle, owner and coverages,
-/// one NCD level down for a claim-free year, starting when the policy ends.
-pub async fn renew(db: &DatabaseConnection, actor: &Actor, scope: &Scope, policy_id: i64) -> AppResult<Quote> {
+/// Prices a quote being issued again with the rating version in force on `start`, its new start: the premium
+/// lines and totals it is issued at are stored on it. Refused when the rules of that version would now decline it,
+/// or refer a quote no underwriter has approved.
+pub(crate) async fn rerate(
+    tx: &impl ConnectionTrait,
+    row: &quotes::Model,
+    quote: &Quote,
+    start: NaiveDate,
+) -> AppResult<Quote> {
+    let rating = rating_store::in_force(tx, start).await?;
+    let dealer_status = entity::dealers::Entity::find_by_id(row.dealer_id)
+        .one(tx)
+        .await?
+        .map(|dealer| dealer.status)
+        .unwrap_or_default();
+    let input = PricingInput {
+        vehicle: Vehicle {
+            first_registration: row.first_registration,
+            new_car_price: from_fen(row.new_car_price_fen),
+            seats: quote.seats,
+        },
+        start_date: start,
+        accident_history: quote.accident_history,
+        ncd_level: quote.ncd_level,
+        pricing_coefficient: quote.pricing_coefficient,
+        coverages: quote.coverages.clone(),
+    };
+    let premium = rating::price(&rating.document.tables, &input).map_err(|problems| {
+        AppError::Validation(problems.into_iter().map(|p| FieldError::new(p.field, p.code, p.message)).collect())
+    })?;
+    let context = RuleContext { input: &input, dealer_status: &dealer_status };
+    let decision = rules::evaluate(&rating.document.rules, &context);
+    issuing::check_rerated(&decision, quote.status == QuoteStatus::Approved, start).map_err(AppError::Refused)?;
+    let update = quotes::Entity::update_many()
+        .col_expr(quotes::Column::RatingVersionId, Expr::value(rating.id))
+        .col_expr(quotes::Column::StartDate, Expr::value(start))
+        .col_expr(quotes::Column::PremiumJson, Expr::value(to_json(&premium)))
+        .col_expr(quotes::Column::CompulsoryFen, Expr::value(to_fen(premium.compulsory_total).unwrap_or_default()))
+        .col_expr(quotes::Column::CommercialFen, Expr::value(to_fen(premium.commercial_total).unwrap_or_default()))
+        .col_expr(quotes::Column::TotalFen, Expr::value(to_fen(premium.total).unwrap_or_default()))
+        .filter(quotes::Column::Id.eq(row.id));
+    update.exec(tx).await?;
+    Ok(Quote { rating_version_id: rating.id, start_date: start, premium, ..quote.clone() })
+}
+
+/// The history factors the insurer holds for a car whose cover would start on `start`: from its latest policy that
+/// began before then, that policy's factors moved by the claims of its year. None when it holds no policy.
+pub async fn held_history(
+    db: &impl ConnectionTrait,
+    vin: &str,
+    start: NaiveDate,
+) -> AppResult<Option<HistoryFactors>> {
+    let latest = entity::policies::Entity::find()
+        .filter(entity::policies::Column::Vin.eq(vin))
+        .filter(entity::policies::Column::StartDate.lt(start))
+        .order_by_desc(entity::policies::Column::EndDate)
+        .order_by_desc(entity::policies::Column::Id)
+        .one(db)
+        .await?;
+    match latest {
+        Some(policy) => Ok(Some(history_of(db, &policy).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The factors a renewal of `policy` carries: its quote's, moved by the claims on the car in the policy's year.
+async fn history_of(db: &impl ConnectionTrait, policy: &entity::policies::Model) -> AppResult<HistoryFactors> {
+    let quote = row(db, &Scope::All, policy.quote_id).await?;
+    let last_history: AccidentHistory = from_plain(&quote.accident_history)?;
+    let claims = super::claims::history::past_claims(db, &policy.vin, policy.start_date, policy.end_date).await?;
+    let ncd_range = rating_store::in_force(db, policy.end_date).await?.document.tables.ncd_range().unwrap_or((0, 0));
+    Ok(history::renewal_factors(last_history, quote.ncd_level, &claims, ncd_range))
+}
+
+/// A renewal quote for a car, from one of its policies in scope: the same vehicle, owner and coverages (compulsory
+/// and commercial together, as the car has them now), priced from the insurer's history of the car, starting
+/// when the policy ends.
+pub async fn renew(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    scope: &Scope,
+    policy_id: i64,
+    valid_days: u32,
+) -> AppResult<Quote> {
     let tx = crate::store::begin_write(db).await?;
     let policy = entity::policies::Entity::find_by_id(policy_id).one(&tx).await?.ok_or(AppError::NotFound)?;
     if !scope.allows(policy.dealer_id) {
         return Err(AppError::NotFound);
     }
+    if let Some(renewal) = entity::policies::Entity::find()
+        .filter(entity::policies::Column::RenewalOfPolicyId.eq(policy.id))
+        .one(&tx)
+        .await?
+    {
+        return Err(AppError::Conflict(format!("the car is already renewed by policy {}", renewal.policy_no)));
+    }
     let original = row(&tx, scope, policy.quote_id).await?;
     let original_quote = to_quote(original.clone())?;
-    let (lowest, highest) =
-        rating_store::in_force(&tx, policy.end_date).await?.document.tables.ncd_range().unwrap_or((0, 0));
-    let claim_count =
-        super::claims::ncd_claims_by_policy(&tx, &[policy.id]).await?.get(&policy.id).copied().unwrap_or(0);
+    let factors = history_of(&tx, &policy).await?;
+    // The car's policies ending with this one: the renewal covers what the car has now.
+    let pair = entity::policies::Entity::find()
+        .filter(entity::policies::Column::QuoteId.eq(policy.quote_id))
+        .filter(entity::policies::Column::CancelledFrom.is_null())
+        .all(&tx)
+        .await?;
+    let mut coverages = original_quote.coverages;
+    coverages.compulsory = pair.iter().any(|p| p.product == crate::domain::underwriting::Product::Compulsory.as_str());
     let request = QuoteRequest {
         dealer_id: original.dealer_id,
         business_type: BusinessType::Renewal,
@@ -468,19 +614,14 @@ pub async fn renew(db: &DatabaseConnection, actor: &Actor, scope: &Scope, policy
             id_number: original.owner_id_number.clone(),
             phone: policy.owner_phone.clone(),
         },
-        accident_history: crate::domain::underwriting::next_accident_history(original_quote.accident_history),
-        // One level down for a claim-free year, one up per claim.
-        ncd_level: crate::domain::underwriting::lifecycle::next_ncd_level(
-            original.ncd_level,
-            claim_count,
-            lowest,
-            highest,
-        ),
+        accident_history: factors.accident_history,
+        ncd_level: factors.ncd_level,
         pricing_coefficient: rate_from_micros(original.pricing_coefficient_micros),
         start_date: Some(policy.end_date),
-        coverages: original_quote.coverages,
+        coverages,
     };
-    let quote = create(&tx, actor, scope, &request, Some(policy.id)).await?;
+    let origin = Origin::Renewal { policy_id: policy.id, history: factors.movers };
+    let quote = create(&tx, actor, scope, &request, origin, valid_days).await?;
     tx.commit().await?;
     Ok(quote)
 }

@@ -66,6 +66,12 @@ pub async fn in_force(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<Ra
     from_row(row)
 }
 
+/// The id of the version in force on `day`, without reading its document.
+pub async fn id_in_force_on(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<i64> {
+    let row = db.query_one(&id_in_force(day)).await?.ok_or_else(|| not_in_force(day))?;
+    Ok(row.try_get_by_index(0)?)
+}
+
 /// The id of the version in force on `day`: the latest effective on or before it (the newest of a day's).
 fn id_in_force(day: NaiveDate) -> SelectStatement {
     Query::select()

@@ -49,18 +49,16 @@ pub fn accrual(premium: Decimal, rate: Decimal) -> Decimal {
     fen(premium * rate)
 }
 
-/// The same share of the accrued commission as the refund is of the premium, negative: −round(accrued × refund ÷ premium). 0.00 when premium is 0. Never more than the accrued amount.
+/// The commission clawed back on a cancellation, negative: the commission on the refunded premium at the rate
+/// booked, −round(refund × rate), never more than is still booked on the policy.
 ///
-/// Computed from the accrued amount rather than refund × rate so that a full refund claws back
-/// exactly what was booked, fen for fen. The refund share is clamped to 0–1.
-pub fn reversal(accrued: Decimal, premium: Decimal, refund: Decimal) -> Decimal {
-    if premium.is_zero() || refund <= Decimal::ZERO {
+/// Refund × rate rather than a share of what was booked: after an endorsement the booked commission is on the
+/// premium charged (issue plus adjustments), which is not the full-term premium the refund is a share of.
+pub fn reversal(refund: Decimal, rate: Decimal, still_booked: Decimal) -> Decimal {
+    if refund <= Decimal::ZERO || still_booked <= Decimal::ZERO {
         return fen(Decimal::ZERO);
     }
-    if refund >= premium {
-        return fen(-accrued);
-    }
-    fen(-(accrued * refund / premium))
+    fen(-fen(refund * rate).min(still_booked))
 }
 
 /// Commission on an endorsement's premium adjustment (either sign): round(adjustment × rate).

@@ -218,6 +218,15 @@ pub fn rate_at_issue(terms: &Terms, dealer_loss_ratio: Option<Decimal>) -> Decim
     }
 }
 
+/// Whether the agreement's loss-ratio clause applies at a month's close: the dealer's loss ratio (rolling 12 months to
+/// the month's end) is known and above the clause's threshold.
+pub fn clause_applies(terms: &Terms, loss_ratio_at_month_end: Option<Decimal>) -> bool {
+    match (&terms.loss_ratio_clause, loss_ratio_at_month_end) {
+        (Some(clause), Some(loss_ratio)) => loss_ratio > clause.loss_ratio_above,
+        _ => false,
+    }
+}
+
 /// The rate earned by a month's written premium: the highest tier whose threshold it reaches, else the base rate (the clause, if it applied at issue, still caps it: min(tier rate, clause rate) when `clause_applied`).
 ///
 /// Picks the reached tier with the highest threshold even if the tiers are stored out of order.

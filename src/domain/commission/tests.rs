@@ -316,6 +316,24 @@ fn rate_at_issue_uses_clause_only_above_threshold() {
 }
 
 #[test]
+fn the_loss_ratio_clause_applies_at_month_close_only_above_its_threshold() {
+    let t = tiered();
+    assert!(!clause_applies(&t, None), "no loss ratio yet (no earned premium): the clause cannot be judged");
+    assert!(!clause_applies(&t, Some(dec!(0.80))), "at the threshold is not above it");
+    assert!(clause_applies(&t, Some(dec!(0.8001))));
+    assert!(!clause_applies(&terms("commercial", "new_car", dec!(0.1)), Some(dec!(3))), "no clause");
+}
+
+#[test]
+fn a_dealer_above_the_clause_threshold_is_paid_the_lower_rate_at_month_close() {
+    let t = tiered();
+    // 60,000.00 written, booked at the base 10% (6,000.00) at issue; the tier would give 12%, the clause caps at 8%.
+    let applied = clause_applies(&t, Some(dec!(0.85)));
+    assert_eq!(tier_true_up(&t, dec!(60000.00), dec!(6000.00), applied).to_string(), "-1200.00");
+    assert_eq!(tier_true_up(&t, dec!(60000.00), dec!(6000.00), false).to_string(), "1200.00");
+}
+
+#[test]
 fn terms_serde_round_trip_and_defaults() {
     let json = r#"{"product":"commercial","business_type":"renewal","valid_from":"2026-01-01","valid_to":null,
         "base_rate":"0.15","loss_ratio_clause":null}"#;
@@ -355,22 +373,31 @@ fn accrual_rounds_half_up_to_the_fen() {
 }
 
 #[test]
-fn reversal_claws_back_the_refunded_share() {
-    // Cancelled on its start day: refund = premium → exactly −accrued.
-    assert_eq!(reversal(dec!(365.00), dec!(3650.00), dec!(3650.00)).to_string(), "-365.00");
-    // Mid-term: 365.00 × 1800.00 ÷ 3650.00 = 180.00
-    assert_eq!(reversal(dec!(365.00), dec!(3650.00), dec!(1800.00)).to_string(), "-180.00");
-    // 100.00 × 1000.00 ÷ 3000.00 = 33.333… → 33.33
-    assert_eq!(reversal(dec!(100.00), dec!(3000.00), dec!(1000.00)).to_string(), "-33.33");
-    // 0.25 × 1 ÷ 2 = 0.125 → 0.13 (half away from zero)
-    assert_eq!(reversal(dec!(0.25), dec!(2.00), dec!(1.00)).to_string(), "-0.13");
-    // Never below −accrued, even for a refund larger than the premium.
-    assert_eq!(reversal(dec!(365.00), dec!(3650.00), dec!(4000.00)).to_string(), "-365.00");
-    // Nothing to reverse.
-    assert_eq!(reversal(dec!(365.00), dec!(0), dec!(100)).to_string(), "0.00");
-    assert_eq!(reversal(dec!(365.00), dec!(3650.00), dec!(0)).to_string(), "0.00");
+fn the_clawback_is_the_commission_on_the_refund_at_the_rate_booked() {
+    // Cancelled on its start day: the whole premium at 10%.
+    assert_eq!(reversal(dec!(3650.00), dec!(0.10), dec!(365.00)).to_string(), "-365.00");
+    // Mid-term: 1800.00 × 10% = 180.00
+    assert_eq!(reversal(dec!(1800.00), dec!(0.10), dec!(365.00)).to_string(), "-180.00");
+    // 1000.00 × 3.333% = 33.33
+    assert_eq!(reversal(dec!(1000.00), dec!(0.03333), dec!(100.00)).to_string(), "-33.33");
+    // 1.25 × 10% = 0.125 → 0.13 (half away from zero)
+    assert_eq!(reversal(dec!(1.25), dec!(0.10), dec!(1.00)).to_string(), "-0.13");
+}
+
+#[test]
+fn after_an_endorsement_the_clawback_is_still_refund_times_rate() {
+    // Issued at 1500.00 (150.00 at 10%), endorsed up by 125.70 for the rest of the year (12.57): 162.57 booked.
+    // The refund of 1000.00 claws back 100.00, not 162.57 × 1000 ÷ 1625.70 or 150 × 1000 ÷ 1500.
+    assert_eq!(reversal(dec!(1000.00), dec!(0.10), dec!(162.57)).to_string(), "-100.00");
+}
+
+#[test]
+fn the_clawback_never_exceeds_what_is_still_booked() {
+    assert_eq!(reversal(dec!(4000.00), dec!(0.10), dec!(365.00)).to_string(), "-365.00");
+    assert_eq!(reversal(dec!(100.00), dec!(0.10), dec!(0)).to_string(), "0.00");
+    assert_eq!(reversal(dec!(0), dec!(0.10), dec!(365.00)).to_string(), "0.00");
     // A tiny refund rounds to zero, which must not be "-0.00".
-    assert_eq!(reversal(dec!(365.00), dec!(3650.00), dec!(0.01)).to_string(), "0.00");
+    assert_eq!(reversal(dec!(0.01), dec!(0.10), dec!(365.00)).to_string(), "0.00");
 }
 
 #[test]

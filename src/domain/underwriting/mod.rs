@@ -1,7 +1,10 @@
 //! Underwriting: the identifiers a quote is keyed on, rating tables and rules
 //! as data, and the dates and amounts of the policy lifecycle.
 
+pub mod changes;
+pub mod history;
 pub mod identity;
+pub mod issuing;
 pub mod lifecycle;
 pub mod rating;
 pub mod rules;
@@ -37,16 +40,6 @@ impl RatingDocument {
             problems.extend(found);
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
-    }
-}
-
-/// The compulsory-insurance history a renewal carries forward after a claim-free year.
-pub fn next_accident_history(history: rating::AccidentHistory) -> rating::AccidentHistory {
-    use rating::AccidentHistory::*;
-    match history {
-        NewOrNoRecord | OneAtFaultNoDeath | TwoOrMoreAtFault | AtFaultWithDeath => ClaimFree1Year,
-        ClaimFree1Year => ClaimFree2Years,
-        ClaimFree2Years | ClaimFree3YearsOrMore => ClaimFree3YearsOrMore,
     }
 }
 

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::underwriting::issuing::PolicyStatus;
 use crate::domain::underwriting::{Product, QuoteStatus, RatingDocument};
 use crate::error::AppResult;
 use crate::http::api::users::created_response;
@@ -38,9 +39,10 @@ pub async fn create_quote(
         &serde_json::to_value(&request).map_err(anyhow::Error::from)?,
     );
     let scope = user.scope.clone();
+    let valid_days = state.config.quote_valid_days;
     let work: idempotency::Work = Box::new(move |tx| {
         Box::pin(async move {
-            let quote = quotes::create(tx, &actor, &scope, &request, None).await?;
+            let quote = quotes::create(tx, &actor, &scope, &request, quotes::Origin::Typed, valid_days).await?;
             Ok((201, serde_json::to_value(quote).map_err(anyhow::Error::from)?))
         })
     });
@@ -147,8 +149,9 @@ pub async fn issue(
 pub struct PolicyQuery {
     /// Policy number, plate, VIN or owner name.
     pub q: Option<String>,
-    /// `in_force` or `cancelled`.
-    pub status: Option<String>,
+    /// On today's date: `pending`, `in_force`, `expired` or `cancelled`.
+    #[param(value_type = Option<String>)]
+    pub status: Option<PolicyStatus>,
     pub product: Option<Product>,
     pub dealer_id: Option<i64>,
     pub page: Option<u64>,
@@ -241,7 +244,7 @@ pub async fn renew(
     RequestActor(actor): RequestActor,
     Path(id): Path<i64>,
 ) -> AppResult<(StatusCode, Json<Quote>)> {
-    let quote = quotes::renew(&state.db, &actor, &user.scope, id).await?;
+    let quote = quotes::renew(&state.db, &actor, &user.scope, id, state.config.quote_valid_days).await?;
     Ok((StatusCode::CREATED, Json(quote)))
 }
 

@@ -14,6 +14,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::domain::auth::Role;
+use crate::domain::underwriting::changes::{self, StatutoryReason};
+use crate::domain::underwriting::lifecycle::Period;
+use crate::domain::underwriting::issuing::PolicyStatus;
 use crate::domain::underwriting::rating::{AccidentHistory, CoverageChoice};
 use crate::domain::underwriting::{BusinessType, Product, QuoteStatus, RatingDocument};
 use crate::error::{AppError, AppResult, FieldError};
@@ -354,7 +357,7 @@ pub async fn create_quote(
         Err(errors) => return refused_quote(&state, shell, &user.scope, form, errors).await,
     };
     let tx = begin_write(&state.db).await?;
-    match quotes::create(&tx, &actor, &user.scope, &request, None).await {
+    match quotes::create(&tx, &actor, &user.scope, &request, quotes::Origin::Typed, state.config.quote_valid_days).await {
         Ok(quote) => {
             tx.commit().await?;
             Ok(Redirect::to(&format!("/quotes/{}", quote.id)).into_response())
@@ -480,6 +483,11 @@ pub async fn issue(
             drop(tx);
             Ok((StatusCode::CONFLICT, quote_page(&state, shell, &user, id, Some(message)).await?).into_response())
         }
+        Err(AppError::Refused(problem)) => {
+            drop(tx);
+            let message = Some(shell.tr.field_error(&problem).to_string());
+            Ok((StatusCode::CONFLICT, quote_page(&state, shell, &user, id, message).await?).into_response())
+        }
         Err(e) => Err(e),
     }
 }
@@ -565,7 +573,8 @@ pub async fn list_policies(
     Query(query): Query<PolicyListQuery>,
 ) -> AppResult<PolicyListPage> {
     let product = query.product.as_deref().and_then(parse_product);
-    let filter = PolicyFilter { search: query.q.clone(), status: query.status.clone(), product, dealer_id: None };
+    let status = query.status.as_deref().and_then(PolicyStatus::parse);
+    let filter = PolicyFilter { search: query.q.clone(), status, product, dealer_id: None };
     let page = policies::list(&state.db, &user.scope, &filter, PageRequest::new(query.page, Some(50))).await?;
     Ok(PolicyListPage {
         shell,
@@ -584,6 +593,11 @@ pub struct PolicyPage {
     pub siblings: Vec<(i64, String, Product)>,
     pub dealer: Dealer,
     pub can_change: bool,
+    /// The earliest day a change takes effect without an underwriter: the next 00:00.
+    pub earliest: NaiveDate,
+    /// An underwriter may date a change earlier, giving a reason.
+    pub may_backdate: bool,
+    pub statutory_reasons: [StatutoryReason; 4],
     pub errors: Vec<FieldError>,
     pub notice: Option<String>,
 }
@@ -615,9 +629,25 @@ async fn policy_page(
     let policy = policies::get(&state.db, &user.scope, id).await?;
     let dealer = dealers::get(&state.db, &user.scope, policy.dealer_id).await?;
     let can_change = matches!(user.role, Role::SalesAssistant | Role::Underwriter | Role::Administrator)
-        && policy.status == "in_force";
+        && policy.cancelled_from.is_none()
+        && matches!(policy.status, PolicyStatus::Pending | PolicyStatus::InForce);
     let siblings = policies::siblings(&state.db, &policy).await?;
-    Ok(PolicyPage { shell, policy, siblings, dealer, can_change, errors, notice })
+    let period = Period { start: policy.start_date, end: policy.end_date };
+    let earliest = changes::earliest_without_underwriter(quotes::today(), &period);
+    let may_backdate = changes::may_backdate(Some(user.role));
+    let statutory_reasons = StatutoryReason::ALL;
+    Ok(PolicyPage {
+        shell,
+        policy,
+        siblings,
+        dealer,
+        can_change,
+        earliest,
+        may_backdate,
+        statutory_reasons,
+        errors,
+        notice,
+    })
 }
 
 pub async fn show_policy(
@@ -638,6 +668,8 @@ pub struct EndorseForm {
     pub owner_phone: String,
     #[serde(default)]
     pub effective_date: String,
+    #[serde(default)]
+    pub backdate_reason: String,
     /// A new agreed vehicle-damage sum insured (commercial policies).
     #[serde(default)]
     pub vehicle_damage_sum_insured: String,
@@ -650,6 +682,15 @@ pub struct CancelForm {
     pub effective_date: String,
     #[serde(default)]
     pub reason: String,
+    #[serde(default)]
+    pub statutory_reason: String,
+    #[serde(default)]
+    pub backdate_reason: String,
+}
+
+/// A form's optional text: None when left blank.
+fn filled(text: &str) -> Option<String> {
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
 fn optional_date(text: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
@@ -681,6 +722,9 @@ async fn policy_change_result(
             Ok((StatusCode::CONFLICT, policy_page(state, shell, user, id, Vec::new(), Some(message)).await?)
                 .into_response())
         }
+        Err(AppError::Refused(problem)) => {
+            Ok((StatusCode::CONFLICT, policy_page(state, shell, user, id, vec![problem], None).await?).into_response())
+        }
         Err(e) => Err(e),
     }
 }
@@ -708,8 +752,9 @@ pub async fn endorse(
     let endorsement = Endorsement {
         version: form.version,
         effective_date,
-        plate: Some(form.plate.trim().to_string()).filter(|p| !p.is_empty()),
-        owner_phone: Some(form.owner_phone.trim().to_string()).filter(|p| !p.is_empty()),
+        backdate_reason: filled(&form.backdate_reason),
+        plate: filled(&form.plate),
+        owner_phone: filled(&form.owner_phone),
         coverages: None,
         vehicle_damage_sum_insured: sum_insured,
     };
@@ -731,11 +776,24 @@ pub async fn cancel(
 ) -> AppResult<Response> {
     let mut errors = Vec::new();
     let effective_date = optional_date(&form.effective_date, &mut errors);
+    let statutory_reason = match filled(&form.statutory_reason) {
+        None => None,
+        Some(text) => StatutoryReason::parse(&text).or_else(|| {
+            errors.push(FieldError::new("statutory_reason", "unknown", "choose one of the statutory reasons"));
+            None
+        }),
+    };
     if !errors.is_empty() {
         return policy_change_result(&state, shell, &user, id, Err(AppError::Validation(errors))).await;
     }
     let today = quotes::today();
-    let cancellation = Cancellation { version: form.version, effective_date, reason: form.reason };
+    let cancellation = Cancellation {
+        version: form.version,
+        effective_date,
+        reason: form.reason,
+        statutory_reason,
+        backdate_reason: filled(&form.backdate_reason),
+    };
     let tx = begin_write(&state.db).await?;
     let result = policies::cancel(&tx, &actor, &user.scope, id, cancellation, today).await;
     if result.is_ok() {
@@ -776,7 +834,7 @@ pub async fn renew(
     RequestActor(actor): RequestActor,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let quote = quotes::renew(&state.db, &actor, &user.scope, id).await?;
+    let quote = quotes::renew(&state.db, &actor, &user.scope, id, state.config.quote_valid_days).await?;
     Ok(Redirect::to(&format!("/quotes/{}", quote.id)).into_response())
 }
 

@@ -37,6 +37,7 @@ pub use crate::domain::clock::china;
 
 mod documents;
 mod file;
+pub mod history;
 mod report;
 mod search;
 mod settlement;

@@ -1,0 +1,76 @@
+//! A compulsory policy is cancelled only for a statutory reason, which is kept; a quote keeps the claims that moved
+//! its history factors (floating factor, NCD), so the renewal shows why it is priced as it is; a month-end true-up
+//! keeps the dealer's loss ratio its agreement's loss-ratio clause was judged on; a quote is valid to a day.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter().table(Policies::Table).add_column(string_len_null(Policies::StatutoryReason, 32)).to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter().table(Quotes::Table).add_column(text(Quotes::HistoryJson).default("[]")).to_owned(),
+            )
+            .await?;
+        // Quotes expire: those made before expiry was kept are valid up to their start day.
+        manager
+            .alter_table(
+                Table::alter().table(Quotes::Table).add_column(date_null(Quotes::ValidUntil)).to_owned(),
+            )
+            .await?;
+        manager
+            .exec_stmt(
+                Query::update().table(Quotes::Table).value(Quotes::ValidUntil, Expr::col(Quotes::StartDate)).to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(CommissionLedger::Table)
+                    .add_column(big_integer_null(CommissionLedger::LossRatioMicros))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter().table(CommissionLedger::Table).drop_column(CommissionLedger::LossRatioMicros).to_owned(),
+            )
+            .await?;
+        manager.alter_table(Table::alter().table(Quotes::Table).drop_column(Quotes::HistoryJson).to_owned()).await?;
+        manager.alter_table(Table::alter().table(Quotes::Table).drop_column(Quotes::ValidUntil).to_owned()).await?;
+        manager
+            .alter_table(Table::alter().table(Policies::Table).drop_column(Policies::StatutoryReason).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Policies {
+    Table,
+    StatutoryReason,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Quotes {
+    Table,
+    HistoryJson,
+    ValidUntil,
+    StartDate,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum CommissionLedger {
+    Table,
+    LossRatioMicros,
+}
