@@ -4,6 +4,7 @@
 pub mod audit_head;
 pub mod audit_inbox;
 pub mod audit_log;
+pub mod channel_coefficient_versions;
 pub mod claim_cycles;
 pub mod claim_documents;
 pub mod claim_lookups;

@@ -1,6 +1,7 @@
 //! A compulsory policy is cancelled only for a statutory reason, which is kept; a quote keeps the claims that moved
 //! its history factors (floating factor, NCD), so the renewal shows why it is priced as it is; a month-end true-up
-//! keeps the dealer's loss ratio its agreement's loss-ratio clause was judged on; a quote is valid to a day.
+//! keeps the dealer's loss ratio its agreement's loss-ratio clause was judged on; a quote is valid to a day; the
+//! pricing coefficient comes from the underwriters' channel table, versioned like the rating tables.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -38,10 +39,25 @@ impl MigrationTrait for Migration {
                     .add_column(big_integer_null(CommissionLedger::LossRatioMicros))
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ChannelCoefficientVersions::Table)
+                    .col(big_pk_auto(ChannelCoefficientVersions::Id))
+                    .col(date(ChannelCoefficientVersions::EffectiveFrom))
+                    // Coefficients as JSON, decimals as strings: exact, and kept as set.
+                    .col(text(ChannelCoefficientVersions::Document))
+                    .col(text(ChannelCoefficientVersions::Note))
+                    .col(big_integer_null(ChannelCoefficientVersions::CreatedBy))
+                    .col(timestamp_with_time_zone(ChannelCoefficientVersions::CreatedAt))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(ChannelCoefficientVersions::Table).to_owned()).await?;
         manager
             .alter_table(
                 Table::alter().table(CommissionLedger::Table).drop_column(CommissionLedger::LossRatioMicros).to_owned(),
@@ -73,4 +89,15 @@ enum Quotes {
 enum CommissionLedger {
     Table,
     LossRatioMicros,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum ChannelCoefficientVersions {
+    Table,
+    Id,
+    EffectiveFrom,
+    Document,
+    Note,
+    CreatedBy,
+    CreatedAt,
 }

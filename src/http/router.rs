@@ -162,6 +162,8 @@ pub fn routes() -> RouteTable {
         .get("/api/v1/renewals", SignedIn, api::underwriting::renewals)
         .get("/api/v1/rating-versions", SignedIn, api::underwriting::list_rating_versions)
         .post("/api/v1/rating-versions", UNDERWRITER, api::underwriting::create_rating_version)
+        .get("/api/v1/channel-coefficients", SignedIn, api::underwriting::list_channel_versions)
+        .post("/api/v1/channel-coefficients", UNDERWRITER, api::underwriting::create_channel_version)
         // API: claims
         .post("/api/v1/claims", CLAIM_REPORTERS, api::claims::report)
         .get("/api/v1/claims", SignedIn, api::claims::list)
@@ -286,6 +288,8 @@ pub fn routes() -> RouteTable {
         .get("/renewals", SignedIn, pages::underwriting::renewals)
         .get("/rating", SignedIn, pages::underwriting::rating_tables)
         .post("/rating", UNDERWRITER, pages::underwriting::create_rating_version)
+        .get("/channel-coefficients", SignedIn, pages::underwriting::channel_table)
+        .post("/channel-coefficients", UNDERWRITER, pages::underwriting::create_channel_version)
         .get("/claims", SignedIn, pages::claims::queue)
         .get("/claims/new", CLAIM_REPORTERS, pages::claims::new_report)
         .post("/claims", CLAIM_REPORTERS, pages::claims::report)

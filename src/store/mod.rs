@@ -2,6 +2,7 @@
 //! every write runs in a transaction that also appends its audit record.
 
 pub mod audit;
+pub mod channel;
 pub mod claims;
 pub mod commission;
 pub mod complaints;

@@ -26,10 +26,6 @@ use super::audit::{self, Actor, Change};
 use super::dealers::in_scope;
 use super::{Page, PageRequest, now, rating as rating_store};
 
-fn one() -> Decimal {
-    Decimal::ONE
-}
-
 fn no_record() -> AccidentHistory {
     AccidentHistory::NewOrNoRecord
 }
@@ -75,9 +71,6 @@ pub struct QuoteRequest {
     /// The commercial NCD level; a new car is at 0 (the default).
     #[serde(default)]
     pub ncd_level: i32,
-    #[serde(default = "one", with = "rust_decimal::serde::str")]
-    #[schema(value_type = String, example = "1.00")]
-    pub pricing_coefficient: Decimal,
     /// First day of cover for pricing; tomorrow when left out.
     pub start_date: Option<NaiveDate>,
     #[schema(value_type = Object)]
@@ -187,6 +180,8 @@ pub async fn create(
     let start_date = request.start_date.unwrap_or_else(tomorrow);
     let (dealer_status, rating) =
         rating_store::dealer_status_and_in_force(tx, scope, request.dealer_id, start_date).await?;
+    // The coefficient is the underwriters' for the dealer's channel, never the seller's.
+    let pricing_coefficient = super::channel::coefficient_for_dealer(tx, request.dealer_id, start_date).await?;
     let mut errors = Vec::new();
     let identity = check_identity(request, &mut errors);
     if let Err(e) = to_fen_non_negative(request.vehicle.new_car_price) {
@@ -201,7 +196,7 @@ pub async fn create(
         start_date,
         accident_history: request.accident_history,
         ncd_level: request.ncd_level,
-        pricing_coefficient: request.pricing_coefficient,
+        pricing_coefficient,
         coverages: request.coverages.clone(),
     };
     let premium = match rating::price(&rating.document.tables, &input) {
@@ -211,7 +206,7 @@ pub async fn create(
             None
         }
     };
-    let coefficient_micros = rate_to_micros(request.pricing_coefficient)
+    let coefficient_micros = rate_to_micros(pricing_coefficient)
         .map_err(|e| errors.push(FieldError::new("pricing_coefficient", "invalid", e.to_string())))
         .ok();
     let typed = TypedHistory {
@@ -616,7 +611,6 @@ pub async fn renew(
         },
         accident_history: factors.accident_history,
         ncd_level: factors.ncd_level,
-        pricing_coefficient: rate_from_micros(original.pricing_coefficient_micros),
         start_date: Some(policy.end_date),
         coverages,
     };

@@ -2,6 +2,7 @@
 //! as data, and the dates and amounts of the policy lifecycle.
 
 pub mod changes;
+pub mod channel;
 pub mod history;
 pub mod identity;
 pub mod issuing;

@@ -26,6 +26,7 @@ use super::{analytics, audit, auth, claims, commission, dealers, feedback, healt
         underwriting::approve_quote, underwriting::decline_quote, underwriting::issue,
         underwriting::list_policies, underwriting::show_policy, underwriting::endorse, underwriting::cancel,
         underwriting::renew, underwriting::renewals, underwriting::list_rating_versions, underwriting::create_rating_version,
+        underwriting::list_channel_versions, underwriting::create_channel_version,
         claims::report, claims::list, claims::board, claims::show, claims::register, claims::add_loss_item,
         claims::remove_loss_item, claims::upload, claims::download, claims::survey, claims::change_reserve,
         claims::settle, claims::approve, claims::withdraw_settlement, claims::pay, claims::close, claims::decline, claims::withdraw,

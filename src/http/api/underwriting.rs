@@ -5,9 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::underwriting::channel::ChannelTable;
 use crate::domain::underwriting::issuing::PolicyStatus;
 use crate::domain::underwriting::{Product, QuoteStatus, RatingDocument};
 use crate::error::AppResult;
@@ -15,6 +16,7 @@ use crate::http::api::users::created_response;
 use crate::http::extract::{CurrentUser, IdempotencyKey, Json, Path, Query, RequestActor};
 use crate::state::AppState;
 use crate::store::begin_write;
+use crate::store::channel::{self, ChannelVersion};
 use crate::store::idempotency;
 use crate::store::policies::{self, Cancellation, Endorsement, Policy, PolicyFilter, RenewalCandidate};
 use crate::store::quotes::{self, Quote, QuoteFilter, QuoteRequest};
@@ -246,6 +248,46 @@ pub async fn renew(
 ) -> AppResult<(StatusCode, Json<Quote>)> {
     let quote = quotes::renew(&state.db, &actor, &user.scope, id, state.config.quote_valid_days).await?;
     Ok((StatusCode::CREATED, Json(quote)))
+}
+
+/// The channel table's versions, newest first, and the version in force today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelVersions {
+    pub in_force: ChannelVersion,
+    pub versions: Vec<ChannelVersion>,
+}
+
+/// The pricing coefficient per region and dealer: the version in force and every version.
+#[utoipa::path(get, path = "/api/v1/channel-coefficients", tag = "underwriting", security(("bearer" = [])),
+    responses((status = 200, body = ChannelVersions)))]
+pub async fn list_channel_versions(State(state): State<AppState>) -> AppResult<Json<ChannelVersions>> {
+    let in_force = channel::in_force(&state.db, quotes::today()).await?;
+    Ok(Json(ChannelVersions { in_force, versions: channel::list(&state.db).await? }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelVersionRequest {
+    /// Today or later.
+    pub effective_from: NaiveDate,
+    pub table: ChannelTable,
+    pub note: String,
+}
+
+/// Adds a version of the channel table from a date (underwriters); every coefficient must be inside the range filed
+/// in the rating tables in force that day.
+#[utoipa::path(post, path = "/api/v1/channel-coefficients", tag = "underwriting", request_body = ChannelVersionRequest, security(("bearer" = [])),
+    responses((status = 201, body = ChannelVersion), (status = 422, body = crate::error::Problem)))]
+pub async fn create_channel_version(
+    State(state): State<AppState>,
+    RequestActor(actor): RequestActor,
+    Json(request): Json<ChannelVersionRequest>,
+) -> AppResult<(StatusCode, Json<ChannelVersion>)> {
+    let tx = begin_write(&state.db).await?;
+    let today = quotes::today();
+    let version = channel::create(&tx, &actor, request.effective_from, &request.table, &request.note, today).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(version)))
 }
 
 /// Every rating version, newest first.

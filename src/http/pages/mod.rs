@@ -174,6 +174,9 @@ fn nav_for(role: Role) -> Vec<(&'static str, &'static str)> {
     if matches!(role, Role::Underwriter | Role::Administrator) {
         nav.push(("/rating", "nav.rating"));
     }
+    if matches!(role, Role::Underwriter | Role::ChannelManager | Role::Administrator) {
+        nav.push(("/channel-coefficients", "nav.channel"));
+    }
     if role == Role::Administrator {
         nav.push(("/admin/users", "nav.users"));
         nav.push(("/admin/audit", "nav.audit"));

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::domain::auth::Role;
 use crate::domain::underwriting::changes::{self, StatutoryReason};
+use crate::domain::underwriting::channel::{ChannelTable, DealerCoefficient, RegionCoefficient};
 use crate::domain::underwriting::lifecycle::Period;
 use crate::domain::underwriting::issuing::PolicyStatus;
 use crate::domain::underwriting::rating::{AccidentHistory, CoverageChoice};
@@ -23,6 +24,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::http::extract::{CurrentUser, Form, Path, Query, RequestActor};
 use crate::state::AppState;
 use crate::store::begin_write;
+use crate::store::channel::{self, ChannelVersion};
 use crate::store::dealers::{self, Dealer, DealerFilter};
 use crate::store::policies::{self, Cancellation, Endorsement, Policy, PolicyFilter, RenewalCandidate};
 use crate::store::quotes::{self, OwnerRequest, Quote, QuoteFilter, QuoteRequest, VehicleRequest};
@@ -71,8 +73,6 @@ pub struct QuoteForm {
     pub accident_history: String,
     #[serde(default)]
     pub ncd_level: String,
-    #[serde(default)]
-    pub pricing_coefficient: String,
     pub compulsory: Option<String>,
     pub vehicle_damage: Option<String>,
     #[serde(default)]
@@ -93,7 +93,6 @@ impl QuoteForm {
             seats: "5".into(),
             accident_history: "new_or_no_record".into(),
             ncd_level: "0".into(),
-            pricing_coefficient: "1.00".into(),
             compulsory: Some("on".into()),
             vehicle_damage: Some("on".into()),
             third_party_limit: "1000000".into(),
@@ -124,8 +123,6 @@ impl QuoteForm {
         need("accident_history", history.is_some(), "choose the accident history");
         let ncd_level = self.ncd_level.trim().parse::<i32>().ok();
         need("ncd_level", ncd_level.is_some(), "choose the NCD level");
-        let coefficient = Decimal::from_str(self.pricing_coefficient.trim()).ok();
-        need("pricing_coefficient", coefficient.is_some(), "enter a coefficient such as 1.00");
         let limit = |text: &str, field: &str, errors: &mut Vec<FieldError>| {
             let text = text.trim();
             if text.is_empty() {
@@ -148,7 +145,6 @@ impl QuoteForm {
             Some(seats),
             Some(accident_history),
             Some(ncd_level),
-            Some(pricing_coefficient),
             true,
         ) = (
             dealer_id,
@@ -158,7 +154,6 @@ impl QuoteForm {
             seats,
             history,
             ncd_level,
-            coefficient,
             errors.is_empty(),
         )
         else {
@@ -181,7 +176,6 @@ impl QuoteForm {
             },
             accident_history,
             ncd_level,
-            pricing_coefficient,
             start_date: None,
             coverages: CoverageChoice {
                 compulsory: self.compulsory.is_some(),
@@ -243,7 +237,7 @@ impl QuoteFormPage {
 
     /// Errors that belong to no field on the form.
     pub fn other_errors(&self) -> Vec<&str> {
-        const SHOWN: [&str; 17] = [
+        const SHOWN: [&str; 16] = [
             "dealer_id",
             "business_type",
             "vehicle.vin",
@@ -256,7 +250,6 @@ impl QuoteFormPage {
             "owner.phone",
             "accident_history",
             "ncd_level",
-            "pricing_coefficient",
             "coverages.third_party_limit",
             "coverages.driver_limit",
             "coverages.passenger_limit",
@@ -1000,4 +993,170 @@ pub async fn create_rating_version(
     let base = base_version.map(|id| (id, shown));
     let page = rating_page(&state, shell, &user, base, effective_text, note, errors, &posted).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// The channel table as its form shows it: text as typed, three blank rows to add lines.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelForm {
+    pub effective_from: String,
+    pub note: String,
+    pub default_coefficient: String,
+    pub regions: Vec<(String, String)>,
+    pub dealers: Vec<(String, String)>,
+}
+
+impl ChannelForm {
+    fn from_table(table: &ChannelTable, effective_from: NaiveDate) -> Self {
+        let mut form = ChannelForm {
+            effective_from: effective_from.to_string(),
+            note: String::new(),
+            default_coefficient: table.default_coefficient.to_string(),
+            regions: table.regions.iter().map(|l| (l.region.clone(), l.coefficient.to_string())).collect(),
+            dealers: table.dealers.iter().map(|l| (l.dealer_code.clone(), l.coefficient.to_string())).collect(),
+        };
+        form.pad();
+        form
+    }
+
+    fn from_posted(posted: &[(String, String)]) -> Self {
+        let all = |name: &str| -> Vec<String> {
+            posted.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).collect()
+        };
+        let first = |name: &str| all(name).into_iter().next().unwrap_or_default();
+        let pairs = |names: (&str, &str)| -> Vec<(String, String)> {
+            all(names.0).into_iter().zip(all(names.1)).filter(|(a, b)| !a.is_empty() || !b.is_empty()).collect()
+        };
+        let mut form = ChannelForm {
+            effective_from: first("effective_from"),
+            note: first("note"),
+            default_coefficient: first("default_coefficient"),
+            regions: pairs(("region", "region_coefficient")),
+            dealers: pairs(("dealer_code", "dealer_coefficient")),
+        };
+        form.pad();
+        form
+    }
+
+    fn pad(&mut self) {
+        for _ in 0..3 {
+            self.regions.push(Default::default());
+            self.dealers.push(Default::default());
+        }
+    }
+
+    /// The table the form stands for, or every field that does not read.
+    fn table(&self) -> Result<(NaiveDate, ChannelTable), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut number = |field: String, text: &str| match Decimal::from_str(text) {
+            Ok(value) => value,
+            Err(_) => {
+                errors.push(FieldError::new(field, "invalid", "enter a coefficient such as 0.95"));
+                Decimal::ZERO
+            }
+        };
+        let default_coefficient = number("default_coefficient".into(), &self.default_coefficient);
+        let filled = |rows: &[(String, String)]| -> Vec<(String, String)> {
+            rows.iter().filter(|(a, b)| !a.is_empty() || !b.is_empty()).cloned().collect()
+        };
+        let regions = filled(&self.regions)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (region, value))| RegionCoefficient {
+                coefficient: number(format!("regions[{i}].coefficient"), &value),
+                region,
+            })
+            .collect();
+        let dealers = filled(&self.dealers)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (code, value))| DealerCoefficient {
+                coefficient: number(format!("dealers[{i}].coefficient"), &value),
+                dealer_code: code.to_uppercase(),
+            })
+            .collect();
+        let effective = NaiveDate::parse_from_str(&self.effective_from, "%Y-%m-%d").ok();
+        if effective.is_none() {
+            errors.push(FieldError::new("effective_from", "invalid_date", "enter a date as YYYY-MM-DD"));
+        }
+        match effective {
+            Some(day) if errors.is_empty() => Ok((day, ChannelTable { default_coefficient, regions, dealers })),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "underwriting/channel.html")]
+pub struct ChannelPage {
+    pub shell: Shell,
+    pub in_force: ChannelVersion,
+    pub versions: Vec<ChannelVersion>,
+    pub filed_min: Decimal,
+    pub filed_max: Decimal,
+    pub today: NaiveDate,
+    pub form: ChannelForm,
+    pub can_edit: bool,
+    pub errors: Vec<FieldError>,
+}
+
+async fn channel_page(
+    state: &AppState,
+    shell: Shell,
+    role: Role,
+    form: Option<ChannelForm>,
+    errors: Vec<FieldError>,
+) -> AppResult<ChannelPage> {
+    let today = quotes::today();
+    let in_force = channel::in_force(&state.db, today).await?;
+    let filed = rating::in_force(&state.db, today).await?.document.tables.commercial.pricing_coefficient;
+    let form = form.unwrap_or_else(|| ChannelForm::from_table(&in_force.table, today + chrono::Duration::days(1)));
+    Ok(ChannelPage {
+        shell,
+        versions: channel::list(&state.db).await?,
+        in_force,
+        filed_min: filed.min,
+        filed_max: filed.max,
+        today,
+        form,
+        can_edit: role == Role::Underwriter,
+        errors,
+    })
+}
+
+pub async fn channel_table(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+) -> AppResult<ChannelPage> {
+    channel_page(&state, shell, user.role, None, Vec::new()).await
+}
+
+pub async fn create_channel_version(
+    State(state): State<AppState>,
+    shell: Shell,
+    CurrentUser(user): CurrentUser,
+    RequestActor(actor): RequestActor,
+    Form(posted): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let form = ChannelForm::from_posted(&posted);
+    let result = match form.table() {
+        Ok((effective_from, table)) => {
+            let tx = begin_write(&state.db).await?;
+            let created = channel::create(&tx, &actor, effective_from, &table, &form.note, quotes::today()).await;
+            if created.is_ok() {
+                tx.commit().await?;
+            }
+            created.map(|_| ())
+        }
+        Err(errors) => Err(AppError::Validation(errors)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/channel-coefficients").into_response()),
+        Err(AppError::Validation(errors)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            channel_page(&state, shell, user.role, Some(form), errors).await?,
+        )
+            .into_response()),
+        Err(e) => Err(e),
+    }
 }
