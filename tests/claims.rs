@@ -32,7 +32,8 @@ on_both_databases!(
     the_queue_filters_and_shows_overdue_claims,
     an_adjuster_works_a_claim_on_the_pages,
     a_seller_reports_from_the_phone_form,
-    a_claim_moves_the_renewal_up_an_ncd_level,
+    the_renewal_is_priced_from_the_cars_claims,
+    a_cancellation_today_leaves_this_mornings_accident_covered,
     a_minimal_answer_is_the_claim_alone,
     a_reopened_claim_above_authority_needs_an_approver,
     cover_added_after_the_accident_pays_nothing,
@@ -126,7 +127,7 @@ async fn issue_with(
         "dealer_id": dealer, "business_type": "new_car",
         "vehicle": { "vin": vin, "plate": plate, "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
         "owner": { "name": "陈立", "id_number": ID_NUMBER, "phone": "138 0013 8000" },
-        "accident_history": "new_or_no_record", "ncd_level": 0, "pricing_coefficient": "1.00",
+        "accident_history": "new_or_no_record", "ncd_level": 0,
         "coverages": coverages
     });
     let quote: Value = post(app, seller, "/api/v1/quotes", &body).await.json().await.unwrap();
@@ -1042,24 +1043,62 @@ async fn a_seller_reports_from_the_phone_form(app: TestApp) {
     assert!(!page.contains("/register\""), "a seller is not offered the adjuster's steps");
 }
 
-async fn a_claim_moves_the_renewal_up_an_ncd_level(app: TestApp) {
+async fn the_renewal_is_priced_from_the_cars_claims(app: TestApp) {
     let s = store(&app).await;
-    let next_level = |list: &Vec<Value>| {
-        list.iter().find(|c| c["policy"]["policy_no"] == s.policy_no.as_str()).unwrap()["next_ncd_level"].clone()
-    };
+    let car = |list: &Vec<Value>| list.iter().find(|c| c["vin"] == VIN).unwrap().clone();
     let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &s.seller).await;
-    assert_eq!(next_level(&due), json!(-1), "claim-free: one level down from 0");
+    assert_eq!(car(&due)["next_ncd_level"], json!(-1), "claim-free: one level down from 0");
+    assert_eq!(car(&due)["next_accident_history"], "claim_free_1_year");
     let declined = report(&app, &s.seller, &s.policy_no).await;
     post_ok(&app, &s.adjuster, &path(&declined, "decline"), &json!({ "version": 1, "note": "非保险责任" })).await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
     let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &s.seller).await;
-    assert_eq!(next_level(&due), json!(-1), "a declined claim does not count");
-    report(&app, &s.seller, &s.policy_no).await;
+    assert_eq!(car(&due)["next_ncd_level"], json!(-1), "a declined claim and an open report do not count");
+    // At fault (full liability), paid from vehicle damage: one NCD level up, and the compulsory discount ends.
+    let c = surveyed(&app, &s, &claim, &[("own_vehicle", "3000.00")]).await;
+    let c = post_ok(&app, &s.adjuster, &path(&claim, "settle"), &settle_body(&c)).await;
+    let pay = json!({ "version": c["version"], "coverage": "vehicle_damage", "payee": "陈立", "amount": "3000.00" });
+    post_ok(&app, &s.adjuster, &path(&claim, "payments"), &pay).await;
     let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &s.seller).await;
-    assert_eq!(next_level(&due), json!(1), "one claim: one level up");
-    let policy_id =
-        due.iter().find(|c| c["policy"]["policy_no"] == s.policy_no.as_str()).unwrap()["policy"]["id"].clone();
+    let line = car(&due);
+    assert_eq!(line["next_ncd_level"], json!(1), "one paid claim: one level up");
+    assert_eq!(line["next_accident_history"], "one_at_fault_no_death");
+    assert_eq!(line["moved_by"][0]["claim_no"], claim["claim_no"]);
+    let policy_id = line["policies"][0]["id"].clone();
     let quote = post_ok(&app, &s.seller, &format!("/api/v1/policies/{policy_id}/renew"), &json!(null)).await;
     assert_eq!(quote["ncd_level"], 1, "the renewal quote is priced at the new level");
+    assert_eq!(quote["accident_history"], "one_at_fault_no_death");
+    let compulsory = quote["premium"]["lines"].as_array().unwrap().iter().find(|l| l["code"] == "compulsory").unwrap();
+    assert_eq!(compulsory["premium"], "950.00", "after an at-fault accident the compulsory premium is the full 950");
+    assert_eq!(quote["history"][0]["claim_no"], claim["claim_no"], "the quote names the claim that moved it");
+    assert_eq!(quote["history"][0]["moved"], json!(["floating_factor", "ncd"]));
+}
+
+async fn a_cancellation_today_leaves_this_mornings_accident_covered(app: TestApp) {
+    let s = store(&app).await;
+    app.add_user("uw", Role::Underwriter, &[]).await;
+    let uw = app.token("uw").await;
+    let claim = report(&app, &s.seller, &s.policy_no).await;
+    let policies: Value = app.get_json(&format!("/api/v1/policies?q={}", s.policy_no), &s.seller).await;
+    let policy = policies["items"][0].clone();
+    let path_of = format!("/api/v1/policies/{}/cancel", policy["id"]);
+    let body = json!({ "version": policy["version"], "reason": "客户退保" });
+    let refused = post(&app, &s.seller, &path_of, &body).await;
+    assert_eq!(refused.status(), 422, "a policy with an open claim is cancelled by an underwriter only");
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "has_claims");
+    let back_dated = json!({ "version": policy["version"], "reason": "客户退保", "effective_date": today(),
+                             "backdate_reason": "客户今日退保" });
+    let problem: Value = post(&app, &uw, &path_of, &back_dated).await.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "before_accident", "the accident today keeps its cover: {problem}");
+    let cancelled = post_ok(&app, &uw, &path_of, &body).await;
+    assert_eq!(cancelled["cancelled_from"], (today() + Duration::days(1)).to_string());
+    // The accident a minute ago is still covered: a second report on it is accepted against this policy.
+    let again = report(&app, &s.seller, &s.policy_no).await;
+    assert_eq!(again["policy_id"], policy["id"]);
+    let c = surveyed(&app, &s, &claim, &[("own_vehicle", "1000.00")]).await;
+    let c = post_ok(&app, &s.adjuster, &path(&claim, "settle"), &settle_body(&c)).await;
+    assert_eq!(last_settlement(&c)["total"], "1000.00", "settled on the cover at the accident");
 }
 
 async fn a_minimal_answer_is_the_claim_alone(app: TestApp) {

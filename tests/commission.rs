@@ -94,7 +94,7 @@ async fn sell(app: &TestApp, s: &Store, n: u32) -> Vec<Value> {
         "dealer_id": s.dealer, "business_type": "new_car",
         "vehicle": { "vin": vin, "plate": format!("粤B{:05}", n), "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
         "owner": { "name": "陈立", "id_number": ID_NUMBER, "phone": "13800138000" },
-        "accident_history": "new_or_no_record", "ncd_level": 0, "pricing_coefficient": "1.00",
+        "accident_history": "new_or_no_record", "ncd_level": 0,
         "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": null,
                        "passenger_limit": null, "riders": [] }
     });

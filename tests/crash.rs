@@ -60,7 +60,7 @@ fn quote_body(dealer: i64, n: u64) -> Value {
         "vehicle": { "vin": "1M8GDM9AXKP042788", "plate": format!("粤B{:05}", n % 100_000), "first_registration": "2024-03-15",
                      "new_car_price": "200000.00", "seats": 5 },
         "owner": { "name": "陈立", "id_number": "11010519491231002X", "phone": "138 0013 8000" },
-        "accident_history": "new_or_no_record", "ncd_level": 0, "pricing_coefficient": "1.00",
+        "accident_history": "new_or_no_record", "ncd_level": 0,
         "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": null,
                        "passenger_limit": null, "riders": [] }
     })

@@ -90,7 +90,7 @@ async fn sell_now(app: &TestApp, s: &Store, n: u32) -> Vec<Value> {
         "dealer_id": s.dealer, "business_type": "new_car",
         "vehicle": { "vin": vin, "plate": format!("粤C{:05}", n), "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
         "owner": { "name": "陈立", "id_number": "11010519491231002X", "phone": "13800138000" },
-        "accident_history": "new_or_no_record", "ncd_level": 0, "pricing_coefficient": "1.00",
+        "accident_history": "new_or_no_record", "ncd_level": 0,
         "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": null,
                        "passenger_limit": null, "riders": [] }
     });
@@ -418,8 +418,10 @@ async fn the_totals_stay_exact_through_random_writes(app: TestApp) {
                     )
                 }
                 3 => {
-                    let effective = today() + Duration::days(rng.below(40) as i64);
-                    let body = json!({ "version": version, "reason": "客户退保", "effective_date": effective });
+                    // From the next 00:00 or later, the earliest a store may cancel; compulsory for a statutory reason.
+                    let effective = today() + Duration::days(1 + rng.below(40) as i64);
+                    let body = json!({ "version": version, "reason": "客户退保", "effective_date": effective,
+                                       "statutory_reason": "deregistered" });
                     (
                         "cancel".into(),
                         post_any(&app, &st.seller, &format!("/api/v1/policies/{policy_id}/cancel"), &body).await,

@@ -25,6 +25,12 @@ on_both_databases!(
     lowering_the_vehicle_damage_sum_insured_refunds_pro_rata,
     cancelling_on_the_first_day_refunds_everything,
     renewal_quotes_move_one_ncd_level_down,
+    the_store_cannot_back_date_a_cancellation,
+    compulsory_cover_is_cancelled_only_for_a_statutory_reason,
+    a_new_car_is_quoted_at_ncd_zero_and_a_typed_history_is_referred,
+    quotes_expire_and_are_re_rated_at_issue,
+    a_car_is_insured_once,
+    the_policy_status_follows_the_dates,
     a_new_rating_version_prices_new_quotes_only,
     the_policy_list_finds_by_number_plate_vin_and_owner,
 );
@@ -57,7 +63,7 @@ fn quote_body(dealer: i64) -> Value {
         "dealer_id": dealer, "business_type": "new_car",
         "vehicle": { "vin": VIN, "plate": "粤B12345", "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
         "owner": { "name": "陈立", "id_number": ID_NUMBER, "phone": "138 0013 8000" },
-        "accident_history": "new_or_no_record", "ncd_level": 0, "pricing_coefficient": "1.00",
+        "accident_history": "new_or_no_record", "ncd_level": 0,
         "coverages": { "compulsory": true, "vehicle_damage": true, "third_party_limit": "1000000", "driver_limit": null,
                        "passenger_limit": null, "riders": [] }
     })
@@ -80,10 +86,24 @@ async fn issue(app: &TestApp, token: &str, quote_id: &Value) -> reqwest::Respons
 async fn a_seller_quotes_and_issues_both_policies(app: TestApp) {
     let dealer = store(&app).await;
     let token = app.token("sa").await;
-    let mut body = quote_body(dealer);
-    body["pricing_coefficient"] = json!("0.90");
-    let quote = quote(&app, &token, &body).await;
+    let mut bent = quote_body(dealer);
+    bent["pricing_coefficient"] = json!("0.50");
+    let refused = post(&app, &token, "/api/v1/quotes", &bent).await;
+    assert_eq!(refused.status(), 422, "the seller cannot type a coefficient");
+    // The underwriters' channel table gives the dealer 0.90 (its region 0.95) from today.
+    let uw = app.token("uw").await;
+    let table = json!({ "effective_from": today(), "note": "深圳渠道", "table": { "default_coefficient": "1.00",
+        "regions": [{ "region": "广东-深圳", "coefficient": "0.95" }],
+        "dealers": [{ "dealer_code": "D001", "coefficient": "0.90" }] } });
+    assert_eq!(post(&app, &token, "/api/v1/channel-coefficients", &table).await.status(), 403, "sellers do not set it");
+    let mut outside = table.clone();
+    outside["table"]["dealers"][0]["coefficient"] = json!("0.40");
+    let problem: Value = post(&app, &uw, "/api/v1/channel-coefficients", &outside).await.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "outside_filed_range", "{problem}");
+    assert_eq!(post(&app, &uw, "/api/v1/channel-coefficients", &table).await.status(), 201);
+    let quote = quote(&app, &token, &quote_body(dealer)).await;
     assert_eq!(quote["status"], "accepted");
+    assert_eq!(quote["pricing_coefficient"], "0.9");
     assert_eq!(quote["owner_id_number"], "110105********002X", "the owner's ID is masked");
     assert_eq!(quote["owner_phone"], "138****8000");
     let lines = quote["premium"]["lines"].as_array().unwrap();
@@ -181,7 +201,6 @@ async fn every_bad_identifier_is_named(app: TestApp) {
     body["vehicle"]["plate"] = json!("XX12345");
     body["owner"]["id_number"] = json!("110105194912310021");
     body["owner"]["phone"] = json!("12345");
-    body["pricing_coefficient"] = json!("9.00");
     let response = post(&app, &token, "/api/v1/quotes", &body).await;
     assert_eq!(response.status(), 422);
     let problem: Value = response.json().await.unwrap();
@@ -190,7 +209,6 @@ async fn every_bad_identifier_is_named(app: TestApp) {
     fields.sort();
     assert!(fields.contains(&"vehicle.vin") && fields.contains(&"vehicle.plate"), "{fields:?}");
     assert!(fields.contains(&"owner.id_number") && fields.contains(&"owner.phone"), "{fields:?}");
-    assert!(fields.iter().any(|f| f.contains("coefficient")), "{fields:?}");
 }
 
 async fn sellers_see_only_their_stores_quotes_and_policies(app: TestApp) {
@@ -326,6 +344,7 @@ async fn cancelling_on_the_first_day_refunds_everything(app: TestApp) {
     let path = format!("/api/v1/policies/{}/cancel", policy["id"]);
     let no_reason = post(&app, &token, &path, &json!({ "version": 1, "reason": "" })).await;
     assert_eq!(no_reason.status(), 422);
+    // The policy starts tomorrow, the earliest day the store may choose: nothing of its cover has been used.
     let body = json!({ "version": 1, "reason": "车辆转卖", "effective_date": policy["start_date"] });
     let cancelled: Value = post(&app, &token, &path, &body).await.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
@@ -342,8 +361,12 @@ async fn renewal_quotes_move_one_ncd_level_down(app: TestApp) {
     let soon: Vec<Value> = app.get_json("/api/v1/renewals", &token).await;
     assert!(soon.is_empty(), "a new policy is not due within 60 days");
     let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &token).await;
-    let candidate = due.iter().find(|c| c["policy"]["id"] == policy["id"]).unwrap();
+    assert_eq!(due.len(), 1, "one car, one line: {due:?}");
+    let candidate = &due[0];
+    assert_eq!(candidate["vin"], VIN);
+    assert_eq!(candidate["policies"].as_array().unwrap().len(), 2, "compulsory and commercial together");
     assert_eq!(candidate["next_ncd_level"], -1);
+    assert_eq!(candidate["next_accident_history"], "claim_free_1_year");
     let renewal: Value = post(&app, &token, &format!("/api/v1/policies/{}/renew", policy["id"]), &json!(null))
         .await
         .json()
@@ -351,11 +374,197 @@ async fn renewal_quotes_move_one_ncd_level_down(app: TestApp) {
         .unwrap();
     assert_eq!(renewal["business_type"], "renewal");
     assert_eq!(renewal["ncd_level"], -1);
+    assert_eq!(renewal["accident_history"], "claim_free_1_year");
     assert_eq!(renewal["start_date"], policy["end_date"]);
     assert_eq!(renewal["renewal_of_policy_id"], policy["id"]);
+    let codes: Vec<&str> =
+        renewal["premium"]["lines"].as_array().unwrap().iter().map(|l| l["code"].as_str().unwrap()).collect();
+    assert_eq!(codes[0], "compulsory", "the renewal covers the car's compulsory policy too");
+    // A second renewal quote for the same car, made before the first is issued.
+    let second: Value = post(&app, &token, &format!("/api/v1/policies/{}/renew", policy["id"]), &json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
     let issued: Vec<Value> = issue(&app, &token, &renewal["id"]).await.json().await.unwrap();
+    assert_eq!(issued.len(), 2);
     assert_eq!(issued[0]["start_date"], policy["end_date"], "the renewal starts when the old policy ends");
-    assert_eq!(issued[0]["renewal_of_policy_id"], policy["id"]);
+    let old: Vec<Value> = app.get_json::<Value>("/api/v1/policies?per_page=10", &token).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["renewal_of_policy_id"].is_null() && p["business_type"] == "new_car")
+        .cloned()
+        .collect();
+    for new in &issued {
+        let renewed = old.iter().find(|o| o["product"] == new["product"]).unwrap();
+        assert_eq!(new["renewal_of_policy_id"], renewed["id"], "each policy renews its own product");
+    }
+    let due: Vec<Value> = app.get_json("/api/v1/renewals?days=366", &token).await;
+    assert!(due.is_empty(), "the car left the list with both policies: {due:?}");
+    let twice = issue(&app, &token, &second["id"]).await;
+    assert_eq!(twice.status(), 409, "renewing the car again would insure it twice");
+    let problem: Value = twice.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "insured_twice");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains(issued[0]["policy_no"].as_str().unwrap()));
+    let again = post(&app, &token, &format!("/api/v1/policies/{}/renew", policy["id"]), &json!(null)).await;
+    assert_eq!(again.status(), 409, "a renewed car is not renewed again");
+}
+
+/// Moves a policy's period to have started `days_ago` days ago.
+async fn started(app: &TestApp, policy: &Value, days_ago: i64) -> (NaiveDate, NaiveDate) {
+    let start = today() - Duration::days(days_ago);
+    let end = start + Duration::days(365);
+    app.sql(&format!("UPDATE policies SET start_date = '{start}', end_date = '{end}' WHERE id = {}", policy["id"]))
+        .await
+        .unwrap();
+    (start, end)
+}
+
+async fn the_store_cannot_back_date_a_cancellation(app: TestApp) {
+    let dealer = store(&app).await;
+    let (sa, uw) = (app.token("sa").await, app.token("uw").await);
+    let policy = issued_commercial_policy(&app, &sa, dealer).await;
+    let (start, _) = started(&app, &policy, 100).await;
+    let path = format!("/api/v1/policies/{}/cancel", policy["id"]);
+    for day in [start, today(), NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()] {
+        let body = json!({ "version": 1, "reason": "客户要求", "effective_date": day });
+        let refused = post(&app, &sa, &path, &body).await;
+        assert_eq!(refused.status(), 422, "{day}");
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["code"], "backdating_needs_underwriter", "{day}: {problem}");
+    }
+    let no_reason = post(&app, &uw, &path, &json!({ "version": 1, "reason": "报废", "effective_date": start })).await;
+    let problem: Value = no_reason.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "backdate_reason", "{problem}");
+    let before_start = json!({ "version": 1, "reason": "报废", "effective_date": start - Duration::days(1),
+                               "backdate_reason": "车辆已于当日报废" });
+    let problem: Value = post(&app, &uw, &path, &before_start).await.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "before_start");
+    // An underwriter dates it back 10 days, with the reason: the refund is the premium of the days not covered.
+    let from = today() - Duration::days(10);
+    let body = json!({ "version": 1, "reason": "报废", "effective_date": from, "backdate_reason": "车辆10天前已报废，有注销证明" });
+    let response = post(&app, &uw, &path, &body).await;
+    assert_eq!(response.status(), 200);
+    let cancelled: Value = response.json().await.unwrap();
+    assert_eq!(cancelled["cancelled_from"], from.to_string());
+    assert_eq!(cancelled["versions"][1]["changes"]["backdate_reason"], "车辆10天前已报废，有注销证明");
+    let dec = |v: &Value| v.as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+    let period = autochannel::domain::underwriting::lifecycle::Period { start, end: start + Duration::days(365) };
+    let expected =
+        autochannel::domain::underwriting::lifecycle::refund_on_cancel(dec(&policy["premium"]), &period, from);
+    assert_eq!(dec(&cancelled["refund"]), expected);
+}
+
+async fn compulsory_cover_is_cancelled_only_for_a_statutory_reason(app: TestApp) {
+    let dealer = store(&app).await;
+    let sa = app.token("sa").await;
+    let quote = quote(&app, &sa, &quote_body(dealer)).await;
+    let policies: Vec<Value> = issue(&app, &sa, &quote["id"]).await.json().await.unwrap();
+    let compulsory = policies.iter().find(|p| p["product"] == "compulsory").unwrap();
+    started(&app, compulsory, 30).await;
+    let path = format!("/api/v1/policies/{}/cancel", compulsory["id"]);
+    let refused = post(&app, &sa, &path, &json!({ "version": 1, "reason": "客户改投他司" })).await;
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "statutory_reason");
+    let unknown = post(&app, &sa, &path, &json!({ "version": 1, "reason": "x", "statutory_reason": "sold" })).await;
+    assert_eq!(unknown.status(), 422);
+    let body = json!({ "version": 1, "reason": "车辆已报废注销", "statutory_reason": "deregistered" });
+    let cancelled: Value = post(&app, &sa, &path, &body).await.json().await.unwrap();
+    assert_eq!(cancelled["statutory_reason"], "deregistered");
+    assert_eq!(cancelled["cancelled_from"], (today() + Duration::days(1)).to_string(), "from the next 00:00");
+    assert_eq!(cancelled["status"], "cancelled");
+}
+
+async fn a_new_car_is_quoted_at_ncd_zero_and_a_typed_history_is_referred(app: TestApp) {
+    let dealer = store(&app).await;
+    let sa = app.token("sa").await;
+    let mut bent = quote_body(dealer);
+    bent["ncd_level"] = json!(-4);
+    let problem: Value = post(&app, &sa, "/api/v1/quotes", &bent).await.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "new_car_ncd", "{problem}");
+    let mut history = quote_body(dealer);
+    history["accident_history"] = json!("claim_free_3_years_or_more");
+    let problem: Value = post(&app, &sa, "/api/v1/quotes", &history).await.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "new_car_history");
+    let mut defaults = quote_body(dealer);
+    defaults.as_object_mut().unwrap().remove("ncd_level");
+    defaults.as_object_mut().unwrap().remove("accident_history");
+    let plain = quote(&app, &sa, &defaults).await;
+    assert_eq!((plain["ncd_level"].clone(), plain["accident_history"].clone()), (json!(0), json!("new_or_no_record")));
+    // A transfer-in with a typed discount the insurer cannot confirm waits for an underwriter.
+    let mut transfer = quote_body(dealer);
+    transfer["business_type"] = json!("transfer_in");
+    transfer["ncd_level"] = json!(-4);
+    transfer["accident_history"] = json!("claim_free_3_years_or_more");
+    let referred = quote(&app, &sa, &transfer).await;
+    assert_eq!(referred["status"], "referred");
+    assert_eq!(referred["rule_hits"][0]["code"], "history_unverified");
+}
+
+async fn quotes_expire_and_are_re_rated_at_issue(app: TestApp) {
+    let dealer = store(&app).await;
+    let sa = app.token("sa").await;
+    let stale = quote(&app, &sa, &quote_body(dealer)).await;
+    assert_eq!(stale["valid_until"], (today() + Duration::days(2)).to_string(), "valid 3 days, today included");
+    app.sql(&format!("UPDATE quotes SET valid_until = '{}' WHERE id = {}", today() - Duration::days(1), stale["id"]))
+        .await
+        .unwrap();
+    let refused = issue(&app, &sa, &stale["id"]).await;
+    assert_eq!(refused.status(), 409);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "quote_expired");
+    // Quoted for a start three days ago (as if quoted then): issued today it starts tomorrow and is priced again.
+    let old = quote(&app, &sa, &quote_body(dealer)).await;
+    app.sql(&format!("UPDATE quotes SET start_date = '{}' WHERE id = {}", today() - Duration::days(2), old["id"]))
+        .await
+        .unwrap();
+    let response = issue(&app, &sa, &old["id"]).await;
+    assert_eq!(response.status(), 201);
+    let issued: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(issued[0]["rerated"]["reasons"], json!(["start_date_changed"]), "{}", issued[0]);
+    assert_eq!(issued[0]["start_date"], (today() + Duration::days(1)).to_string());
+    let shown: Value = app.get_json(&format!("/api/v1/quotes/{}", old["id"]), &sa).await;
+    assert_eq!(shown["start_date"], (today() + Duration::days(1)).to_string(), "the quote keeps what it was issued at");
+}
+
+async fn a_car_is_insured_once(app: TestApp) {
+    let dealer = store(&app).await;
+    let sa = app.token("sa").await;
+    let first = quote(&app, &sa, &quote_body(dealer)).await;
+    let second = quote(&app, &sa, &quote_body(dealer)).await;
+    let issued: Vec<Value> = issue(&app, &sa, &first["id"]).await.json().await.unwrap();
+    let refused = issue(&app, &sa, &second["id"]).await;
+    assert_eq!(refused.status(), 409);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "insured_twice");
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains(issued[0]["policy_no"].as_str().unwrap()));
+    let listed: Value = app.get_json("/api/v1/policies", &sa).await;
+    assert_eq!(listed["total"], 2, "nothing of the second sale was issued");
+    let quote_after: Value = app.get_json(&format!("/api/v1/quotes/{}", second["id"]), &sa).await;
+    assert_eq!(quote_after["status"], "accepted", "the refused quote is left as it was");
+}
+
+async fn count_with_status(app: &TestApp, token: &str, status: &str) -> u64 {
+    app.get_json::<Value>(&format!("/api/v1/policies?status={status}"), token).await["total"].as_u64().unwrap()
+}
+
+async fn the_policy_status_follows_the_dates(app: TestApp) {
+    let dealer = store(&app).await;
+    let sa = app.token("sa").await;
+    let policy = issued_commercial_policy(&app, &sa, dealer).await;
+    assert_eq!(policy["status"], "pending", "cover begins tomorrow");
+    assert_eq!(count_with_status(&app, &sa, "pending").await, 2);
+    started(&app, &policy, 400).await;
+    let shown: Value = app.get_json(&format!("/api/v1/policies/{}", policy["id"]), &sa).await;
+    assert_eq!(shown["status"], "expired");
+    assert_eq!(count_with_status(&app, &sa, "expired").await, 1);
+    assert_eq!(count_with_status(&app, &sa, "in_force").await, 0);
+    started(&app, &policy, 10).await;
+    assert_eq!(count_with_status(&app, &sa, "in_force").await, 1);
+    let page = app.client.get(app.url("/policies?status=expired")).bearer_auth(&sa).send().await.unwrap();
+    assert_eq!(page.status(), 200);
 }
 
 async fn a_new_rating_version_prices_new_quotes_only(app: TestApp) {
@@ -413,7 +622,6 @@ mod pages {
             ("owner_phone", "13800138000"),
             ("accident_history", "new_or_no_record"),
             ("ncd_level", "0"),
-            ("pricing_coefficient", "1.00"),
             ("compulsory", "on"),
             ("vehicle_damage", "on"),
             ("third_party_limit", "1000000"),
@@ -440,21 +648,29 @@ mod pages {
         let policy_url = issued.headers()["location"].to_str().unwrap().to_string();
         let policy = browser.get(app.url(&policy_url)).send().await.unwrap().text().await.unwrap();
         assert!(policy.contains("PDZA") && policy.contains("PDAA"), "the policy page links its pair");
+        assert!(policy.contains("次日零时起生效"), "the page states when a change takes effect");
+        assert!(policy.contains("交强险法定退保原因"), "the compulsory policy asks for the statutory reason");
         let version = common::hidden_field(&policy, "version").unwrap();
-        let cancelled = browser
-            .post(app.url(&format!("{policy_url}/cancel")))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("version", version.as_str()),
-                ("reason", "客户改投他司"),
-                ("effective_date", ""),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let cancel = |statutory: &'static str, day: String| {
+            let form = vec![
+                ("csrf", csrf.clone()),
+                ("version", version.clone()),
+                ("reason", "客户改投他司".to_string()),
+                ("effective_date", day),
+                ("statutory_reason", statutory.to_string()),
+            ];
+            browser.post(app.url(&format!("{policy_url}/cancel"))).form(&form).send()
+        };
+        let refused = cancel("", String::new()).await.unwrap();
+        assert_eq!(refused.status(), 422);
+        assert!(refused.text().await.unwrap().contains("只能因法定原因退保"));
+        let back_dated = cancel("deregistered", (today() - Duration::days(3)).to_string()).await.unwrap();
+        assert_eq!(back_dated.status(), 422);
+        assert!(back_dated.text().await.unwrap().contains("须由核保人办理"));
+        let cancelled = cancel("deregistered", String::new()).await.unwrap();
         assert_eq!(cancelled.status(), 303);
         let after = browser.get(app.url(&policy_url)).send().await.unwrap().text().await.unwrap();
-        assert!(after.contains("已退保") && after.contains("客户改投他司"));
+        assert!(after.contains("已退保") && after.contains("客户改投他司") && after.contains("车辆注销登记"));
     }
 
     async fn an_underwriter_approves_a_referral_on_the_pages(app: TestApp) {

@@ -13,7 +13,10 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .alter_table(
-                Table::alter().table(Policies::Table).add_column(string_len_null(Policies::StatutoryReason, 32)).to_owned(),
+                Table::alter()
+                    .table(Policies::Table)
+                    .add_column(string_len_null(Policies::StatutoryReason, 32))
+                    .to_owned(),
             )
             .await?;
         manager
@@ -23,9 +26,7 @@ impl MigrationTrait for Migration {
             .await?;
         // Quotes expire: those made before expiry was kept are valid up to their start day.
         manager
-            .alter_table(
-                Table::alter().table(Quotes::Table).add_column(date_null(Quotes::ValidUntil)).to_owned(),
-            )
+            .alter_table(Table::alter().table(Quotes::Table).add_column(date_null(Quotes::ValidUntil)).to_owned())
             .await?;
         manager
             .exec_stmt(

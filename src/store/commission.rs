@@ -468,11 +468,12 @@ pub async fn reverse_on_cancel(
     tx: &impl ConnectionTrait,
     policy_id: i64,
     refund: Decimal,
+    charged: Decimal,
     today: NaiveDate,
 ) -> AppResult<Rollup> {
     let policy = policies::Entity::find_by_id(policy_id).one(tx).await?.ok_or(AppError::NotFound)?;
     let (booked, rate, agreement_id) = booked_on_policy(tx, policy_id).await?;
-    let amount = commission::reversal(refund, rate, booked);
+    let amount = commission::reversal(refund, rate, booked, charged);
     let entry = ledger_row(&policy, agreement_id, EntryKind::Reversal, today, -refund, rate, amount, "cancellation")?;
     let totals = totals_of(&entry);
     commission_ledger::Entity::insert(entry).exec(tx).await?;

@@ -375,17 +375,16 @@ pub async fn insert_sales(
                     rating_version_id: Set(rating_version_id),
                     cancelled_from: Set(sale.cancelled.map(|(day, _)| day)),
                     cancel_reason: Set(sale.cancelled.map(|(_, reason)| reason.to_string())),
-                    statutory_reason: Set(sale
-                        .cancelled
-                        .filter(|_| product == Product::Compulsory)
-                        .map(|(_, reason)| {
+                    statutory_reason: Set(sale.cancelled.filter(|_| product == Product::Compulsory).map(
+                        |(_, reason)| {
                             let statutory = if reason == "重复投保" {
                                 StatutoryReason::InsuredTwice
                             } else {
                                 StatutoryReason::Deregistered
                             };
                             statutory.as_str().to_string()
-                        })),
+                        },
+                    )),
                     refund_fen: Set(refund.map(fen).transpose()?),
                     renewal_of_policy_id: Set(renews),
                     version: Set(1 + i32::from(sale.cancelled.is_some()) + i32::from(sale.endorsed.is_some())),
@@ -799,7 +798,7 @@ pub async fn book_demo_ledger(db: &DatabaseConnection, progress: &ProgressBar) -
         entries.push(entry(EntryKind::Accrual, issued_on, premium, accrued, note)?);
         if let (Some(day), Some(refund)) = (p.cancelled_from, p.refund_fen) {
             let refund = crate::domain::money::from_fen(refund);
-            let amount = commission::reversal(refund, rate, accrued);
+            let amount = commission::reversal(refund, rate, accrued, premium);
             entries.push(entry(EntryKind::Reversal, day, -refund, amount, "cancellation")?);
         }
         progress.inc(1);

@@ -20,7 +20,9 @@ use crate::domain::underwriting::history::{self, Mover};
 use crate::domain::underwriting::identity;
 use crate::domain::underwriting::issuing::{self, PolicyStatus};
 use crate::domain::underwriting::lifecycle::{self, Period};
-use crate::domain::underwriting::rating::{self, AccidentHistory, CoverageChoice, CoverageKind, PremiumLine, PricingInput, Vehicle};
+use crate::domain::underwriting::rating::{
+    self, AccidentHistory, CoverageChoice, CoverageKind, PremiumLine, PricingInput, Vehicle,
+};
 use crate::domain::underwriting::{BusinessType, Product};
 use crate::error::{AppError, AppResult, FieldError};
 use entity::{policies, policy_coverages, policy_versions, quotes, sales_qualifications};
@@ -605,7 +607,8 @@ pub async fn endorse(
         today: super::quotes::today(),
     };
     let mut errors = Vec::new();
-    let dated = changes::effective_date(dating, &before.period(), &claims.accident_days).map_err(|p| errors.push(p)).ok();
+    let dated =
+        changes::effective_date(dating, &before.period(), &claims.accident_days).map_err(|p| errors.push(p)).ok();
     let effective = dated.map_or(before.start_date, |d| d.date);
     let backdate_reason =
         endorsement.backdate_reason.as_deref().map(str::trim).filter(|_| dated.is_some_and(|d| d.backdated));
@@ -872,7 +875,8 @@ pub async fn cancel(
     )?;
     let written = Rollup::written(before.dealer_id, monitoring::local_day(now_of(&version)), -fen(refund)?);
     policy_versions::Entity::insert(version).exec(tx).await?;
-    let commission = super::commission::reverse_on_cancel(tx, id, refund, today).await?;
+    let charged: Decimal = before.versions.iter().map(|v| v.adjustment).sum();
+    let commission = super::commission::reverse_on_cancel(tx, id, refund, charged, today).await?;
     let after = get(tx, &Scope::All, id).await?;
     let change = Change::new("cancel", "policy", id).before(&serde_json::json!({ "status": before.status })).after(
         &serde_json::json!({
@@ -898,10 +902,9 @@ pub struct PolicyFilter {
 
 /// The policies whose status on `today` is `status`, as [`issuing::status_on`] decides it, in SQL.
 fn status_on(status: PolicyStatus, today: NaiveDate) -> Condition {
-    let not_cancelled =
-        Condition::any().add(policies::Column::CancelledFrom.is_null()).add(policies::Column::CancelledFrom.gt(today));
+    let not_cancelled = policies::Column::CancelledFrom.is_null();
     match status {
-        PolicyStatus::Cancelled => Condition::all().add(policies::Column::CancelledFrom.lte(today)),
+        PolicyStatus::Cancelled => Condition::all().add(policies::Column::CancelledFrom.is_not_null()),
         PolicyStatus::Pending => Condition::all().add(not_cancelled).add(policies::Column::StartDate.gt(today)),
         PolicyStatus::InForce => Condition::all()
             .add(not_cancelled)
@@ -1043,10 +1046,9 @@ pub async fn renewals(
     for (vin, rows) in cars {
         let Some(first) = rows.first() else { continue };
         let Some(quote) = quotes.get(&first.quote_id) else { continue };
-        let accident_history: AccidentHistory = serde_json::from_value(serde_json::Value::String(
-            quote.accident_history.clone(),
-        ))
-        .map_err(|e| AppError::Internal(e.into()))?;
+        let accident_history: AccidentHistory =
+            serde_json::from_value(serde_json::Value::String(quote.accident_history.clone()))
+                .map_err(|e| AppError::Internal(e.into()))?;
         let past = claims.remove(&vin).unwrap_or_default();
         let factors = history::renewal_factors(accident_history, quote.ncd_level, &past, ncd_range);
         let mut policies = Vec::with_capacity(rows.len());

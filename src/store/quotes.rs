@@ -13,10 +13,10 @@ use utoipa::ToSchema;
 
 use crate::domain::auth::{Role, Scope};
 use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, to_fen, to_fen_non_negative};
-use crate::domain::underwriting::identity::{self, Invalid};
-use crate::domain::underwriting::rating::{self, AccidentHistory, CoverageChoice, Premium, PricingInput, Vehicle};
 use crate::domain::underwriting::history::{self, HistoryCheck, HistoryFactors, Mover, TypedHistory};
+use crate::domain::underwriting::identity::{self, Invalid};
 use crate::domain::underwriting::issuing;
+use crate::domain::underwriting::rating::{self, AccidentHistory, CoverageChoice, Premium, PricingInput, Vehicle};
 use crate::domain::underwriting::rules::{self, Decision, RuleContext, RuleHit};
 use crate::domain::underwriting::{BusinessType, QuoteStatus};
 use crate::error::{AppError, AppResult, FieldError};
@@ -534,11 +534,7 @@ pub(crate) async fn rerate(
 
 /// The history factors the insurer holds for a car whose cover would start on `start`: from its latest policy that
 /// began before then, that policy's factors moved by the claims of its year. None when it holds no policy.
-pub async fn held_history(
-    db: &impl ConnectionTrait,
-    vin: &str,
-    start: NaiveDate,
-) -> AppResult<Option<HistoryFactors>> {
+pub async fn held_history(db: &impl ConnectionTrait, vin: &str, start: NaiveDate) -> AppResult<Option<HistoryFactors>> {
     let latest = entity::policies::Entity::find()
         .filter(entity::policies::Column::Vin.eq(vin))
         .filter(entity::policies::Column::StartDate.lt(start))

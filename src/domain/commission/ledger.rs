@@ -50,13 +50,17 @@ pub fn accrual(premium: Decimal, rate: Decimal) -> Decimal {
 }
 
 /// The commission clawed back on a cancellation, negative: the commission on the refunded premium at the rate
-/// booked, −round(refund × rate), never more than is still booked on the policy.
+/// booked, −round(refund × rate), never more than is still booked on the policy; a refund of everything charged
+/// (`charged`: issue plus endorsements) claws back everything booked, fen for fen.
 ///
 /// Refund × rate rather than a share of what was booked: after an endorsement the booked commission is on the
 /// premium charged (issue plus adjustments), which is not the full-term premium the refund is a share of.
-pub fn reversal(refund: Decimal, rate: Decimal, still_booked: Decimal) -> Decimal {
+pub fn reversal(refund: Decimal, rate: Decimal, still_booked: Decimal, charged: Decimal) -> Decimal {
     if refund <= Decimal::ZERO || still_booked <= Decimal::ZERO {
         return fen(Decimal::ZERO);
+    }
+    if refund >= charged {
+        return fen(-still_booked);
     }
     fen(-fen(refund * rate).min(still_booked))
 }

@@ -375,29 +375,36 @@ fn accrual_rounds_half_up_to_the_fen() {
 #[test]
 fn the_clawback_is_the_commission_on_the_refund_at_the_rate_booked() {
     // Cancelled on its start day: the whole premium at 10%.
-    assert_eq!(reversal(dec!(3650.00), dec!(0.10), dec!(365.00)).to_string(), "-365.00");
+    assert_eq!(reversal(dec!(3650.00), dec!(0.10), dec!(365.00), dec!(3650.00)).to_string(), "-365.00");
     // Mid-term: 1800.00 × 10% = 180.00
-    assert_eq!(reversal(dec!(1800.00), dec!(0.10), dec!(365.00)).to_string(), "-180.00");
+    assert_eq!(reversal(dec!(1800.00), dec!(0.10), dec!(365.00), dec!(3650.00)).to_string(), "-180.00");
     // 1000.00 × 3.333% = 33.33
-    assert_eq!(reversal(dec!(1000.00), dec!(0.03333), dec!(100.00)).to_string(), "-33.33");
+    assert_eq!(reversal(dec!(1000.00), dec!(0.03333), dec!(100.00), dec!(3000.00)).to_string(), "-33.33");
     // 1.25 × 10% = 0.125 → 0.13 (half away from zero)
-    assert_eq!(reversal(dec!(1.25), dec!(0.10), dec!(1.00)).to_string(), "-0.13");
+    assert_eq!(reversal(dec!(1.25), dec!(0.10), dec!(1.00), dec!(2.00)).to_string(), "-0.13");
 }
 
 #[test]
 fn after_an_endorsement_the_clawback_is_still_refund_times_rate() {
     // Issued at 1500.00 (150.00 at 10%), endorsed up by 125.70 for the rest of the year (12.57): 162.57 booked.
     // The refund of 1000.00 claws back 100.00, not 162.57 × 1000 ÷ 1625.70 or 150 × 1000 ÷ 1500.
-    assert_eq!(reversal(dec!(1000.00), dec!(0.10), dec!(162.57)).to_string(), "-100.00");
+    assert_eq!(reversal(dec!(1000.00), dec!(0.10), dec!(162.57), dec!(1625.70)).to_string(), "-100.00");
 }
 
 #[test]
 fn the_clawback_never_exceeds_what_is_still_booked() {
-    assert_eq!(reversal(dec!(4000.00), dec!(0.10), dec!(365.00)).to_string(), "-365.00");
-    assert_eq!(reversal(dec!(100.00), dec!(0.10), dec!(0)).to_string(), "0.00");
-    assert_eq!(reversal(dec!(0), dec!(0.10), dec!(365.00)).to_string(), "0.00");
+    assert_eq!(reversal(dec!(3000.00), dec!(0.20), dec!(365.00), dec!(3650.00)).to_string(), "-365.00");
+    assert_eq!(reversal(dec!(100.00), dec!(0.10), dec!(0), dec!(3650.00)).to_string(), "0.00");
+    assert_eq!(reversal(dec!(0), dec!(0.10), dec!(365.00), dec!(3650.00)).to_string(), "0.00");
     // A tiny refund rounds to zero, which must not be "-0.00".
-    assert_eq!(reversal(dec!(0.01), dec!(0.10), dec!(365.00)).to_string(), "0.00");
+    assert_eq!(reversal(dec!(0.01), dec!(0.10), dec!(365.00), dec!(3650.00)).to_string(), "0.00");
+}
+
+#[test]
+fn refunding_everything_charged_claws_back_everything_booked() {
+    // Three entries each rounded to the fen: 33.33 + 33.33 + 33.34 booked on 333.33 + 333.33 + 333.34 at 10%.
+    assert_eq!(reversal(dec!(1000.00), dec!(0.10), dec!(100.00), dec!(1000.00)).to_string(), "-100.00");
+    assert_eq!(reversal(dec!(1000.00), dec!(0.10), dec!(99.99), dec!(1000.00)).to_string(), "-99.99");
 }
 
 #[test]
@@ -511,7 +518,7 @@ fn property_entries_sum_to_commission_on_net_premium() {
                     let refund =
                         if rng.between(0, 2) == 0 { p.premium } else { Decimal::new(rng.between(0, premium_fen), 2) };
                     let accrued: Decimal = p.entries.iter().sum();
-                    let r = reversal(accrued, p.premium, refund);
+                    let r = reversal(refund, p.rate, accrued, p.premium);
                     assert!(r <= Decimal::ZERO && -r <= accrued, "case {case}: reversal {r} of accrued {accrued}");
                     p.entries.push(r);
                     p.cancelled = true;

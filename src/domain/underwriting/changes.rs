@@ -220,19 +220,21 @@ mod tests {
     #[test]
     fn the_store_cannot_back_date_not_even_to_today() {
         for requested in ["2026-12-07", "2026-03-01", "2000-01-01"] {
-            let problem =
-                effective_date(dating(Some(requested), Role::SalesAssistant, Some("客户要求")), &year(), &[]).unwrap_err();
+            let problem = effective_date(dating(Some(requested), Role::SalesAssistant, Some("客户要求")), &year(), &[])
+                .unwrap_err();
             assert_eq!(problem.code, "backdating_needs_underwriter", "{requested}");
         }
         let problem = effective_date(dating(Some("2026-12-01"), Role::DealerStaff, None), &year(), &[]).unwrap_err();
         assert_eq!(problem.code, "backdating_needs_underwriter");
-        let problem = effective_date(dating(Some("2026-12-01"), Role::Administrator, Some("x")), &year(), &[]).unwrap_err();
+        let problem =
+            effective_date(dating(Some("2026-12-01"), Role::Administrator, Some("x")), &year(), &[]).unwrap_err();
         assert_eq!(problem.code, "backdating_needs_underwriter");
     }
 
     #[test]
     fn a_change_made_at_eleven_leaves_the_morning_accident_covered() {
-        let effective = effective_date(dating(None, Role::SalesAssistant, None), &year(), &[day("2026-12-07")]).unwrap();
+        let effective =
+            effective_date(dating(None, Role::SalesAssistant, None), &year(), &[day("2026-12-07")]).unwrap();
         assert!(lifecycle::covers(&year(), Some(effective.date), day("2026-12-07")));
     }
 
@@ -240,7 +242,8 @@ mod tests {
     fn an_underwriter_back_dates_only_with_a_reason() {
         let problem = effective_date(dating(Some("2026-11-01"), Role::Underwriter, None), &year(), &[]).unwrap_err();
         assert_eq!((problem.field.as_str(), problem.code.as_str()), ("backdate_reason", "required"));
-        let problem = effective_date(dating(Some("2026-11-01"), Role::Underwriter, Some("  ")), &year(), &[]).unwrap_err();
+        let problem =
+            effective_date(dating(Some("2026-11-01"), Role::Underwriter, Some("  ")), &year(), &[]).unwrap_err();
         assert_eq!(problem.code, "required");
         let effective =
             effective_date(dating(Some("2026-11-01"), Role::Underwriter, Some("车辆11月1日已报废")), &year(), &[])
@@ -258,8 +261,8 @@ mod tests {
     #[test]
     fn a_back_dated_change_never_removes_cover_from_an_earlier_accident() {
         let accidents = [day("2026-10-15"), day("2026-06-01")];
-        let problem = effective_date(dating(Some("2026-10-15"), Role::Underwriter, Some("x")), &year(), &accidents)
-            .unwrap_err();
+        let problem =
+            effective_date(dating(Some("2026-10-15"), Role::Underwriter, Some("x")), &year(), &accidents).unwrap_err();
         assert_eq!(problem.code, "before_accident");
         assert!(problem.message.contains("2026-10-16"), "{}", problem.message);
         let effective =

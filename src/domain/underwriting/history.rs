@@ -273,7 +273,8 @@ mod tests {
         let factors = renewal_factors(ClaimFree2Years, 0, &claims, (-4, 5));
         assert_eq!(factors.accident_history, AtFaultWithDeath);
         assert_eq!(factors.ncd_level, 1);
-        let named: Vec<(&str, &[Moved])> = factors.movers.iter().map(|m| (m.claim_no.as_str(), m.moved.as_slice())).collect();
+        let named: Vec<(&str, &[Moved])> =
+            factors.movers.iter().map(|m| (m.claim_no.as_str(), m.moved.as_slice())).collect();
         assert_eq!(named, vec![("C1", &[Moved::FloatingFactor, Moved::Ncd][..]), ("C3", &[Moved::FloatingFactor][..])]);
         assert!(factors.movers[0].why.contains("8000"), "{}", factors.movers[0].why);
     }
@@ -290,7 +291,11 @@ mod tests {
 
     #[test]
     fn a_new_car_is_at_ncd_zero_with_no_history() {
-        let typed = |history, level| TypedHistory { business_type: BusinessType::NewCar, accident_history: history, ncd_level: level };
+        let typed = |history, level| TypedHistory {
+            business_type: BusinessType::NewCar,
+            accident_history: history,
+            ncd_level: level,
+        };
         assert_eq!(check_typed_history(typed(NewOrNoRecord, 0), None), Ok(HistoryCheck::Accepted));
         assert_eq!(check_typed_history(typed(NewOrNoRecord, -4), None).unwrap_err().code, "new_car_ncd");
         assert_eq!(check_typed_history(typed(ClaimFree3YearsOrMore, 0), None).unwrap_err().code, "new_car_history");
@@ -298,7 +303,11 @@ mod tests {
 
     #[test]
     fn a_typed_transfer_in_history_is_referred_unless_the_insurer_holds_the_same() {
-        let typed = TypedHistory { business_type: BusinessType::TransferIn, accident_history: ClaimFree3YearsOrMore, ncd_level: -4 };
+        let typed = TypedHistory {
+            business_type: BusinessType::TransferIn,
+            accident_history: ClaimFree3YearsOrMore,
+            ncd_level: -4,
+        };
         assert!(matches!(check_typed_history(typed, None), Ok(HistoryCheck::Refer(_))));
         assert!(matches!(check_typed_history(typed, Some((ClaimFree1Year, -1))), Ok(HistoryCheck::Refer(_))));
         assert_eq!(check_typed_history(typed, Some((ClaimFree3YearsOrMore, -4))), Ok(HistoryCheck::Accepted));

@@ -5,8 +5,8 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::Product;
-use super::rules::Decision;
 use super::lifecycle::Period;
+use super::rules::Decision;
 use crate::domain::problem::Problem;
 
 /// Days a quote is valid when not configured (`AUTOCHANNEL_QUOTE_VALID_DAYS`).
@@ -146,14 +146,14 @@ impl std::fmt::Display for PolicyStatus {
     }
 }
 
-/// The status on `today` of a policy stored as `in_force` or `cancelled`: a cancellation counts from the day it took
-/// effect (a cancellation for tomorrow leaves the policy in force today); otherwise the dates decide.
+/// The status of a policy on `today`: cancelled once a cancellation is recorded (its cover ends at 00:00 of the day
+/// the cancellation takes effect, which the policy shows beside it); otherwise the dates decide.
 pub fn status_on(period: &Period, cancelled_from: Option<NaiveDate>, today: NaiveDate) -> PolicyStatus {
     match cancelled_from {
-        Some(from) if from <= today => PolicyStatus::Cancelled,
-        _ if today < period.start => PolicyStatus::Pending,
-        _ if today >= period.end => PolicyStatus::Expired,
-        _ => PolicyStatus::InForce,
+        Some(_) => PolicyStatus::Cancelled,
+        None if today < period.start => PolicyStatus::Pending,
+        None if today >= period.end => PolicyStatus::Expired,
+        None => PolicyStatus::InForce,
     }
 }
 
@@ -198,7 +198,10 @@ mod tests {
         let start = day("2026-12-08");
         let hit = RuleHit { code: "ncd_high".into(), outcome: RuleOutcome::Refer, reason: "NCD 5 above 3".into() };
         assert!(check_rerated(&Decision::Accept, false, start).is_ok());
-        assert_eq!(check_rerated(&Decision::Refer(vec![hit.clone()]), false, start).unwrap_err().code, "rerated_needs_review");
+        assert_eq!(
+            check_rerated(&Decision::Refer(vec![hit.clone()]), false, start).unwrap_err().code,
+            "rerated_needs_review"
+        );
         assert!(check_rerated(&Decision::Refer(vec![hit.clone()]), true, start).is_ok());
         assert!(check_rerated(&Decision::Decline(vec![hit]), true, start).is_err());
     }
@@ -247,8 +250,7 @@ mod tests {
         assert_eq!(status_on(&period, None, day("2026-12-08")), PolicyStatus::InForce);
         assert_eq!(status_on(&period, None, day("2027-12-07")), PolicyStatus::InForce);
         assert_eq!(status_on(&period, None, day("2027-12-08")), PolicyStatus::Expired);
-        assert_eq!(status_on(&period, Some(day("2027-01-01")), day("2026-12-31")), PolicyStatus::InForce);
-        assert_eq!(status_on(&period, Some(day("2027-01-01")), day("2027-01-01")), PolicyStatus::Cancelled);
-        assert_eq!(status_on(&period, Some(day("2026-12-08")), day("2026-12-07")), PolicyStatus::Pending);
+        assert_eq!(status_on(&period, Some(day("2027-01-01")), day("2026-12-31")), PolicyStatus::Cancelled);
+        assert_eq!(status_on(&period, Some(day("2026-12-08")), day("2026-12-07")), PolicyStatus::Cancelled);
     }
 }

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::domain::auth::Role;
 use crate::domain::underwriting::changes::{self, StatutoryReason};
 use crate::domain::underwriting::channel::{ChannelTable, DealerCoefficient, RegionCoefficient};
-use crate::domain::underwriting::lifecycle::Period;
 use crate::domain::underwriting::issuing::PolicyStatus;
+use crate::domain::underwriting::lifecycle::Period;
 use crate::domain::underwriting::rating::{AccidentHistory, CoverageChoice};
 use crate::domain::underwriting::{BusinessType, Product, QuoteStatus, RatingDocument};
 use crate::error::{AppError, AppResult, FieldError};
@@ -146,16 +146,7 @@ impl QuoteForm {
             Some(accident_history),
             Some(ncd_level),
             true,
-        ) = (
-            dealer_id,
-            business_type,
-            first_registration,
-            price,
-            seats,
-            history,
-            ncd_level,
-            errors.is_empty(),
-        )
+        ) = (dealer_id, business_type, first_registration, price, seats, history, ncd_level, errors.is_empty())
         else {
             return Err(errors);
         };
@@ -350,7 +341,8 @@ pub async fn create_quote(
         Err(errors) => return refused_quote(&state, shell, &user.scope, form, errors).await,
     };
     let tx = begin_write(&state.db).await?;
-    match quotes::create(&tx, &actor, &user.scope, &request, quotes::Origin::Typed, state.config.quote_valid_days).await {
+    match quotes::create(&tx, &actor, &user.scope, &request, quotes::Origin::Typed, state.config.quote_valid_days).await
+    {
         Ok(quote) => {
             tx.commit().await?;
             Ok(Redirect::to(&format!("/quotes/{}", quote.id)).into_response())
@@ -1152,11 +1144,10 @@ pub async fn create_channel_version(
     };
     match result {
         Ok(()) => Ok(Redirect::to("/channel-coefficients").into_response()),
-        Err(AppError::Validation(errors)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            channel_page(&state, shell, user.role, Some(form), errors).await?,
-        )
-            .into_response()),
+        Err(AppError::Validation(errors)) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, channel_page(&state, shell, user.role, Some(form), errors).await?)
+                .into_response())
+        }
         Err(e) => Err(e),
     }
 }

@@ -99,7 +99,12 @@ pub async fn on_policy(
 }
 
 /// A car's claims with an accident in `[from, to)`, in accident order, with what pricing needs of each.
-pub async fn past_claims(db: &impl ConnectionTrait, vin: &str, from: NaiveDate, to: NaiveDate) -> AppResult<Vec<PastClaim>> {
+pub async fn past_claims(
+    db: &impl ConnectionTrait,
+    vin: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<PastClaim>> {
     let mut by_vin = past_claims_of_cars(db, &[(vin.to_string(), from, to)]).await?;
     Ok(by_vin.remove(vin).unwrap_or_default())
 }
@@ -123,7 +128,9 @@ pub async fn past_claims_of_cars(
             .await?
             .into_iter()
             .filter(|claim| {
-                windows.get(claim.vin.as_str()).is_some_and(|(from, to)| *from <= claim.accident_on && claim.accident_on < *to)
+                windows
+                    .get(claim.vin.as_str())
+                    .is_some_and(|(from, to)| *from <= claim.accident_on && claim.accident_on < *to)
             })
             .collect();
         let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
