@@ -24,6 +24,8 @@ on_both_databases!(
     statements_export_to_excel_and_csv_with_chinese_headers,
     a_tampered_statement_fails_reconciliation,
     random_operations_always_reconcile,
+    an_endorsed_then_cancelled_policy_claws_back_refund_times_rate,
+    a_dealer_above_the_clause_threshold_is_paid_the_lower_rate_at_month_close,
     only_the_dealers_keepers_see_and_change_commission,
     demo_data_reconciles,
     a_channel_manager_works_commission_on_the_pages,
@@ -193,6 +195,90 @@ async fn issue_endorse_and_cancel_book_the_ledger(app: TestApp) {
     let net: rust_decimal::Decimal =
         entries.iter().filter(|e| e["policy_id"] == commercial["id"]).map(|e| dec(&e["amount"])).sum();
     assert_eq!(net, rust_decimal::Decimal::ZERO, "cancelled before cover began: no commission is kept");
+}
+
+/// Moves a policy's period to have started `days_ago` days ago.
+async fn started(app: &TestApp, policy: &Value, days_ago: i64) -> NaiveDate {
+    let start = today() - Duration::days(days_ago);
+    let end = start + Duration::days(365);
+    app.sql(&format!("UPDATE policies SET start_date = '{start}', end_date = '{end}' WHERE id = {}", policy["id"]))
+        .await
+        .unwrap();
+    start
+}
+
+async fn an_endorsed_then_cancelled_policy_claws_back_refund_times_rate(app: TestApp) {
+    let s = store(&app).await;
+    agree(&app, &s, "commercial", "new_car", "0.15").await;
+    let policies = sell(&app, &s, 1).await;
+    let commercial = policies.iter().find(|p| p["product"] == "commercial").unwrap();
+    let start = started(&app, commercial, 100).await;
+    let endorsed = post_ok(
+        &app,
+        &s.seller,
+        &format!("/api/v1/policies/{}/endorse", commercial["id"]),
+        &json!({ "version": commercial["version"], "coverages": { "compulsory": false, "vehicle_damage": true,
+                 "third_party_limit": "3000000", "driver_limit": null, "passenger_limit": null, "riders": [] } }),
+    )
+    .await;
+    let cancel_from = today() + Duration::days(30);
+    let cancelled = post_ok(
+        &app,
+        &s.seller,
+        &format!("/api/v1/policies/{}/cancel", commercial["id"]),
+        &json!({ "version": endorsed["version"], "effective_date": cancel_from, "reason": "客户改投" }),
+    )
+    .await;
+    let refund = dec(&cancelled["refund"]);
+    let period = autochannel::domain::underwriting::lifecycle::Period { start, end: start + Duration::days(365) };
+    let remaining = autochannel::domain::underwriting::lifecycle::refund_on_cancel(dec(&endorsed["premium"]), &period, cancel_from);
+    assert_eq!(refund, remaining, "the refund is the endorsed premium of the days not covered");
+    let entries = ledger(&app, &s).await;
+    let reversal = entries.iter().find(|e| e["kind"] == "reversal").unwrap();
+    let rate: rust_decimal::Decimal = "0.15".parse().unwrap();
+    assert_eq!(dec(&reversal["amount"]), -(refund * rate).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero));
+    assert_eq!(dec(&reversal["basis"]), -refund);
+    for entry in entries.iter().filter(|e| e["policy_id"] == commercial["id"]) {
+        let expected = (dec(&entry["basis"]) * dec(&entry["rate"]))
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        assert_eq!(dec(&entry["amount"]), expected, "every line is rate × its basis: {entry}");
+    }
+}
+
+async fn a_dealer_above_the_clause_threshold_is_paid_the_lower_rate_at_month_close(app: TestApp) {
+    let s = store(&app).await;
+    let mut terms = agreement("commercial", "new_car", "0.15", today() - Duration::days(400));
+    terms["loss_ratio_clause"] = json!({ "loss_ratio_above": "0.50", "rate": "0.10" });
+    post_ok(&app, &s.manager, &format!("/api/v1/dealers/{}/agreements", s.dealer), &terms).await;
+    let policies = sell(&app, &s, 1).await;
+    let commercial = policies.iter().find(|p| p["product"] == "commercial").unwrap().clone();
+    started(&app, &commercial, 200).await;
+    // A claim of 50,000 last month on a policy earning since 200 days ago: far above 50%.
+    app.add_user("adj", Role::ClaimsAdjuster, &[]).await;
+    let adjuster = app.token("adj").await;
+    let accident = (chrono::Utc::now() - Duration::minutes(5)).with_timezone(&autochannel::store::claims::china());
+    let claim = post_ok(&app, &s.seller, "/api/v1/claims", &json!({ "policy_no": commercial["policy_no"],
+        "accident_at": accident.to_rfc3339(), "reporter_name": "陈立", "reporter_phone": "13800138000",
+        "place": "深圳", "description": "追尾" })).await;
+    post_ok(&app, &adjuster, &format!("/api/v1/claims/{}/register", claim["id"]),
+        &json!({ "version": claim["version"], "reserves": [{ "coverage": "vehicle_damage", "reserve": "50000.00" }] })).await;
+    let month = into_last_month(&app).await;
+    let in_month = month + Duration::days(10);
+    app.sql(&format!("UPDATE claims SET accident_on = '{in_month}', accident_at = '{in_month}T02:00:00Z'")).await.unwrap();
+    app.sql(&format!("UPDATE claim_reserve_movements SET created_at = '{in_month}T03:00:00Z'")).await.unwrap();
+    autochannel::store::totals::rebuild(&app.db, &Default::default()).await.unwrap();
+    post_ok(&app, &s.admin, "/api/v1/commission/close-month", &json!({ "month": month })).await;
+    let entries = ledger(&app, &s).await;
+    let true_up = entries.iter().find(|e| e["kind"] == "tier_true_up").expect("the clause trues the month up");
+    assert_eq!(true_up["rate"], "0.1", "{true_up}");
+    let loss_ratio = dec(&true_up["loss_ratio"]);
+    assert!(loss_ratio > "0.5".parse().unwrap(), "the line shows the loss ratio it used: {loss_ratio}");
+    let written = dec(&commercial["premium"]);
+    let round = |v: rust_decimal::Decimal| v.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let expected = round(written * "0.10".parse::<rust_decimal::Decimal>().unwrap()) - round(written * "0.15".parse::<rust_decimal::Decimal>().unwrap());
+    assert_eq!(dec(&true_up["amount"]), expected, "the month is paid at the clause rate");
+    let reconcile: Value = app.get_json("/api/v1/commission/reconcile", &s.admin).await;
+    assert_eq!(reconcile["reconciled"], true, "{reconcile}");
 }
 
 /// Moves every ledger entry into last month, as if it had been booked then.

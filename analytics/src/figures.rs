@@ -406,19 +406,19 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
         .with_column(lit(true).alias("is_renewed"));
     // Sorted just above: joined to the expiring policies (in policy order as read) by merging.
     let renewed_ids = still_sorted(renewed_ids, true);
-    let renewals = sum_by_dealer(
-        policies.clone().filter(in_period(col("end_d"), from, to).and(col("cancelled_from").is_null())).join(
-            renewed_ids,
-            [col("policy_id")],
-            [col("policy_id")],
-            JoinArgs::new(JoinType::Left),
-        ),
-        [
-            present(col("policy_id")).alias("expiring"),
+    // Per vehicle (DOMAIN.md): a car whose compulsory and commercial policies both expire counts once, one per end
+    // day, renewed when either policy was.
+    let expiring_cars = policies
+        .clone()
+        .filter(in_period(col("end_d"), from, to).and(col("cancelled_from").is_null()))
+        .join(renewed_ids, [col("policy_id")], [col("policy_id")], JoinArgs::new(JoinType::Left))
+        .group_by([col("vehicle_id"), col("end_d")])
+        .agg([
+            col("dealer_id").first(),
             // true or, without a renewal, null.
-            present(col("is_renewed")).alias("renewed"),
-        ],
-    );
+            present(col("is_renewed")).max().alias("renewed"),
+        ]);
+    let renewals = sum_by_dealer(expiring_cars, [lit(1i64).alias("expiring"), col("renewed")]);
 
     let open_claims = open_claims_by_dealer(claims, params);
     let cycle = cycle_times_by_dealer(frames, from, to);

@@ -302,9 +302,9 @@ pub async fn issue(
     for (product, _) in &parts {
         issuing::check_no_overlap(*product, &period, &existing).map_err(AppError::Refused)?;
     }
-    let renews = match quote_row.renewal_of_policy_id {
+    let (renewed_quote, renews) = match quote_row.renewal_of_policy_id {
         Some(old) => renewed_pair(tx, old).await?,
-        None => Vec::new(),
+        None => (None, Vec::new()),
     };
     // One statement per table for all of the quote's policies: issuing is the busiest write, and on
     // a small machine its throughput is set by round trips.
@@ -332,11 +332,9 @@ pub async fn issue(
         vehicle.push(fact);
     }
     totals += Rollup::vehicle(&vehicle.iter().collect::<Vec<_>>());
-    let new_ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-    for row in &rows {
-        if let Some(old) = row.renewal_of_policy_id {
-            totals += renewal_totals(tx, old, &new_ids).await?;
-        }
+    if let Some(old_quote_id) = renewed_quote {
+        let new_ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        totals += renewal_totals(tx, old_quote_id, &new_ids).await?;
     }
     let mut issued = Vec::with_capacity(rows.len());
     for row in rows {
@@ -404,30 +402,38 @@ async fn cover_on_vin(tx: &impl ConnectionTrait, vin: &str, from: NaiveDate) -> 
         .collect()
 }
 
-/// The policies a renewal of `old_id` renews, by product: it and the other policies of its sale not cancelled.
-async fn renewed_pair(tx: &impl ConnectionTrait, old_id: i64) -> AppResult<Vec<(Product, i64)>> {
-    let Some(old) = policies::Entity::find_by_id(old_id).one(tx).await? else { return Ok(Vec::new()) };
+/// The sale a renewal of `old_id` renews, and the policies it renews by product: it and the other policies of its
+/// sale not cancelled.
+async fn renewed_pair(tx: &impl ConnectionTrait, old_id: i64) -> AppResult<(Option<i64>, Vec<(Product, i64)>)> {
+    let Some(old) = policies::Entity::find_by_id(old_id).one(tx).await? else { return Ok((None, Vec::new())) };
     let pair = policies::Entity::find()
         .filter(policies::Column::QuoteId.eq(old.quote_id))
         .filter(Condition::any().add(policies::Column::Id.eq(old_id)).add(policies::Column::CancelledFrom.is_null()))
         .all(tx)
         .await?;
-    pair.into_iter().map(|row| Ok((parse_product(&row.product)?, row.id))).collect()
+    let renewed = pair.into_iter().map(|row| Ok((parse_product(&row.product)?, row.id))).collect::<AppResult<_>>()?;
+    Ok((Some(old.quote_id), renewed))
 }
 
-/// What renewing `old_id` by the new policies changes in the monitoring totals: the old policy now counts as
-/// renewed, unless another policy renewed it already or it was cancelled (then it never counted as expiring).
-async fn renewal_totals(tx: &impl ConnectionTrait, old_id: i64, new_ids: &[i64]) -> AppResult<Rollup> {
-    let Some(old) = policies::Entity::find_by_id(old_id).one(tx).await? else { return Ok(Rollup::default()) };
-    let renewed_before = policies::Entity::find()
-        .filter(policies::Column::RenewalOfPolicyId.eq(old_id))
+/// What renewing the car sold by `old_quote_id` with the new policies changes in the monitoring totals: its
+/// policies (already linked to their renewals) now count as renewed, unless another policy renewed them before.
+async fn renewal_totals(tx: &impl ConnectionTrait, old_quote_id: i64, new_ids: &[i64]) -> AppResult<Rollup> {
+    let after = monitoring::vehicle_facts(tx, old_quote_id).await?;
+    let old_ids: Vec<i64> = after.iter().map(|f| f.policy_id).collect();
+    let renewed_before: Vec<Option<i64>> = policies::Entity::find()
+        .select_only()
+        .column(policies::Column::RenewalOfPolicyId)
+        .filter(policies::Column::RenewalOfPolicyId.is_in(old_ids))
         .filter(policies::Column::Id.is_not_in(new_ids.iter().copied()))
-        .count(tx)
-        .await?
-        > 0;
-    let (before, _) = monitoring::policy_fact(&old, &[], renewed_before);
-    let after = PolicyFact { renewed_by_policy: true, ..before.clone() };
-    Ok(Rollup::vehicle(&[&after]) + -Rollup::vehicle(&[&before]))
+        .into_tuple()
+        .all(tx)
+        .await?;
+    let renewed_before: std::collections::HashSet<i64> = renewed_before.into_iter().flatten().collect();
+    let before: Vec<PolicyFact> = after
+        .iter()
+        .map(|fact| PolicyFact { renewed_by_policy: renewed_before.contains(&fact.policy_id), ..fact.clone() })
+        .collect();
+    Ok(Rollup::vehicle(&after.iter().collect::<Vec<_>>()) + -Rollup::vehicle(&before.iter().collect::<Vec<_>>()))
 }
 
 /// The id the `nth` (from 1) policy inserted by this transaction will have. PostgreSQL takes it from the id

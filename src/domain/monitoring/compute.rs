@@ -169,6 +169,18 @@ struct DealerFacts<'a> {
 }
 
 /// Figures for `dealer_id` over `period`.
+/// Renewal counted per vehicle (a car whose compulsory and commercial policies both expire counts once): the
+/// vehicles among `expiring` (policies not cancelled, ending in the period), one per end day, and those of them
+/// renewed by a later policy of either product.
+pub fn renewals_per_vehicle<'a>(expiring: impl Iterator<Item = &'a PolicyFact>) -> (u64, u64) {
+    let mut vehicles: BTreeMap<(i64, NaiveDate), bool> = BTreeMap::new();
+    for policy in expiring {
+        *vehicles.entry((policy.vehicle_id, policy.end)).or_default() |= policy.renewed_by_policy;
+    }
+    let renewed = vehicles.values().filter(|renewed| **renewed).count();
+    (vehicles.len() as u64, renewed as u64)
+}
+
 pub fn figures(facts: &Facts, dealer_id: i64, period: Period, bands: &Bands) -> Figures {
     let claims: Vec<&ClaimFact> = facts.claims.iter().filter(|c| c.dealer_id == dealer_id).collect();
     let claim_ids: HashSet<i64> = claims.iter().map(|c| c.claim_id).collect();
@@ -275,9 +287,8 @@ fn compute(dealer: &DealerFacts<'_>, period: Period, bands: &Bands) -> Figures {
     let referral_count = count(referrals_in_period.clone());
     let referral_value: Decimal = referrals_in_period.map(|r| r.value).sum();
 
-    let expiring_policies = dealer.policies.iter().filter(|p| period.contains(p.end) && p.cancelled_from.is_none());
-    let expiring = count(expiring_policies.clone());
-    let renewed = count(expiring_policies.filter(|p| p.renewed_by_policy));
+    let (expiring, renewed) =
+        renewals_per_vehicle(dealer.policies.iter().filter(|p| period.contains(p.end) && p.cancelled_from.is_none()));
 
     let open = dealer.claims.iter().filter(|c| OPEN_STAGES.contains(&c.stage.as_str()));
     let open_claims = count(open.clone());

@@ -229,11 +229,16 @@ impl Rollup {
                         }
                     }
                 }
-                if policy.cancelled_from.is_none() {
-                    let totals = out.month(dealer_id, policy.end, 0);
-                    totals.expiring += 1;
-                    totals.renewed += i64::from(policy.renewed_by_policy);
-                }
+            }
+            // Renewal per vehicle: one expiring car per vehicle and end day, renewed if any of its policies was.
+            let mut expiring: BTreeMap<(i64, NaiveDate), bool> = BTreeMap::new();
+            for policy in policies.iter().filter(|p| p.cancelled_from.is_none()) {
+                *expiring.entry((policy.vehicle_id, policy.end)).or_default() |= policy.renewed_by_policy;
+            }
+            for ((_, end), renewed) in expiring {
+                let totals = out.month(dealer_id, end, 0);
+                totals.expiring += 1;
+                totals.renewed += i64::from(renewed);
             }
             for (from, to) in cover_intervals(&policies) {
                 out.rate(dealer_id, 0, from, to, 1, RateField::Cars);

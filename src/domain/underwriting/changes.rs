@@ -326,4 +326,108 @@ mod tests {
         assert_eq!(ordinary, lifecycle::refund_on_cancel(premium, &year(), half_way));
         assert_eq!(after_total_loss, lifecycle::refund_on_cancel(Decimal::new(1_350, 0), &year(), half_way));
     }
+
+    mod invariants {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Step {
+            /// Endorse to a new annual premium (fen), asked for `offset` days from today, by a store role or not.
+            Endorse { premium_fen: i64, offset: i64, store: bool },
+            /// Cancel, asked for `offset` days from today, with or without claims, after a total loss or not.
+            Cancel { offset: i64, store: bool, claims: bool, total_loss: bool },
+            /// A day passes.
+            Wait { days: i64 },
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                (1i64..2_000_000, -60i64..60, any::<bool>())
+                    .prop_map(|(premium_fen, offset, store)| Step::Endorse { premium_fen, offset, store }),
+                (-60i64..60, any::<bool>(), any::<bool>(), any::<bool>())
+                    .prop_map(|(offset, store, claims, total_loss)| Step::Cancel { offset, store, claims, total_loss }),
+                (1i64..40).prop_map(|days| Step::Wait { days }),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+
+            /// Over any sequence of endorsements and a cancellation by store staff or an underwriter: the store
+            /// never dates a change before the next 00:00, nothing is dated before the start or on or before an
+            /// accident, and no refund exceeds the premium of the days not yet covered nor what was charged.
+            #[test]
+            fn no_refund_exceeds_the_premium_of_days_not_yet_covered(
+                start_offset in -300i64..30,
+                premium_fen in 1i64..2_000_000,
+                accident in proptest::option::of(0i64..300),
+                steps in proptest::collection::vec(step(), 1..25),
+            ) {
+                let mut today = day("2026-12-07");
+                let start = today + chrono::Duration::days(start_offset);
+                let period = Period { start, end: Period::one_year_from(start).end };
+                let accidents: Vec<NaiveDate> =
+                    accident.map(|d| start + chrono::Duration::days(d)).filter(|d| *d <= today).into_iter().collect();
+                let mut premium = Decimal::new(premium_fen, 2);
+                let mut charged = premium;
+                for step in steps {
+                    match step {
+                        Step::Wait { days } => today += chrono::Duration::days(days),
+                        Step::Endorse { premium_fen, offset, store } => {
+                            let role = if store { Role::SalesAssistant } else { Role::Underwriter };
+                            let dating = Dating { kind: ChangeKind::Endorse, requested: Some(today + chrono::Duration::days(offset)),
+                                backdate_reason: Some("审核"), role: Some(role), today };
+                            if let Ok(effective) = effective_date(dating, &period, &accidents) {
+                                check_dating(effective.date, store, today, &period, &accidents)?;
+                                let new_premium = Decimal::new(premium_fen, 2);
+                                charged += lifecycle::endorsement_adjustment(premium, new_premium, &period, effective.date);
+                                premium = new_premium;
+                            }
+                        }
+                        Step::Cancel { offset, store, claims, total_loss } => {
+                            let role = if store { Role::SalesAssistant } else { Role::Underwriter };
+                            let counts = ClaimsOnPolicy { open: usize::from(claims), paid: 0 };
+                            if check_cancellation(Product::Commercial, None, Some(role), counts).is_err() {
+                                prop_assert!(store && claims);
+                                continue;
+                            }
+                            let dating = Dating { kind: ChangeKind::Cancel, requested: Some(today + chrono::Duration::days(offset)),
+                                backdate_reason: Some("审核"), role: Some(role), today };
+                            let Ok(effective) = effective_date(dating, &period, &accidents) else { continue };
+                            check_dating(effective.date, store, today, &period, &accidents)?;
+                            let vehicle_damage = premium * Decimal::new(6, 1);
+                            let refund = cancellation_refund(premium, vehicle_damage, &period, effective.date, total_loss);
+                            let not_yet_covered = lifecycle::refund_on_cancel(premium, &period, effective.date);
+                            prop_assert!(refund >= Decimal::ZERO && refund <= not_yet_covered);
+                            // Rounding per endorsement can put a fen apiece between the two.
+                            prop_assert!(refund <= charged.max(Decimal::ZERO) + Decimal::new(25, 2), "{refund} > {charged}");
+                            if store {
+                                let from_tomorrow = lifecycle::refund_on_cancel(premium, &period, today + chrono::Duration::days(1));
+                                prop_assert!(refund <= from_tomorrow, "the store refunded a day that had begun");
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+
+        fn check_dating(
+            date: NaiveDate,
+            store: bool,
+            today: NaiveDate,
+            period: &Period,
+            accidents: &[NaiveDate],
+        ) -> Result<(), TestCaseError> {
+            prop_assert!(date < period.end);
+            if store {
+                prop_assert!(date > today, "the store dated a change {date} on {today}");
+            } else {
+                prop_assert!(date >= period.start || date > today);
+                prop_assert!(accidents.iter().all(|a| date > *a || date > today));
+            }
+            Ok(())
+        }
+    }
 }
