@@ -1076,6 +1076,22 @@ async fn the_renewal_is_priced_from_the_cars_claims(app: TestApp) {
 
 async fn a_cancellation_today_leaves_this_mornings_accident_covered(app: TestApp) {
     let s = store(&app).await;
+    // The store cancels a second car's policy today; the accident of a minute ago, reported after, is covered.
+    let other_vin = autochannel::domain::underwriting::identity::with_vin_check_digit("LSVAU2180N2000019").unwrap();
+    let (other_no, _) = issue(&app, &s.seller, s.dealer, &other_vin, "粤B77777").await;
+    let other: Value = app.get_json(&format!("/api/v1/policies?q={other_no}"), &s.seller).await;
+    let other = other["items"][0].clone();
+    let cancelled = post_ok(
+        &app,
+        &s.seller,
+        &format!("/api/v1/policies/{}/cancel", other["id"]),
+        &json!({ "version": other["version"], "reason": "客户退保" }),
+    )
+    .await;
+    assert_eq!(cancelled["cancelled_from"], (today() + Duration::days(1)).to_string(), "from the next 00:00");
+    assert_eq!(cancelled["status"], "in_force", "in force to the end of today");
+    let late_report = report(&app, &s.seller, &other_no).await;
+    assert_eq!(late_report["policy_id"], other["id"]);
     app.add_user("uw", Role::Underwriter, &[]).await;
     let uw = app.token("uw").await;
     let claim = report(&app, &s.seller, &s.policy_no).await;

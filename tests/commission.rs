@@ -231,12 +231,16 @@ async fn an_endorsed_then_cancelled_policy_claws_back_refund_times_rate(app: Tes
     .await;
     let refund = dec(&cancelled["refund"]);
     let period = autochannel::domain::underwriting::lifecycle::Period { start, end: start + Duration::days(365) };
-    let remaining = autochannel::domain::underwriting::lifecycle::refund_on_cancel(dec(&endorsed["premium"]), &period, cancel_from);
+    let remaining =
+        autochannel::domain::underwriting::lifecycle::refund_on_cancel(dec(&endorsed["premium"]), &period, cancel_from);
     assert_eq!(refund, remaining, "the refund is the endorsed premium of the days not covered");
     let entries = ledger(&app, &s).await;
     let reversal = entries.iter().find(|e| e["kind"] == "reversal").unwrap();
     let rate: rust_decimal::Decimal = "0.15".parse().unwrap();
-    assert_eq!(dec(&reversal["amount"]), -(refund * rate).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero));
+    assert_eq!(
+        dec(&reversal["amount"]),
+        -(refund * rate).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    );
     assert_eq!(dec(&reversal["basis"]), -refund);
     for entry in entries.iter().filter(|e| e["policy_id"] == commercial["id"]) {
         let expected = (dec(&entry["basis"]) * dec(&entry["rate"]))
@@ -257,14 +261,27 @@ async fn a_dealer_above_the_clause_threshold_is_paid_the_lower_rate_at_month_clo
     app.add_user("adj", Role::ClaimsAdjuster, &[]).await;
     let adjuster = app.token("adj").await;
     let accident = (chrono::Utc::now() - Duration::minutes(5)).with_timezone(&autochannel::store::claims::china());
-    let claim = post_ok(&app, &s.seller, "/api/v1/claims", &json!({ "policy_no": commercial["policy_no"],
+    let claim = post_ok(
+        &app,
+        &s.seller,
+        "/api/v1/claims",
+        &json!({ "policy_no": commercial["policy_no"],
         "accident_at": accident.to_rfc3339(), "reporter_name": "陈立", "reporter_phone": "13800138000",
-        "place": "深圳", "description": "追尾" })).await;
-    post_ok(&app, &adjuster, &format!("/api/v1/claims/{}/register", claim["id"]),
-        &json!({ "version": claim["version"], "reserves": [{ "coverage": "vehicle_damage", "reserve": "50000.00" }] })).await;
+        "place": "深圳", "description": "追尾" }),
+    )
+    .await;
+    post_ok(
+        &app,
+        &adjuster,
+        &format!("/api/v1/claims/{}/register", claim["id"]),
+        &json!({ "version": claim["version"], "reserves": [{ "coverage": "vehicle_damage", "reserve": "50000.00" }] }),
+    )
+    .await;
     let month = into_last_month(&app).await;
     let in_month = month + Duration::days(10);
-    app.sql(&format!("UPDATE claims SET accident_on = '{in_month}', accident_at = '{in_month}T02:00:00Z'")).await.unwrap();
+    app.sql(&format!("UPDATE claims SET accident_on = '{in_month}', accident_at = '{in_month}T02:00:00Z'"))
+        .await
+        .unwrap();
     app.sql(&format!("UPDATE claim_reserve_movements SET created_at = '{in_month}T03:00:00Z'")).await.unwrap();
     autochannel::store::totals::rebuild(&app.db, &Default::default()).await.unwrap();
     post_ok(&app, &s.admin, "/api/v1/commission/close-month", &json!({ "month": month })).await;
@@ -274,8 +291,10 @@ async fn a_dealer_above_the_clause_threshold_is_paid_the_lower_rate_at_month_clo
     let loss_ratio = dec(&true_up["loss_ratio"]);
     assert!(loss_ratio > "0.5".parse().unwrap(), "the line shows the loss ratio it used: {loss_ratio}");
     let written = dec(&commercial["premium"]);
-    let round = |v: rust_decimal::Decimal| v.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    let expected = round(written * "0.10".parse::<rust_decimal::Decimal>().unwrap()) - round(written * "0.15".parse::<rust_decimal::Decimal>().unwrap());
+    let round =
+        |v: rust_decimal::Decimal| v.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let expected = round(written * "0.10".parse::<rust_decimal::Decimal>().unwrap())
+        - round(written * "0.15".parse::<rust_decimal::Decimal>().unwrap());
     assert_eq!(dec(&true_up["amount"]), expected, "the month is paid at the clause rate");
     let reconcile: Value = app.get_json("/api/v1/commission/reconcile", &s.admin).await;
     assert_eq!(reconcile["reconciled"], true, "{reconcile}");
@@ -431,9 +450,35 @@ async fn random_operations_always_reconcile(app: TestApp) {
     post_ok(&app, &s.admin, "/api/v1/commission/close-month", &json!({ "month": month })).await;
     let reconcile: Value = app.get_json("/api/v1/commission/reconcile", &s.admin).await;
     assert_eq!(reconcile["reconciled"], true, "{reconcile}");
-    // Every policy's entries net to its kept share of commission, never below zero.
-    for entry in ledger(&app, &s).await.iter().filter(|e| e["kind"] == "reversal") {
-        assert!(dec(&entry["amount"]) <= rust_decimal::Decimal::ZERO);
+    // Line by line, every entry is rate × its basis (a claw-back is capped at what is still booked); nothing kept
+    // goes below zero; no refund exceeds the premium of the days not yet covered.
+    let round =
+        |v: rust_decimal::Decimal| v.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let entries = ledger(&app, &s).await;
+    for entry in entries.iter().filter(|e| e["kind"] != "tier_true_up") {
+        let exact = round(dec(&entry["basis"]) * dec(&entry["rate"]));
+        let booked: rust_decimal::Decimal = entries
+            .iter()
+            .filter(|e| e["policy_id"] == entry["policy_id"] && e["kind"] != "reversal")
+            .map(|e| dec(&e["amount"]))
+            .sum();
+        if entry["kind"] == "reversal" {
+            assert!(dec(&entry["amount"]) <= rust_decimal::Decimal::ZERO);
+            assert!(dec(&entry["amount"]) == exact || dec(&entry["amount"]) == -booked, "{entry}");
+        } else {
+            assert_eq!(dec(&entry["amount"]), exact, "{entry}");
+        }
+    }
+    let policies: Value = app.get_json("/api/v1/policies?per_page=100", &s.seller).await;
+    for p in policies["items"].as_array().unwrap() {
+        let (Some(from), Some(refund)) = (p["cancelled_from"].as_str(), p["refund"].as_str()) else { continue };
+        let from = NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap();
+        let start = NaiveDate::parse_from_str(p["start_date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+        let end = NaiveDate::parse_from_str(p["end_date"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+        let left = rust_decimal::Decimal::from((end - from.max(start)).num_days());
+        let days = rust_decimal::Decimal::from((end - start).num_days());
+        let not_yet_covered = round(dec(&p["premium"]) * left / days);
+        assert!(refund.parse::<rust_decimal::Decimal>().unwrap() <= not_yet_covered, "{p}");
     }
 }
 

@@ -474,7 +474,7 @@ async fn compulsory_cover_is_cancelled_only_for_a_statutory_reason(app: TestApp)
     let cancelled: Value = post(&app, &sa, &path, &body).await.json().await.unwrap();
     assert_eq!(cancelled["statutory_reason"], "deregistered");
     assert_eq!(cancelled["cancelled_from"], (today() + Duration::days(1)).to_string(), "from the next 00:00");
-    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["status"], "in_force", "covered until the cancellation takes effect at the next 00:00");
 }
 
 async fn a_new_car_is_quoted_at_ncd_zero_and_a_typed_history_is_referred(app: TestApp) {

@@ -2,8 +2,22 @@
 //! its history factors (floating factor, NCD), so the renewal shows why it is priced as it is; a month-end true-up
 //! keeps the dealer's loss ratio its agreement's loss-ratio clause was judged on; a quote is valid to a day; the
 //! pricing coefficient comes from the underwriters' channel table, versioned like the rating tables.
+//!
+//! Renewal is per car: each renewing policy now points at the old policy of its own product (both used to point at
+//! the one the renewal was quoted from), and the renewal rate counts cars, so the monitoring totals are rebuilt
+//! from the facts at the next start (`monitoring_totals_state` cleared).
 
 use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::m20261202_000008_monitoring_totals::MonitoringTotalsState;
+
+/// Each renewing policy pointed at the sibling of another product is pointed at the old policy of its own.
+const RELINK_RENEWALS: &str = "UPDATE policies SET renewal_of_policy_id = (
+    SELECT s.id FROM policies s JOIN policies o ON s.quote_id = o.quote_id
+    WHERE o.id = policies.renewal_of_policy_id AND s.product = policies.product)
+  WHERE renewal_of_policy_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM policies s JOIN policies o ON s.quote_id = o.quote_id
+    WHERE o.id = policies.renewal_of_policy_id AND s.product = policies.product)";
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -41,6 +55,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager.get_connection().execute_unprepared(RELINK_RENEWALS).await?;
+        manager.exec_stmt(Query::delete().from_table(MonitoringTotalsState::Table).to_owned()).await?;
         manager
             .create_table(
                 Table::create()

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use crate::domain::underwriting::channel::ChannelTable;
+use crate::domain::underwriting::channel::{self, ChannelTable};
 use crate::error::{AppError, AppResult, FieldError};
 use entity::{channel_coefficient_versions as versions, dealers};
 
@@ -90,18 +90,22 @@ pub async fn create(
     today: NaiveDate,
 ) -> AppResult<ChannelVersion> {
     let mut errors = Vec::new();
-    if effective_from < today {
-        errors.push(FieldError::new("effective_from", "in_the_past", format!("choose {today} or later")));
+    if let Err(problem) = channel::check_effective_from(effective_from, today) {
+        errors.push(problem);
     }
     if note.trim().is_empty() {
         errors.push(FieldError::new("note", "required", "say what changed and why"));
     }
+    let table = table.clone().normalised();
     let rating = super::rating::in_force(tx, effective_from).await?;
-    errors.extend(table.validate(&rating.document.tables.commercial.pricing_coefficient));
+    let dealers = dealers::Entity::find().all(tx).await?;
+    let regions: Vec<String> = dealers.iter().map(|d| d.region.clone()).collect();
+    let codes: Vec<String> = dealers.iter().map(|d| d.code.clone()).collect();
+    errors.extend(table.validate(&rating.document.tables.commercial.pricing_coefficient, &regions, &codes));
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let document = serde_json::to_string(table).map_err(|e| AppError::Internal(e.into()))?;
+    let document = serde_json::to_string(&table).map_err(|e| AppError::Internal(e.into()))?;
     let inserted = versions::Entity::insert(versions::ActiveModel {
         effective_from: Set(effective_from),
         document: Set(document),

@@ -822,7 +822,7 @@ async fn loss_ratio_to(db: &impl ConnectionTrait, dealer_id: i64, end: NaiveDate
     let period = Period::containing(PeriodKind::Rolling12Months, last_day);
     let rollup = super::totals::load(db, Some(&[dealer_id]), Some(period.to)).await?;
     let figures = rollup.figures(dealer_id, period, &LiveClaims::default(), &Bands::default());
-    Ok(figures.and_then(|f| f.loss_ratio))
+    Ok(commission::loss_ratio_for_clause(figures.and_then(|f| f.loss_ratio)))
 }
 
 /// Moves a statement draft → confirmed → paid (and nothing else), at the version read.

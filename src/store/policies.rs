@@ -89,7 +89,7 @@ pub struct Policy {
     /// Cover ends at 00:00 of this day.
     pub end_date: NaiveDate,
     /// On today's date: `pending` (cover not begun), `in_force`, `expired` or `cancelled` (from the day the
-    /// cancellation took effect).
+    /// cancellation takes effect; a policy cancelled from a later day shows `cancelled_from` while still in force).
     pub status: PolicyStatus,
     /// The full-term premium as it stands after endorsements.
     #[schema(value_type = String)]
@@ -117,6 +117,11 @@ pub struct Policy {
 impl Policy {
     fn period(&self) -> Period {
         Period { start: self.start_date, end: self.end_date }
+    }
+
+    /// The day the latest endorsement takes effect.
+    fn last_change(&self) -> Option<NaiveDate> {
+        self.versions.iter().filter(|v| v.kind == "endorse").map(|v| v.effective_date).max()
     }
 }
 
@@ -289,11 +294,17 @@ pub async fn issue(
     }
     let version_in_force = super::rating::id_in_force_on(tx, period.start).await?;
     let reasons = issuing::rerate_reasons(quote.rating_version_id, version_in_force, quote.start_date, period.start);
+    let mut quote_row = quote_row;
     let (lines, rerated) = if reasons.is_empty() {
         (quote.premium.lines.clone(), None)
     } else {
         let repriced = super::quotes::rerate(tx, &quote_row, &quote, period.start).await?;
         let rerated = Rerated { reasons, premium_before: quote.premium.total, premium_after: repriced.premium.total };
+        // The policies carry what they are priced with: the version in force, the start, the coefficient.
+        quote_row.rating_version_id = repriced.rating_version_id;
+        quote_row.start_date = repriced.start_date;
+        quote_row.pricing_coefficient_micros = rate_to_micros(repriced.pricing_coefficient)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("coefficient: {e}")))?;
         (repriced.premium.lines, Some(rerated))
     };
     let parts = split_by_product(&lines);
@@ -383,8 +394,19 @@ pub struct Rerated {
     pub premium_after: Decimal,
 }
 
-/// The car's cover that is or will be in force from `from` on: what a new policy must not overlap.
+/// The car's cover that is or will be in force from `from` on: what a new policy must not overlap. On PostgreSQL the
+/// VIN is locked to the transaction first, so two sales of one car at the same moment cannot both pass (SQLite runs
+/// one write transaction at a time).
 async fn cover_on_vin(tx: &impl ConnectionTrait, vin: &str, from: NaiveDate) -> AppResult<Vec<issuing::CoverOnVin>> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        // 28 keeps these locks apart from any other advisory lock; the second key is the VIN's hash.
+        let lock = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(28, hashtext($1))",
+            [vin.into()],
+        );
+        tx.execute_raw(lock).await?;
+    }
     let rows = policies::Entity::find()
         .filter(policies::Column::Vin.eq(vin))
         .filter(policies::Column::EndDate.gt(from))
@@ -613,8 +635,9 @@ pub async fn endorse(
         today: super::quotes::today(),
     };
     let mut errors = Vec::new();
-    let dated =
-        changes::effective_date(dating, &before.period(), &claims.accident_days).map_err(|p| errors.push(p)).ok();
+    let dated = changes::effective_date(dating, &before.period(), &claims.accident_days, before.last_change())
+        .map_err(|p| errors.push(p))
+        .ok();
     let effective = dated.map_or(before.start_date, |d| d.date);
     let backdate_reason =
         endorsement.backdate_reason.as_deref().map(str::trim).filter(|_| dated.is_some_and(|d| d.backdated));
@@ -744,7 +767,7 @@ pub async fn endorse(
 }
 
 /// The commercial coverages a policy has now: the latest endorsement that changed them, else its quote's.
-async fn current_choice(db: &impl ConnectionTrait, policy: &Policy) -> AppResult<CoverageChoice> {
+pub(crate) async fn current_choice(db: &impl ConnectionTrait, policy: &Policy) -> AppResult<CoverageChoice> {
     for version in policy.versions.iter().rev() {
         if let Some(coverages) = version.changes.get("coverages").filter(|c| !c.is_null())
             && let Ok(choice) = serde_json::from_value::<CoverageChoice>(coverages.clone())
@@ -832,7 +855,7 @@ pub async fn cancel(
         role,
         today,
     };
-    let effective = changes::effective_date(dating, &before.period(), &claims.accident_days)
+    let effective = changes::effective_date(dating, &before.period(), &claims.accident_days, before.last_change())
         .map_err(|problem| AppError::Validation(vec![problem]))?;
     let backdate_reason = cancellation.backdate_reason.as_deref().map(str::trim).filter(|_| effective.backdated);
     let effective = effective.date;
@@ -908,9 +931,15 @@ pub struct PolicyFilter {
 
 /// The policies whose status on `today` is `status`, as [`issuing::status_on`] decides it, in SQL.
 fn status_on(status: PolicyStatus, today: NaiveDate) -> Condition {
-    let not_cancelled = policies::Column::CancelledFrom.is_null();
+    let cancelled_from = || Expr::col(policies::Column::CancelledFrom);
+    let cancelled = Condition::all().add(cancelled_from().is_not_null()).add(
+        Condition::any()
+            .add(cancelled_from().lte(today))
+            .add(cancelled_from().lte(Expr::col(policies::Column::StartDate))),
+    );
+    let not_cancelled = cancelled.clone().not();
     match status {
-        PolicyStatus::Cancelled => Condition::all().add(policies::Column::CancelledFrom.is_not_null()),
+        PolicyStatus::Cancelled => cancelled,
         PolicyStatus::Pending => Condition::all().add(not_cancelled).add(policies::Column::StartDate.gt(today)),
         PolicyStatus::InForce => Condition::all()
             .add(not_cancelled)

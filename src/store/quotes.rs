@@ -13,12 +13,12 @@ use utoipa::ToSchema;
 
 use crate::domain::auth::{Role, Scope};
 use crate::domain::money::{from_fen, rate_from_micros, rate_to_micros, to_fen, to_fen_non_negative};
-use crate::domain::underwriting::history::{self, HistoryCheck, HistoryFactors, Mover, TypedHistory};
+use crate::domain::underwriting::history::{self, HistoryFactors, Mover, TypedHistory};
 use crate::domain::underwriting::identity::{self, Invalid};
 use crate::domain::underwriting::issuing;
 use crate::domain::underwriting::rating::{self, AccidentHistory, CoverageChoice, Premium, PricingInput, Vehicle};
 use crate::domain::underwriting::rules::{self, Decision, RuleContext, RuleHit};
-use crate::domain::underwriting::{BusinessType, QuoteStatus};
+use crate::domain::underwriting::{BusinessType, Product, QuoteStatus};
 use crate::error::{AppError, AppResult, FieldError};
 use entity::quotes;
 
@@ -164,8 +164,8 @@ pub fn tomorrow() -> NaiveDate {
 pub enum Origin {
     #[default]
     Typed,
-    /// A renewal of the policy, with the claims that moved its history factors.
-    Renewal { policy_id: i64, history: Vec<Mover> },
+    /// A renewal of the policy, with the history factors the insurer holds and the claims that moved them.
+    Renewal { policy_id: i64, factors: HistoryFactors },
 }
 
 /// Prices and judges a quote for a dealer in the seller's scope, and stores it, valid for `valid_days` days.
@@ -214,18 +214,15 @@ pub async fn create(
         accident_history: request.accident_history,
         ncd_level: request.ncd_level,
     };
-    let (renewal_of_policy_id, history) = match origin {
-        Origin::Renewal { policy_id, history } => (Some(policy_id), history),
-        Origin::Typed => (None, Vec::new()),
+    let (renewal_of_policy_id, history, origin_check) = match origin {
+        Origin::Renewal { policy_id, factors } => (Some(policy_id), factors.movers.clone(), Some(factors.check())),
+        Origin::Typed => (None, Vec::new(), None),
     };
-    let history_check = match (&renewal_of_policy_id, &identity) {
+    let history_check = match (&origin_check, &identity) {
         // A renewal's history is the insurer's own.
-        (Some(_), _) => Some(HistoryCheck::Accepted),
+        (Some(check), _) => Some(check.clone()),
         (None, Some(identity)) => {
-            let held = match request.business_type {
-                BusinessType::NewCar => None,
-                _ => held_history(tx, &identity.vin, start_date).await?.map(|f| (f.accident_history, f.ncd_level)),
-            };
+            let held = held_history(tx, &identity.vin, start_date).await?.map(|f| (f.accident_history, f.ncd_level));
             history::check_typed_history(typed, held).map_err(|problem| errors.push(problem)).ok()
         }
         (None, None) => None,
@@ -287,6 +284,10 @@ pub async fn create(
     }));
     audit::append(tx, actor, change).await?;
     Ok(quote)
+}
+
+fn coefficient_micros(coefficient: Decimal) -> AppResult<i64> {
+    rate_to_micros(coefficient).map_err(|e| AppError::Internal(anyhow::anyhow!("coefficient {coefficient}: {e}")))
 }
 
 /// JSON text of one of our own types, which always serialise.
@@ -497,6 +498,7 @@ pub(crate) async fn rerate(
     start: NaiveDate,
 ) -> AppResult<Quote> {
     let rating = rating_store::in_force(tx, start).await?;
+    let pricing_coefficient = super::channel::coefficient_for_dealer(tx, row.dealer_id, start).await?;
     let dealer_status = entity::dealers::Entity::find_by_id(row.dealer_id)
         .one(tx)
         .await?
@@ -511,7 +513,7 @@ pub(crate) async fn rerate(
         start_date: start,
         accident_history: quote.accident_history,
         ncd_level: quote.ncd_level,
-        pricing_coefficient: quote.pricing_coefficient,
+        pricing_coefficient,
         coverages: quote.coverages.clone(),
     };
     let premium = rating::price(&rating.document.tables, &input).map_err(|problems| {
@@ -523,13 +525,14 @@ pub(crate) async fn rerate(
     let update = quotes::Entity::update_many()
         .col_expr(quotes::Column::RatingVersionId, Expr::value(rating.id))
         .col_expr(quotes::Column::StartDate, Expr::value(start))
+        .col_expr(quotes::Column::PricingCoefficientMicros, Expr::value(coefficient_micros(pricing_coefficient)?))
         .col_expr(quotes::Column::PremiumJson, Expr::value(to_json(&premium)))
         .col_expr(quotes::Column::CompulsoryFen, Expr::value(to_fen(premium.compulsory_total).unwrap_or_default()))
         .col_expr(quotes::Column::CommercialFen, Expr::value(to_fen(premium.commercial_total).unwrap_or_default()))
         .col_expr(quotes::Column::TotalFen, Expr::value(to_fen(premium.total).unwrap_or_default()))
         .filter(quotes::Column::Id.eq(row.id));
     update.exec(tx).await?;
-    Ok(Quote { rating_version_id: rating.id, start_date: start, premium, ..quote.clone() })
+    Ok(Quote { rating_version_id: rating.id, start_date: start, pricing_coefficient, premium, ..quote.clone() })
 }
 
 /// The history factors the insurer holds for a car whose cover would start on `start`: from its latest policy that
@@ -588,8 +591,15 @@ pub async fn renew(
         .filter(entity::policies::Column::CancelledFrom.is_null())
         .all(&tx)
         .await?;
-    let mut coverages = original_quote.coverages;
-    coverages.compulsory = pair.iter().any(|p| p.product == crate::domain::underwriting::Product::Compulsory.as_str());
+    let compulsory_live = pair.iter().any(|p| p.product == Product::Compulsory.as_str());
+    let commercial_now = match pair.iter().find(|p| p.product == Product::Commercial.as_str()) {
+        Some(commercial) => {
+            let commercial = super::policies::get(&tx, &Scope::All, commercial.id).await?;
+            Some(super::policies::current_choice(&tx, &commercial).await?)
+        }
+        None => None,
+    };
+    let coverages = history::renewal_coverages(compulsory_live, commercial_now);
     let request = QuoteRequest {
         dealer_id: original.dealer_id,
         business_type: BusinessType::Renewal,
@@ -610,7 +620,7 @@ pub async fn renew(
         start_date: Some(policy.end_date),
         coverages,
     };
-    let origin = Origin::Renewal { policy_id: policy.id, history: factors.movers };
+    let origin = Origin::Renewal { policy_id: policy.id, factors };
     let quote = create(&tx, actor, scope, &request, origin, valid_days).await?;
     tx.commit().await?;
     Ok(quote)

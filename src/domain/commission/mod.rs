@@ -15,7 +15,10 @@ mod tests;
 pub use ledger::{EntryKind, accrual, endorsement_adjustment, reversal, tier_true_up};
 pub use rates::{FiledRange, FiledRates, Problem};
 pub use statement::{Difference, LedgerLine, StatementStatus, StatementTotals, reconcile};
-pub use terms::{LossRatioClause, Terms, Tier, clause_applies, month_rate, overlaps, rate_at_issue, validate_terms};
+pub use terms::{
+    LossRatioClause, Terms, Tier, clause_applies, loss_ratio_for_clause, month_rate, overlaps, rate_at_issue,
+    validate_terms,
+};
 
 use crate::domain::money::round_to_fen;
 use rust_decimal::Decimal;

@@ -218,6 +218,12 @@ pub fn rate_at_issue(terms: &Terms, dealer_loss_ratio: Option<Decimal>) -> Decim
     }
 }
 
+/// The loss ratio a clause is judged on and the statement shows: the dealer's, half-up to six decimals (a
+/// millionth of a percent point is far below any threshold's precision, and is what the ledger stores).
+pub fn loss_ratio_for_clause(loss_ratio: Option<Decimal>) -> Option<Decimal> {
+    loss_ratio.map(|ratio| ratio.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
+}
+
 /// Whether the agreement's loss-ratio clause applies at a month's close: the dealer's loss ratio (rolling 12 months to
 /// the month's end) is known and above the clause's threshold.
 pub fn clause_applies(terms: &Terms, loss_ratio_at_month_end: Option<Decimal>) -> bool {

@@ -325,6 +325,15 @@ fn the_loss_ratio_clause_applies_at_month_close_only_above_its_threshold() {
 }
 
 #[test]
+fn the_clause_is_judged_on_the_loss_ratio_to_a_millionth() {
+    let raw = dec!(50000) / dec!(7777.77);
+    let judged = loss_ratio_for_clause(Some(raw)).unwrap();
+    assert_eq!(judged.scale(), 6);
+    assert_eq!(judged, dec!(6.428578));
+    assert_eq!(loss_ratio_for_clause(None), None);
+}
+
+#[test]
 fn a_dealer_above_the_clause_threshold_is_paid_the_lower_rate_at_month_close() {
     let t = tiered();
     // 60,000.00 written, booked at the base 10% (6,000.00) at issue; the tier would give 12%, the clause caps at 8%.
@@ -405,6 +414,8 @@ fn refunding_everything_charged_claws_back_everything_booked() {
     // Three entries each rounded to the fen: 33.33 + 33.33 + 33.34 booked on 333.33 + 333.33 + 333.34 at 10%.
     assert_eq!(reversal(dec!(1000.00), dec!(0.10), dec!(100.00), dec!(1000.00)).to_string(), "-100.00");
     assert_eq!(reversal(dec!(1000.00), dec!(0.10), dec!(99.99), dec!(1000.00)).to_string(), "-99.99");
+    // Rounding put a fen more on the books than refund × rate: the full refund takes it back too.
+    assert_eq!(reversal(dec!(1000.00), dec!(0.10), dec!(100.01), dec!(1000.00)).to_string(), "-100.01");
 }
 
 #[test]

@@ -287,8 +287,9 @@ fn compute(dealer: &DealerFacts<'_>, period: Period, bands: &Bands) -> Figures {
     let referral_count = count(referrals_in_period.clone());
     let referral_value: Decimal = referrals_in_period.map(|r| r.value).sum();
 
-    let (expiring, renewed) =
-        renewals_per_vehicle(dealer.policies.iter().filter(|p| period.contains(p.end) && p.cancelled_from.is_none()));
+    let (expiring, renewed) = renewals_per_vehicle(
+        dealer.policies.iter().filter(|p| period.contains(p.end) && p.cancelled_from.is_none()).copied(),
+    );
 
     let open = dealer.claims.iter().filter(|c| OPEN_STAGES.contains(&c.stage.as_str()));
     let open_claims = count(open.clone());

@@ -486,13 +486,19 @@ fn renewal_rate() {
 fn a_car_whose_two_policies_renew_counts_once_and_every_car_renewed_reads_100_percent() {
     let jan = month(2026, 1);
     let sale = |vehicle: i64, product: &str, renewed: bool| {
-        let mut p = policy(vehicle * 10 + i64::from(product == "compulsory"), vehicle, "2025-01-10", "2026-01-10", dec!(1));
+        let mut p =
+            policy(vehicle * 10 + i64::from(product == "compulsory"), vehicle, "2025-01-10", "2026-01-10", dec!(1));
         p.product = product.into();
         p.renewed_by_policy = renewed;
         p
     };
     // Car 1: both renewed; car 2: the commercial policy renewed, compulsory bought elsewhere: the car stayed.
-    let policies = vec![sale(1, "compulsory", true), sale(1, "commercial", true), sale(2, "compulsory", false), sale(2, "commercial", true)];
+    let policies = vec![
+        sale(1, "compulsory", true),
+        sale(1, "commercial", true),
+        sale(2, "compulsory", false),
+        sale(2, "commercial", true),
+    ];
     let facts = Facts { policies, ..Facts::default() };
     let f = fig(&facts, jan);
     assert_eq!((f.expiring, f.renewed, f.renewal_rate), (2, 2, Some(dec!(1))));

@@ -64,14 +64,26 @@ pub struct Effective {
 /// The day a change takes effect from 00:00, or why it may not.
 ///
 /// `accident_days` are the days of the accidents reported on the policy (withdrawn reports left out): a change from a
-/// day on or before one of them would take or give cover for it after the fact.
-pub fn effective_date(dating: Dating, period: &Period, accident_days: &[NaiveDate]) -> Result<Effective, Problem> {
+/// day on or before one of them would take or give cover for it after the fact. `last_change` is the day the
+/// policy's latest endorsement takes effect: no change goes in before it, so every premium is charged and refunded
+/// for the days it applied to.
+pub fn effective_date(
+    dating: Dating,
+    period: &Period,
+    accident_days: &[NaiveDate],
+    last_change: Option<NaiveDate>,
+) -> Result<Effective, Problem> {
     let earliest = earliest_without_underwriter(dating.today, period);
-    let date = dating.requested.unwrap_or(earliest);
+    let date = dating.requested.unwrap_or(earliest.max(last_change.unwrap_or(earliest)));
     let field = "effective_date";
     if date >= period.end {
         let message = format!("the policy ends on {}; {} must take effect before then", period.end, dating.kind.noun());
         return Err(Problem::new(field, "outside_period", message));
+    }
+    if let Some(last) = last_change.filter(|last| date < *last) {
+        let message =
+            format!("an endorsement takes effect on {last}; {} may take effect from then", dating.kind.noun());
+        return Err(Problem::new(field, "before_last_change", message));
     }
     if date >= earliest {
         return Ok(Effective { date, backdated: false });
@@ -170,6 +182,15 @@ pub fn is_total_loss(own_vehicle_assessed: Decimal, vehicle_damage_sum_insured: 
     vehicle_damage_sum_insured.is_some_and(|sum| sum > Decimal::ZERO && own_vehicle_assessed >= sum)
 }
 
+/// A claim paid vehicle damage on a total loss: its cover is used up.
+pub fn paid_total_loss(
+    vehicle_damage_paid: Decimal,
+    own_vehicle_assessed: Decimal,
+    vehicle_damage_sum_insured: Option<Decimal>,
+) -> bool {
+    vehicle_damage_paid > Decimal::ZERO && is_total_loss(own_vehicle_assessed, vehicle_damage_sum_insured)
+}
+
 /// What a cancellation from `effective` refunds: the premium of the days not yet covered, pro rata by day; after a
 /// paid total loss the vehicle-damage premium is kept whole, as its cover has been used up.
 pub fn cancellation_refund(
@@ -207,54 +228,63 @@ mod tests {
 
     #[test]
     fn a_store_change_takes_effect_from_the_next_midnight() {
-        let effective = effective_date(dating(None, Role::SalesAssistant, None), &year(), &[]).unwrap();
+        let effective = effective_date(dating(None, Role::SalesAssistant, None), &year(), &[], None).unwrap();
         assert_eq!(effective, Effective { date: day("2026-12-08"), backdated: false });
     }
 
     #[test]
     fn a_store_may_choose_a_later_day() {
-        let effective = effective_date(dating(Some("2026-12-20"), Role::SalesAssistant, None), &year(), &[]).unwrap();
+        let effective =
+            effective_date(dating(Some("2026-12-20"), Role::SalesAssistant, None), &year(), &[], None).unwrap();
         assert_eq!(effective.date, day("2026-12-20"));
     }
 
     #[test]
     fn the_store_cannot_back_date_not_even_to_today() {
         for requested in ["2026-12-07", "2026-03-01", "2000-01-01"] {
-            let problem = effective_date(dating(Some(requested), Role::SalesAssistant, Some("客户要求")), &year(), &[])
-                .unwrap_err();
+            let problem =
+                effective_date(dating(Some(requested), Role::SalesAssistant, Some("客户要求")), &year(), &[], None)
+                    .unwrap_err();
             assert_eq!(problem.code, "backdating_needs_underwriter", "{requested}");
         }
-        let problem = effective_date(dating(Some("2026-12-01"), Role::DealerStaff, None), &year(), &[]).unwrap_err();
+        let problem =
+            effective_date(dating(Some("2026-12-01"), Role::DealerStaff, None), &year(), &[], None).unwrap_err();
         assert_eq!(problem.code, "backdating_needs_underwriter");
         let problem =
-            effective_date(dating(Some("2026-12-01"), Role::Administrator, Some("x")), &year(), &[]).unwrap_err();
+            effective_date(dating(Some("2026-12-01"), Role::Administrator, Some("x")), &year(), &[], None).unwrap_err();
         assert_eq!(problem.code, "backdating_needs_underwriter");
     }
 
     #[test]
     fn a_change_made_at_eleven_leaves_the_morning_accident_covered() {
         let effective =
-            effective_date(dating(None, Role::SalesAssistant, None), &year(), &[day("2026-12-07")]).unwrap();
+            effective_date(dating(None, Role::SalesAssistant, None), &year(), &[day("2026-12-07")], None).unwrap();
         assert!(lifecycle::covers(&year(), Some(effective.date), day("2026-12-07")));
     }
 
     #[test]
     fn an_underwriter_back_dates_only_with_a_reason() {
-        let problem = effective_date(dating(Some("2026-11-01"), Role::Underwriter, None), &year(), &[]).unwrap_err();
+        let problem =
+            effective_date(dating(Some("2026-11-01"), Role::Underwriter, None), &year(), &[], None).unwrap_err();
         assert_eq!((problem.field.as_str(), problem.code.as_str()), ("backdate_reason", "required"));
         let problem =
-            effective_date(dating(Some("2026-11-01"), Role::Underwriter, Some("  ")), &year(), &[]).unwrap_err();
+            effective_date(dating(Some("2026-11-01"), Role::Underwriter, Some("  ")), &year(), &[], None).unwrap_err();
         assert_eq!(problem.code, "required");
-        let effective =
-            effective_date(dating(Some("2026-11-01"), Role::Underwriter, Some("车辆11月1日已报废")), &year(), &[])
-                .unwrap();
+        let effective = effective_date(
+            dating(Some("2026-11-01"), Role::Underwriter, Some("车辆11月1日已报废")),
+            &year(),
+            &[],
+            None,
+        )
+        .unwrap();
         assert_eq!(effective, Effective { date: day("2026-11-01"), backdated: true });
     }
 
     #[test]
     fn nothing_takes_effect_before_the_policy_start() {
         let problem =
-            effective_date(dating(Some("2000-01-01"), Role::Underwriter, Some("录入错误")), &year(), &[]).unwrap_err();
+            effective_date(dating(Some("2000-01-01"), Role::Underwriter, Some("录入错误")), &year(), &[], None)
+                .unwrap_err();
         assert_eq!(problem.code, "before_start");
     }
 
@@ -262,27 +292,46 @@ mod tests {
     fn a_back_dated_change_never_removes_cover_from_an_earlier_accident() {
         let accidents = [day("2026-10-15"), day("2026-06-01")];
         let problem =
-            effective_date(dating(Some("2026-10-15"), Role::Underwriter, Some("x")), &year(), &accidents).unwrap_err();
+            effective_date(dating(Some("2026-10-15"), Role::Underwriter, Some("x")), &year(), &accidents, None)
+                .unwrap_err();
         assert_eq!(problem.code, "before_accident");
         assert!(problem.message.contains("2026-10-16"), "{}", problem.message);
         let effective =
-            effective_date(dating(Some("2026-10-16"), Role::Underwriter, Some("x")), &year(), &accidents).unwrap();
+            effective_date(dating(Some("2026-10-16"), Role::Underwriter, Some("x")), &year(), &accidents, None)
+                .unwrap();
         assert!(lifecycle::covers(&year(), Some(effective.date), day("2026-10-15")));
+    }
+
+    #[test]
+    fn no_change_goes_in_before_the_last_endorsement() {
+        let endorsed_from = Some(day("2026-12-20"));
+        let problem =
+            effective_date(dating(None, Role::SalesAssistant, None), &year(), &[], endorsed_from).unwrap_err();
+        assert_eq!(problem.code, "before_last_change");
+        let problem =
+            effective_date(dating(Some("2026-12-10"), Role::Underwriter, Some("x")), &year(), &[], endorsed_from)
+                .unwrap_err();
+        assert_eq!(problem.code, "before_last_change");
+        let effective =
+            effective_date(dating(Some("2026-12-20"), Role::SalesAssistant, None), &year(), &[], endorsed_from)
+                .unwrap();
+        assert_eq!(effective.date, day("2026-12-20"));
     }
 
     #[test]
     fn a_pending_policy_is_changed_from_its_start() {
         let pending = Period { start: day("2026-12-20"), end: day("2027-12-20") };
-        let effective = effective_date(dating(None, Role::SalesAssistant, None), &pending, &[]).unwrap();
+        let effective = effective_date(dating(None, Role::SalesAssistant, None), &pending, &[], None).unwrap();
         assert_eq!(effective.date, day("2026-12-20"));
     }
 
     #[test]
     fn no_change_takes_effect_on_or_after_the_end() {
-        let problem = effective_date(dating(Some("2027-03-01"), Role::Underwriter, None), &year(), &[]).unwrap_err();
+        let problem =
+            effective_date(dating(Some("2027-03-01"), Role::Underwriter, None), &year(), &[], None).unwrap_err();
         assert_eq!(problem.code, "outside_period");
         let ending = Period { start: day("2025-12-08"), end: day("2026-12-08") };
-        let problem = effective_date(dating(None, Role::SalesAssistant, None), &ending, &[]).unwrap_err();
+        let problem = effective_date(dating(None, Role::SalesAssistant, None), &ending, &[], None).unwrap_err();
         assert_eq!(problem.code, "outside_period");
     }
 
@@ -318,6 +367,14 @@ mod tests {
     }
 
     #[test]
+    fn a_total_loss_counts_once_vehicle_damage_is_paid_on_it() {
+        let sum = Some(Decimal::new(150_000, 0));
+        assert!(!paid_total_loss(Decimal::ZERO, Decimal::new(160_000, 0), sum), "assessed, not yet paid");
+        assert!(paid_total_loss(Decimal::new(10_000, 0), Decimal::new(160_000, 0), sum));
+        assert!(!paid_total_loss(Decimal::new(10_000, 0), Decimal::new(16_000, 0), sum), "a repair");
+    }
+
+    #[test]
     fn after_a_paid_total_loss_no_vehicle_damage_premium_is_refunded() {
         let (premium, vehicle_damage) = (Decimal::new(5_000, 0), Decimal::new(3_650, 0));
         let half_way = day("2026-08-31");
@@ -343,8 +400,11 @@ mod tests {
 
         fn step() -> impl Strategy<Value = Step> {
             prop_oneof![
-                (1i64..2_000_000, -60i64..60, any::<bool>())
-                    .prop_map(|(premium_fen, offset, store)| Step::Endorse { premium_fen, offset, store }),
+                (1i64..2_000_000, -60i64..60, any::<bool>()).prop_map(|(premium_fen, offset, store)| Step::Endorse {
+                    premium_fen,
+                    offset,
+                    store
+                }),
                 (-60i64..60, any::<bool>(), any::<bool>(), any::<bool>())
                     .prop_map(|(offset, store, claims, total_loss)| Step::Cancel { offset, store, claims, total_loss }),
                 (1i64..40).prop_map(|days| Step::Wait { days }),
@@ -371,6 +431,7 @@ mod tests {
                     accident.map(|d| start + chrono::Duration::days(d)).filter(|d| *d <= today).into_iter().collect();
                 let mut premium = Decimal::new(premium_fen, 2);
                 let mut charged = premium;
+                let mut last_change: Option<NaiveDate> = None;
                 for step in steps {
                     match step {
                         Step::Wait { days } => today += chrono::Duration::days(days),
@@ -378,8 +439,10 @@ mod tests {
                             let role = if store { Role::SalesAssistant } else { Role::Underwriter };
                             let dating = Dating { kind: ChangeKind::Endorse, requested: Some(today + chrono::Duration::days(offset)),
                                 backdate_reason: Some("审核"), role: Some(role), today };
-                            if let Ok(effective) = effective_date(dating, &period, &accidents) {
+                            if let Ok(effective) = effective_date(dating, &period, &accidents, last_change) {
                                 check_dating(effective.date, store, today, &period, &accidents)?;
+                                prop_assert!(last_change.is_none_or(|last| effective.date >= last));
+                                last_change = Some(effective.date);
                                 let new_premium = Decimal::new(premium_fen, 2);
                                 charged += lifecycle::endorsement_adjustment(premium, new_premium, &period, effective.date);
                                 premium = new_premium;
@@ -394,7 +457,7 @@ mod tests {
                             }
                             let dating = Dating { kind: ChangeKind::Cancel, requested: Some(today + chrono::Duration::days(offset)),
                                 backdate_reason: Some("审核"), role: Some(role), today };
-                            let Ok(effective) = effective_date(dating, &period, &accidents) else { continue };
+                            let Ok(effective) = effective_date(dating, &period, &accidents, last_change) else { continue };
                             check_dating(effective.date, store, today, &period, &accidents)?;
                             let vehicle_damage = premium * Decimal::new(6, 1);
                             let refund = cancellation_refund(premium, vehicle_damage, &period, effective.date, total_loss);

@@ -54,13 +54,33 @@ impl ChannelTable {
             .unwrap_or(self.default_coefficient)
     }
 
-    /// Every problem at once: each coefficient inside the filed range, no region or dealer twice, no empty name.
-    pub fn validate(&self, filed: &CoefficientBounds) -> Vec<Problem> {
+    /// The table as stored: names trimmed, dealer codes in capitals (as dealers are coded).
+    pub fn normalised(self) -> Self {
+        Self {
+            default_coefficient: self.default_coefficient,
+            regions: self
+                .regions
+                .into_iter()
+                .map(|line| RegionCoefficient { region: line.region.trim().to_string(), ..line })
+                .collect(),
+            dealers: self
+                .dealers
+                .into_iter()
+                .map(|line| DealerCoefficient { dealer_code: line.dealer_code.trim().to_uppercase(), ..line })
+                .collect(),
+        }
+    }
+
+    /// Every problem at once: each coefficient inside the filed range with at most four decimals, no region or
+    /// dealer twice, and each one known (`regions` and `dealer_codes` are those of the insurer's dealers).
+    pub fn validate(&self, filed: &CoefficientBounds, regions: &[String], dealer_codes: &[String]) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut check = |field: String, value: Decimal| {
             if value < filed.min || value > filed.max {
                 let message = format!("{value} is outside the filed range {}–{}", filed.min, filed.max);
                 problems.push(Problem::new(field, "outside_filed_range", message));
+            } else if value.normalize().scale() > 4 {
+                problems.push(Problem::new(field, "too_precise", format!("{value} has more than four decimals")));
             }
         };
         check("default_coefficient".into(), self.default_coefficient);
@@ -76,6 +96,8 @@ impl ChannelTable {
                 problems.push(Problem::new(field, "required", "name the region"));
             } else if self.regions[..i].iter().any(|earlier| earlier.region == line.region) {
                 problems.push(Problem::new(field, "duplicate", format!("{} has a line already", line.region)));
+            } else if !regions.contains(&line.region) {
+                problems.push(Problem::new(field, "unknown", format!("no dealer is in the region {}", line.region)));
             }
         }
         for (i, line) in self.dealers.iter().enumerate() {
@@ -84,10 +106,20 @@ impl ChannelTable {
                 problems.push(Problem::new(field, "required", "give the dealer's code"));
             } else if self.dealers[..i].iter().any(|earlier| earlier.dealer_code == line.dealer_code) {
                 problems.push(Problem::new(field, "duplicate", format!("{} has a line already", line.dealer_code)));
+            } else if !dealer_codes.contains(&line.dealer_code) {
+                problems.push(Problem::new(field, "unknown", format!("no dealer has the code {}", line.dealer_code)));
             }
         }
         problems
     }
+}
+
+/// A version of the table takes effect today or later: a coefficient never changes a price already given.
+pub fn check_effective_from(effective_from: chrono::NaiveDate, today: chrono::NaiveDate) -> Result<(), Problem> {
+    if effective_from < today {
+        return Err(Problem::new("effective_from", "in_the_past", format!("choose {today} or later")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -110,6 +142,10 @@ mod tests {
         CoefficientBounds { min: dec("0.5"), max: dec("1.5") }
     }
 
+    fn check(table: &ChannelTable) -> Vec<Problem> {
+        table.validate(&filed(), &["广东-深圳".to_string()], &["DLR0001".to_string(), "DLR0002".to_string()])
+    }
+
     #[test]
     fn a_dealer_line_wins_over_its_region_and_the_default() {
         let table = table();
@@ -120,12 +156,39 @@ mod tests {
 
     #[test]
     fn every_coefficient_stays_inside_the_filed_range() {
-        assert!(table().validate(&filed()).is_empty());
+        assert!(check(&table()).is_empty());
         let mut bent = table();
         bent.dealers[0].coefficient = dec("0.49");
         bent.default_coefficient = dec("1.51");
-        let fields: Vec<String> = bent.validate(&filed()).into_iter().map(|p| p.field).collect();
+        let fields: Vec<String> = check(&bent).into_iter().map(|p| p.field).collect();
         assert_eq!(fields, vec!["default_coefficient", "dealers[0].coefficient"]);
+    }
+
+    #[test]
+    fn coefficients_have_at_most_four_decimals_and_name_known_channels() {
+        let mut odd = table();
+        odd.default_coefficient = dec("0.9500001");
+        odd.dealers[0].dealer_code = " dlr0009 ".into();
+        let odd = odd.normalised();
+        assert_eq!(odd.dealers[0].dealer_code, "DLR0009");
+        let codes: Vec<(String, String)> = check(&odd).into_iter().map(|p| (p.field, p.code)).collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("default_coefficient".to_string(), "too_precise".to_string()),
+                ("dealers[0].dealer_code".to_string(), "unknown".to_string())
+            ]
+        );
+        let mut fine = table();
+        fine.default_coefficient = dec("0.9500");
+        assert!(check(&fine).is_empty(), "trailing zeros are not decimals");
+    }
+
+    #[test]
+    fn a_version_never_takes_effect_in_the_past() {
+        let today: chrono::NaiveDate = "2026-12-07".parse().unwrap();
+        assert!(check_effective_from(today, today).is_ok());
+        assert_eq!(check_effective_from(today.pred_opt().unwrap(), today).unwrap_err().code, "in_the_past");
     }
 
     #[test]
@@ -133,7 +196,7 @@ mod tests {
         let mut twice = table();
         twice.regions.push(twice.regions[0].clone());
         twice.dealers.push(DealerCoefficient { dealer_code: " ".into(), coefficient: dec("1") });
-        let problems = twice.validate(&filed());
+        let problems = check(&twice);
         let codes: Vec<(&str, &str)> = problems.iter().map(|p| (p.field.as_str(), p.code.as_str())).collect();
         assert_eq!(codes, vec![("regions[1].region", "duplicate"), ("dealers[1].dealer_code", "required")]);
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::BusinessType;
 use super::lifecycle::next_ncd_level;
-use super::rating::AccidentHistory;
+use super::rating::{AccidentHistory, CoverageChoice};
 use super::rules::{Decision, RuleHit, RuleOutcome};
 use crate::domain::problem::Problem;
 
@@ -19,8 +19,10 @@ pub struct PastClaim {
     pub accident_on: NaiveDate,
     /// Declined and withdrawn claims count for nothing.
     pub counts: bool,
-    /// The insured bore some liability (share above 0).
-    pub at_fault: bool,
+    /// Still being worked (reported, registered, surveyed or settled).
+    pub open: bool,
+    /// The insured bore some liability (share above 0); None before the liability is decided.
+    pub at_fault: Option<bool>,
     /// Someone died in the accident.
     pub death: bool,
     /// Paid from commercial coverages (vehicle damage, third party, seats, riders).
@@ -60,11 +62,27 @@ pub struct HistoryFactors {
     pub accident_history: AccidentHistory,
     pub ncd_level: i32,
     pub movers: Vec<Mover>,
+    /// Open claims of the year with no liability decision yet: they may still move the factors.
+    pub undecided: Vec<String>,
+}
+
+impl HistoryFactors {
+    /// A renewal priced while a claim of the year has no liability decision waits for an underwriter, who knows
+    /// whether the discount it carries will hold.
+    pub fn check(&self) -> HistoryCheck {
+        if self.undecided.is_empty() {
+            return HistoryCheck::Accepted;
+        }
+        HistoryCheck::Refer(format!(
+            "claim(s) {} of the year have no liability decision yet and may still move the factors",
+            self.undecided.join(", ")
+        ))
+    }
 }
 
 /// The claims that count as at-fault accidents for the compulsory floating factor.
 fn at_fault(claims: &[PastClaim]) -> impl Iterator<Item = &PastClaim> {
-    claims.iter().filter(|c| c.counts && c.at_fault)
+    claims.iter().filter(|c| c.counts && c.at_fault == Some(true))
 }
 
 /// The claims that count against the commercial NCD: those that paid from a commercial coverage.
@@ -116,7 +134,7 @@ pub fn renewal_factors(
     for claim in claims.iter().filter(|c| c.counts) {
         let mut moved = Vec::new();
         let mut why = Vec::new();
-        if claim.at_fault {
+        if claim.at_fault == Some(true) {
             moved.push(Moved::FloatingFactor);
             why.push(if claim.death { "at fault, a death".to_string() } else { "at fault".to_string() });
         }
@@ -133,11 +151,31 @@ pub fn renewal_factors(
             });
         }
     }
+    let undecided =
+        claims.iter().filter(|c| c.counts && c.open && c.at_fault.is_none()).map(|c| c.claim_no.clone()).collect();
     HistoryFactors {
         accident_history: compulsory_history(last_year, claims),
         ncd_level: commercial_ncd(ncd_level, claims, ncd_range.0, ncd_range.1),
         movers,
+        undecided,
     }
+}
+
+/// What a renewal covers: what the car has now. Compulsory when its compulsory policy is still live; the commercial
+/// coverages of its live commercial policy as last endorsed, priced on the car's actual value at renewal (an agreed
+/// lower sum insured is not carried over, as the car's value has moved); no commercial cover when it has none.
+pub fn renewal_coverages(compulsory_live: bool, commercial_now: Option<CoverageChoice>) -> CoverageChoice {
+    let none = CoverageChoice {
+        compulsory: false,
+        vehicle_damage: false,
+        third_party_limit: None,
+        driver_limit: None,
+        passenger_limit: None,
+        riders: Vec::new(),
+        vehicle_damage_sum_insured: None,
+    };
+    let commercial = commercial_now.unwrap_or(none);
+    CoverageChoice { compulsory: compulsory_live, vehicle_damage_sum_insured: None, ..commercial }
 }
 
 /// What the store typed about a vehicle's history.
@@ -157,8 +195,9 @@ pub enum HistoryCheck {
     Refer(String),
 }
 
-/// A new car is at NCD 0 with no accident history; a history typed for a renewal or a transfer-in is referred to an
-/// underwriter unless it matches what the insurer holds for the VIN (`held`, when it holds anything).
+/// A new car is at NCD 0 with no accident history, and one the insurer has insured before is referred; a history
+/// typed for a renewal or a transfer-in is referred to an underwriter unless it matches what the insurer holds for
+/// the VIN (`held`, when it holds anything).
 pub fn check_typed_history(typed: TypedHistory, held: Option<(AccidentHistory, i32)>) -> Result<HistoryCheck, Problem> {
     if typed.business_type == BusinessType::NewCar {
         if typed.ncd_level != 0 {
@@ -169,7 +208,13 @@ pub fn check_typed_history(typed: TypedHistory, held: Option<(AccidentHistory, i
             let message = "a new car has no accident history: new_or_no_record";
             return Err(Problem::new("accident_history", "new_car_history", message));
         }
-        return Ok(HistoryCheck::Accepted);
+        return Ok(match held {
+            None => HistoryCheck::Accepted,
+            Some((history, level)) => HistoryCheck::Refer(format!(
+                "sold as a new car, but the insurer has insured this VIN before ({}, NCD {level})",
+                history.as_str()
+            )),
+        });
     }
     match held {
         Some(held) if held == (typed.accident_history, typed.ncd_level) => Ok(HistoryCheck::Accepted),
@@ -215,7 +260,8 @@ mod tests {
             claim_no: no.into(),
             accident_on: "2026-05-01".parse().unwrap(),
             counts: true,
-            at_fault,
+            open: false,
+            at_fault: Some(at_fault),
             death,
             paid_commercial: Decimal::new(paid_commercial, 0),
         }
@@ -287,6 +333,47 @@ mod tests {
         assert_eq!(refer_unverified(Decision::Accept, HistoryCheck::Accepted), Decision::Accept);
         let declined = Decision::Decline(vec![]);
         assert!(matches!(refer_unverified(declined, refer), Decision::Decline(hits) if hits.len() == 1));
+    }
+
+    #[test]
+    fn a_renewal_waits_for_an_underwriter_while_a_claim_has_no_liability_decision() {
+        let mut open = claim("C9", false, false, 0);
+        open.at_fault = None;
+        open.open = true;
+        let factors = renewal_factors(ClaimFree1Year, 0, &[open.clone()], (-4, 5));
+        assert_eq!(factors.undecided, vec!["C9".to_string()]);
+        assert!(matches!(factors.check(), HistoryCheck::Refer(reason) if reason.contains("C9")));
+        open.open = false;
+        assert_eq!(renewal_factors(ClaimFree1Year, 0, &[open], (-4, 5)).check(), HistoryCheck::Accepted);
+    }
+
+    #[test]
+    fn a_renewal_covers_what_the_car_has_now() {
+        let now = CoverageChoice {
+            compulsory: false,
+            vehicle_damage: true,
+            third_party_limit: Some(Decimal::new(2_000_000, 0)),
+            driver_limit: None,
+            passenger_limit: None,
+            riders: vec![],
+            vehicle_damage_sum_insured: Some(Decimal::new(150_000, 0)),
+        };
+        let both = renewal_coverages(true, Some(now.clone()));
+        assert!(both.compulsory && both.vehicle_damage && both.vehicle_damage_sum_insured.is_none());
+        assert_eq!(both.third_party_limit, now.third_party_limit, "as last endorsed");
+        let compulsory_only = renewal_coverages(true, None);
+        assert!(
+            compulsory_only.compulsory
+                && !compulsory_only.vehicle_damage
+                && compulsory_only.third_party_limit.is_none()
+        );
+        assert!(!renewal_coverages(false, Some(now)).compulsory);
+    }
+
+    #[test]
+    fn a_car_the_insurer_has_insured_is_not_quoted_as_new_without_an_underwriter() {
+        let typed = TypedHistory { business_type: BusinessType::NewCar, accident_history: NewOrNoRecord, ncd_level: 0 };
+        assert!(matches!(check_typed_history(typed, Some((OneAtFaultNoDeath, 2))), Ok(HistoryCheck::Refer(_))));
     }
 
     #[test]

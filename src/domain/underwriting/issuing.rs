@@ -146,14 +146,15 @@ impl std::fmt::Display for PolicyStatus {
     }
 }
 
-/// The status of a policy on `today`: cancelled once a cancellation is recorded (its cover ends at 00:00 of the day
-/// the cancellation takes effect, which the policy shows beside it); otherwise the dates decide.
+/// The status of a policy on `today`: cancelled from the day its cancellation takes effect (or at once when cover
+/// never began); before that the dates decide, so a policy cancelled from tomorrow is in force today.
 pub fn status_on(period: &Period, cancelled_from: Option<NaiveDate>, today: NaiveDate) -> PolicyStatus {
-    match cancelled_from {
-        Some(_) => PolicyStatus::Cancelled,
-        None if today < period.start => PolicyStatus::Pending,
-        None if today >= period.end => PolicyStatus::Expired,
-        None => PolicyStatus::InForce,
+    let cancelled = cancelled_from.is_some_and(|from| from <= today || from <= period.start);
+    match () {
+        _ if cancelled => PolicyStatus::Cancelled,
+        _ if today < period.start => PolicyStatus::Pending,
+        _ if today >= period.end => PolicyStatus::Expired,
+        _ => PolicyStatus::InForce,
     }
 }
 
@@ -250,7 +251,12 @@ mod tests {
         assert_eq!(status_on(&period, None, day("2026-12-08")), PolicyStatus::InForce);
         assert_eq!(status_on(&period, None, day("2027-12-07")), PolicyStatus::InForce);
         assert_eq!(status_on(&period, None, day("2027-12-08")), PolicyStatus::Expired);
-        assert_eq!(status_on(&period, Some(day("2027-01-01")), day("2026-12-31")), PolicyStatus::Cancelled);
-        assert_eq!(status_on(&period, Some(day("2026-12-08")), day("2026-12-07")), PolicyStatus::Cancelled);
+        assert_eq!(status_on(&period, Some(day("2027-01-01")), day("2026-12-31")), PolicyStatus::InForce);
+        assert_eq!(status_on(&period, Some(day("2027-01-01")), day("2027-01-01")), PolicyStatus::Cancelled);
+        assert_eq!(
+            status_on(&period, Some(day("2026-12-08")), day("2026-12-07")),
+            PolicyStatus::Cancelled,
+            "cancelled from its start: its cover never begins"
+        );
     }
 }

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use crate::domain::claims::Stage;
 use crate::domain::claims::settlement::{COMPULSORY_HEADS, LossCategory};
 use crate::domain::money::from_fen;
-use crate::domain::underwriting::changes::{ClaimsOnPolicy, is_total_loss};
+use crate::domain::underwriting::changes::{ClaimsOnPolicy, paid_total_loss};
 use crate::domain::underwriting::history::PastClaim;
 use crate::error::AppResult;
 use entity::{claim_loss_items, claim_payments, claims};
@@ -92,8 +92,11 @@ pub async fn on_policy(
         let open = Stage::parse(&claim.stage).is_some_and(Stage::is_open);
         found.counts.open += usize::from(open);
         found.counts.paid += usize::from(paid.paid_fen > 0);
-        found.paid_total_loss |= paid.vehicle_damage_paid_fen > 0
-            && is_total_loss(from_fen(paid.own_vehicle_fen), vehicle_damage_sum_insured);
+        found.paid_total_loss |= paid_total_loss(
+            from_fen(paid.vehicle_damage_paid_fen),
+            from_fen(paid.own_vehicle_fen),
+            vehicle_damage_sum_insured,
+        );
     }
     Ok(found)
 }
@@ -143,7 +146,8 @@ pub async fn past_claims_of_cars(
                 claim_no: claim.claim_no,
                 accident_on: claim.accident_on,
                 counts: !matches!(stage, Some(Stage::Declined | Stage::Withdrawn)),
-                at_fault: claim.liability_share_micros.is_some_and(|share| share > 0),
+                open: stage.is_some_and(Stage::is_open),
+                at_fault: claim.liability_share_micros.map(|share| share > 0),
                 death: paid.death,
                 paid_commercial: from_fen(paid.commercial_paid_fen),
             });

@@ -131,7 +131,9 @@ async fn main() {
                 match client % 10 {
                     0..=3 => {
                         let (dealer_id, seller) = &t.stores[(client + n as usize) % t.stores.len()];
-                        let vin = with_vin_check_digit(&format!("LSVAU2180N{:03}{:04}", client % 1000, n % 10_000)).unwrap_or_default();
+                        // A new car per sale: a VIN issued twice is refused as insured twice (重复投保).
+                        let car = format!("LSVAU2180{:02}{:02}{:04}", (run / 1000) % 100, client % 100, n % 10_000);
+                        let vin = with_vin_check_digit(&car).unwrap_or_default();
                         let body = json!({
                             "dealer_id": dealer_id, "business_type": "new_car",
                             "vehicle": { "vin": vin, "plate": format!("粤B{:05}", n % 100_000), "first_registration": "2024-03-15", "new_car_price": "200000.00", "seats": 5 },
