@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use sea_orm::sea_query::{Order, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -47,6 +48,27 @@ fn built_in() -> ChannelVersion {
         note: String::new(),
         created_by: None,
         created_at: None,
+    }
+}
+
+/// The document of the version in force on `day`, as a subquery (no row before any version is set).
+pub fn document_in_force(day: NaiveDate) -> SelectStatement {
+    Query::select()
+        .column(versions::Column::Document)
+        .from(versions::Entity)
+        .and_where(versions::Column::EffectiveFrom.lte(day))
+        .order_by(versions::Column::EffectiveFrom, Order::Desc)
+        .order_by(versions::Column::Id, Order::Desc)
+        .limit(1)
+        .to_owned()
+}
+
+/// The table a stored document holds; the built-in table when there is none.
+pub fn table_from(document: Option<String>) -> AppResult<ChannelTable> {
+    match document {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("a channel table version is unreadable: {e}"))),
+        None => Ok(ChannelTable::defaults()),
     }
 }
 

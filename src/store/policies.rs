@@ -268,14 +268,27 @@ pub async fn issue(
     // The quote is claimed first, and the same statement answers the checks and reserves the policies' ids (so that
     // each policy is written once, numbered, rather than inserted and numbered by an UPDATE); any refusal below rolls
     // the claim back with the transaction.
+    // The start of cover if issued now: the next day, or the quote's later start (a renewal); the rating version in
+    // force then decides whether the quote must be priced again.
+    let standard_start = lifecycle::standard_period(today, start_offset_days).start;
+    let quoted_start = Expr::col((quotes::Entity, quotes::Column::StartDate));
+    let start = Expr::case(quoted_start.clone().gt(standard_start), quoted_start).finally(Expr::val(standard_start));
+    let version_in_force = Expr::SubQuery(None, Box::new(super::rating::id_in_force_on_expr(start.into()).into()));
     let backend = tx.get_database_backend();
-    let checks =
-        [Expr::from(dealer_status), Expr::exists(qualified), next_policy_id(backend, 1), next_policy_id(backend, 2)];
+    let checks = [
+        Expr::from(dealer_status),
+        Expr::exists(qualified),
+        next_policy_id(backend, 1),
+        next_policy_id(backend, 2),
+        version_in_force,
+        lock_vin(backend),
+    ];
     let (quote_row, claimed) = super::quotes::claim_for_issue(tx, scope, quote_id, checks).await?;
     let at = super::quotes::claimed_columns();
     let dealer_status: String = claimed.try_get_by_index::<Option<String>>(at)?.ok_or(AppError::NotFound)?;
     let seller_qualified: bool = claimed.try_get_by_index(at + 1)?;
     let reserved_ids: [i64; 2] = [claimed.try_get_by_index(at + 2)?, claimed.try_get_by_index(at + 3)?];
+    let version_in_force: Option<i64> = claimed.try_get_by_index(at + 4)?;
     let quote = to_quote(quote_row.clone())?;
     if !seller_qualified {
         let message =
@@ -292,7 +305,9 @@ pub async fn issue(
         // A renewal starts when the old policy ends.
         period = Period { start: quote.start_date, end: lifecycle::standard_period(quote.start_date, 0).end };
     }
-    let version_in_force = super::rating::id_in_force_on(tx, period.start).await?;
+    let version_in_force = version_in_force.ok_or_else(|| {
+        AppError::Conflict(format!("no rating tables are in force on {}", period.start))
+    })?;
     let reasons = issuing::rerate_reasons(quote.rating_version_id, version_in_force, quote.start_date, period.start);
     let mut quote_row = quote_row;
     let (lines, rerated) = if reasons.is_empty() {
@@ -394,19 +409,20 @@ pub struct Rerated {
     pub premium_after: Decimal,
 }
 
-/// The car's cover that is or will be in force from `from` on: what a new policy must not overlap. On PostgreSQL the
-/// VIN is locked to the transaction first, so two sales of one car at the same moment cannot both pass (SQLite runs
-/// one write transaction at a time).
-async fn cover_on_vin(tx: &impl ConnectionTrait, vin: &str, from: NaiveDate) -> AppResult<Vec<issuing::CoverOnVin>> {
-    if tx.get_database_backend() == DbBackend::Postgres {
-        // 28 keeps these locks apart from any other advisory lock; the second key is the VIN's hash.
-        let lock = sea_orm::Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(28, hashtext($1))",
-            [vin.into()],
-        );
-        tx.execute_raw(lock).await?;
+/// On PostgreSQL, locks the quote's VIN to the transaction (an expression of the claiming statement), so that two
+/// sales of one car at the same moment cannot both pass the overlap check; SQLite runs one write transaction at a
+/// time. 28 keeps these locks apart from any other advisory lock; the second key is the VIN's hash.
+fn lock_vin(backend: DbBackend) -> Expr {
+    match backend {
+        DbBackend::Postgres => {
+            Expr::cust(r#"(SELECT 1 FROM pg_advisory_xact_lock(28, hashtext("quotes"."vin")))"#)
+        }
+        _ => Expr::val(1),
     }
+}
+
+/// The car's cover that is or will be in force from `from` on: what a new policy must not overlap.
+async fn cover_on_vin(tx: &impl ConnectionTrait, vin: &str, from: NaiveDate) -> AppResult<Vec<issuing::CoverOnVin>> {
     let rows = policies::Entity::find()
         .filter(policies::Column::Vin.eq(vin))
         .filter(policies::Column::EndDate.gt(from))

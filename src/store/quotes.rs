@@ -178,10 +178,9 @@ pub async fn create(
     valid_days: u32,
 ) -> AppResult<Quote> {
     let start_date = request.start_date.unwrap_or_else(tomorrow);
-    let (dealer_status, rating) =
-        rating_store::dealer_status_and_in_force(tx, scope, request.dealer_id, start_date).await?;
     // The coefficient is the underwriters' for the dealer's channel, never the seller's.
-    let pricing_coefficient = super::channel::coefficient_for_dealer(tx, request.dealer_id, start_date).await?;
+    let rating_store::QuoteContext { dealer_status, rating, pricing_coefficient } =
+        rating_store::dealer_status_and_in_force(tx, scope, request.dealer_id, start_date).await?;
     let mut errors = Vec::new();
     let identity = check_identity(request, &mut errors);
     if let Err(e) = to_fen_non_negative(request.vehicle.new_car_price) {

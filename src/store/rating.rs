@@ -66,10 +66,17 @@ pub async fn in_force(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<Ra
     from_row(row)
 }
 
-/// The id of the version in force on `day`, without reading its document.
-pub async fn id_in_force_on(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<i64> {
-    let row = db.query_one(&id_in_force(day)).await?.ok_or_else(|| not_in_force(day))?;
-    Ok(row.try_get_by_index(0)?)
+/// The id of the version in force on the day `day` (an expression, which may refer to the row of an outer
+/// statement) stands for, as a subquery.
+pub fn id_in_force_on_expr(day: Expr) -> SelectStatement {
+    Query::select()
+        .column(rating_versions::Column::Id)
+        .from(rating_versions::Entity)
+        .and_where(Expr::col((rating_versions::Entity, rating_versions::Column::EffectiveFrom)).lte(day))
+        .order_by(rating_versions::Column::EffectiveFrom, Order::Desc)
+        .order_by(rating_versions::Column::Id, Order::Desc)
+        .limit(1)
+        .to_owned()
 }
 
 /// The id of the version in force on `day`: the latest effective on or before it (the newest of a day's).
@@ -88,19 +95,22 @@ fn not_in_force(day: NaiveDate) -> AppError {
     AppError::Conflict(format!("no rating tables are in force on {day}"))
 }
 
-/// The status of a dealer in scope and the rating version in force on `day`, in one statement: every quote needs
-/// both, and a quote's cost is mostly its round trips.
+/// The status of a dealer in scope, the rating version and the channel coefficient in force on `day`, in one
+/// statement: every quote needs them all, and a quote's cost is mostly its round trips.
 pub async fn dealer_status_and_in_force(
     db: &impl ConnectionTrait,
     scope: &Scope,
     dealer_id: i64,
     day: NaiveDate,
-) -> AppResult<(String, RatingVersion)> {
+) -> AppResult<QuoteContext> {
     if !scope.allows(dealer_id) {
         return Err(AppError::NotFound);
     }
     let select = Query::select()
         .expr_as(Expr::col((dealers::Entity, dealers::Column::Status)), "dealer_status")
+        .expr_as(Expr::col((dealers::Entity, dealers::Column::Region)), "dealer_region")
+        .expr_as(Expr::col((dealers::Entity, dealers::Column::Code)), "dealer_code")
+        .expr_as(Expr::SubQuery(None, Box::new(super::channel::document_in_force(day).into())), "channel_document")
         .columns(rating_versions::Column::iter().map(|c| (rating_versions::Entity, c)))
         .from(dealers::Entity)
         .join(
@@ -111,11 +121,26 @@ pub async fn dealer_status_and_in_force(
         .and_where(Expr::col((dealers::Entity, dealers::Column::Id)).eq(dealer_id))
         .to_owned();
     let row = db.query_one(&select).await?.ok_or(AppError::NotFound)?;
-    let status: String = row.try_get("", "dealer_status")?;
+    let dealer_status: String = row.try_get("", "dealer_status")?;
     if row.try_get::<Option<i64>>("", "id")?.is_none() {
         return Err(not_in_force(day));
     }
-    Ok((status, from_row(rating_versions::Model::from_query_result(&row, "")?)?))
+    let channel = super::channel::table_from(row.try_get("", "channel_document")?)?;
+    let region: String = row.try_get("", "dealer_region")?;
+    let code: String = row.try_get("", "dealer_code")?;
+    Ok(QuoteContext {
+        dealer_status,
+        pricing_coefficient: channel.coefficient_for(&region, &code),
+        rating: from_row(rating_versions::Model::from_query_result(&row, "")?)?,
+    })
+}
+
+/// What pricing a quote for a dealer on a day needs besides the quote: the dealer's status, the rating version in
+/// force and the channel coefficient the underwriters give the dealer.
+pub struct QuoteContext {
+    pub dealer_status: String,
+    pub rating: RatingVersion,
+    pub pricing_coefficient: rust_decimal::Decimal,
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<RatingVersion> {
