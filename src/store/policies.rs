@@ -305,9 +305,8 @@ pub async fn issue(
         // A renewal starts when the old policy ends.
         period = Period { start: quote.start_date, end: lifecycle::standard_period(quote.start_date, 0).end };
     }
-    let version_in_force = version_in_force.ok_or_else(|| {
-        AppError::Conflict(format!("no rating tables are in force on {}", period.start))
-    })?;
+    let version_in_force = version_in_force
+        .ok_or_else(|| AppError::Conflict(format!("no rating tables are in force on {}", period.start)))?;
     let reasons = issuing::rerate_reasons(quote.rating_version_id, version_in_force, quote.start_date, period.start);
     let mut quote_row = quote_row;
     let (lines, rerated) = if reasons.is_empty() {
@@ -414,9 +413,7 @@ pub struct Rerated {
 /// time. 28 keeps these locks apart from any other advisory lock; the second key is the VIN's hash.
 fn lock_vin(backend: DbBackend) -> Expr {
     match backend {
-        DbBackend::Postgres => {
-            Expr::cust(r#"(SELECT 1 FROM pg_advisory_xact_lock(28, hashtext("quotes"."vin")))"#)
-        }
+        DbBackend::Postgres => Expr::cust(r#"(SELECT 1 FROM pg_advisory_xact_lock(28, hashtext("quotes"."vin")))"#),
         _ => Expr::val(1),
     }
 }
