@@ -418,7 +418,7 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
             // true or, without a renewal, null.
             present(col("is_renewed")).max().alias("renewed"),
         ]);
-    let renewals = sum_by_dealer(expiring_cars, [lit(1i64).alias("expiring"), col("renewed")]);
+    let renewals = sum_by_dealer(expiring_cars, [lit(1i64).cast(DataType::Int64).alias("expiring"), col("renewed")]);
 
     let open_claims = open_claims_by_dealer(claims, params);
     let cycle = cycle_times_by_dealer(frames, from, to);
