@@ -413,7 +413,9 @@ pub struct Rerated {
 /// time. 28 keeps these locks apart from any other advisory lock; the second key is the VIN's hash.
 fn lock_vin(backend: DbBackend) -> Expr {
     match backend {
-        DbBackend::Postgres => Expr::cust(r#"(SELECT 1 FROM pg_advisory_xact_lock(28, hashtext("quotes"."vin")))"#),
+        DbBackend::Postgres => {
+            Expr::cust(r#"(SELECT 1 AS vin_locked FROM pg_advisory_xact_lock(28, hashtext("quotes"."vin")))"#)
+        }
         _ => Expr::val(1),
     }
 }

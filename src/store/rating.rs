@@ -68,9 +68,12 @@ pub async fn in_force(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<Ra
 
 /// The id of the version in force on the day `day` (an expression, which may refer to the row of an outer
 /// statement) stands for, as a subquery.
+///
+/// Its column is named `version_in_force`: PostgreSQL names a scalar subquery's column after the column inside, and
+/// an `id` would be read as the outer row's.
 pub fn id_in_force_on_expr(day: Expr) -> SelectStatement {
     Query::select()
-        .column(rating_versions::Column::Id)
+        .expr_as(Expr::col((rating_versions::Entity, rating_versions::Column::Id)), "version_in_force")
         .from(rating_versions::Entity)
         .and_where(Expr::col((rating_versions::Entity, rating_versions::Column::EffectiveFrom)).lte(day))
         .order_by(rating_versions::Column::EffectiveFrom, Order::Desc)

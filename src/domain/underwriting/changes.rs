@@ -306,8 +306,11 @@ mod tests {
     fn no_change_goes_in_before_the_last_endorsement() {
         let endorsed_from = Some(day("2026-12-20"));
         let problem =
-            effective_date(dating(None, Role::SalesAssistant, None), &year(), &[], endorsed_from).unwrap_err();
+            effective_date(dating(Some("2026-12-10"), Role::SalesAssistant, None), &year(), &[], endorsed_from)
+                .unwrap_err();
         assert_eq!(problem.code, "before_last_change");
+        let by_default = effective_date(dating(None, Role::SalesAssistant, None), &year(), &[], endorsed_from).unwrap();
+        assert_eq!(by_default.date, day("2026-12-20"), "left out, the change goes in with the last endorsement");
         let problem =
             effective_date(dating(Some("2026-12-10"), Role::Underwriter, Some("x")), &year(), &[], endorsed_from)
                 .unwrap_err();
