@@ -861,8 +861,9 @@ pub async fn cancel(
     let role = super::users::role_of(tx, actor.user_id).await?;
     let vehicle_damage = before.coverages.iter().find(|c| c.code == VEHICLE_DAMAGE);
     let claims = super::claims::history::on_policy(tx, id, vehicle_damage.and_then(|c| c.sum_insured)).await?;
-    changes::check_cancellation(before.product, cancellation.statutory_reason, role, claims.counts)
-        .map_err(|problem| AppError::Validation(vec![problem]))?;
+    let statutory_reason =
+        changes::check_cancellation(before.product, cancellation.statutory_reason, role, claims.counts)
+            .map_err(|problem| AppError::Validation(vec![problem]))?;
     let dating = Dating {
         kind: ChangeKind::Cancel,
         requested: cancellation.effective_date,
@@ -887,10 +888,7 @@ pub async fn cancel(
         .col_expr(policies::Column::Status, Expr::value("cancelled"))
         .col_expr(policies::Column::CancelledFrom, Expr::value(Some(effective)))
         .col_expr(policies::Column::CancelReason, Expr::value(Some(reason.to_string())))
-        .col_expr(
-            policies::Column::StatutoryReason,
-            Expr::value(cancellation.statutory_reason.map(|r| r.as_str().to_string())),
-        )
+        .col_expr(policies::Column::StatutoryReason, Expr::value(statutory_reason.map(|r| r.as_str().to_string())))
         .col_expr(policies::Column::RefundFen, Expr::value(Some(fen(refund)?)))
         .col_expr(policies::Column::Version, Expr::col(policies::Column::Version).add(1))
         .col_expr(policies::Column::UpdatedAt, Expr::value(now()))
@@ -903,7 +901,7 @@ pub async fn cancel(
     }
     let seq = before.versions.len() as i32 + 1;
     let changes = serde_json::json!({
-        "reason": reason, "refund": refund, "statutory_reason": cancellation.statutory_reason,
+        "reason": reason, "refund": refund, "statutory_reason": statutory_reason,
         "backdate_reason": backdate_reason, "vehicle_damage_kept": claims.paid_total_loss,
     });
     let version = version_row(
@@ -925,7 +923,7 @@ pub async fn cancel(
     let change = Change::new("cancel", "policy", id).before(&serde_json::json!({ "status": before.status })).after(
         &serde_json::json!({
             "status": after.status, "cancelled_from": effective, "refund": refund, "reason": reason,
-            "statutory_reason": cancellation.statutory_reason, "backdate_reason": backdate_reason,
+            "statutory_reason": statutory_reason, "backdate_reason": backdate_reason,
         }),
     );
     audit::append(tx, actor, change).await?;

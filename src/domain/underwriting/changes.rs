@@ -156,13 +156,13 @@ pub struct ClaimsOnPolicy {
 }
 
 /// Who may cancel a policy and for what: a compulsory policy only for a statutory reason, and a policy with an
-/// open or paid claim only by an underwriter.
+/// open or paid claim only by an underwriter. Answers the statutory reason to keep: a compulsory policy's only.
 pub fn check_cancellation(
     product: Product,
     statutory_reason: Option<StatutoryReason>,
     role: Option<Role>,
     claims: ClaimsOnPolicy,
-) -> Result<(), Problem> {
+) -> Result<Option<StatutoryReason>, Problem> {
     if product == Product::Compulsory && statutory_reason.is_none() {
         let message = "a compulsory policy is cancelled only for a statutory reason: deregistered, laid up, lost or insured twice";
         return Err(Problem::new("statutory_reason", "required", message));
@@ -174,7 +174,7 @@ pub fn check_cancellation(
         );
         return Err(Problem::new("policy", "has_claims", message));
     }
-    Ok(())
+    Ok(statutory_reason.filter(|_| product == Product::Compulsory))
 }
 
 /// A total loss (全损): the assessed damage to the insured car reaches its vehicle-damage sum insured.
@@ -344,10 +344,14 @@ mod tests {
         let problem = check_cancellation(Product::Compulsory, None, Some(Role::Underwriter), none).unwrap_err();
         assert_eq!((problem.field.as_str(), problem.code.as_str()), ("statutory_reason", "required"));
         for reason in StatutoryReason::ALL {
-            assert!(check_cancellation(Product::Compulsory, Some(reason), Some(Role::SalesAssistant), none).is_ok());
+            let kept = check_cancellation(Product::Compulsory, Some(reason), Some(Role::SalesAssistant), none);
+            assert_eq!(kept, Ok(Some(reason)));
             assert_eq!(StatutoryReason::parse(reason.as_str()), Some(reason));
         }
-        assert!(check_cancellation(Product::Commercial, None, Some(Role::SalesAssistant), none).is_ok());
+        assert_eq!(check_cancellation(Product::Commercial, None, Some(Role::SalesAssistant), none), Ok(None));
+        let commercial =
+            check_cancellation(Product::Commercial, Some(StatutoryReason::Lost), Some(Role::SalesAssistant), none);
+        assert_eq!(commercial, Ok(None), "a commercial policy keeps no statutory reason");
     }
 
     #[test]

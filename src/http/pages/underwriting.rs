@@ -582,6 +582,8 @@ pub struct PolicyPage {
     pub earliest: NaiveDate,
     /// An underwriter may date a change earlier, giving a reason.
     pub may_backdate: bool,
+    /// The last day a change may take effect: the day before the policy ends.
+    pub last_day: NaiveDate,
     pub statutory_reasons: [StatutoryReason; 4],
     pub errors: Vec<FieldError>,
     pub notice: Option<String>,
@@ -618,6 +620,7 @@ async fn policy_page(
         && matches!(policy.status, PolicyStatus::Pending | PolicyStatus::InForce);
     let siblings = policies::siblings(&state.db, &policy).await?;
     let period = Period { start: policy.start_date, end: policy.end_date };
+    let policy_end = policy.end_date;
     let earliest = changes::earliest_without_underwriter(quotes::today(), &period);
     let may_backdate = changes::may_backdate(Some(user.role));
     let statutory_reasons = StatutoryReason::ALL;
@@ -629,6 +632,7 @@ async fn policy_page(
         can_change,
         earliest,
         may_backdate,
+        last_day: policy_end.pred_opt().unwrap_or(policy_end),
         statutory_reasons,
         errors,
         notice,
