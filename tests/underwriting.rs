@@ -411,6 +411,13 @@ async fn renewal_quotes_move_one_ncd_level_down(app: TestApp) {
     assert_eq!(again.status(), 409, "a renewed car is not renewed again");
 }
 
+/// Moves every policy's period to have started a month ago.
+async fn started_all(app: &TestApp) {
+    let start = today() - Duration::days(30);
+    let end = start + Duration::days(365);
+    app.sql(&format!("UPDATE policies SET start_date = '{start}', end_date = '{end}'")).await.unwrap();
+}
+
 /// Moves a policy's period to have started `days_ago` days ago.
 async fn started(app: &TestApp, policy: &Value, days_ago: i64) -> (NaiveDate, NaiveDate) {
     let start = today() - Duration::days(days_ago);
@@ -544,6 +551,11 @@ async fn a_car_is_insured_once(app: TestApp) {
     assert_eq!(listed["total"], 2, "nothing of the second sale was issued");
     let quote_after: Value = app.get_json(&format!("/api/v1/quotes/{}", second["id"]), &sa).await;
     assert_eq!(quote_after["status"], "accepted", "the refused quote is left as it was");
+    // Quoted again as a new car, the insured car is referred: the insurer knows its history.
+    started_all(&app).await;
+    let again = quote(&app, &sa, &quote_body(dealer)).await;
+    assert_eq!(again["status"], "referred");
+    assert_eq!(again["rule_hits"][0]["code"], "history_unverified", "{again}");
 }
 
 async fn count_with_status(app: &TestApp, token: &str, status: &str) -> u64 {

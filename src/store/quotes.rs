@@ -178,11 +178,12 @@ pub async fn create(
     valid_days: u32,
 ) -> AppResult<Quote> {
     let start_date = request.start_date.unwrap_or_else(tomorrow);
-    // The coefficient is the underwriters' for the dealer's channel, never the seller's.
-    let rating_store::QuoteContext { dealer_status, rating, pricing_coefficient } =
-        rating_store::dealer_status_and_in_force(tx, scope, request.dealer_id, start_date).await?;
     let mut errors = Vec::new();
     let identity = check_identity(request, &mut errors);
+    // The coefficient is the underwriters' for the dealer's channel, never the seller's.
+    let vin = identity.as_ref().map(|identity| identity.vin.as_str());
+    let rating_store::QuoteContext { dealer_status, held_policy_id, rating, pricing_coefficient } =
+        rating_store::dealer_status_and_in_force(tx, scope, request.dealer_id, start_date, vin).await?;
     if let Err(e) = to_fen_non_negative(request.vehicle.new_car_price) {
         errors.push(FieldError::new("vehicle.new_car_price", "invalid_amount", e.to_string()));
     }
@@ -220,8 +221,12 @@ pub async fn create(
     let history_check = match (&origin_check, &identity) {
         // A renewal's history is the insurer's own.
         (Some(check), _) => Some(check.clone()),
-        (None, Some(identity)) => {
-            let held = held_history(tx, &identity.vin, start_date).await?.map(|f| (f.accident_history, f.ncd_level));
+        (None, Some(_)) => {
+            let held = match held_policy_id {
+                Some(id) => Some(history_of_policy(tx, id).await?),
+                None => None,
+            };
+            let held = held.map(|f| (f.accident_history, f.ncd_level));
             history::check_typed_history(typed, held).map_err(|problem| errors.push(problem)).ok()
         }
         (None, None) => None,
@@ -534,20 +539,11 @@ pub(crate) async fn rerate(
     Ok(Quote { rating_version_id: rating.id, start_date: start, pricing_coefficient, premium, ..quote.clone() })
 }
 
-/// The history factors the insurer holds for a car whose cover would start on `start`: from its latest policy that
-/// began before then, that policy's factors moved by the claims of its year. None when it holds no policy.
-pub async fn held_history(db: &impl ConnectionTrait, vin: &str, start: NaiveDate) -> AppResult<Option<HistoryFactors>> {
-    let latest = entity::policies::Entity::find()
-        .filter(entity::policies::Column::Vin.eq(vin))
-        .filter(entity::policies::Column::StartDate.lt(start))
-        .order_by_desc(entity::policies::Column::EndDate)
-        .order_by_desc(entity::policies::Column::Id)
-        .one(db)
-        .await?;
-    match latest {
-        Some(policy) => Ok(Some(history_of(db, &policy).await?)),
-        None => Ok(None),
-    }
+/// The history factors the insurer holds for a car from one of its policies (the latest): that policy's factors moved
+/// by the claims of its year.
+async fn history_of_policy(db: &impl ConnectionTrait, policy_id: i64) -> AppResult<HistoryFactors> {
+    let policy = entity::policies::Entity::find_by_id(policy_id).one(db).await?.ok_or(AppError::NotFound)?;
+    history_of(db, &policy).await
 }
 
 /// The factors a renewal of `policy` carries: its quote's, moved by the claims on the car in the policy's year.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::domain::auth::Scope;
 use crate::domain::underwriting::RatingDocument;
 use crate::error::{AppError, AppResult, FieldError};
-use entity::{dealers, rating_versions};
+use entity::{dealers, policies, rating_versions};
 
 use super::audit::{self, Actor, Change};
 use super::now;
@@ -98,18 +98,30 @@ fn not_in_force(day: NaiveDate) -> AppError {
     AppError::Conflict(format!("no rating tables are in force on {day}"))
 }
 
-/// The status of a dealer in scope, the rating version and the channel coefficient in force on `day`, in one
-/// statement: every quote needs them all, and a quote's cost is mostly its round trips.
+/// The status of a dealer in scope, the rating version and the channel coefficient in force on `day`, and the car's
+/// latest policy (`vin`), in one statement: every quote needs them all, and a quote's cost is mostly its round trips.
 pub async fn dealer_status_and_in_force(
     db: &impl ConnectionTrait,
     scope: &Scope,
     dealer_id: i64,
     day: NaiveDate,
+    vin: Option<&str>,
 ) -> AppResult<QuoteContext> {
     if !scope.allows(dealer_id) {
         return Err(AppError::NotFound);
     }
+    // The car's latest policy begun before `day`, if the insurer holds one: its history prices the quote.
+    let held = Query::select()
+        .expr_as(Expr::col((policies::Entity, policies::Column::Id)), "held")
+        .from(policies::Entity)
+        .and_where(Expr::col((policies::Entity, policies::Column::Vin)).eq(vin.unwrap_or_default()))
+        .and_where(Expr::col((policies::Entity, policies::Column::StartDate)).lt(day))
+        .order_by((policies::Entity, policies::Column::EndDate), Order::Desc)
+        .order_by((policies::Entity, policies::Column::Id), Order::Desc)
+        .limit(1)
+        .to_owned();
     let select = Query::select()
+        .expr_as(Expr::SubQuery(None, Box::new(held.into())), "held_policy_id")
         .expr_as(Expr::col((dealers::Entity, dealers::Column::Status)), "dealer_status")
         .expr_as(Expr::col((dealers::Entity, dealers::Column::Region)), "dealer_region")
         .expr_as(Expr::col((dealers::Entity, dealers::Column::Code)), "dealer_code")
@@ -133,15 +145,18 @@ pub async fn dealer_status_and_in_force(
     let code: String = row.try_get("", "dealer_code")?;
     Ok(QuoteContext {
         dealer_status,
+        held_policy_id: row.try_get("", "held_policy_id")?,
         pricing_coefficient: channel.coefficient_for(&region, &code),
         rating: from_row(rating_versions::Model::from_query_result(&row, "")?)?,
     })
 }
 
 /// What pricing a quote for a dealer on a day needs besides the quote: the dealer's status, the rating version in
-/// force and the channel coefficient the underwriters give the dealer.
+/// force, the channel coefficient the underwriters give the dealer, and the car's latest policy with the insurer.
 pub struct QuoteContext {
     pub dealer_status: String,
+    /// The car's latest policy with the insurer, begun before the quote's start.
+    pub held_policy_id: Option<i64>,
     pub rating: RatingVersion,
     pub pricing_coefficient: rust_decimal::Decimal,
 }
