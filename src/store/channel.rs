@@ -2,7 +2,6 @@
 //! like the rating tables. A quote takes its coefficient from the version in force on its start day.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use sea_orm::sea_query::{Order, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
@@ -81,12 +80,6 @@ pub async fn in_force(db: &impl ConnectionTrait, day: NaiveDate) -> AppResult<Ch
         .one(db)
         .await?;
     row.map_or_else(|| Ok(built_in()), from_row)
-}
-
-/// The coefficient a dealer's quotes starting on `day` are priced with.
-pub async fn coefficient_for_dealer(db: &impl ConnectionTrait, dealer_id: i64, day: NaiveDate) -> AppResult<Decimal> {
-    let dealer = dealers::Entity::find_by_id(dealer_id).one(db).await?.ok_or(AppError::NotFound)?;
-    Ok(in_force(db, day).await?.table.coefficient_for(&dealer.region, &dealer.code))
 }
 
 /// Every version, newest first.

@@ -1094,9 +1094,7 @@ pub async fn renewals(
     for (vin, rows) in cars {
         let Some(first) = rows.first() else { continue };
         let Some(quote) = quotes.get(&first.quote_id) else { continue };
-        let accident_history: AccidentHistory =
-            serde_json::from_value(serde_json::Value::String(quote.accident_history.clone()))
-                .map_err(|e| AppError::Internal(e.into()))?;
+        let accident_history: AccidentHistory = super::quotes::from_plain(&quote.accident_history)?;
         let past = claims.remove(&vin).unwrap_or_default();
         let factors = history::renewal_factors(accident_history, quote.ncd_level, &past, ncd_range);
         let mut policies = Vec::with_capacity(rows.len());

@@ -304,7 +304,7 @@ fn serde_plain<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-fn from_plain<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
+pub(crate) fn from_plain<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored value {text:?} is unreadable: {e}")))
 }
@@ -501,13 +501,8 @@ pub(crate) async fn rerate(
     quote: &Quote,
     start: NaiveDate,
 ) -> AppResult<Quote> {
-    let rating = rating_store::in_force(tx, start).await?;
-    let pricing_coefficient = super::channel::coefficient_for_dealer(tx, row.dealer_id, start).await?;
-    let dealer_status = entity::dealers::Entity::find_by_id(row.dealer_id)
-        .one(tx)
-        .await?
-        .map(|dealer| dealer.status)
-        .unwrap_or_default();
+    let rating_store::QuoteContext { dealer_status, rating, pricing_coefficient, .. } =
+        rating_store::dealer_status_and_in_force(tx, &Scope::All, row.dealer_id, start, None).await?;
     let input = PricingInput {
         vehicle: Vehicle {
             first_registration: row.first_registration,

@@ -932,37 +932,3 @@ pub async fn open_claim_numbers(db: &impl ConnectionTrait, policy_id: i64) -> Ap
         .all(db)
         .await?)
 }
-
-/// Claims that count against each policy's NCD (not declined or withdrawn), by policy id.
-pub async fn ncd_claims_by_policy(
-    db: &impl ConnectionTrait,
-    policy_ids: &[i64],
-) -> AppResult<std::collections::HashMap<i64, u32>> {
-    let mut counts = std::collections::HashMap::new();
-    for ids in policy_ids.chunks(500) {
-        let rows: Vec<(i64, Option<i64>, Option<i64>)> = claims::Entity::find()
-            .select_only()
-            .column(claims::Column::PolicyId)
-            .column(claims::Column::CompulsoryPolicyId)
-            .column(claims::Column::CommercialPolicyId)
-            .filter(claims::Column::Stage.is_not_in([Stage::Declined.as_str(), Stage::Withdrawn.as_str()]))
-            .filter(
-                Condition::any()
-                    .add(claims::Column::PolicyId.is_in(ids.to_vec()))
-                    .add(claims::Column::CompulsoryPolicyId.is_in(ids.to_vec()))
-                    .add(claims::Column::CommercialPolicyId.is_in(ids.to_vec())),
-            )
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (primary, compulsory, commercial) in rows {
-            let mut hit: Vec<i64> = [Some(primary), compulsory, commercial].into_iter().flatten().collect();
-            hit.sort_unstable();
-            hit.dedup();
-            for id in hit.into_iter().filter(|id| ids.contains(id)) {
-                *counts.entry(id).or_insert(0) += 1;
-            }
-        }
-    }
-    Ok(counts)
-}
