@@ -92,6 +92,20 @@ macro_rules! frame {
     };
 }
 
+/// Numbers a frame's `vehicle_id` keys (hashes of VINs, spread over 63 bits) 1, 2, 3, … in key order, so that the
+/// exposure sweep can pack a dealer, a vehicle and two days into one sortable integer; equal keys stay equal.
+pub fn dense_vehicle_ids(policies: DataFrame) -> PolarsResult<DataFrame> {
+    policies
+        .lazy()
+        .with_column(
+            col("vehicle_id")
+                .rank(RankOptions { method: RankMethod::Dense, descending: false }, None)
+                .cast(DataType::Int64)
+                .alias("vehicle_id"),
+        )
+        .collect()
+}
+
 frame! {
     /// Dealers with what peer groups are cut by.
     DealerRows = "dealers" {
@@ -111,7 +125,7 @@ frame! {
     /// Policies as issued (with the cancellation, if any).
     PolicyRows = "policies" {
         policy_id: i64,
-        /// The quote: compulsory and commercial of one sale share it, so exposure counts the car once.
+        /// The car: compulsory and commercial policies of one VIN share it, so exposure counts the car once.
         vehicle_id: i64,
         dealer_id: i64,
         product: str,

@@ -23,6 +23,7 @@ mod m20261205_000016_claims_vehicle_search_sqlite;
 mod m20261207_000017_loss_item_person;
 mod m20261207_000018_compulsory_coefficient;
 mod m20261207_000019_policy_history;
+mod m20261207_000020_cars_by_vin;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_loss_item_person::Migration),
             Box::new(m20261207_000018_compulsory_coefficient::Migration),
             Box::new(m20261207_000019_policy_history::Migration),
+            Box::new(m20261207_000020_cars_by_vin::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 
 use analytics::frames::{
     ClaimCycleRows, ClaimRows, CommissionRows, CoverageRows, DealerRows, FeedbackRows, Frames, PaymentRows, PolicyRows,
-    PolicyVersionRows, ReferralRows, ReserveRows, days, micros,
+    PolicyVersionRows, ReferralRows, ReserveRows, days, dense_vehicle_ids, micros,
 };
 use analytics::polars::prelude::PolarsError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,6 +13,7 @@ use sea_orm::{
     TryGetableMany,
 };
 
+use crate::domain::monitoring::vehicle_key;
 use crate::error::{AppError, AppResult};
 use entity::{
     claim_cycles, claim_payments, claim_reserve_movements, claims, commission_ledger, complaints, dealers, feedback,
@@ -92,7 +93,7 @@ where
         .select_only()
         .columns([
             policies::Column::Id,
-            policies::Column::QuoteId,
+            policies::Column::Vin,
             policies::Column::DealerId,
             policies::Column::Product,
             policies::Column::BusinessType,
@@ -105,7 +106,7 @@ where
         ])
         .into_tuple::<(
             i64,
-            i64,
+            String,
             i64,
             String,
             String,
@@ -118,7 +119,7 @@ where
         )>(),
         |(
             id,
-            quote,
+            vin,
             dealer,
             product,
             business,
@@ -131,7 +132,7 @@ where
         )| {
         policy_rows.push(
             id,
-            quote,
+            vehicle_key(&vin),
             dealer,
             product,
             business,
@@ -145,7 +146,7 @@ where
         },
     )
     .await?;
-    let policies_frame = policy_rows.into_frame().map_err(frame_error)?;
+    let policies_frame = policy_rows.into_frame().and_then(dense_vehicle_ids).map_err(frame_error)?;
     progress("policies", policies_frame.height());
 
     // Versions carry no dealer; the policy's is looked up from the rows just read.

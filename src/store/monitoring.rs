@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use crate::domain::claims::{ServiceTargets, Stage};
 use crate::domain::money::{from_fen, rate_from_micros};
 use crate::domain::monitoring::{
-    ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement,
+    ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement, vehicle_key,
 };
 use crate::error::AppResult;
 use entity::{
@@ -49,7 +49,7 @@ pub fn policy_fact(
     }
     let policy = PolicyFact {
         policy_id: p.id,
-        vehicle_id: p.quote_id,
+        vehicle_id: vehicle_key(&p.vin),
         dealer_id: p.dealer_id,
         product: p.product.clone(),
         business_type: p.business_type.clone(),
@@ -64,16 +64,25 @@ pub fn policy_fact(
     (policy, premiums)
 }
 
-/// The policies of one vehicle (one quote) as monitoring sees them now: what a change to any of them adjusts the
-/// monitoring totals by, before and after.
-pub async fn vehicle_facts(db: &impl ConnectionTrait, quote_id: i64) -> AppResult<Vec<PolicyFact>> {
-    let rows = policies::Entity::find().filter(policies::Column::QuoteId.eq(quote_id)).all(db).await?;
+/// The policies of one car (VIN) as monitoring sees them now: what a change to any of them adjusts the monitoring
+/// totals by, before and after.
+pub async fn vehicle_facts(db: &impl ConnectionTrait, vin: &str) -> AppResult<Vec<PolicyFact>> {
+    let rows = vehicle_policies(db, vin).await?;
     Ok(policy_facts(db, &rows).await?.0)
 }
 
+/// Every policy ever issued on the car.
+pub async fn vehicle_policies(db: &impl ConnectionTrait, vin: &str) -> AppResult<Vec<policies::Model>> {
+    Ok(policies::Entity::find()
+        .filter(policies::Column::Vin.eq(vin))
+        .order_by_asc(policies::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// The policies as monitoring sees them, with the premium each of their versions wrote: versions and renewals are
-/// read in bulk, a thousand policies a statement.
-async fn policy_facts(
+/// read in bulk, a thousand policies a statement (none for no policies).
+pub async fn policy_facts(
     db: &impl ConnectionTrait,
     rows: &[policies::Model],
 ) -> AppResult<(Vec<PolicyFact>, Vec<PremiumEntry>)> {

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -323,13 +323,16 @@ pub async fn issue(
     };
     let parts = split_by_product(&lines);
     let ids = &reserved_ids[..parts.len()];
-    let existing = cover_on_vin(tx, &quote.vin, period.start).await?;
+    // Every policy the car was ever insured under: the cover a new policy must not overlap, and the car's facts that
+    // the new policies change the monitoring totals against (none for a car new to the insurer).
+    let car_rows = monitoring::vehicle_policies(tx, &quote.vin).await?;
+    let existing = cover_from(&car_rows, period.start)?;
     for (product, _) in &parts {
         issuing::check_no_overlap(*product, &period, &existing).map_err(AppError::Refused)?;
     }
-    let (renewed_quote, renews) = match quote_row.renewal_of_policy_id {
+    let renews = match quote_row.renewal_of_policy_id {
         Some(old) => renewed_pair(tx, old).await?,
-        None => (None, Vec::new()),
+        None => Vec::new(),
     };
     // One statement per table for all of the quote's policies: issuing is the busiest write, and on
     // a small machine its throughput is set by round trips.
@@ -347,20 +350,25 @@ pub async fn issue(
         .collect::<AppResult<Vec<_>>>()?;
     let mut versions = policy_versions::Entity::insert_many(versions).exec_with_returning(tx).await?;
     let mut totals = super::commission::accrue_on_issue(tx, &rows, today).await?;
-    let mut vehicle = Vec::with_capacity(rows.len());
+    // The car before and after: the old policies this sale renews now count as renewed, and the new ones join them.
+    let car_before = monitoring::policy_facts(tx, &car_rows).await?.0;
+    let mut car_after: Vec<PolicyFact> = car_before
+        .iter()
+        .map(|fact| PolicyFact {
+            renewed_by_policy: fact.renewed_by_policy || renews.iter().any(|(_, old)| *old == fact.policy_id),
+            ..fact.clone()
+        })
+        .collect();
     for row in &rows {
         let own: Vec<policy_versions::Model> = versions.iter().filter(|v| v.policy_id == row.id).cloned().collect();
         let (fact, written) = monitoring::policy_fact(row, &own, false);
         for entry in written {
             totals += Rollup::written(entry.dealer_id, entry.booked_on, fen(entry.amount)?);
         }
-        vehicle.push(fact);
+        car_after.push(fact);
     }
-    totals += Rollup::vehicle(&vehicle.iter().collect::<Vec<_>>());
-    if let Some(old_quote_id) = renewed_quote {
-        let new_ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        totals += renewal_totals(tx, old_quote_id, &new_ids).await?;
-    }
+    totals += Rollup::vehicle(&car_after.iter().collect::<Vec<_>>())
+        + -Rollup::vehicle(&car_before.iter().collect::<Vec<_>>());
     let mut issued = Vec::with_capacity(rows.len());
     for row in rows {
         let (own_coverages, rest) = coverages.into_iter().partition(|c| c.policy_id == row.id);
@@ -420,18 +428,29 @@ fn lock_vin(backend: DbBackend) -> Expr {
     }
 }
 
-/// The car's cover that is or will be in force from `from` on: what a new policy must not overlap.
-async fn cover_on_vin(tx: &impl ConnectionTrait, vin: &str, from: NaiveDate) -> AppResult<Vec<issuing::CoverOnVin>> {
-    let rows = policies::Entity::find()
-        .filter(policies::Column::Vin.eq(vin))
-        .filter(policies::Column::EndDate.gt(from))
-        .all(tx)
+/// On PostgreSQL, takes the car's lock (the one issuing takes) before a change reads the car's facts, so that two
+/// changes to policies of one car never compute their monitoring deltas from the same state; SQLite runs one write
+/// transaction at a time.
+async fn lock_car(tx: &impl ConnectionTrait, vin: &str) -> AppResult<()> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(28, hashtext($1))",
+            [vin.into()],
+        ))
         .await?;
-    rows.into_iter()
+    }
+    Ok(())
+}
+
+/// The car's cover that is or will be in force from `from` on: what a new policy must not overlap.
+fn cover_from(car: &[policies::Model], from: NaiveDate) -> AppResult<Vec<issuing::CoverOnVin>> {
+    car.iter()
+        .filter(|row| row.end_date > from)
         .map(|row| {
             Ok(issuing::CoverOnVin {
                 product: parse_product(&row.product)?,
-                policy_no: row.policy_no,
+                policy_no: row.policy_no.clone(),
                 period: Period { start: row.start_date, end: row.end_date },
                 cancelled_from: row.cancelled_from,
             })
@@ -441,36 +460,15 @@ async fn cover_on_vin(tx: &impl ConnectionTrait, vin: &str, from: NaiveDate) -> 
 
 /// The sale a renewal of `old_id` renews, and the policies it renews by product: it and the other policies of its
 /// sale not cancelled.
-async fn renewed_pair(tx: &impl ConnectionTrait, old_id: i64) -> AppResult<(Option<i64>, Vec<(Product, i64)>)> {
-    let Some(old) = policies::Entity::find_by_id(old_id).one(tx).await? else { return Ok((None, Vec::new())) };
+async fn renewed_pair(tx: &impl ConnectionTrait, old_id: i64) -> AppResult<Vec<(Product, i64)>> {
+    let Some(old) = policies::Entity::find_by_id(old_id).one(tx).await? else { return Ok(Vec::new()) };
     let pair = policies::Entity::find()
         .filter(policies::Column::QuoteId.eq(old.quote_id))
         .filter(Condition::any().add(policies::Column::Id.eq(old_id)).add(policies::Column::CancelledFrom.is_null()))
         .all(tx)
         .await?;
     let renewed = pair.into_iter().map(|row| Ok((parse_product(&row.product)?, row.id))).collect::<AppResult<_>>()?;
-    Ok((Some(old.quote_id), renewed))
-}
-
-/// What renewing the car sold by `old_quote_id` with the new policies changes in the monitoring totals: its
-/// policies (already linked to their renewals) now count as renewed, unless another policy renewed them before.
-async fn renewal_totals(tx: &impl ConnectionTrait, old_quote_id: i64, new_ids: &[i64]) -> AppResult<Rollup> {
-    let after = monitoring::vehicle_facts(tx, old_quote_id).await?;
-    let old_ids: Vec<i64> = after.iter().map(|f| f.policy_id).collect();
-    let renewed_before: Vec<Option<i64>> = policies::Entity::find()
-        .select_only()
-        .column(policies::Column::RenewalOfPolicyId)
-        .filter(policies::Column::RenewalOfPolicyId.is_in(old_ids))
-        .filter(policies::Column::Id.is_not_in(new_ids.iter().copied()))
-        .into_tuple()
-        .all(tx)
-        .await?;
-    let renewed_before: std::collections::HashSet<i64> = renewed_before.into_iter().flatten().collect();
-    let before: Vec<PolicyFact> = after
-        .iter()
-        .map(|fact| PolicyFact { renewed_by_policy: renewed_before.contains(&fact.policy_id), ..fact.clone() })
-        .collect();
-    Ok(Rollup::vehicle(&after.iter().collect::<Vec<_>>()) + -Rollup::vehicle(&before.iter().collect::<Vec<_>>()))
+    Ok(renewed)
 }
 
 /// The id the `nth` (from 1) policy inserted by this transaction will have. PostgreSQL takes it from the id
@@ -727,7 +725,8 @@ pub async fn endorse(
     }
     let new_premium = new_lines.as_ref().map(|lines| lines.iter().map(|l| l.premium).sum()).unwrap_or(before.premium);
     let adjustment = lifecycle::endorsement_adjustment(before.premium, new_premium, &before.period(), effective);
-    let vehicle_before = monitoring::vehicle_facts(tx, before.quote_id).await?;
+    lock_car(tx, &before.vin).await?;
+    let vehicle_before = monitoring::vehicle_facts(tx, &before.vin).await?;
     let mut update = policies::Entity::update_many()
         .col_expr(policies::Column::PremiumFen, Expr::value(fen(new_premium)?))
         .col_expr(policies::Column::Version, Expr::col(policies::Column::Version).add(1))
@@ -775,7 +774,7 @@ pub async fn endorse(
         .before(&serde_json::json!({ "premium": before.premium, "plate": before.plate }))
         .after(&serde_json::json!({ "premium": after.premium, "plate": after.plate, "adjustment": adjustment, "changes": changes }));
     audit::append(tx, actor, change).await?;
-    let vehicle = Rollup::vehicle(&monitoring::vehicle_facts(tx, before.quote_id).await?.iter().collect::<Vec<_>>())
+    let vehicle = Rollup::vehicle(&monitoring::vehicle_facts(tx, &before.vin).await?.iter().collect::<Vec<_>>())
         + -Rollup::vehicle(&vehicle_before.iter().collect::<Vec<_>>());
     totals::apply(tx, &(vehicle + written + commission)).await?;
     Ok(after)
@@ -883,7 +882,8 @@ pub async fn cancel(
         effective,
         claims.paid_total_loss,
     );
-    let vehicle_before = monitoring::vehicle_facts(tx, before.quote_id).await?;
+    lock_car(tx, &before.vin).await?;
+    let vehicle_before = monitoring::vehicle_facts(tx, &before.vin).await?;
     let result = policies::Entity::update_many()
         .col_expr(policies::Column::Status, Expr::value("cancelled"))
         .col_expr(policies::Column::CancelledFrom, Expr::value(Some(effective)))
@@ -927,7 +927,7 @@ pub async fn cancel(
         }),
     );
     audit::append(tx, actor, change).await?;
-    let vehicle = Rollup::vehicle(&monitoring::vehicle_facts(tx, before.quote_id).await?.iter().collect::<Vec<_>>())
+    let vehicle = Rollup::vehicle(&monitoring::vehicle_facts(tx, &before.vin).await?.iter().collect::<Vec<_>>())
         + -Rollup::vehicle(&vehicle_before.iter().collect::<Vec<_>>());
     totals::apply(tx, &(vehicle + written + commission)).await?;
     Ok(after)

@@ -13,7 +13,9 @@ pub use compute::{
     Band, Bands, ClaimCycle, CycleTimes, Figures, OPEN_STAGES, PremiumDays, Stat, claim_cycle, cycle_stats,
     cycle_times, figures, figures_by_dealer, is_upside_down, loss_ratio_above_100,
 };
-pub use facts::{ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement};
+pub use facts::{
+    ClaimFact, CommissionEntry, Facts, Payment, PolicyFact, PremiumEntry, Referral, ReserveMovement, vehicle_key,
+};
 pub(crate) use period::china_day;
 pub use period::{Period, PeriodKind, period_end_at};
 pub use rollup::{DevelopmentKey, DevelopmentTotals, LiveClaims, MonthKey, MonthTotals, Rollup, month_of};

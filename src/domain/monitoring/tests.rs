@@ -507,6 +507,23 @@ fn a_car_whose_two_policies_renew_counts_once_and_every_car_renewed_reads_100_pe
 }
 
 #[test]
+fn a_car_s_policies_from_two_sales_share_one_vehicle_key_and_count_once() {
+    // Compulsory bought in one sale and commercial in another: one VIN, one car on the renewal rate.
+    let vin = "LSVAU2180N2183294";
+    assert_eq!(vehicle_key(vin), vehicle_key(" lsvau2180n2183294 "), "a VIN is one car however it was typed");
+    assert_ne!(vehicle_key(vin), vehicle_key("LSVAU2180N2183295"));
+    assert!(vehicle_key(vin) >= 0 && vehicle_key("") >= 0, "keys stay positive for the analytics' packing");
+    let jan = month(2026, 1);
+    let mut compulsory = policy(1, vehicle_key(vin), "2025-01-10", "2026-01-10", dec!(950));
+    compulsory.product = "compulsory".into();
+    compulsory.renewed_by_policy = true;
+    let commercial = policy(2, vehicle_key(vin), "2025-01-10", "2026-01-10", dec!(4000));
+    let facts = Facts { policies: vec![compulsory, commercial], ..Facts::default() };
+    let f = fig(&facts, jan);
+    assert_eq!((f.expiring, f.renewed), (1, 1));
+}
+
+#[test]
 fn referral_ratio() {
     let jan = month(2026, 1);
     let referral = |on: &str, value: Decimal| Referral { dealer_id: 1, referred_on: d(on), value };
