@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QueryResult, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,7 +24,7 @@ use crate::domain::monitoring::{Bands, LiveClaims, Period, PeriodKind, Rollup};
 use crate::error::{AppError, AppResult, FieldError};
 use entity::{
     commission_agreements, commission_ledger, commission_statement_lines, commission_statements, dealers,
-    filed_rate_versions, policies,
+    filed_rate_versions, policies, quotes,
 };
 
 use super::audit::{self, Actor, Change};
@@ -404,27 +404,83 @@ fn ledger_row(
     })
 }
 
-/// Accrues commission on newly issued policies (one quote's, so one dealer and business type) at the
-/// agreement's rate on the issue day, in two statements whatever the number of policies. A dealer
-/// without an agreement for the product and business type accrues nothing, and the entry says so
-/// (the monitoring shows it; commission is never invented).
+/// The agreement a policy issued today accrues under: its id and terms.
+#[derive(Debug, Clone)]
+pub(crate) struct InForce {
+    pub id: i64,
+    pub terms: Terms,
+}
+
+/// The agreement of the quote's dealer and business type for `product` in force on `day`, as two expressions (its
+/// id and its terms) of the statement that claims the quote for issue, so that issuing reads it without a round
+/// trip of its own. Each is named apart: PostgreSQL would name a scalar subquery's column after the column inside.
+pub(crate) fn in_force_for_quote(product: &str, day: NaiveDate) -> [Expr; 2] {
+    let select = |column: commission_agreements::Column, name: String| {
+        let agreement = |c: commission_agreements::Column| Expr::col((commission_agreements::Entity, c));
+        Expr::SubQuery(
+            None,
+            Box::new(
+                Query::select()
+                    .expr_as(agreement(column), name)
+                    .from(commission_agreements::Entity)
+                    .and_where(
+                        agreement(commission_agreements::Column::DealerId)
+                            .equals((quotes::Entity, quotes::Column::DealerId)),
+                    )
+                    .and_where(
+                        agreement(commission_agreements::Column::BusinessType)
+                            .equals((quotes::Entity, quotes::Column::BusinessType)),
+                    )
+                    .and_where(agreement(commission_agreements::Column::Product).eq(product))
+                    .and_where(agreement(commission_agreements::Column::ValidFrom).lte(day))
+                    .and_where(
+                        agreement(commission_agreements::Column::ValidTo)
+                            .is_null()
+                            .or(agreement(commission_agreements::Column::ValidTo).gt(day)),
+                    )
+                    .order_by(commission_agreements::Column::ValidFrom, Order::Desc)
+                    .order_by(commission_agreements::Column::Id, Order::Desc)
+                    .limit(1)
+                    .to_owned()
+                    .into(),
+            ),
+        )
+    };
+    [
+        select(commission_agreements::Column::Id, format!("{product}_agreement_id")),
+        select(commission_agreements::Column::TermsJson, format!("{product}_agreement_terms")),
+    ]
+}
+
+/// The agreement read by [`in_force_for_quote`]'s two expressions, at `at` in the claimed row.
+pub(crate) fn in_force_claimed(row: &QueryResult, at: usize) -> AppResult<Option<InForce>> {
+    let id: Option<i64> = row.try_get_by_index(at)?;
+    let terms: Option<String> = row.try_get_by_index(at + 1)?;
+    let (Some(id), Some(terms)) = (id, terms) else { return Ok(None) };
+    let terms: Terms = serde_json::from_str(&terms)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("agreement {id} is unreadable: {e}")))?;
+    Ok(Some(InForce { id, terms }))
+}
+
+/// Accrues commission on newly issued policies (one quote's, so one dealer and business type) at the rate of the
+/// agreement in force on the issue day (`in_force`, read when the quote was claimed), in one statement whatever the
+/// number of policies. A dealer without an agreement for the product and business type accrues nothing, and the
+/// entry says so (the monitoring shows it; commission is never invented).
 ///
 /// Returns what the entries add to the monitoring totals, for the caller to store with the rest of its change.
-pub async fn accrue_on_issue(
+pub(crate) async fn accrue_on_issue(
     tx: &impl ConnectionTrait,
     issued: &[policies::Model],
+    in_force: &[InForce],
     today: NaiveDate,
 ) -> AppResult<Rollup> {
-    let Some(first) = issued.first() else { return Ok(Rollup::default()) };
-    let products: Vec<&str> = issued.iter().map(|p| p.product.as_str()).collect();
-    let agreements = agreements_on(tx, first.dealer_id, &products, &first.business_type, today).await?;
     let mut entries = Vec::with_capacity(issued.len());
     for policy in issued {
         let premium = from_fen(policy.premium_fen);
-        let in_force = agreements.iter().find(|a| a.product == policy.product);
+        let in_force = in_force.iter().find(|a| a.terms.product == policy.product);
         let entry = match in_force {
             Some(agreement) => {
-                let rate = commission::rate_at_issue(&agreement.terms(), None);
+                let rate = commission::rate_at_issue(&agreement.terms, None);
                 let amount = commission::accrual(premium, rate);
                 ledger_row(policy, Some(agreement.id), EntryKind::Accrual, today, premium, rate, amount, "")?
             }

@@ -275,6 +275,8 @@ pub async fn issue(
     let start = Expr::case(quoted_start.clone().gt(standard_start), quoted_start).finally(Expr::val(standard_start));
     let version_in_force = Expr::SubQuery(None, Box::new(super::rating::id_in_force_on_expr(start.into()).into()));
     let backend = tx.get_database_backend();
+    let [compulsory_agreement, compulsory_terms] = super::commission::in_force_for_quote("compulsory", today);
+    let [commercial_agreement, commercial_terms] = super::commission::in_force_for_quote("commercial", today);
     let checks = [
         Expr::from(dealer_status),
         Expr::exists(qualified),
@@ -282,6 +284,10 @@ pub async fn issue(
         next_policy_id(backend, 2),
         version_in_force,
         lock_vin(backend),
+        compulsory_agreement,
+        compulsory_terms,
+        commercial_agreement,
+        commercial_terms,
     ];
     let (quote_row, claimed) = super::quotes::claim_for_issue(tx, scope, quote_id, checks).await?;
     let at = super::quotes::claimed_columns();
@@ -289,6 +295,13 @@ pub async fn issue(
     let seller_qualified: bool = claimed.try_get_by_index(at + 1)?;
     let reserved_ids: [i64; 2] = [claimed.try_get_by_index(at + 2)?, claimed.try_get_by_index(at + 3)?];
     let version_in_force: Option<i64> = claimed.try_get_by_index(at + 4)?;
+    let agreements: Vec<super::commission::InForce> = [
+        super::commission::in_force_claimed(&claimed, at + 6)?,
+        super::commission::in_force_claimed(&claimed, at + 8)?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let quote = to_quote(quote_row.clone())?;
     if !seller_qualified {
         let message =
@@ -349,7 +362,7 @@ pub async fn issue(
         })
         .collect::<AppResult<Vec<_>>>()?;
     let mut versions = policy_versions::Entity::insert_many(versions).exec_with_returning(tx).await?;
-    let mut totals = super::commission::accrue_on_issue(tx, &rows, today).await?;
+    let mut totals = super::commission::accrue_on_issue(tx, &rows, &agreements, today).await?;
     // The car before and after: the old policies this sale renews now count as renewed, and the new ones join them.
     let car_before = monitoring::policy_facts(tx, &car_rows).await?.0;
     let mut car_after: Vec<PolicyFact> = car_before
