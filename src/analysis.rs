@@ -70,6 +70,8 @@ fn polars_error(e: PolarsError) -> AppError {
 pub struct Snapshot {
     pub period: Period,
     pub computed_at: DateTime<Utc>,
+    /// The quarter end the chain ladder is valued at: the last on or before the period's *as of* day.
+    pub valued_at: NaiveDate,
     /// One row per dealer: the figures with `ultimate_loss_ratio`, `ibnr_fen`, `development_factor` and
     /// `development_method`, the dealer's attributes and its composite score per dimension.
     pub dealers: DataFrame,
@@ -93,8 +95,11 @@ pub fn compute(
     progress("development");
     let today = crate::domain::monitoring::china_day(now);
     let as_of = period.to.min(today.succ_opt().unwrap_or(period.to));
-    let developments = development::develop_dealers(frames, &DevelopmentParams::new(as_of)).map_err(polars_error)?;
-    let figures = development::with_ultimate(figures, &developments, period.from, period.to).map_err(polars_error)?;
+    let development_params = DevelopmentParams::new(as_of);
+    let valuation = development_params.valuation();
+    let developments = development::develop_dealers(frames, &development_params).map_err(polars_error)?;
+    let figures = development::with_ultimate(figures, frames, &developments, period.from, period.to, valuation)
+        .map_err(polars_error)?;
     progress("peers");
     let comparison =
         collect_deep(peers::compare(&frames.dealers, &figures).map_err(polars_error)?).map_err(polars_error)?;
@@ -125,7 +130,8 @@ pub fn compute(
     let dealers = collect_deep(dealers.sort(["dealer_id"], SortMultipleOptions::default())).map_err(polars_error)?;
     let ids = dealers.column("dealer_id").map_err(polars_error)?.i64().map_err(polars_error)?;
     let index = ids.iter().enumerate().filter_map(|(i, id)| Some((id?, i))).collect();
-    Ok(Snapshot { period, computed_at: now, dealers, comparison, developments, index })
+    let valued_at = development_params.valued_at();
+    Ok(Snapshot { period, computed_at: now, valued_at, dealers, comparison, developments, index })
 }
 
 /// A dealer's figures and scores as the portfolio lists them (money in yuan).
@@ -195,6 +201,8 @@ pub struct DealerAnalytics {
     #[schema(value_type = Object)]
     pub period: Period,
     pub computed_at: DateTime<Utc>,
+    /// The quarter end the ultimate loss ratio and the development are valued at.
+    pub valued_at: NaiveDate,
     pub dealer: DealerRow,
     pub positions: Vec<Position>,
     #[schema(value_type = Object)]
@@ -285,6 +293,7 @@ impl Snapshot {
         Ok(Some(DealerAnalytics {
             period: self.period,
             computed_at: self.computed_at,
+            valued_at: self.valued_at,
             dealer: self.row(i),
             positions,
             development: self.developments.iter().find(|d| d.dealer_id == dealer_id).cloned(),

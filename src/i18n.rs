@@ -684,6 +684,12 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Losses by accident quarter developed to ultimate (chain ladder)",
     ),
     ("analytics.latest", "已发生", "Incurred to date"),
+    ("analytics.valued_at", "按季末评估：", "Valued at quarter end:"),
+    (
+        "analytics.reported_not_projected",
+        "季度未完，按已报告列示，不作进展预测",
+        "is not yet complete: shown as reported, not projected",
+    ),
     ("analytics.ultimate", "最终估计", "Ultimate"),
     ("analytics.no_claims", "窗口内没有赔案。", "No claims in the window."),
     ("analytics.position_table", "各指标的同业位置", "Position on every figure"),

@@ -252,6 +252,10 @@ async fn analytics_are_scoped_to_the_users_dealers(app: TestApp) {
     let body: Value = own_view.json().await.unwrap();
     assert_eq!(body["positions"].as_array().unwrap().len() % 10, 0, "ten figures per peer group");
     assert!(body["positions"].as_array().unwrap().iter().any(|p| p["dimension"] == "region"));
+    // The chain ladder is valued at the last quarter end on or before today, and says so.
+    let today = autochannel::domain::clock::china_day(Utc::now());
+    let quarter_start = analytics::development::quarter_start(today.succ_opt().unwrap());
+    assert_eq!(body["valued_at"], json!(quarter_start.pred_opt().unwrap()));
     assert_eq!(get(format!("/api/v1/analytics/dealers/{other}"), manager.clone()).await.status(), 404);
     assert_eq!(get(format!("/api/v1/dealers/{other}/service-plans"), manager.clone()).await.status(), 404);
     for role in ["assistant", "dealer"] {
@@ -504,6 +508,7 @@ async fn the_plan_page_generates_and_decides(app: TestApp) {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("差异化服务方案") && html.contains("position-table"), "the page shows the plan section");
+    assert!(html.contains("按季末评估："), "the page says which quarter end the ultimate loss ratio is valued at");
     // On a phone the table becomes cards: each peer cell says which group it is (ten figures × four groups).
     for group in ["区域", "品牌", "规模档", "全部车商"] {
         assert_eq!(html.matches(&format!("<td data-label=\"{group}\"")).count(), 10, "{group}");

@@ -16,9 +16,11 @@ use crate::frames::{CHINA_OFFSET_MICROS, Frames, MICROS_PER_DAY, days};
 /// How the dealers' triangles are cut and when one is too thin for its own factors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DevelopmentParams {
-    /// Evaluation: events before this day count.
+    /// The day after the *as of* day: events before it have happened. The triangles are valued at the last quarter
+    /// end on or before the *as of* day ([`DevelopmentParams::valuation`]); the quarter after it, partly developed,
+    /// is shown as reported.
     pub as_of: NaiveDate,
-    /// Accident quarters in each triangle, ending with the quarter of the day before `as_of`.
+    /// Accident quarters in each triangle, ending with the last complete quarter.
     pub quarters: u32,
     /// A dealer with fewer claims than this in its triangle is developed with its segment's factors.
     pub thin_claims: u32,
@@ -31,6 +33,24 @@ impl DevelopmentParams {
     pub fn new(as_of: NaiveDate) -> DevelopmentParams {
         DevelopmentParams { as_of, quarters: 20, thin_claims: 30, segment_by: "region".into() }
     }
+
+    /// The valuation, exclusive: events before this day count in the triangles. It is the first day of the quarter
+    /// `as_of` falls in, so the latest diagonal holds only complete quarters: a partly developed quarter there
+    /// would bias every factor (DOMAIN.md).
+    pub fn valuation(&self) -> NaiveDate {
+        quarter_start(self.as_of)
+    }
+
+    /// The quarter end the triangles are valued at, as the pages say it.
+    pub fn valued_at(&self) -> NaiveDate {
+        let valuation = self.valuation();
+        valuation.pred_opt().unwrap_or(valuation)
+    }
+}
+
+/// The first day of `day`'s quarter.
+pub fn quarter_start(day: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(day.year(), day.month0() / 3 * 3 + 1, 1).unwrap_or(day)
 }
 
 /// Whose factors developed a dealer's triangle.
@@ -51,12 +71,17 @@ pub struct OriginDevelopment {
     pub quarter: String,
     pub latest_fen: f64,
     pub ultimate_fen: f64,
+    /// Developed to ultimate from the triangle; false for the current quarter, partly developed, which is shown as
+    /// reported (ultimate = latest).
+    pub projected: bool,
 }
 
 /// A dealer's triangle developed to ultimate.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DealerDevelopment {
     pub dealer_id: i64,
+    /// The quarter end the triangle is valued at.
+    pub valued_at: NaiveDate,
     pub method: Method,
     pub segment: String,
     pub claims: u32,
@@ -106,11 +131,16 @@ fn quarter_of(day: Expr) -> Expr {
 }
 
 /// Incremental incurred per dealer × accident quarter × age (columns `dealer_id, origin, age, incurred_fen,
-/// claims`), for the accident quarters of the window.
+/// claims`), for the accident quarters of the window, valued at the valuation (the last quarter end).
 pub fn incremental_incurred(frames: &Frames, params: &DevelopmentParams) -> PolarsResult<DataFrame> {
-    let as_of = days(params.as_of);
-    let current = quarter_index(params.as_of.pred_opt().unwrap_or(params.as_of));
+    let valuation = params.valuation();
+    let current = quarter_index(valuation.pred_opt().unwrap_or(valuation));
     let first_origin = current - i32::try_from(params.quarters).unwrap_or(20) + 1;
+    incurred_cells(frames, valuation, first_origin, current)
+}
+
+/// Payments and case-reserve movements before `cut`, one row each (`claim_id, day, amount_fen`).
+fn incurred_events(frames: &Frames, cut: NaiveDate) -> PolarsResult<LazyFrame> {
     let events = concat(
         [
             frames.payments.clone().lazy().select([
@@ -128,8 +158,14 @@ pub fn incremental_incurred(frames: &Frames, params: &DevelopmentParams) -> Pola
         ],
         UnionArgs::default(),
     )?
-    .filter(col("day").lt(lit(as_of)));
-    let query = events
+    .filter(col("day").lt(lit(days(cut))));
+    Ok(events)
+}
+
+/// Incremental incurred from the events before `cut`, per dealer × accident quarter (`first_origin..=last_origin`)
+/// × age.
+fn incurred_cells(frames: &Frames, cut: NaiveDate, first_origin: i32, current: i32) -> PolarsResult<DataFrame> {
+    let query = incurred_events(frames, cut)?
         .join(
             frames.claims.clone().lazy().select([col("claim_id"), col("dealer_id"), col("accident_on")]),
             [col("claim_id")],
@@ -176,9 +212,11 @@ fn triangle(name: &str, first_origin: i32, grid: &Grid) -> Result<Triangle, chai
 /// Every dealer's triangle developed to ultimate (dealers with no claims in the window get [`Method::NoClaims`]).
 pub fn develop_dealers(frames: &Frames, params: &DevelopmentParams) -> PolarsResult<Vec<DealerDevelopment>> {
     let rows = usize::try_from(params.quarters).unwrap_or(20).max(1);
-    let current = quarter_index(params.as_of.pred_opt().unwrap_or(params.as_of));
+    let (valuation, valued_at) = (params.valuation(), params.valued_at());
+    let current = quarter_index(valued_at);
     let first_origin = current - i32::try_from(rows).unwrap_or(20) + 1;
     let incremental = incremental_incurred(frames, params)?;
+    let reported = reported_current_quarter(frames, params)?;
 
     let mut grids: BTreeMap<i64, (Grid, u32)> = BTreeMap::new();
     let dealer = incremental.column("dealer_id")?.i64()?;
@@ -243,16 +281,25 @@ pub fn develop_dealers(frames: &Frames, params: &DevelopmentParams) -> PolarsRes
     let mut out = Vec::with_capacity(ids.len());
     for dealer_id in ids.iter().flatten() {
         let segment = segment_of.get(&dealer_id).cloned().unwrap_or_default();
+        // The quarter after the valuation, as reported so far: never projected.
+        let reported = reported.get(&dealer_id).map(|&latest_fen| OriginDevelopment {
+            quarter: quarter_name(quarter_index(valuation)),
+            latest_fen,
+            ultimate_fen: latest_fen,
+            projected: false,
+        });
+        let reported_fen = reported.as_ref().map_or(0.0, |r| r.latest_fen);
         let Some((grid, claims)) = grids.get(&dealer_id) else {
             out.push(DealerDevelopment {
                 dealer_id,
+                valued_at,
                 method: Method::NoClaims,
                 segment,
                 claims: 0,
                 factors: Vec::new(),
-                origins: Vec::new(),
-                latest_fen: 0.0,
-                ultimate_fen: 0.0,
+                origins: reported.into_iter().collect(),
+                latest_fen: reported_fen,
+                ultimate_fen: reported_fen,
                 ibnr_fen: 0.0,
             });
             continue;
@@ -269,6 +316,7 @@ pub fn develop_dealers(frames: &Frames, params: &DevelopmentParams) -> PolarsRes
         let developed = developed.map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
         out.push(DealerDevelopment {
             dealer_id,
+            valued_at,
             method,
             segment,
             claims: *claims,
@@ -280,41 +328,104 @@ pub fn develop_dealers(frames: &Frames, params: &DevelopmentParams) -> PolarsRes
                     quarter: o.origin.clone(),
                     latest_fen: o.latest,
                     ultimate_fen: o.ultimate,
+                    projected: true,
                 })
+                .chain(reported)
                 .collect(),
-            latest_fen: developed.total.latest,
-            ultimate_fen: developed.total.ultimate,
+            latest_fen: developed.total.latest + reported_fen,
+            ultimate_fen: developed.total.ultimate + reported_fen,
             ibnr_fen: developed.total.ibnr,
         });
     }
     Ok(out)
 }
 
-/// The figures frame with `ultimate_loss_ratio` = loss ratio × the dealer's development factor over the accident
-/// quarters the period overlaps, and `ibnr_fen` (incurred × (factor − 1)).
+/// Incurred so far per dealer on the accidents of the quarter after the valuation (events before `as_of`); empty
+/// when `as_of` is the first day of a quarter, so that nothing has happened in it yet.
+fn reported_current_quarter(frames: &Frames, params: &DevelopmentParams) -> PolarsResult<HashMap<i64, f64>> {
+    let valuation = params.valuation();
+    if params.as_of <= valuation {
+        return Ok(HashMap::new());
+    }
+    let quarter = quarter_index(valuation);
+    let cells = incurred_cells(frames, params.as_of, quarter, quarter)?;
+    let dealer = cells.column("dealer_id")?.i64()?;
+    let amount = cells.column("incurred_fen")?.i64()?;
+    let mut reported: HashMap<i64, f64> = HashMap::new();
+    for (dealer, amount) in dealer.iter().zip(amount.iter()) {
+        if let (Some(dealer), Some(amount)) = (dealer, amount) {
+            *reported.entry(dealer).or_default() += amount as f64;
+        }
+    }
+    Ok(reported)
+}
+
+/// The figures frame with the ultimate loss ratio valued at the quarter end `valuation` (exclusive), over the part
+/// of the period before it, `[from, min(to, valuation))`: the incurred on its accidents from the events before the
+/// valuation, developed by the dealer's factor over the accident quarters it overlaps, ÷ the premium earned over
+/// the same days. `ibnr_fen` is that incurred × (factor − 1). A period that starts on or after the valuation has no
+/// ultimate loss ratio yet (null) and no IBNR.
 pub fn with_ultimate(
     figures: DataFrame,
+    frames: &Frames,
     developments: &[DealerDevelopment],
     from: NaiveDate,
     to: NaiveDate,
+    valuation: NaiveDate,
 ) -> PolarsResult<DataFrame> {
+    let valued_to = to.min(valuation);
     let ids: Vec<i64> = developments.iter().map(|d| d.dealer_id).collect();
-    let factors: Vec<f64> = developments.iter().map(|d| d.development_factor(from, to)).collect();
+    let factors: Vec<Option<f64>> =
+        developments.iter().map(|d| (from < valued_to).then(|| d.development_factor(from, valued_to))).collect();
     let methods: Vec<String> = developments
         .iter()
         .map(|d| serde_json::to_value(d.method).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
         .collect();
     let factor_frame = df!("dealer_id" => ids, "development_factor" => factors, "development_method" => methods)?;
-    collect_deep(
-        figures
+    let mut valued =
+        figures.lazy().join(factor_frame.lazy(), [col("dealer_id")], [col("dealer_id")], JoinArgs::new(JoinType::Left));
+    if from < valued_to {
+        let (from_d, to_d) = (days(from), days(valued_to));
+        let accidents = frames
+            .claims
+            .clone()
             .lazy()
-            .join(factor_frame.lazy(), [col("dealer_id")], [col("dealer_id")], JoinArgs::new(JoinType::Left))
-            .with_columns([
-                (col("loss_ratio") * col("development_factor").fill_null(lit(1.0))).alias("ultimate_loss_ratio"),
-                (col("incurred_fen").cast(DataType::Float64)
-                    * (col("development_factor").fill_null(lit(1.0)) - lit(1.0)))
-                .alias("ibnr_fen"),
-            ]),
+            .filter(
+                col("accident_on")
+                    .cast(DataType::Int32)
+                    .gt_eq(lit(from_d))
+                    .and(col("accident_on").cast(DataType::Int32).lt(lit(to_d))),
+            )
+            .select([col("claim_id"), col("dealer_id")]);
+        let incurred = incurred_events(frames, valuation)?
+            .join(accidents, [col("claim_id")], [col("claim_id")], JoinArgs::new(JoinType::Inner))
+            .group_by([col("dealer_id")])
+            .agg([col("amount_fen").sum().alias("valued_incurred_fen")]);
+        let earned = crate::figures::earned_premium_by_dealer(frames, from, valued_to)?
+            .select([col("dealer_id"), col("earned_premium_fen").alias("valued_earned_fen")]);
+        valued = valued.join(incurred, [col("dealer_id")], [col("dealer_id")], JoinArgs::new(JoinType::Left)).join(
+            earned,
+            [col("dealer_id")],
+            [col("dealer_id")],
+            JoinArgs::new(JoinType::Left),
+        );
+    } else {
+        valued = valued.with_columns([
+            lit(NULL).cast(DataType::Int64).alias("valued_incurred_fen"),
+            lit(NULL).cast(DataType::Int64).alias("valued_earned_fen"),
+        ]);
+    }
+    let factor = col("development_factor").fill_null(lit(1.0));
+    let incurred = col("valued_incurred_fen").fill_null(lit(0i64)).cast(DataType::Float64);
+    let earned = col("valued_earned_fen").cast(DataType::Float64);
+    collect_deep(
+        valued.with_columns([
+            when(earned.clone().gt(lit(0.0)))
+                .then(incurred.clone() * factor.clone() / earned)
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("ultimate_loss_ratio"),
+            (incurred * (factor - lit(1.0))).alias("ibnr_fen"),
+        ]),
     )
 }
 
@@ -406,6 +517,107 @@ mod tests {
         let (from, to) = (NaiveDate::from_ymd_opt(2024, 4, 1).unwrap(), NaiveDate::from_ymd_opt(2024, 7, 1).unwrap());
         assert!((one.development_factor(from, to) - 1.5).abs() < 1e-12);
         assert_eq!(developed[2].development_factor(from, to), 1.0);
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_triangle_taken_mid_quarter_is_valued_at_the_last_quarter_end_and_shows_the_current_quarter_as_reported() {
+        let mut frames = frames();
+        // A 2024Q3 accident with 30 paid on 1 August, and 999 more paid on Q1's claim after the quarter end.
+        let mut claims = ClaimRows::default();
+        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 4, 0, 0).unwrap().timestamp_micros();
+        claims.push(4, 1, d(2024, 7, 20), at(2024, 7, 20), "settled".into(), at(2024, 7, 21));
+        let mut payments = PaymentRows::default();
+        payments.push(4, 1, d(2024, 8, 1), 30);
+        payments.push(1, 1, d(2024, 8, 2), 999);
+        frames.claims = concat_frames(&frames.claims, claims.into_frame().unwrap());
+        frames.payments = concat_frames(&frames.payments, payments.into_frame().unwrap());
+        let mid_quarter = DevelopmentParams { as_of: day(2024, 8, 16), ..params() };
+        assert_eq!(mid_quarter.valuation(), day(2024, 7, 1));
+        assert_eq!(mid_quarter.valued_at(), day(2024, 6, 30));
+        let developed = develop_dealers(&frames, &mid_quarter).unwrap();
+        let one = &developed[0];
+        assert_eq!(one.valued_at, day(2024, 6, 30));
+        // The triangle is the one of the quarter end: Q1 100 → 150, Q2 200 → 300, IBNR 100; the 999 paid in Q3 on
+        // a Q1 claim is not on its diagonal.
+        assert!((one.factors[0].factor - 1.5).abs() < 1e-12);
+        assert!((one.ibnr_fen - 100.0).abs() < 1e-9);
+        let current = one.origins.last().unwrap();
+        assert_eq!((current.quarter.as_str(), current.projected), ("2024Q3", false));
+        assert_eq!((current.latest_fen, current.ultimate_fen), (30.0, 30.0), "reported, not projected");
+        assert!((one.ultimate_fen - 480.0).abs() < 1e-9, "450 developed + 30 reported");
+        // Taken on the first day of the quarter, nothing of it has happened: no reported quarter.
+        let on_quarter_start = DevelopmentParams { as_of: day(2024, 7, 1), ..params() };
+        let developed = develop_dealers(&frames, &on_quarter_start).unwrap();
+        assert!(developed[0].origins.iter().all(|o| o.projected));
+    }
+
+    fn concat_frames(a: &DataFrame, b: DataFrame) -> DataFrame {
+        let mut out = a.clone();
+        out.vstack_mut(&b).unwrap();
+        out
+    }
+
+    /// One claim a day from 2021 to 2024, each of ultimate 1,000 fen, paid 400 on the accident day, 300 after 45
+    /// days, 200 after 120 and 100 after 250: the true IBNR at any valuation is what is still to be paid then.
+    fn synthetic_book() -> Frames {
+        let mut dealers = DealerRows::default();
+        dealers.push(1, "D1".into(), "One".into(), "East".into(), "BYD".into(), "G".into(), "active".into());
+        let (mut claims, mut payments) = (ClaimRows::default(), PaymentRows::default());
+        let mut accident = day(2021, 1, 1);
+        let mut id = 0;
+        while accident <= day(2024, 12, 31) {
+            id += 1;
+            let at = Utc.from_utc_datetime(&accident.and_hms_opt(4, 0, 0).unwrap()).timestamp_micros();
+            claims.push(id, 1, days(accident), at, "settled".into(), at);
+            for (after, amount) in [(0, 400), (45, 300), (120, 200), (250, 100)] {
+                payments.push(id, 1, days(accident + chrono::Duration::days(after)), amount);
+            }
+            accident = accident.succ_opt().unwrap();
+        }
+        let mut frames = Frames::empty().unwrap();
+        frames.dealers = dealers.into_frame().unwrap();
+        frames.claims = claims.into_frame().unwrap();
+        frames.payments = payments.into_frame().unwrap();
+        frames
+    }
+
+    /// Σ over accidents before `valuation` of what is still unpaid then.
+    fn true_ibnr(valuation: NaiveDate) -> f64 {
+        let mut accident = day(2021, 1, 1);
+        let mut unpaid = 0;
+        while accident < valuation {
+            for (after, amount) in [(0, 400), (45, 300), (120, 200), (250, 100)] {
+                if accident + chrono::Duration::days(after) >= valuation {
+                    unpaid += amount;
+                }
+            }
+            accident = accident.succ_opt().unwrap();
+        }
+        f64::from(unpaid)
+    }
+
+    #[test]
+    fn ibnr_on_a_book_with_known_ultimates_is_within_2_percent_whatever_day_of_the_quarter_it_is_taken() {
+        let book = synthetic_book();
+        let mut taken = day(2024, 4, 1);
+        while taken <= day(2024, 12, 31) {
+            // Figures taken on `taken`: events before the next day have happened.
+            let params = DevelopmentParams {
+                as_of: taken.succ_opt().unwrap(),
+                quarters: 12,
+                thin_claims: 1,
+                segment_by: "region".into(),
+            };
+            let developed = develop_dealers(&book, &params).unwrap();
+            let truth = true_ibnr(params.valuation());
+            let ibnr = developed[0].ibnr_fen;
+            assert!((ibnr - truth).abs() <= 0.02 * truth, "taken {taken}: IBNR {ibnr} against {truth}");
+            taken += chrono::Duration::days(7);
+        }
     }
 
     #[test]

@@ -642,6 +642,20 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
     ]))
 }
 
+/// Premium earned per dealer over `[from, to)` alone (`dealer_id, earned_premium_fen`), exactly as the figures
+/// count it: for the chain ladder's ultimate loss ratio, whose premium runs to the valuation.
+pub fn earned_premium_by_dealer(frames: &Frames, from: NaiveDate, to: NaiveDate) -> PolarsResult<LazyFrame> {
+    let policies = frames.policies.clone().lazy().with_columns([
+        day_number("start").alias("start_d"),
+        day_number("end").alias("end_d"),
+        when(col("cancelled_from").is_null())
+            .then(day_number("end"))
+            .otherwise(least(day_number("cancelled_from"), day_number("end")))
+            .alias("cover_end_d"),
+    ]);
+    Ok(earned_by_dealer(frames, policies, days(from), days(to))?.select([col("dealer_id"), col("earned_premium_fen")]))
+}
+
 /// Milli-fen in a fen: the normalised premium is kept to a thousandth of a fen.
 const MILLIFEN_PER_FEN: f64 = 1000.0;
 

@@ -60,6 +60,8 @@ pub struct PortfolioPage {
     pub period: String,
     pub period_label: String,
     pub computed_at: String,
+    /// The quarter end the ultimate loss ratios are valued at.
+    pub valued_at: String,
     pub sort: String,
     pub descending: bool,
 }
@@ -111,6 +113,7 @@ pub async fn portfolio(
             .with_timezone(&crate::store::claims::china())
             .format("%Y-%m-%d %H:%M")
             .to_string(),
+        valued_at: snapshot.valued_at.to_string(),
         sort: query.sort().to_string(),
         descending: query.descending(),
     })
