@@ -684,7 +684,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Losses by accident quarter developed to ultimate (chain ladder)",
     ),
     ("analytics.latest", "已发生", "Incurred to date"),
-    ("analytics.valued_at", "按季末评估：", "Valued at quarter end:"),
+    ("analytics.valued_at", "季末评估日", "Valued at quarter end"),
     (
         "analytics.reported_not_projected",
         "季度未完，按已报告列示，不作进展预测",

@@ -508,7 +508,7 @@ async fn the_plan_page_generates_and_decides(app: TestApp) {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("差异化服务方案") && html.contains("position-table"), "the page shows the plan section");
-    assert!(html.contains("按季末评估："), "the page says which quarter end the ultimate loss ratio is valued at");
+    assert!(html.contains("季末评估日 "), "the page says which quarter end the ultimate loss ratio is valued at");
     // On a phone the table becomes cards: each peer cell says which group it is (ten figures × four groups).
     for group in ["区域", "品牌", "规模档", "全部车商"] {
         assert_eq!(html.matches(&format!("<td data-label=\"{group}\"")).count(), 10, "{group}");
