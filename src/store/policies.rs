@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TryIntoModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -336,20 +336,27 @@ pub async fn issue(
     };
     let parts = split_by_product(&lines);
     let ids = &reserved_ids[..parts.len()];
-    // Every policy the car was ever insured under: the cover a new policy must not overlap, and the car's facts that
-    // the new policies change the monitoring totals against (none for a car new to the insurer).
-    let car_rows = monitoring::vehicle_policies(tx, &quote.vin).await?;
-    let existing = cover_from(&car_rows, period.start)?;
-    for (product, _) in &parts {
-        issuing::check_no_overlap(*product, &period, &existing).map_err(AppError::Refused)?;
-    }
     let renews = match quote_row.renewal_of_policy_id {
         Some(old) => renewed_pair(tx, old).await?,
         None => Vec::new(),
     };
     // One statement per table for all of the quote's policies: issuing is the busiest write, and on
-    // a small machine its throughput is set by round trips.
-    let rows = insert_policies(tx, &quote_row, &parts, ids, &period, &renews).await?;
+    // a small machine its throughput is set by round trips. The insert also counts the car's other policies.
+    let (rows, others_on_car) = insert_policies(tx, &quote_row, &parts, ids, &period, &renews).await?;
+    // Every other policy the car was ever insured under: the cover a new policy must not overlap (a refusal rolls
+    // the insert back with the transaction), and the car's facts that the new policies change the monitoring totals
+    // against. A car new to the insurer, the most common sale, has none and costs no read.
+    let car_rows = if others_on_car > 0 {
+        let mut car = monitoring::vehicle_policies(tx, &quote.vin).await?;
+        car.retain(|row| !ids.contains(&row.id));
+        car
+    } else {
+        Vec::new()
+    };
+    let existing = cover_from(&car_rows, period.start)?;
+    for (product, _) in &parts {
+        issuing::check_no_overlap(*product, &period, &existing).map_err(AppError::Refused)?;
+    }
     let coverage_sets: Vec<(i64, &[&PremiumLine])> =
         rows.iter().zip(&parts).map(|(row, (_, lines))| (row.id, lines.as_slice())).collect();
     let mut coverages = insert_coverages(tx, &coverage_sets).await?;
@@ -503,7 +510,7 @@ async fn insert_policies(
     ids: &[i64],
     period: &Period,
     renews: &[(Product, i64)],
-) -> AppResult<Vec<policies::Model>> {
+) -> AppResult<(Vec<policies::Model>, i64)> {
     let at = now();
     let mut new_rows = Vec::with_capacity(parts.len());
     for ((product, lines), id) in parts.iter().zip(ids) {
@@ -541,10 +548,22 @@ async fn insert_policies(
             updated_at: Set(at),
         });
     }
-    // Every column is set here, so the rows are known without reading them back.
+    // Every column is set here, so the rows are known without reading them back; the statement returns only how many
+    // other policies the car has. It runs after the claim took the VIN's lock, so on PostgreSQL its snapshot holds
+    // every policy committed on the car before; the new rows are left out by id.
     let rows = new_rows.iter().map(|row| row.clone().try_into_model()).collect::<Result<Vec<_>, _>>()?;
-    policies::Entity::insert_many(new_rows).exec_without_returning(tx).await?;
-    Ok(rows)
+    let car = Alias::new("car");
+    let others_on_car = Query::select()
+        .expr_as(Expr::col((car.clone(), policies::Column::Id)).count(), Alias::new("others_on_car"))
+        .from_as(policies::Entity, car.clone())
+        .and_where(Expr::col((car.clone(), policies::Column::Vin)).eq(quote.vin.as_str()))
+        .and_where(Expr::col((car, policies::Column::Id)).is_not_in(ids.iter().copied()))
+        .to_owned();
+    let mut insert = policies::Entity::insert_many(new_rows).into_query();
+    insert.returning(Query::returning().expr(Expr::SubQuery(None, Box::new(others_on_car.into()))));
+    let returned = tx.query_one(&insert).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no row inserted")))?;
+    let others_on_car: i64 = returned.try_get_by_index(0)?;
+    Ok((rows, others_on_car))
 }
 
 /// When a version row about to be inserted was made (its `created_at` books its written premium).
