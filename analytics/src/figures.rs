@@ -302,20 +302,8 @@ pub fn dealer_figure_parts(frames: &Frames, params: &FigureParams) -> PolarsResu
     let (from, to) = (days(params.from), days(params.to));
     let end_at = params.end_micros();
 
-    let policies = frames
-        .policies
-        .clone()
-        .lazy()
-        .with_columns([
-            day_number("start").alias("start_d"),
-            day_number("end").alias("end_d"),
-            when(col("cancelled_from").is_null())
-                .then(day_number("end"))
-                .otherwise(least(day_number("cancelled_from"), day_number("end")))
-                .alias("cover_end_d"),
-        ])
-        // Read by the earned premium, the exposure and the renewals: the days are worked out once.
-        .cache();
+    // Read by the earned premium, the exposure and the renewals: the days are worked out once.
+    let policies = policy_days(frames).cache();
 
     let written = frames.policy_versions.clone().lazy().filter(on_china_days("created_at", from, to));
     let written = sum_by_dealer(written, [col("adjustment_fen").alias("written_premium_fen")]);
@@ -642,18 +630,23 @@ fn earned_by_dealer(frames: &Frames, policies: LazyFrame, from: i32, to: i32) ->
     ]))
 }
 
-/// Premium earned per dealer over `[from, to)` alone (`dealer_id, earned_premium_fen`), exactly as the figures
-/// count it: for the chain ladder's ultimate loss ratio, whose premium runs to the valuation.
-pub fn earned_premium_by_dealer(frames: &Frames, from: NaiveDate, to: NaiveDate) -> PolarsResult<LazyFrame> {
-    let policies = frames.policies.clone().lazy().with_columns([
+/// The policies with their start, end and end of cover (the cancellation, if earlier) as day numbers.
+fn policy_days(frames: &Frames) -> LazyFrame {
+    frames.policies.clone().lazy().with_columns([
         day_number("start").alias("start_d"),
         day_number("end").alias("end_d"),
         when(col("cancelled_from").is_null())
             .then(day_number("end"))
             .otherwise(least(day_number("cancelled_from"), day_number("end")))
             .alias("cover_end_d"),
-    ]);
-    Ok(earned_by_dealer(frames, policies, days(from), days(to))?.select([col("dealer_id"), col("earned_premium_fen")]))
+    ])
+}
+
+/// Premium earned per dealer over `[from, to)` alone (`dealer_id, earned_premium_fen`), exactly as the figures
+/// count it: for the chain ladder's ultimate loss ratio, whose premium runs to the valuation.
+pub fn earned_premium_by_dealer(frames: &Frames, from: NaiveDate, to: NaiveDate) -> PolarsResult<LazyFrame> {
+    Ok(earned_by_dealer(frames, policy_days(frames), days(from), days(to))?
+        .select([col("dealer_id"), col("earned_premium_fen")]))
 }
 
 /// Milli-fen in a fen: the normalised premium is kept to a thousandth of a fen.

@@ -561,7 +561,8 @@ async fn insert_policies(
         .to_owned();
     let mut insert = policies::Entity::insert_many(new_rows).into_query();
     insert.returning(Query::returning().expr(Expr::SubQuery(None, Box::new(others_on_car.into()))));
-    let returned = tx.query_one(&insert).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no row inserted")))?;
+    let returned =
+        tx.query_one(&insert).await?.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no row inserted")))?;
     let others_on_car: i64 = returned.try_get_by_index(0)?;
     Ok((rows, others_on_car))
 }
