@@ -9,8 +9,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -332,17 +332,26 @@ async fn agreements_on(
         .filter(commission_agreements::Column::DealerId.eq(dealer_id))
         .filter(commission_agreements::Column::Product.is_in(products.iter().copied()))
         .filter(commission_agreements::Column::BusinessType.eq(business_type))
-        .filter(commission_agreements::Column::ValidFrom.lte(day))
+        .filter(in_force_on(day))
         .order_by_desc(commission_agreements::Column::ValidFrom)
+        .order_by_desc(commission_agreements::Column::Id)
         .all(db)
         .await?;
     products
         .iter()
-        .filter_map(|product| {
-            rows.iter().find(|r| r.product == *product && r.valid_to.is_none_or(|to| day < to)).cloned()
-        })
+        .filter_map(|product| rows.iter().find(|r| r.product == *product).cloned())
         .map(agreement_from_row)
         .collect()
+}
+
+/// Agreements in force on `day`: begun on or before it, not ended by it. The latest begun is the one that applies.
+fn in_force_on(day: NaiveDate) -> Condition {
+    let agreement = |c: commission_agreements::Column| Expr::col((commission_agreements::Entity, c));
+    Condition::all().add(agreement(commission_agreements::Column::ValidFrom).lte(day)).add(
+        agreement(commission_agreements::Column::ValidTo)
+            .is_null()
+            .or(agreement(commission_agreements::Column::ValidTo).gt(day)),
+    )
 }
 
 // ---------------------------------------------------------------- the ledger
@@ -432,12 +441,7 @@ pub(crate) fn in_force_for_quote(product: &str, day: NaiveDate) -> [Expr; 2] {
                             .equals((quotes::Entity, quotes::Column::BusinessType)),
                     )
                     .and_where(agreement(commission_agreements::Column::Product).eq(product))
-                    .and_where(agreement(commission_agreements::Column::ValidFrom).lte(day))
-                    .and_where(
-                        agreement(commission_agreements::Column::ValidTo)
-                            .is_null()
-                            .or(agreement(commission_agreements::Column::ValidTo).gt(day)),
-                    )
+                    .cond_where(in_force_on(day))
                     .order_by(commission_agreements::Column::ValidFrom, Order::Desc)
                     .order_by(commission_agreements::Column::Id, Order::Desc)
                     .limit(1)

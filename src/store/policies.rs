@@ -436,13 +436,19 @@ pub struct Rerated {
     pub premium_after: Decimal,
 }
 
+/// A car's PostgreSQL advisory lock, held to the end of the transaction, on the VIN given by the SQL `vin`. 28 keeps
+/// these locks apart from any other advisory lock; the second key is the VIN's hash.
+fn car_lock(vin: &str) -> String {
+    format!("pg_advisory_xact_lock(28, hashtext({vin}))")
+}
+
 /// On PostgreSQL, locks the quote's VIN to the transaction (an expression of the claiming statement), so that two
 /// sales of one car at the same moment cannot both pass the overlap check; SQLite runs one write transaction at a
-/// time. 28 keeps these locks apart from any other advisory lock; the second key is the VIN's hash.
+/// time.
 fn lock_vin(backend: DbBackend) -> Expr {
     match backend {
         DbBackend::Postgres => {
-            Expr::cust(r#"(SELECT 1 AS vin_locked FROM pg_advisory_xact_lock(28, hashtext("quotes"."vin")))"#)
+            Expr::cust(format!(r#"(SELECT 1 AS vin_locked FROM {})"#, car_lock(r#""quotes"."vin""#)))
         }
         _ => Expr::val(1),
     }
@@ -455,7 +461,7 @@ async fn lock_car(tx: &impl ConnectionTrait, vin: &str) -> AppResult<()> {
     if tx.get_database_backend() == DbBackend::Postgres {
         tx.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(28, hashtext($1))",
+            format!("SELECT {}", car_lock("$1")),
             [vin.into()],
         ))
         .await?;
