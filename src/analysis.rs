@@ -35,8 +35,13 @@ pub fn figure_params(period: Period, now: DateTime<Utc>, targets: &ServiceTarget
 }
 
 /// Parses a period as the command line and the API take it: `month`, `quarter`, `year_to_date`,
-/// `rolling_12_months` (around `on`), or a named one: `2026-10`, `2026Q3`, `2026`.
+/// `rolling_12_months` (around `on`), or a named one: `2026-10`, `2026Q3`, `2026`; as of `on`, so a period that
+/// `on` is inside ends after `on` (DOMAIN.md: figures count only the days that have passed).
 pub fn parse_period(text: &str, on: NaiveDate) -> Option<Period> {
+    whole_period(text, on).map(|period| period.as_of(on))
+}
+
+fn whole_period(text: &str, on: NaiveDate) -> Option<Period> {
     let kind = match text {
         "month" => Some(PeriodKind::Month),
         "quarter" => Some(PeriodKind::Quarter),
@@ -137,6 +142,9 @@ pub fn compute(
 /// A dealer's figures and scores as the portfolio lists them (money in yuan).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DealerRow {
+    /// The days the figures cover (with the last one and its label, as every answer gives a period).
+    #[schema(value_type = Object)]
+    pub period: Period,
     pub dealer_id: i64,
     pub code: String,
     pub name: String,
@@ -231,6 +239,7 @@ impl Snapshot {
         let money = |column: &str| from_fen(cell_i64(df, column, i).unwrap_or(0));
         let ibnr_fen = cell_f64(df, "ibnr_fen", i).unwrap_or(0.0);
         DealerRow {
+            period: self.period,
             dealer_id: cell_i64(df, "dealer_id", i).unwrap_or_default(),
             code: cell_str(df, "code", i).unwrap_or_default(),
             name: cell_str(df, "name", i).unwrap_or_default(),
@@ -301,8 +310,15 @@ impl Snapshot {
     }
 
     /// The per-dealer table as written to files: attributes, every figure, development and scores.
+    /// The dealers' rows with the days they cover in front.
     pub fn table(&self) -> DataFrame {
-        self.dealers.clone()
+        let label = PlSmallStr::from(self.period.label(" – "));
+        let covers = Column::new_scalar("period".into(), label.into(), self.dealers.height());
+        let mut table = self.dealers.clone();
+        match table.insert_column(0, covers) {
+            Ok(_) => table,
+            Err(_) => self.dealers.clone(),
+        }
     }
 }
 

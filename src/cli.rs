@@ -146,7 +146,8 @@ struct DealersArgs {
     /// month, quarter, year_to_date, rolling_12_months (around --on), or a named period: 2026-10, 2026Q3, 2026.
     #[arg(long, default_value = "rolling_12_months")]
     period: String,
-    /// A day inside the period (default: today, China time).
+    /// The day the figures are taken as of (default: today, China time): the period containing it, to the end of
+    /// that day.
     #[arg(long)]
     on: Option<chrono::NaiveDate>,
     /// Read the frames from this `export --parquet` directory instead of the database.
@@ -214,9 +215,10 @@ enum CommissionCommand {
 
 #[derive(Debug, Subcommand)]
 enum AlertsCommand {
-    /// Raise the month's alerts for every dealer, each with its own thresholds (run daily).
+    /// Raise the alerts for every dealer, each with its own thresholds, on the rolling 12 months to the end of the day
+    /// (run daily).
     Raise {
-        /// A day of the month to judge (default: today).
+        /// The day to judge as of (default: today, China time).
         #[arg(long)]
         on: Option<chrono::NaiveDate>,
     },
@@ -341,7 +343,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let targets = ServeConfig::default().service_targets();
             let raised = crate::store::monitoring::raise_alerts(&tx, &Actor::system("cli"), on, &targets).await?;
             tx.commit().await?;
-            println!("{}: {raised} new alerts", on.format("%Y-%m"));
+            let judged = crate::domain::monitoring::Period::to_date(crate::domain::monitoring::PeriodKind::Rolling12Months, on);
+            println!("{}: {raised} new alerts", judged.label(" – "));
             Ok(ExitCode::SUCCESS)
         }
         Command::Analytics { action: AnalyticsCommand::ChainLadder { triangle, format, tail } } => {
@@ -481,11 +484,10 @@ async fn analytics_dealers(db: Option<&DatabaseConnection>, args: &DealersArgs) 
     crate::analysis::write_table(&snapshot.table(), &args.out)?;
     spinner.finish_and_clear();
     println!(
-        "{}: {} dealers, {} to {} (exclusive); loaded in {loaded:.1} s, computed and written in {:.1} s",
+        "{}: {} dealers, {}; loaded in {loaded:.1} s, computed and written in {:.1} s",
         args.out.display(),
         snapshot.dealers.height(),
-        period.from,
-        period.to,
+        period.label(" – "),
         started.elapsed().as_secs_f64() - loaded
     );
     Ok(ExitCode::SUCCESS)

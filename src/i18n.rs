@@ -74,6 +74,11 @@ impl Tr {
         self.t(&format!("{prefix}.{value}"))
     }
 
+    /// The days a period covers, first and last inclusive: "2026-12-01 至 2026-12-07".
+    pub fn period(&self, period: &crate::domain::monitoring::Period) -> String {
+        period.label(self.t("period.through"))
+    }
+
     /// The text for `key` if the table has it.
     pub fn try_t(&self, key: &str) -> Option<&'static str> {
         MESSAGES.get(key).map(|(zh, en)| match self.0 {
@@ -722,6 +727,8 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("figure.report_to_close", "报案到结案", "Report to close"),
     ("figure.period", "期间", "Period"),
     ("period.month", "本月", "This month"),
+    ("period.through", " 至 ", " – "),
+    ("period.as_of", "截至", "As of"),
     ("period.quarter", "本季度", "This quarter"),
     ("period.year_to_date", "本年累计", "Year to date"),
     ("period.rolling_12_months", "滚动12个月", "Rolling 12 months"),

@@ -14,7 +14,7 @@ use analytics::polars::prelude::*;
 use autochannel::analysis::figure_params;
 use autochannel::domain::claims::ServiceTargets;
 use autochannel::domain::monitoring::{Bands, Figures, Period, PeriodKind, figures_by_dealer};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use common::TestApp;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -148,6 +148,12 @@ fn assert_agree(frames: &Frames, facts: &autochannel::domain::monitoring::Facts,
         [PeriodKind::Quarter, PeriodKind::YearToDate, PeriodKind::Rolling12Months].map(|k| Period::containing(k, day)),
     );
     periods.push(Period::containing(PeriodKind::Quarter, day - Duration::days(95)));
+    // As of today, the 1st of this month, the last day of last month and a day in the middle of it.
+    let first_of_month = day.with_day(1).unwrap();
+    for on in [day, first_of_month, first_of_month - Duration::days(1), first_of_month - Duration::days(17)] {
+        let kinds = [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::YearToDate, PeriodKind::Rolling12Months];
+        periods.extend(kinds.map(|k| Period::to_date(k, on)));
+    }
     let mut compared = 0;
     for period in periods {
         let live = figures_by_dealer(facts, period, &bands);
@@ -182,6 +188,26 @@ async fn the_figures_agree_with_the_live_figures_on_demo_data(app: TestApp) {
     assert_eq!(frames.policies.height(), facts.policies.len());
     let compared = assert_agree(&frames, &facts, now);
     assert!(compared >= 5 * 20, "{compared}");
+
+    // The service's stored totals give every dealer the same figures, as of the same days.
+    let targets = ServiceTargets::default();
+    let mut dealers: Vec<i64> = facts.policies.iter().map(|p| p.dealer_id).collect();
+    dealers.sort_unstable();
+    dealers.dedup();
+    let first_of_month = today().with_day(1).unwrap();
+    for on in [today(), first_of_month, first_of_month - Duration::days(1), first_of_month - Duration::days(17)] {
+        for kind in [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::YearToDate, PeriodKind::Rolling12Months] {
+            let period = Period::to_date(kind, on);
+            let bands = |_| Bands::default();
+            let stored = autochannel::store::totals::figures(&app.db, &dealers, &[period], &bands, true, &targets, now)
+                .await
+                .unwrap();
+            for dealer in &dealers {
+                let live = autochannel::domain::monitoring::figures(&facts, *dealer, period, &Bands::default());
+                assert_eq!(stored[dealer][0], live, "dealer {dealer} as of {on}: {period:?}");
+            }
+        }
+    }
 
     // The same through Parquet.
     let dir = tempfile::tempdir().unwrap();
@@ -269,7 +295,8 @@ async fn analytics_are_scoped_to_the_users_dealers(app: TestApp) {
     let csv = get("/api/v1/analytics/dealers?format=csv&period=2026".into(), manager).await;
     assert_eq!(csv.status(), 200);
     let text = csv.text().await.unwrap();
-    assert!(text.starts_with("车商代码,车商,区域") && text.lines().count() == mine.len() + 1, "{text}");
+    assert!(text.starts_with("期间,车商代码,车商,区域") && text.lines().count() == mine.len() + 1, "{text}");
+    assert!(text.lines().nth(1).is_some_and(|row| row.starts_with("2026-01-01 至 2026-12-")), "as of today: {text}");
 }
 
 /// Rules that fire for every dealer with business: one item of each kind that takes effect elsewhere.

@@ -10,7 +10,7 @@ mod common;
 use autochannel::domain::auth::Role;
 use autochannel::store::audit::Actor;
 use autochannel::store::users::{self, Qualification};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use common::TestApp;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -176,6 +176,9 @@ async fn the_figures_follow_premium_claims_and_reserves(app: TestApp) {
     // rounded to the fen once.
     let from = NaiveDate::parse_from_str(f["period"]["from"].as_str().unwrap(), "%Y-%m-%d").unwrap();
     let to = NaiveDate::parse_from_str(f["period"]["to"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    assert_eq!(to, today() + Duration::days(1), "as of today: the days that have passed");
+    assert_eq!(f["period"]["last_day"], today().to_string());
+    assert_eq!(f["period"]["covers"], format!("{from} – {}", today()));
     let days = (to.min(start + Duration::days(365)) - start.max(from)).num_days();
     let expected = autochannel::domain::money::round_to_fen(premium * Decimal::from(days) / Decimal::from(365));
     assert_eq!(dec(&f["earned_premium"]), expected, "earned by day, to the fen");
@@ -237,7 +240,8 @@ async fn a_dealer_above_target_raises_an_alert_and_tops_the_portfolio(app: TestA
         .text()
         .await
         .unwrap();
-    assert!(csv.starts_with("车商,起,止,签单保费"), "{csv}");
+    assert!(csv.starts_with("车商,期间,签单保费"), "{csv}");
+    assert!(csv.contains(&format!(" 至 {},", today())), "the period as of today: {csv}");
     assert_eq!(csv.lines().count(), 3);
 }
 
@@ -332,6 +336,7 @@ async fn alerts_are_raised_with_each_dealers_thresholds_and_acknowledged(app: Te
     let again = post_ok(&app, &admin, "/api/v1/alerts/raise", &json!({})).await;
     assert_eq!(again["raised"], 0, "first run raised {}", raised["raised"]);
     let alert = alerts.iter().find(|a| a["dealer_id"] == bad.dealer).unwrap();
+    assert_eq!(alert["period_to"], (today() + Duration::days(1)).to_string(), "judged as of the day it ran");
     let ack = format!("/api/v1/alerts/{}/acknowledge", alert["id"]);
     let bare = app
         .client
@@ -363,6 +368,7 @@ async fn alerts_are_raised_with_each_dealers_thresholds_and_acknowledged(app: Te
     let (browser, _) = app.browser_login("cm").await;
     let html = browser.get(app.url("/alerts?open=false")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("已约谈店总"));
+    assert!(html.contains(&format!(" 至 {})", today())), "the days the alert's figures cover");
 }
 
 /// A small deterministic generator, so a failing sequence can be replayed.
@@ -552,11 +558,15 @@ async fn the_totals_stay_exact_through_random_writes(app: TestApp) {
             ("year_to_date", PeriodKind::YearToDate),
             ("rolling_12_months", PeriodKind::Rolling12Months),
         ] {
-            for on in [today(), today() + Duration::days(40), today() + Duration::days(400)] {
+            // As of today, the 1st of this month, a past day inside last month, and days to come.
+            let first_of_month = today().with_day(1).unwrap();
+            let past = first_of_month - Duration::days(12);
+            for on in [today(), first_of_month, past, today() + Duration::days(40), today() + Duration::days(400)] {
                 let path = format!("/api/v1/dealers/{}/figures?period={kind}&on={on}", s.dealer);
                 let dashboard: Value = app.get_json(&path, &s.manager).await;
                 let api: Figures = serde_json::from_value(dashboard["figures"].clone()).unwrap();
-                let period = Period::containing(period_kind, on);
+                let period = Period::to_date(period_kind, on);
+                assert_eq!(api.period, period, "{path}: as of the day");
                 let live = monitoring::figures(&facts, s.dealer, period, &Bands::default());
                 assert_eq!(api, live, "{path}");
             }
@@ -620,7 +630,7 @@ async fn concurrent_writers_spread_over_shards_and_the_totals_add_up(app: TestAp
         .db
         .query_one_raw(Statement::from_string(
             backend,
-            format!("SELECT COUNT(*) AS n FROM dealer_month_totals WHERE dealer_id = {dealer_id}"),
+            format!("SELECT COUNT(*) AS n FROM dealer_month_totals WHERE dealer_id = {dealer_id} AND day_of_month = 0"),
         ))
         .await
         .unwrap()
@@ -721,7 +731,7 @@ async fn a_closure_keeps_its_cycle_until_the_claim_reopens(app: TestApp) {
     let dashboard: Value =
         app.get_json(&format!("/api/v1/dealers/{}/figures?period=month", s.dealer), &s.manager).await;
     let api: Figures = serde_json::from_value(dashboard["figures"].clone()).unwrap();
-    let live = monitoring::figures(&facts, s.dealer, Period::containing(PeriodKind::Month, today()), &Bands::default());
+    let live = monitoring::figures(&facts, s.dealer, Period::to_date(PeriodKind::Month, today()), &Bands::default());
     assert_eq!(api, live);
     assert_eq!(api.cycle.as_ref().map(|c| c.closed), Some(1));
 }

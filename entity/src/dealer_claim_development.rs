@@ -1,5 +1,5 @@
 //! The `dealer_claim_development` table: payments and reserve movements of a dealer's claims by accident month
-//! and the month they were made.
+//! and the month they were made, and by single days.
 
 use sea_orm::entity::prelude::*;
 
@@ -10,8 +10,14 @@ pub struct Model {
     pub dealer_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub accident_month: Date,
+    /// 0 in a whole-months cell; 1–31: the accident's day of the month in a single days' cell.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub accident_day: i16,
     #[sea_orm(primary_key, auto_increment = false)]
     pub movement_month: Date,
+    /// 0 in a whole-months cell; 1–31: the movement's day of the month in a single days' cell.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub movement_day: i16,
     /// One of several rows that together hold the key's totals (see `store::totals::SHARDS`).
     #[sea_orm(primary_key, auto_increment = false)]
     pub shard: i16,

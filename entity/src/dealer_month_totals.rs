@@ -1,4 +1,5 @@
-//! The `dealer_month_totals` table: a dealer-month's monitoring totals (see `domain::monitoring::MonthTotals`).
+//! The `dealer_month_totals` table: a dealer-month's monitoring totals, and each of its days' (see
+//! `domain::monitoring::MonthTotals`).
 
 use sea_orm::entity::prelude::*;
 
@@ -9,6 +10,9 @@ pub struct Model {
     pub dealer_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub month: Date,
+    /// 0: the month's row; 1–31: the row of that day of the month.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub day_of_month: i16,
     #[sea_orm(primary_key, auto_increment = false)]
     pub term_days: i32,
     /// One of several rows that together hold the key's totals (see `store::totals::SHARDS`).

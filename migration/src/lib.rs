@@ -24,6 +24,7 @@ mod m20261207_000017_loss_item_person;
 mod m20261207_000018_compulsory_coefficient;
 mod m20261207_000019_policy_history;
 mod m20261207_000020_cars_by_vin;
+mod m20261208_000021_totals_by_day;
 
 /// Every migration of the product, in order.
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_compulsory_coefficient::Migration),
             Box::new(m20261207_000019_policy_history::Migration),
             Box::new(m20261207_000020_cars_by_vin::Migration),
+            Box::new(m20261208_000021_totals_by_day::Migration),
         ]
     }
 }

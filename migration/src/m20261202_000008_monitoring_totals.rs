@@ -8,7 +8,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 pub struct Migration;
 
 /// The integer totals of a dealer-month, in the order of `domain::monitoring::MonthTotals`.
-const MONTH_TOTALS: [DealerMonthTotals; 16] = [
+pub(crate) const MONTH_TOTALS: [DealerMonthTotals; 16] = [
     DealerMonthTotals::CoverFen,
     DealerMonthTotals::CoverFenDays,
     DealerMonthTotals::NormalisedMillifen,

@@ -92,7 +92,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
-        parse_urlencoded(parts.uri.query().unwrap_or("").as_bytes()).map(Query)
+        let query = parts.uri.query().unwrap_or("");
+        // A GET form sends its empty fields as `name=`: not chosen, as if absent (an empty date is not a date).
+        let given: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.is_empty()))
+            .finish();
+        parse_urlencoded(given.as_bytes()).map(Query)
     }
 }
 

@@ -418,9 +418,10 @@ pub async fn raise_alerts(
     let dealer_ids: Vec<i64> =
         entity::dealers::Entity::find().select_only().column(entity::dealers::Column::Id).into_tuple().all(tx).await?;
     let thresholds = thresholds_for(tx, &dealer_ids).await?;
-    // Judged on the rolling 12 months to the month of `on` (a month alone is too noisy), once a month.
-    let month = Period::containing(PeriodKind::Rolling12Months, on);
-    let mut periods = Period::last_months(on, 6);
+    // Judged on the rolling 12 months to the end of `on` (a month alone is too noisy), once a month: earned premium
+    // counts only the days that have passed, so a run on the 1st judges the month's first day, not all of it.
+    let month = Period::to_date(PeriodKind::Rolling12Months, on);
+    let mut periods = Period::months_to_date(on, 6);
     periods.push(month);
     let existing: HashSet<(i64, String)> = dealer_alerts::Entity::find()
         .select_only()

@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, QueryFilter, QuerySelect, StreamTrait};
 
 use crate::domain::claims::{ServiceTargets, Stage};
 use crate::domain::monitoring::{
-    Bands, ClaimCycle, DevelopmentKey, DevelopmentTotals, Figures, LiveClaims, MonthKey, MonthTotals, OPEN_STAGES,
-    Period, Rollup, claim_cycle, cycle_stats,
+    Bands, ClaimCycle, DayKey, DevelopmentDayKey, DevelopmentKey, DevelopmentTotals, Figures, LiveClaims, MonthKey,
+    MonthTotals, OPEN_STAGES, Period, Rollup, claim_cycle, cycle_stats, month_of,
 };
 use crate::error::{AppError, AppResult};
 use entity::{claim_cycles, claims, dealer_claim_development, dealer_month_totals, monitoring_totals_state};
@@ -39,29 +39,62 @@ pub async fn apply(db: &impl ConnectionTrait, change: &Rollup) -> AppResult<()> 
 }
 
 async fn apply_to_shard(db: &impl ConnectionTrait, change: &Rollup, shard: i16) -> AppResult<()> {
+    // A month's row and its days' rows share a table, so one statement writes both.
     let months = change.months.iter().map(|(key, totals)| {
-        let key: [Expr; 4] = [key.dealer_id.into(), key.month.into(), key.term_days.into(), shard.into()];
+        let key: [Expr; 5] =
+            [key.dealer_id.into(), key.month.into(), WHOLE.into(), key.term_days.into(), shard.into()];
         (key, totals.fields())
     });
-    let key = ["dealer_id", "month", "term_days", "shard"];
-    add_rows(db, MONTHS_TABLE, key, MonthTotals::COLUMNS, months).await?;
+    let days = change.days.iter().map(|(key, totals)| {
+        let key: [Expr; 5] =
+            [key.dealer_id.into(), month_of(key.day).into(), day_of_month(key.day).into(), key.term_days.into(), shard.into()];
+        (key, totals.fields())
+    });
+    let key = ["dealer_id", "month", "day_of_month", "term_days", "shard"];
+    add_rows(db, MONTHS_TABLE, key, MonthTotals::COLUMNS, months.chain(days)).await?;
     let development = change.development.iter().map(|(key, totals)| {
-        let key: [Expr; 4] = [key.dealer_id.into(), key.accident_month.into(), key.movement_month.into(), shard.into()];
+        let key: [Expr; 6] = [
+            key.dealer_id.into(),
+            key.accident_month.into(),
+            WHOLE.into(),
+            key.movement_month.into(),
+            WHOLE.into(),
+            shard.into(),
+        ];
         (key, totals.fields())
     });
-    let key = ["dealer_id", "accident_month", "movement_month", "shard"];
-    add_rows(db, DEVELOPMENT_TABLE, key, DevelopmentTotals::COLUMNS, development).await
+    let development_days = change.development_days.iter().map(|(key, totals)| {
+        let key: [Expr; 6] = [
+            key.dealer_id.into(),
+            month_of(key.accident_on).into(),
+            day_of_month(key.accident_on).into(),
+            month_of(key.movement_on).into(),
+            day_of_month(key.movement_on).into(),
+            shard.into(),
+        ];
+        (key, totals.fields())
+    });
+    let key = ["dealer_id", "accident_month", "accident_day", "movement_month", "movement_day", "shard"];
+    add_rows(db, DEVELOPMENT_TABLE, key, DevelopmentTotals::COLUMNS, development.chain(development_days)).await
+}
+
+/// `day_of_month`, `accident_day` and `movement_day` of a whole month's row.
+const WHOLE: i16 = 0;
+
+/// The day of the month of a single day's row (1–31).
+fn day_of_month(day: NaiveDate) -> i16 {
+    i16::try_from(day.day()).unwrap_or(WHOLE)
 }
 
 /// Adds each row's totals to the row with its key, inserting it when missing.
-async fn add_rows(
+async fn add_rows<const N: usize>(
     db: &impl ConnectionTrait,
     table: &str,
-    key: [&str; 4],
+    key: [&str; N],
     columns: &[&str],
-    rows: impl Iterator<Item = ([Expr; 4], Vec<i64>)>,
+    rows: impl Iterator<Item = ([Expr; N], Vec<i64>)>,
 ) -> AppResult<()> {
-    let rows: Vec<([Expr; 4], Vec<i64>)> = rows.collect();
+    let rows: Vec<([Expr; N], Vec<i64>)> = rows.collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut insert = Query::insert();
         insert.into_table(Alias::new(table)).columns(key.iter().chain(columns).map(|c| Alias::new(*c)));
@@ -85,26 +118,48 @@ fn adding(table: &str, key: &[&str], columns: &[&str]) -> OnConflict {
     on_conflict
 }
 
-/// The stored totals of the given dealers (all when `None`) for months before `before` (all when `None`).
+/// The stored totals of the given dealers (all when `None`) that figures for periods ending on or before `before`
+/// need (all when `None`): the months before the month of `before`, and that month's days before `before`.
 pub async fn load(
     db: &impl ConnectionTrait,
     dealer_ids: Option<&[i64]>,
     before: Option<NaiveDate>,
 ) -> AppResult<Rollup> {
+    use sea_orm::Condition;
+    use {dealer_claim_development as development, dealer_month_totals as months};
     let mut rollup = Rollup::default();
-    let mut months = dealer_month_totals::Entity::find();
-    let mut development = dealer_claim_development::Entity::find();
+    let mut month_rows = months::Entity::find();
+    let mut development_rows = development::Entity::find();
     // No sentinel date for "all": SQLite compares dates as text, where "+262142-12-31" sorts first.
     if let Some(before) = before {
-        months = months.filter(dealer_month_totals::Column::Month.lt(before));
-        development = development.filter(dealer_claim_development::Column::MovementMonth.lt(before));
+        let cut_month = month_of(before);
+        month_rows = month_rows.filter(
+            Condition::any()
+                .add(months::Column::DayOfMonth.eq(WHOLE).and(months::Column::Month.lt(cut_month)))
+                .add(
+                    months::Column::Month
+                        .eq(cut_month)
+                        .and(months::Column::DayOfMonth.gt(WHOLE))
+                        .and(months::Column::DayOfMonth.lt(day_of_month(before))),
+                ),
+        );
+        development_rows = development_rows.filter(
+            Condition::any()
+                .add(development::Column::AccidentDay.eq(WHOLE).and(development::Column::MovementMonth.lt(cut_month)))
+                .add(
+                    development::Column::AccidentDay.gt(WHOLE).and(
+                        development::Column::MovementMonth
+                            .eq(cut_month)
+                            .or(development::Column::AccidentMonth.eq(cut_month)),
+                    ),
+                ),
+        );
     }
     if let Some(ids) = dealer_ids {
-        months = months.filter(dealer_month_totals::Column::DealerId.is_in(ids.to_vec()));
-        development = development.filter(dealer_claim_development::Column::DealerId.is_in(ids.to_vec()));
+        month_rows = month_rows.filter(months::Column::DealerId.is_in(ids.to_vec()));
+        development_rows = development_rows.filter(development::Column::DealerId.is_in(ids.to_vec()));
     }
-    for row in months.all(db).await? {
-        let key = MonthKey { dealer_id: row.dealer_id, month: row.month, term_days: row.term_days };
+    for row in month_rows.all(db).await? {
         let totals = MonthTotals::from_fields(&[
             row.cover_fen,
             row.cover_fen_days,
@@ -123,18 +178,38 @@ pub async fn load(
             row.renewed,
             row.claim_count,
         ]);
-        rollup.add_month(key, &totals, 1);
+        match day_in(row.month, row.day_of_month) {
+            None => {
+                let key = MonthKey { dealer_id: row.dealer_id, month: row.month, term_days: row.term_days };
+                rollup.add_month(key, &totals, 1);
+            }
+            Some(day) => rollup.add_day(DayKey { dealer_id: row.dealer_id, day, term_days: row.term_days }, &totals, 1),
+        }
     }
-    for row in development.all(db).await? {
-        let key = DevelopmentKey {
-            dealer_id: row.dealer_id,
-            accident_month: row.accident_month,
-            movement_month: row.movement_month,
-        };
+    for row in development_rows.all(db).await? {
         let totals = DevelopmentTotals { paid_fen: row.paid_fen, reserve_fen: row.reserve_fen };
-        rollup.add_development(key, &totals, 1);
+        match (day_in(row.accident_month, row.accident_day), day_in(row.movement_month, row.movement_day)) {
+            (Some(accident_on), Some(movement_on)) => {
+                let key = DevelopmentDayKey { dealer_id: row.dealer_id, accident_on, movement_on };
+                rollup.add_development_day(key, &totals, 1);
+            }
+            _ => {
+                let key = DevelopmentKey {
+                    dealer_id: row.dealer_id,
+                    accident_month: row.accident_month,
+                    movement_month: row.movement_month,
+                };
+                rollup.add_development(key, &totals, 1);
+            }
+        }
     }
     Ok(rollup)
+}
+
+/// The day a single day's row is of (`None` for a whole month's row).
+fn day_in(month: NaiveDate, day_of_month: i16) -> Option<NaiveDate> {
+    let day = u32::try_from(day_of_month).ok().filter(|d| *d != 0)?;
+    month.with_day(day)
 }
 
 /// Claims open now and those past their stage's service target, per dealer (cycle times left out).
@@ -204,8 +279,8 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets)
     .await?;
     tx.commit().await?;
     Ok(Rebuilt {
-        month_rows: rollup.months.len(),
-        development_rows: rollup.development.len(),
+        month_rows: rollup.months.len() + rollup.days.len(),
+        development_rows: rollup.development.len() + rollup.development_days.len(),
         claim_cycles: cycles.len(),
     })
 }
@@ -244,6 +319,34 @@ pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) 
         if a != b {
             differences.push(Difference {
                 row: format!("dealer {} month {} term {}", key.dealer_id, key.month, key.term_days),
+                stored: a.fields(),
+                from_facts: b.fields(),
+            });
+        }
+    }
+    let days: BTreeSet<&DayKey> = stored.days.keys().chain(expected.days.keys()).collect();
+    for key in days {
+        let a = stored.days.get(key).copied().unwrap_or_default();
+        let b = expected.days.get(key).copied().unwrap_or_default();
+        if a != b {
+            differences.push(Difference {
+                row: format!("dealer {} day {} term {}", key.dealer_id, key.day, key.term_days),
+                stored: a.fields(),
+                from_facts: b.fields(),
+            });
+        }
+    }
+    let keys: BTreeSet<&DevelopmentDayKey> =
+        stored.development_days.keys().chain(expected.development_days.keys()).collect();
+    for key in keys {
+        let a = stored.development_days.get(key).copied().unwrap_or_default();
+        let b = expected.development_days.get(key).copied().unwrap_or_default();
+        if a != b {
+            differences.push(Difference {
+                row: format!(
+                    "dealer {} accident on {} movements on {}",
+                    key.dealer_id, key.accident_on, key.movement_on
+                ),
                 stored: a.fields(),
                 from_facts: b.fields(),
             });
@@ -372,8 +475,9 @@ where
     Ok(out)
 }
 
-/// Each dealer's figures for each period (whole months), in `periods` order, from the stored totals; open and
-/// overdue claims as of `at`. Cycle times only `with_cycle` (one query per dealer, for a dashboard), else `None`.
+/// Each dealer's figures for each period, in `periods` order, from the stored totals; open and overdue claims as of
+/// `at`. Every period starts on the first of a month; those not ending on the first of one end in the month of the
+/// latest end (figures as of one day). Cycle times only `with_cycle` (one query per dealer, for a dashboard), else `None`.
 pub async fn figures(
     db: &(impl ConnectionTrait + StreamTrait),
     dealer_ids: &[i64],
@@ -385,6 +489,9 @@ pub async fn figures(
 ) -> AppResult<HashMap<i64, Vec<Figures>>> {
     let Some(until) = periods.iter().map(|p| p.to).max() else { return Ok(HashMap::new()) };
     let since = periods.iter().map(|p| p.from).min().unwrap_or(until);
+    if let Some(odd) = periods.iter().find(|p| p.to.day() != 1 && month_of(p.to) != month_of(until)) {
+        return Err(AppError::Internal(anyhow::anyhow!("{odd:?} ends inside a month before the latest period's")));
+    }
     let rollup = load(db, Some(dealer_ids), Some(until)).await?;
     let mut live = open_claims(db, dealer_ids, targets, at).await?;
     let mut out = HashMap::with_capacity(dealer_ids.len());
@@ -404,7 +511,7 @@ pub async fn figures(
             let claims = LiveClaims { open: open.open, overdue: open.overdue, cycle };
             let figures = rollup
                 .figures(dealer_id, *period, &claims, &dealer_bands)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the period {period:?} is not whole months")))?;
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the period {period:?} does not start on a first")))?;
             list.push(figures);
         }
         out.insert(dealer_id, list);

@@ -18,7 +18,9 @@ pub use facts::{
 };
 pub(crate) use period::china_day;
 pub use period::{Period, PeriodKind, period_end_at};
-pub use rollup::{DevelopmentKey, DevelopmentTotals, LiveClaims, MonthKey, MonthTotals, Rollup, month_of};
+pub use rollup::{
+    DayKey, DevelopmentDayKey, DevelopmentKey, DevelopmentTotals, LiveClaims, MonthKey, MonthTotals, Rollup, month_of,
+};
 
 #[cfg(test)]
 mod tests;

@@ -1,16 +1,32 @@
 //! Reporting periods: half-open ranges of China-local days.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A reporting period.
 ///
 /// Half-open `[from, to)` so that consecutive periods tile the calendar without
 /// double-counting the boundary day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 pub struct Period {
     pub from: NaiveDate,
     pub to: NaiveDate,
+}
+
+/// In answers a period also says its last day and the days it covers, so no reader has to know that `to` is
+/// exclusive.
+impl Serialize for Period {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown {
+            from: NaiveDate,
+            to: NaiveDate,
+            last_day: NaiveDate,
+            covers: String,
+        }
+        let shown = Shown { from: self.from, to: self.to, last_day: self.last_day(), covers: self.label(" – ") };
+        shown.serialize(serializer)
+    }
 }
 
 /// The shapes of period the dealer reports are cut by.
@@ -51,6 +67,29 @@ impl Period {
         }
     }
 
+    /// The period of `kind` containing `on`, as of `on`: it ends after `on` when `on` is inside it, so earned premium
+    /// and exposure count only the days that have passed (DOMAIN.md "earned premium").
+    pub fn to_date(kind: PeriodKind, on: NaiveDate) -> Period {
+        Period::containing(kind, on).as_of(on)
+    }
+
+    /// The period cut at the end of `on`: `[from, min(to, on + 1))`, empty when `on` is before it starts.
+    pub fn as_of(self, on: NaiveDate) -> Period {
+        let after_on = on.succ_opt().unwrap_or(on);
+        Period { from: self.from, to: self.to.min(after_on).max(self.from) }
+    }
+
+    /// The last day inside the period (`from` for an empty one).
+    pub fn last_day(&self) -> NaiveDate {
+        self.to.pred_opt().filter(|day| *day >= self.from).unwrap_or(self.from)
+    }
+
+    /// The days covered, first and last inclusive, as every page, answer and export writes them:
+    /// "2026-12-01 – 2026-12-07" (`separator` " – "; Chinese pages use " 至 ").
+    pub fn label(&self, separator: &str) -> String {
+        format!("{}{separator}{}", self.from.format("%Y-%m-%d"), self.last_day().format("%Y-%m-%d"))
+    }
+
     /// The month starting on the first of `year`-`month`.
     pub fn month(year: i32, month: u32) -> Option<Period> {
         let from = NaiveDate::from_ymd_opt(year, month, 1)?;
@@ -76,6 +115,15 @@ impl Period {
                 }
             })
             .collect()
+    }
+
+    /// [`Period::last_months`] as of `on`: the last month runs to the end of `on`.
+    pub fn months_to_date(on: NaiveDate, count: usize) -> Vec<Period> {
+        let mut months = Period::last_months(on, count);
+        if let Some(last) = months.last_mut() {
+            *last = last.as_of(on);
+        }
+        months
     }
 
     /// Days of [start, end) inside the period.

@@ -8,6 +8,10 @@
 //! `Σ r × (d − first of month)`. Incurred losses need the accident month and the month each payment or reserve
 //! movement happened: a small development table, which is also the chain-ladder triangle.
 //!
+//! Figures are taken *as of* a day, so a period may end inside its last month. Every total is therefore also kept
+//! per day (`days`, `development_days`): the whole months before the cut come from the monthly rows, the month
+//! being cut from the rows of its days before the cut.
+//!
 //! Every write keeps these totals by adding the difference its change makes (`after − before`); [`Rollup::from_facts`]
 //! rebuilds them, and the tests hold the two ways to the same figures.
 
@@ -61,6 +65,23 @@ pub struct MonthTotals {
     pub renewed: i64,
     /// Claims with accidents this month, not declined or withdrawn.
     pub claim_count: i64,
+}
+
+/// The row of one day's totals: what happened or changed on `day`. The `*_days` fields of its totals are 0 (a
+/// change on the day itself is 0 days into it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DayKey {
+    pub dealer_id: i64,
+    pub day: NaiveDate,
+    pub term_days: i32,
+}
+
+/// Payments and reserve movements of claims with accidents on `accident_on`, made on `movement_on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DevelopmentDayKey {
+    pub dealer_id: i64,
+    pub accident_on: NaiveDate,
+    pub movement_on: NaiveDate,
 }
 
 /// Payments and reserve movements of claims with accidents in `accident_month`, made in `movement_month`.
@@ -124,7 +145,9 @@ each_field!(DevelopmentTotals { paid_fen, reserve_fen });
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rollup {
     pub months: BTreeMap<MonthKey, MonthTotals>,
+    pub days: BTreeMap<DayKey, MonthTotals>,
     pub development: BTreeMap<DevelopmentKey, DevelopmentTotals>,
+    pub development_days: BTreeMap<DevelopmentDayKey, DevelopmentTotals>,
 }
 
 impl AddAssign<Rollup> for Rollup {
@@ -160,8 +183,14 @@ impl Rollup {
         for (key, totals) in &other.months {
             self.add_month(*key, totals, sign);
         }
+        for (key, totals) in &other.days {
+            self.add_day(*key, totals, sign);
+        }
         for (key, totals) in &other.development {
             self.add_development(*key, totals, sign);
+        }
+        for (key, totals) in &other.development_days {
+            self.add_development_day(*key, totals, sign);
         }
     }
 
@@ -171,6 +200,24 @@ impl Rollup {
         entry.apply(totals, sign);
         if entry.is_zero() {
             self.months.remove(&key);
+        }
+    }
+
+    /// Adds `sign` × one day's totals under `key`.
+    pub fn add_day(&mut self, key: DayKey, totals: &MonthTotals, sign: i64) {
+        let entry = self.days.entry(key).or_default();
+        entry.apply(totals, sign);
+        if entry.is_zero() {
+            self.days.remove(&key);
+        }
+    }
+
+    /// Adds `sign` × one day's development totals under `key`.
+    pub fn add_development_day(&mut self, key: DevelopmentDayKey, totals: &DevelopmentTotals, sign: i64) {
+        let entry = self.development_days.entry(key).or_default();
+        entry.apply(totals, sign);
+        if entry.is_zero() {
+            self.development_days.remove(&key);
         }
     }
 
@@ -185,27 +232,30 @@ impl Rollup {
 
     /// Nothing to change.
     pub fn is_empty(&self) -> bool {
-        self.months.is_empty() && self.development.is_empty()
+        self.months.is_empty() && self.days.is_empty() && self.development.is_empty() && self.development_days.is_empty()
     }
 
-    fn month(&mut self, dealer_id: i64, day: NaiveDate, term_days: i64) -> &mut MonthTotals {
-        let key = MonthKey { dealer_id, month: month_of(day), term_days: i32::try_from(term_days).unwrap_or(0) };
-        self.months.entry(key).or_default()
+    /// Records something on `day` in its month's row and its day's row: `record(totals, days into the row)`.
+    fn on_day(&mut self, dealer_id: i64, day: NaiveDate, term_days: i64, record: impl Fn(&mut MonthTotals, i64)) {
+        let term_days = i32::try_from(term_days).unwrap_or(0);
+        let month = MonthKey { dealer_id, month: month_of(day), term_days };
+        record(self.months.entry(month).or_default(), (day - month.month).num_days());
+        record(self.days.entry(DayKey { dealer_id, day, term_days }).or_default(), 0);
     }
 
     /// A rate of `amount` from `from` until `to` (exclusive), as its two changes.
     fn rate(&mut self, dealer_id: i64, term_days: i64, from: NaiveDate, to: NaiveDate, amount: i64, pick: RateField) {
         for (day, sign) in [(from, 1), (to, -1)] {
-            let into_month = (day - month_of(day)).num_days();
-            let totals = self.month(dealer_id, day, term_days);
-            let (sum, weighted) = match pick {
-                RateField::Cover => (&mut totals.cover_fen, &mut totals.cover_fen_days),
-                RateField::Normalised => (&mut totals.normalised_millifen, &mut totals.normalised_millifen_days),
-                RateField::Unpriced => (&mut totals.unpriced_fen, &mut totals.unpriced_fen_days),
-                RateField::Cars => (&mut totals.cars, &mut totals.car_days),
-            };
-            *sum += sign * amount;
-            *weighted += sign * amount * into_month;
+            self.on_day(dealer_id, day, term_days, |totals, into_row| {
+                let (sum, weighted) = match pick {
+                    RateField::Cover => (&mut totals.cover_fen, &mut totals.cover_fen_days),
+                    RateField::Normalised => (&mut totals.normalised_millifen, &mut totals.normalised_millifen_days),
+                    RateField::Unpriced => (&mut totals.unpriced_fen, &mut totals.unpriced_fen_days),
+                    RateField::Cars => (&mut totals.cars, &mut totals.car_days),
+                };
+                *sum += sign * amount;
+                *weighted += sign * amount * into_row;
+            });
         }
     }
 
@@ -236,38 +286,41 @@ impl Rollup {
                 *expiring.entry((policy.vehicle_id, policy.end)).or_default() |= policy.renewed_by_policy;
             }
             for ((_, end), renewed) in expiring {
-                let totals = out.month(dealer_id, end, 0);
-                totals.expiring += 1;
-                totals.renewed += i64::from(renewed);
+                out.on_day(dealer_id, end, 0, |totals, _| {
+                    totals.expiring += 1;
+                    totals.renewed += i64::from(renewed);
+                });
             }
             for (from, to) in cover_intervals(&policies) {
                 out.rate(dealer_id, 0, from, to, 1, RateField::Cars);
             }
         }
         out.months.retain(|_, t| !t.is_zero());
+        out.days.retain(|_, t| !t.is_zero());
         out
     }
 
     /// Premium written (issue, endorsement, −refund) on `booked_on`.
     pub fn written(dealer_id: i64, booked_on: NaiveDate, amount_fen: i64) -> Rollup {
         let mut out = Rollup::default();
-        out.month(dealer_id, booked_on, 0).written_fen += amount_fen;
+        out.on_day(dealer_id, booked_on, 0, |totals, _| totals.written_fen += amount_fen);
         out
     }
 
     /// A commission ledger entry.
     pub fn commission(dealer_id: i64, booked_on: NaiveDate, amount_fen: i64) -> Rollup {
         let mut out = Rollup::default();
-        out.month(dealer_id, booked_on, 0).commission_fen += amount_fen;
+        out.on_day(dealer_id, booked_on, 0, |totals, _| totals.commission_fen += amount_fen);
         out
     }
 
     /// A repair referral.
     pub fn referral(dealer_id: i64, referred_on: NaiveDate, value_fen: i64) -> Rollup {
         let mut out = Rollup::default();
-        let totals = out.month(dealer_id, referred_on, 0);
-        totals.referral_count += 1;
-        totals.referral_fen += value_fen;
+        out.on_day(dealer_id, referred_on, 0, |totals, _| {
+            totals.referral_count += 1;
+            totals.referral_fen += value_fen;
+        });
         out
     }
 
@@ -276,7 +329,7 @@ impl Rollup {
     pub fn claim(dealer_id: i64, accident_on: NaiveDate, stage: &str) -> Rollup {
         let mut out = Rollup::default();
         if !NOT_A_LOSS_STAGES.contains(&stage) {
-            out.month(dealer_id, accident_on, 0).claim_count += 1;
+            out.on_day(dealer_id, accident_on, 0, |totals, _| totals.claim_count += 1);
         }
         out
     }
@@ -284,27 +337,31 @@ impl Rollup {
     /// A payment on a claim of `dealer_id` with its accident on `accident_on`.
     pub fn payment(dealer_id: i64, accident_on: NaiveDate, paid_on: NaiveDate, amount_fen: i64) -> Rollup {
         let mut out = Rollup::default();
-        out.month(dealer_id, paid_on, 0).paid_fen += amount_fen;
-        out.development(dealer_id, accident_on, paid_on).paid_fen += amount_fen;
+        out.on_day(dealer_id, paid_on, 0, |totals, _| totals.paid_fen += amount_fen);
+        out.development(dealer_id, accident_on, paid_on, |totals| totals.paid_fen += amount_fen);
         out
     }
 
     /// A change to the case reserve of a claim of `dealer_id` with its accident on `accident_on`.
     pub fn reserve(dealer_id: i64, accident_on: NaiveDate, at: DateTime<Utc>, amount_fen: i64) -> Rollup {
         let mut out = Rollup::default();
-        out.development(dealer_id, accident_on, china_day(at)).reserve_fen += amount_fen;
+        out.development(dealer_id, accident_on, china_day(at), |totals| totals.reserve_fen += amount_fen);
         out
     }
 
+    /// Records a claim movement in its accident month × movement month cell and its accident day × movement day one.
     fn development(
         &mut self,
         dealer_id: i64,
         accident_on: NaiveDate,
         movement_on: NaiveDate,
-    ) -> &mut DevelopmentTotals {
+        record: impl Fn(&mut DevelopmentTotals),
+    ) {
         let key =
             DevelopmentKey { dealer_id, accident_month: month_of(accident_on), movement_month: month_of(movement_on) };
-        self.development.entry(key).or_default()
+        record(self.development.entry(key).or_default());
+        let key = DevelopmentDayKey { dealer_id, accident_on, movement_on };
+        record(self.development_days.entry(key).or_default());
     }
 
     /// The totals of everything in `facts`. Claim ids must be unique and payments booked to their claim's dealer,
@@ -347,27 +404,39 @@ impl Rollup {
     /// The dealers with any totals.
     pub fn dealers(&self) -> Vec<i64> {
         let mut ids: Vec<i64> = self.months.keys().map(|k| k.dealer_id).collect();
+        ids.extend(self.days.keys().map(|k| k.dealer_id));
         ids.extend(self.development.keys().map(|k| k.dealer_id));
+        ids.extend(self.development_days.keys().map(|k| k.dealer_id));
         ids.sort_unstable();
         ids.dedup();
         ids
     }
 
-    /// A dealer's figures for a whole-months period (`None` for any other period). Open and overdue claims are as of
-    /// now and cycle times need every closure, so the caller supplies them.
+    /// A dealer's figures for a period that starts on the first of a month (`None` for any other) and ends on any
+    /// day: the whole months before the month of its end from the monthly rows, that month's days before the end
+    /// from the daily rows. Open and overdue claims are as of now and cycle times need every closure, so the caller
+    /// supplies them.
     pub fn figures(&self, dealer_id: i64, period: Period, live: &LiveClaims, bands: &Bands) -> Option<Figures> {
-        if !period.is_whole_months() || period.to < period.from {
+        if period.from.day() != 1 || period.to < period.from {
             return None;
         }
         let (a, b) = (period.from, period.to);
-        let first = MonthKey { dealer_id, month: NaiveDate::MIN, term_days: i32::MIN };
-        let last = MonthKey { dealer_id, month: NaiveDate::MAX, term_days: i32::MAX };
+        // The month the period ends in, when it ends inside one (else `b` itself: no day is needed).
+        let cut_month = month_of(b);
         let mut earned = PremiumDays::default();
         let mut normalised = PremiumDays::default();
         let (mut unpriced, mut car_days) = (0i128, 0i128);
         let mut flows = MonthTotals::default();
+        let mut add_rates = |term: i64, t: &MonthTotals, days_in: &dyn Fn(i64, i64) -> i128| {
+            earned.add(term, days_in(t.cover_fen, t.cover_fen_days));
+            normalised.add(term, days_in(t.normalised_millifen, t.normalised_millifen_days));
+            unpriced += days_in(t.unpriced_fen, t.unpriced_fen_days);
+            car_days += days_in(t.cars, t.car_days);
+        };
+        let first = MonthKey { dealer_id, month: NaiveDate::MIN, term_days: i32::MIN };
+        let last = MonthKey { dealer_id, month: NaiveDate::MAX, term_days: i32::MAX };
         for (key, t) in self.months.range(first..=last) {
-            if key.month >= b {
+            if key.month >= cut_month {
                 break;
             }
             // Premium-days of the rate changes in this month, over [a, b).
@@ -378,24 +447,47 @@ impl Rollup {
                     i128::from(sum) * i128::from((b - key.month).num_days()) - i128::from(weighted)
                 }
             };
-            let term = i64::from(key.term_days);
-            earned.add(term, days_in(t.cover_fen, t.cover_fen_days));
-            normalised.add(term, days_in(t.normalised_millifen, t.normalised_millifen_days));
-            unpriced += days_in(t.unpriced_fen, t.unpriced_fen_days);
-            car_days += days_in(t.cars, t.car_days);
+            add_rates(i64::from(key.term_days), t, &days_in);
             if key.month >= a {
                 flows.apply(t, 1);
             }
         }
+        let first = DayKey { dealer_id, day: cut_month, term_days: i32::MIN };
+        let last = DayKey { dealer_id, day: b, term_days: i32::MIN };
+        for (key, t) in self.days.range(first..last) {
+            // A change on this day, which is on or after `a` (the period starts on the first of a month).
+            let days_in = |sum: i64, _| i128::from(sum) * i128::from((b - key.day).num_days());
+            add_rates(i64::from(key.term_days), t, &days_in);
+            flows.apply(t, 1);
+        }
+        // Reserves at the end of the period on every claim; incurred on claims with accidents in the period. Movements
+        // before the cut month come from the monthly cells, except the incurred of accidents inside the cut month
+        // (a movement dated before its accident), which needs their day.
+        let (mut case_reserves, mut incurred) = (0i64, 0i64);
         let first = DevelopmentKey { dealer_id, accident_month: NaiveDate::MIN, movement_month: NaiveDate::MIN };
         let last = DevelopmentKey { dealer_id, accident_month: NaiveDate::MAX, movement_month: NaiveDate::MAX };
-        let (mut case_reserves, mut incurred) = (0i64, 0i64);
         for (key, t) in self.development.range(first..=last) {
-            if key.movement_month >= b {
+            if key.movement_month >= cut_month {
                 continue;
             }
             case_reserves += t.reserve_fen;
-            if key.accident_month >= a && key.accident_month < b {
+            if key.accident_month >= a && key.accident_month < cut_month {
+                incurred += t.paid_fen + t.reserve_fen;
+            }
+        }
+        let first = DevelopmentDayKey { dealer_id, accident_on: NaiveDate::MIN, movement_on: NaiveDate::MIN };
+        let last = DevelopmentDayKey { dealer_id, accident_on: NaiveDate::MAX, movement_on: NaiveDate::MAX };
+        for (key, t) in self.development_days.range(first..=last) {
+            if key.movement_on >= b {
+                continue;
+            }
+            let accident_in_period = key.accident_on >= a && key.accident_on < b;
+            if key.movement_on >= cut_month {
+                case_reserves += t.reserve_fen;
+                if accident_in_period {
+                    incurred += t.paid_fen + t.reserve_fen;
+                }
+            } else if key.accident_on >= cut_month && accident_in_period {
                 incurred += t.paid_fen + t.reserve_fen;
             }
         }

@@ -1152,13 +1152,13 @@ fn consistent_facts(rng: &mut Lcg) -> Facts {
     facts
 }
 
-fn whole_month_periods(rng: &mut Lcg) -> Vec<Period> {
+/// Every kind of period around a random day, whole and as of that day, and the months to it.
+fn periods_as_of(rng: &mut Lcg) -> Vec<Period> {
     let day = rng.day(d("2024-10-01"), 1300);
-    let mut periods: Vec<Period> =
-        [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::YearToDate, PeriodKind::Rolling12Months]
-            .map(|k| Period::containing(k, day))
-            .to_vec();
-    periods.extend(Period::last_months(day, 3));
+    let kinds = [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::YearToDate, PeriodKind::Rolling12Months];
+    let mut periods: Vec<Period> = kinds.map(|k| Period::containing(k, day)).to_vec();
+    periods.extend(kinds.map(|k| Period::to_date(k, day)));
+    periods.extend(Period::months_to_date(day, 3));
     periods
 }
 
@@ -1174,7 +1174,7 @@ fn monthly_totals_give_the_same_figures_as_the_facts() {
     for _ in 0..400 {
         let facts = consistent_facts(&mut rng);
         let rollup = Rollup::from_facts(&facts);
-        for period in whole_month_periods(&mut rng) {
+        for period in periods_as_of(&mut rng) {
             for (dealer_id, live) in figures_by_dealer(&facts, period, &bands) {
                 let stored = rollup.figures(dealer_id, period, &live_claims_of(&live), &bands);
                 assert_eq!(stored.as_ref(), Some(&live), "dealer {dealer_id} {period:?}\n{facts:#?}");
@@ -1189,10 +1189,135 @@ fn monthly_totals_give_the_same_figures_as_the_facts() {
 }
 
 #[test]
-fn monthly_totals_refuse_a_period_that_is_not_whole_months() {
+fn stored_totals_refuse_a_period_that_does_not_start_on_a_first_and_take_any_end() {
     let rollup = Rollup::from_facts(&loss_facts());
-    assert!(rollup.figures(1, p("2026-01-01", "2026-01-15"), &LiveClaims::default(), &Bands::default()).is_none());
+    assert!(rollup.figures(1, p("2026-01-02", "2026-02-01"), &LiveClaims::default(), &Bands::default()).is_none());
+    assert!(rollup.figures(1, p("2026-01-01", "2026-01-15"), &LiveClaims::default(), &Bands::default()).is_some());
     assert!(rollup.figures(1, month(2026, 1), &LiveClaims::default(), &Bands::default()).is_some());
+}
+
+#[test]
+fn a_period_as_of_a_day_ends_after_it_and_says_which_days_it_covers() {
+    let december = Period::to_date(PeriodKind::Month, d("2026-12-07"));
+    assert_eq!(december, p("2026-12-01", "2026-12-08"));
+    assert_eq!(december.last_day(), d("2026-12-07"));
+    assert_eq!(december.label(" – "), "2026-12-01 – 2026-12-07");
+    assert_eq!(december.label(" 至 "), "2026-12-01 至 2026-12-07");
+    let json = serde_json::to_value(december).unwrap();
+    assert_eq!(json["covers"], "2026-12-01 – 2026-12-07");
+    assert_eq!(json["last_day"], "2026-12-07");
+    assert_eq!(serde_json::from_value::<Period>(json).unwrap(), december, "an answer's period reads back");
+    // The 1st: one day. The last day of the month: the whole month. A day before the period: nothing.
+    assert_eq!(Period::to_date(PeriodKind::Month, d("2026-12-01")).days(), 1);
+    assert_eq!(Period::to_date(PeriodKind::Month, d("2026-12-31")), month(2026, 12));
+    assert_eq!(Period::to_date(PeriodKind::Rolling12Months, d("2026-12-07")), p("2026-01-01", "2026-12-08"));
+    assert_eq!(Period::to_date(PeriodKind::Quarter, d("2028-02-29")), p("2028-01-01", "2028-03-01"));
+    assert_eq!(month(2027, 1).as_of(d("2026-12-07")).days(), 0);
+    assert_eq!(
+        Period::months_to_date(d("2026-12-07"), 2),
+        vec![month(2026, 11), p("2026-12-01", "2026-12-08")],
+        "only the last month of a trend is cut"
+    );
+}
+
+/// A 365-day policy of 3,650.00 (10.00 a day) from `start`, as one dealer's only business.
+fn ten_a_day_from(start: &str) -> Facts {
+    let start_day = d(start);
+    let end = (start_day + chrono::Duration::days(365)).format("%Y-%m-%d").to_string();
+    Facts { policies: vec![policy(1, 1, start, &end, dec!(3650.00))], ..Facts::default() }
+}
+
+/// The figures of `facts` for `period`, from the facts and from the stored totals, which must agree.
+fn both_ways(facts: &Facts, period: Period) -> Figures {
+    let live = fig(facts, period);
+    let stored = Rollup::from_facts(facts).figures(1, period, &live_claims_of(&live), &Bands::default());
+    assert_eq!(stored.as_ref(), Some(&live), "{period:?}");
+    live
+}
+
+#[test]
+fn on_the_7th_the_month_has_earned_seven_days() {
+    let facts = ten_a_day_from("2026-06-01");
+    let to_date = both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-12-07")));
+    assert_eq!(to_date.earned_premium, dec!(70.00));
+    assert_eq!(to_date.exposure, Decimal::from(7) / Decimal::from(365));
+    assert_eq!(both_ways(&facts, month(2026, 12)).earned_premium, dec!(310.00), "all 31 days only once passed");
+}
+
+#[test]
+fn on_the_first_of_a_month_only_that_day_has_earned() {
+    let facts = ten_a_day_from("2026-06-01");
+    assert_eq!(both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-12-01"))).earned_premium, dec!(10.00));
+}
+
+#[test]
+fn on_the_last_day_of_a_month_the_whole_month_has_earned() {
+    let facts = ten_a_day_from("2026-06-01");
+    let last_day = both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-11-30")));
+    assert_eq!(last_day, both_ways(&facts, month(2026, 11)));
+    assert_eq!(last_day.earned_premium, dec!(300.00));
+}
+
+#[test]
+fn on_a_leap_day_february_has_earned_29_days() {
+    // A 366-day term across the leap day earns 1/366 of its premium a day.
+    let facts = Facts { policies: vec![policy(1, 1, "2027-12-01", "2028-12-01", dec!(3660.00))], ..Facts::default() };
+    let february = both_ways(&facts, Period::to_date(PeriodKind::Month, d("2028-02-29")));
+    assert_eq!(february.earned_premium, dec!(290.00));
+    assert_eq!(february, both_ways(&facts, month(2028, 2)));
+    assert_eq!(both_ways(&facts, Period::to_date(PeriodKind::Month, d("2028-02-28"))).earned_premium, dec!(280.00));
+}
+
+#[test]
+fn a_policy_starting_tomorrow_has_earned_nothing_yet() {
+    let mut facts = ten_a_day_from("2026-12-08");
+    facts.premiums = vec![premium(1, "2026-12-07", dec!(3650.00))];
+    let today = both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-12-07")));
+    assert_eq!(today.earned_premium, Decimal::ZERO);
+    assert_eq!(today.exposure, Decimal::ZERO);
+    assert_eq!(today.written_premium, dec!(3650.00), "written the day it was sold");
+    assert_eq!(both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-12-08"))).earned_premium, dec!(10.00));
+}
+
+#[test]
+fn on_the_first_a_dealer_at_a_true_80_percent_loss_ratio_is_alerted() {
+    // A year's cover ending on 30 November and its renewal from 1 December, 10.00 a day each; claims of 2,680.00.
+    // On 1 December the rolling 12 months have earned 334 + 1 days: 3,350.00, and 2,680 ÷ 3,350 = 80%. Counting
+    // all of December's days would read 2,680 ÷ 3,650 = 73.4%, under the 75% target.
+    let mut facts = Facts {
+        policies: vec![
+            policy(1, 1, "2025-12-01", "2026-12-01", dec!(3650.00)),
+            policy(2, 1, "2026-12-01", "2027-12-01", dec!(3650.00)),
+        ],
+        claims: vec![claim(1, "2026-06-10", "settled")],
+        ..Facts::default()
+    };
+    facts.reserves = vec![reserve(1, "2026-06-11T02:00:00Z", dec!(2680.00))];
+    let on_the_first = both_ways(&facts, Period::to_date(PeriodKind::Rolling12Months, d("2026-12-01")));
+    assert_eq!(on_the_first.earned_premium, dec!(3350.00));
+    assert_eq!(on_the_first.loss_ratio, Some(dec!(0.8)));
+    let thresholds = Thresholds::default();
+    assert!(kinds(&alerts(&on_the_first, &[], &thresholds)).contains(&AlertKind::LossRatioAboveTarget));
+    let whole_month = both_ways(&facts, Period::containing(PeriodKind::Rolling12Months, d("2026-12-01")));
+    assert_eq!(whole_month.loss_ratio.map(|r| r.round_dp(3)), Some(dec!(0.734)));
+    assert!(!kinds(&alerts(&whole_month, &[], &thresholds)).contains(&AlertKind::LossRatioAboveTarget));
+}
+
+#[test]
+fn losses_as_of_a_past_day_count_only_what_had_happened_by_then() {
+    // A claim in the month being cut: reported on the 3rd, paid on the 20th. As of the 10th it is a reserve.
+    let mut facts = ten_a_day_from("2026-06-01");
+    facts.claims = vec![claim(1, "2026-12-02", "closed")];
+    facts.reserves =
+        vec![reserve(1, "2026-12-03T02:00:00Z", dec!(500.00)), reserve(1, "2026-12-20T02:00:00Z", dec!(-500.00))];
+    facts.payments = vec![payment(1, "2026-12-20", dec!(450.00))];
+    let on_the_10th = both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-12-10")));
+    assert_eq!((on_the_10th.paid, on_the_10th.case_reserves, on_the_10th.incurred), (dec!(0), dec!(500.00), dec!(500.00)));
+    assert_eq!(on_the_10th.claim_count, 1);
+    let on_the_1st = both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-12-01")));
+    assert_eq!((on_the_1st.claim_count, on_the_1st.incurred), (0, dec!(0)), "the accident had not happened");
+    let whole = both_ways(&facts, month(2026, 12));
+    assert_eq!((whole.paid, whole.case_reserves, whole.incurred), (dec!(450.00), dec!(0.00), dec!(450.00)));
 }
 
 #[test]

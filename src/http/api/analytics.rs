@@ -148,6 +148,7 @@ fn csv_response(rows: &[DealerRow]) -> AppResult<Response> {
     let map = |e: csv::Error| AppError::Internal(e.into());
     writer
         .write_record([
+            "期间",
             "车商代码",
             "车商",
             "区域",
@@ -178,6 +179,7 @@ fn csv_response(rows: &[DealerRow]) -> AppResult<Response> {
         let score = |d: &str| number(r.peer_scores.get(d).copied().flatten());
         writer
             .write_record([
+                r.period.label(" 至 "),
                 r.code.clone(),
                 r.name.clone(),
                 r.region.clone(),

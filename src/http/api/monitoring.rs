@@ -23,7 +23,7 @@ use crate::store::{monitoring as monitoring_store, now, totals};
 pub struct FiguresQuery {
     /// `month` (default), `quarter`, `year_to_date` or `rolling_12_months`.
     pub period: Option<String>,
-    /// A day inside the period (default: today).
+    /// The day the figures are taken as of (default: today): the period containing it, to the end of that day.
     pub on: Option<NaiveDate>,
     /// Monthly trend length (default 12, at most 36).
     pub months: Option<usize>,
@@ -49,7 +49,7 @@ impl FiguresQuery {
                 ));
             }
         };
-        Ok(Period::containing(kind, self.on()?))
+        Ok(Period::to_date(kind, self.on()?))
     }
 
     /// The day asked about (default today), refused outside the years that months can be counted in.
@@ -90,7 +90,7 @@ pub async fn dashboard(
     let period = query.period()?;
     let thresholds =
         monitoring_store::thresholds_for(&state.db, &[dealer_id]).await?.remove(&dealer_id).unwrap_or_default();
-    let mut periods = Period::last_months(query.on()?, query.months());
+    let mut periods = Period::months_to_date(query.on()?, query.months());
     periods.push(period);
     let targets = state.config.service_targets();
     let bands = |_| thresholds.bands;
@@ -147,7 +147,7 @@ pub async fn portfolio_rows(state: &AppState, scope: &Scope, query: &FiguresQuer
     let own = monitoring_store::thresholds_for(&state.db, &ids).await?;
     let default = Thresholds::default();
     // Bands only colour the figures; each dealer's alerts use its own thresholds below.
-    let mut periods = Period::last_months(query.on()?, 6);
+    let mut periods = Period::months_to_date(query.on()?, 6);
     periods.push(period);
     let targets = state.config.service_targets();
     let bands = |_| default.bands;
@@ -239,8 +239,7 @@ fn csv_response(rows: &[(String, &Figures)], file_name: &str) -> AppResult<Respo
     writer
         .write_record([
             "车商",
-            "起",
-            "止",
+            "期间",
             "签单保费",
             "已赚保费",
             "已赚车年",
@@ -263,8 +262,7 @@ fn csv_response(rows: &[(String, &Figures)], file_name: &str) -> AppResult<Respo
         writer
             .write_record([
                 code.clone(),
-                f.period.from.to_string(),
-                f.period.to.to_string(),
+                f.period.label(" 至 "),
                 f.written_premium.to_string(),
                 f.earned_premium.to_string(),
                 f.exposure.round_dp(4).to_string(),

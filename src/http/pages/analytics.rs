@@ -58,6 +58,8 @@ pub struct PortfolioPage {
     pub shell: Shell,
     pub rows: Vec<DealerRow>,
     pub period: String,
+    /// The day chosen to take the figures as of (today when none).
+    pub on: Option<chrono::NaiveDate>,
     pub period_label: String,
     pub computed_at: String,
     /// The quarter end the ultimate loss ratios are valued at.
@@ -84,8 +86,14 @@ impl PortfolioPage {
     }
 
     pub fn sort_link(&self, column: &str) -> String {
-        super::sort_link("/analytics", &self.period, &self.sort, self.descending, column)
+        super::sort_link("/analytics", &self.q(), &self.sort, self.descending, column)
     }
+
+    /// The query that picks this page's period and day, for links.
+    pub fn q(&self) -> String {
+        super::period_query(&self.period, self.on)
+    }
+
 
     pub fn arrow(&self, column: &str) -> &'static str {
         super::sort_arrow(&self.sort, self.descending, column)
@@ -100,14 +108,11 @@ pub async fn portfolio(
 ) -> AppResult<PortfolioPage> {
     let (snapshot, rows) = api::rows(&state, &user, &query).await?;
     Ok(PortfolioPage {
+        period_label: shell.tr.period(&snapshot.period),
         shell,
         rows,
         period: query.period.clone().unwrap_or_else(|| "rolling_12_months".into()),
-        period_label: format!(
-            "{} – {}",
-            snapshot.period.from,
-            snapshot.period.to.pred_opt().unwrap_or(snapshot.period.to)
-        ),
+        on: query.on,
         computed_at: snapshot
             .computed_at
             .with_timezone(&crate::store::claims::china())
@@ -150,12 +155,19 @@ pub struct DealerPage {
     /// A refused decision or generation, said on the page.
     pub message: Option<String>,
     pub period: String,
+    /// The day chosen to take the figures as of (today when none).
+    pub on: Option<chrono::NaiveDate>,
     pub lines: Vec<FigureLine>,
     pub dimensions: Vec<(String, String)>,
     pub chart_json: String,
 }
 
 impl DealerPage {
+    /// The query that picks this page's period and day, for links.
+    pub fn q(&self) -> String {
+        super::period_query(&self.period, self.on)
+    }
+
     pub fn pct(&self, value: &Option<f64>) -> String {
         percent(*value)
     }
@@ -393,6 +405,7 @@ async fn dealer_page(
             .collect(),
         analytics,
         period: query.period.clone().unwrap_or_else(|| "rolling_12_months".into()),
+        on: query.on,
         // Inside a <script type="application/json">: "</" must not end the element.
         chart_json: chart.to_string().replace("</", "<\\/"),
     })

@@ -62,7 +62,16 @@ pub(super) fn refusal(e: AppError) -> Result<(StatusCode, Vec<crate::error::Fiel
 /// The link that sorts a table page by a column, flipping the direction when it already sorts by it.
 pub(super) fn sort_link(path: &str, period: &str, sorted_by: &str, descending: bool, column: &str) -> String {
     let dir = if sorted_by == column && descending { "asc" } else { "desc" };
-    format!("{path}?period={period}&sort={column}&dir={dir}")
+    format!("{path}?{period}&sort={column}&dir={dir}")
+}
+
+/// The query that picks a figures period: `period=month`, and `&on=2026-12-07` when a day was chosen.
+pub(super) fn period_query(period: &str, on: Option<chrono::NaiveDate>) -> String {
+    let period: String = form_urlencoded::byte_serialize(period.as_bytes()).collect();
+    match on {
+        Some(on) => format!("period={period}&on={on}"),
+        None => format!("period={period}"),
+    }
 }
 
 /// The arrow beside the column a table is sorted by.

@@ -60,6 +60,10 @@ pub struct PortfolioPage {
     pub shell: Shell,
     pub rows: Vec<PortfolioRow>,
     pub period: String,
+    /// The day chosen to take the figures as of (today when none).
+    pub on: Option<chrono::NaiveDate>,
+    /// The days the figures cover, as the page writes them.
+    pub covers: String,
     pub sort: String,
     pub descending: bool,
 }
@@ -78,8 +82,14 @@ impl PortfolioPage {
     }
 
     pub fn sort_link(&self, column: &str) -> String {
-        super::sort_link("/portfolio", &self.period, &self.sort, self.descending, column)
+        super::sort_link("/portfolio", &self.q(), &self.sort, self.descending, column)
     }
+
+    /// The query that picks this page's period and day, for links.
+    pub fn q(&self) -> String {
+        super::period_query(&self.period, self.on)
+    }
+
 
     pub fn arrow(&self, column: &str) -> &'static str {
         super::sort_arrow(&self.sort, self.descending, column)
@@ -94,9 +104,11 @@ pub async fn portfolio(
 ) -> AppResult<PortfolioPage> {
     let rows = api::portfolio_rows(&state, &user.scope, &query).await?;
     Ok(PortfolioPage {
+        covers: shell.tr.period(&query.period()?),
         shell,
         rows,
         period: query.period.clone().unwrap_or_else(|| "month".into()),
+        on: query.on,
         sort: query.sort.clone().unwrap_or_else(|| "loss_ratio".into()),
         descending: query.dir.as_deref() != Some("asc"),
     })
@@ -109,6 +121,8 @@ pub struct DashboardPage {
     pub dealer: Dealer,
     pub data: Dashboard,
     pub period: String,
+    /// The day chosen to take the figures as of (today when none).
+    pub on: Option<chrono::NaiveDate>,
     /// The dashboard data for the charts, as JSON inside a non-executing script element.
     pub chart_json: String,
     /// The store side (feedback, visits, satisfaction); not shown to the dealer's own staff.
@@ -125,6 +139,12 @@ impl DashboardPage {
     pub fn band(&self) -> &'static str {
         band_class(&self.data.figures.band)
     }
+
+    /// The query that picks this page's period and day, for links.
+    pub fn q(&self) -> String {
+        super::period_query(&self.period, self.on)
+    }
+
 
     /// An alert's kind by its JSON name, for its translation key.
     pub fn kind_of(&self, alert: &crate::domain::monitoring::Alert) -> String {
@@ -206,6 +226,7 @@ pub async fn dashboard(
         dealer,
         data,
         period: query.period.clone().unwrap_or_else(|| "month".into()),
+        on: query.on,
         chart_json,
         store,
         latest_feedback,
@@ -221,6 +242,13 @@ pub struct AlertsPage {
     pub open: bool,
     pub can_acknowledge: bool,
     pub error: Option<String>,
+}
+
+impl AlertsPage {
+    /// The days an alert's figures cover.
+    pub fn covers(&self, alert: &crate::store::monitoring::StoredAlert) -> String {
+        self.shell.tr.period(&crate::domain::monitoring::Period { from: alert.period_from, to: alert.period_to })
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
