@@ -343,7 +343,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let targets = ServeConfig::default().service_targets();
             let raised = crate::store::monitoring::raise_alerts(&tx, &Actor::system("cli"), on, &targets).await?;
             tx.commit().await?;
-            let judged = crate::domain::monitoring::Period::to_date(crate::domain::monitoring::PeriodKind::Rolling12Months, on);
+            let judged =
+                crate::domain::monitoring::Period::to_date(crate::domain::monitoring::PeriodKind::Rolling12Months, on);
             println!("{}: {raised} new alerts", judged.label(" – "));
             Ok(ExitCode::SUCCESS)
         }

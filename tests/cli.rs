@@ -27,7 +27,7 @@ async fn monitoring_verify_finds_a_changed_total_and_rebuild_repairs_it(app: Tes
     let (ok, out, err) = run(autochannel(&app).args(["monitoring", "verify"]));
     assert!(ok && out.starts_with("OK"), "demo data leaves exact totals: {out} {err}");
     // A total changed behind the service's back is named, and the command fails.
-    app.sql("UPDATE dealer_month_totals SET written_fen = written_fen + 1 WHERE written_fen <> 0").await.unwrap();
+    app.sql("UPDATE dealer_totals SET written_fen = written_fen + 1 WHERE written_fen <> 0").await.unwrap();
     let (ok, out, _) = run(autochannel(&app).args(["monitoring", "verify"]));
     assert!(!ok && out.contains("DIFFERENCE: dealer") && out.contains("differences"), "{out}");
     let (ok, out, err) = run(autochannel(&app).args(["monitoring", "rebuild"]));

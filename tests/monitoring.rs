@@ -630,7 +630,7 @@ async fn concurrent_writers_spread_over_shards_and_the_totals_add_up(app: TestAp
         .db
         .query_one_raw(Statement::from_string(
             backend,
-            format!("SELECT COUNT(*) AS n FROM dealer_month_totals WHERE dealer_id = {dealer_id} AND day_of_month = 0"),
+            format!("SELECT COUNT(*) AS n FROM dealer_totals WHERE dealer_id = {dealer_id} AND grain = 0"),
         ))
         .await
         .unwrap()

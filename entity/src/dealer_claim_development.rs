@@ -1,5 +1,5 @@
-//! The `dealer_claim_development` table: payments and reserve movements of a dealer's claims by accident month
-//! and the month they were made, and by single days.
+//! The `dealer_claim_development` table: payments and reserve movements of a dealer's claims by the month they were
+//! made and the accident month, and by the day they were made and the accident day.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,16 +8,13 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub dealer_id: i64,
+    /// 0: a cell of months, the dates their first days; 1: a cell of single days.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub accident_month: Date,
-    /// 0 in a whole-months cell; 1–31: the accident's day of the month in a single days' cell.
+    pub grain: i16,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub accident_day: i16,
+    pub movement_on: Date,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub movement_month: Date,
-    /// 0 in a whole-months cell; 1–31: the movement's day of the month in a single days' cell.
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub movement_day: i16,
+    pub accident_on: Date,
     /// One of several rows that together hold the key's totals (see `store::totals::SHARDS`).
     #[sea_orm(primary_key, auto_increment = false)]
     pub shard: i16,

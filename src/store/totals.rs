@@ -14,9 +14,9 @@ use crate::domain::monitoring::{
     MonthTotals, OPEN_STAGES, Period, Rollup, claim_cycle, cycle_stats, month_of,
 };
 use crate::error::{AppError, AppResult};
-use entity::{claim_cycles, claims, dealer_claim_development, dealer_month_totals, monitoring_totals_state};
+use entity::{claim_cycles, claims, dealer_claim_development, dealer_totals, monitoring_totals_state};
 
-const MONTHS_TABLE: &str = "dealer_month_totals";
+const TOTALS_TABLE: &str = "dealer_totals";
 const DEVELOPMENT_TABLE: &str = "dealer_claim_development";
 /// Rows per statement: 20 parameters a row stays under SQLite's 32,766 and PostgreSQL's 65,535.
 const ROWS_PER_STATEMENT: usize = 1000;
@@ -41,50 +41,32 @@ pub async fn apply(db: &impl ConnectionTrait, change: &Rollup) -> AppResult<()> 
 async fn apply_to_shard(db: &impl ConnectionTrait, change: &Rollup, shard: i16) -> AppResult<()> {
     // A month's row and its days' rows share a table, so one statement writes both.
     let months = change.months.iter().map(|(key, totals)| {
-        let key: [Expr; 5] =
-            [key.dealer_id.into(), key.month.into(), WHOLE.into(), key.term_days.into(), shard.into()];
+        let key: [Expr; 5] = [key.dealer_id.into(), MONTH.into(), key.month.into(), key.term_days.into(), shard.into()];
         (key, totals.fields())
     });
     let days = change.days.iter().map(|(key, totals)| {
-        let key: [Expr; 5] =
-            [key.dealer_id.into(), month_of(key.day).into(), day_of_month(key.day).into(), key.term_days.into(), shard.into()];
+        let key: [Expr; 5] = [key.dealer_id.into(), DAY.into(), key.day.into(), key.term_days.into(), shard.into()];
         (key, totals.fields())
     });
-    let key = ["dealer_id", "month", "day_of_month", "term_days", "shard"];
-    add_rows(db, MONTHS_TABLE, key, MonthTotals::COLUMNS, months.chain(days)).await?;
+    let key = ["dealer_id", "grain", "starts_on", "term_days", "shard"];
+    add_rows(db, TOTALS_TABLE, key, MonthTotals::COLUMNS, months.chain(days)).await?;
     let development = change.development.iter().map(|(key, totals)| {
-        let key: [Expr; 6] = [
-            key.dealer_id.into(),
-            key.accident_month.into(),
-            WHOLE.into(),
-            key.movement_month.into(),
-            WHOLE.into(),
-            shard.into(),
-        ];
+        let key: [Expr; 5] =
+            [key.dealer_id.into(), MONTH.into(), key.movement_month.into(), key.accident_month.into(), shard.into()];
         (key, totals.fields())
     });
     let development_days = change.development_days.iter().map(|(key, totals)| {
-        let key: [Expr; 6] = [
-            key.dealer_id.into(),
-            month_of(key.accident_on).into(),
-            day_of_month(key.accident_on).into(),
-            month_of(key.movement_on).into(),
-            day_of_month(key.movement_on).into(),
-            shard.into(),
-        ];
+        let key: [Expr; 5] =
+            [key.dealer_id.into(), DAY.into(), key.movement_on.into(), key.accident_on.into(), shard.into()];
         (key, totals.fields())
     });
-    let key = ["dealer_id", "accident_month", "accident_day", "movement_month", "movement_day", "shard"];
+    let key = ["dealer_id", "grain", "movement_on", "accident_on", "shard"];
     add_rows(db, DEVELOPMENT_TABLE, key, DevelopmentTotals::COLUMNS, development.chain(development_days)).await
 }
 
-/// `day_of_month`, `accident_day` and `movement_day` of a whole month's row.
-const WHOLE: i16 = 0;
-
-/// The day of the month of a single day's row (1–31).
-fn day_of_month(day: NaiveDate) -> i16 {
-    i16::try_from(day.day()).unwrap_or(WHOLE)
-}
+/// The `grain` of a month's row (its dates the months' first days) and of a single day's.
+const MONTH: i16 = 0;
+const DAY: i16 = 1;
 
 /// Adds each row's totals to the row with its key, inserting it when missing.
 async fn add_rows<const N: usize>(
@@ -119,47 +101,54 @@ fn adding(table: &str, key: &[&str], columns: &[&str]) -> OnConflict {
 }
 
 /// The stored totals of the given dealers (all when `None`) that figures for periods ending on or before `before`
-/// need (all when `None`): the months before the month of `before`, and that month's days before `before`.
+/// need (all when `None`): the months before the month of `before`, and that month's days before `before`. Each is
+/// one range of the tables' keys.
 pub async fn load(
     db: &impl ConnectionTrait,
     dealer_ids: Option<&[i64]>,
     before: Option<NaiveDate>,
 ) -> AppResult<Rollup> {
     use sea_orm::Condition;
-    use {dealer_claim_development as development, dealer_month_totals as months};
+    use {dealer_claim_development as development, dealer_totals as totals};
     let mut rollup = Rollup::default();
-    let mut month_rows = months::Entity::find();
+    let mut total_rows = totals::Entity::find();
     let mut development_rows = development::Entity::find();
     // No sentinel date for "all": SQLite compares dates as text, where "+262142-12-31" sorts first.
     if let Some(before) = before {
         let cut_month = month_of(before);
-        month_rows = month_rows.filter(
-            Condition::any()
-                .add(months::Column::DayOfMonth.eq(WHOLE).and(months::Column::Month.lt(cut_month)))
-                .add(
-                    months::Column::Month
-                        .eq(cut_month)
-                        .and(months::Column::DayOfMonth.gt(WHOLE))
-                        .and(months::Column::DayOfMonth.lt(day_of_month(before))),
-                ),
+        total_rows = total_rows.filter(
+            Condition::any().add(totals::Column::Grain.eq(MONTH).and(totals::Column::StartsOn.lt(cut_month))).add(
+                totals::Column::Grain
+                    .eq(DAY)
+                    .and(totals::Column::StartsOn.gte(cut_month))
+                    .and(totals::Column::StartsOn.lt(before)),
+            ),
         );
+        // The cut month's single days: its movements, and movements of its accidents dated before it (rare; by the
+        // accident index).
         development_rows = development_rows.filter(
             Condition::any()
-                .add(development::Column::AccidentDay.eq(WHOLE).and(development::Column::MovementMonth.lt(cut_month)))
+                .add(development::Column::Grain.eq(MONTH).and(development::Column::MovementOn.lt(cut_month)))
                 .add(
-                    development::Column::AccidentDay.gt(WHOLE).and(
-                        development::Column::MovementMonth
-                            .eq(cut_month)
-                            .or(development::Column::AccidentMonth.eq(cut_month)),
-                    ),
+                    development::Column::Grain
+                        .eq(DAY)
+                        .and(development::Column::MovementOn.gte(cut_month))
+                        .and(development::Column::MovementOn.lt(before)),
+                )
+                .add(
+                    development::Column::Grain
+                        .eq(DAY)
+                        .and(development::Column::AccidentOn.gte(cut_month))
+                        .and(development::Column::AccidentOn.lt(before))
+                        .and(development::Column::MovementOn.lt(cut_month)),
                 ),
         );
     }
     if let Some(ids) = dealer_ids {
-        month_rows = month_rows.filter(months::Column::DealerId.is_in(ids.to_vec()));
+        total_rows = total_rows.filter(totals::Column::DealerId.is_in(ids.to_vec()));
         development_rows = development_rows.filter(development::Column::DealerId.is_in(ids.to_vec()));
     }
-    for row in month_rows.all(db).await? {
+    for row in total_rows.all(db).await? {
         let totals = MonthTotals::from_fields(&[
             row.cover_fen,
             row.cover_fen_days,
@@ -178,38 +167,25 @@ pub async fn load(
             row.renewed,
             row.claim_count,
         ]);
-        match day_in(row.month, row.day_of_month) {
-            None => {
-                let key = MonthKey { dealer_id: row.dealer_id, month: row.month, term_days: row.term_days };
-                rollup.add_month(key, &totals, 1);
-            }
-            Some(day) => rollup.add_day(DayKey { dealer_id: row.dealer_id, day, term_days: row.term_days }, &totals, 1),
+        let (dealer_id, term_days) = (row.dealer_id, row.term_days);
+        if row.grain == DAY {
+            rollup.add_day(DayKey { dealer_id, day: row.starts_on, term_days }, &totals, 1);
+        } else {
+            rollup.add_month(MonthKey { dealer_id, month: row.starts_on, term_days }, &totals, 1);
         }
     }
     for row in development_rows.all(db).await? {
         let totals = DevelopmentTotals { paid_fen: row.paid_fen, reserve_fen: row.reserve_fen };
-        match (day_in(row.accident_month, row.accident_day), day_in(row.movement_month, row.movement_day)) {
-            (Some(accident_on), Some(movement_on)) => {
-                let key = DevelopmentDayKey { dealer_id: row.dealer_id, accident_on, movement_on };
-                rollup.add_development_day(key, &totals, 1);
-            }
-            _ => {
-                let key = DevelopmentKey {
-                    dealer_id: row.dealer_id,
-                    accident_month: row.accident_month,
-                    movement_month: row.movement_month,
-                };
-                rollup.add_development(key, &totals, 1);
-            }
+        let dealer_id = row.dealer_id;
+        if row.grain == DAY {
+            let key = DevelopmentDayKey { dealer_id, accident_on: row.accident_on, movement_on: row.movement_on };
+            rollup.add_development_day(key, &totals, 1);
+        } else {
+            let key = DevelopmentKey { dealer_id, accident_month: row.accident_on, movement_month: row.movement_on };
+            rollup.add_development(key, &totals, 1);
         }
     }
     Ok(rollup)
-}
-
-/// The day a single day's row is of (`None` for a whole month's row).
-fn day_in(month: NaiveDate, day_of_month: i16) -> Option<NaiveDate> {
-    let day = u32::try_from(day_of_month).ok().filter(|d| *d != 0)?;
-    month.with_day(day)
 }
 
 /// Claims open now and those past their stage's service target, per dealer (cycle times left out).
@@ -256,13 +232,13 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets)
     let tx = crate::store::begin_write(db).await?;
     if ConnectionTrait::get_database_backend(&tx) == DbBackend::Postgres {
         tx.execute_unprepared(&format!(
-            r#"LOCK TABLE "{MONTHS_TABLE}", "{DEVELOPMENT_TABLE}", "claim_cycles", "monitoring_totals_state" IN EXCLUSIVE MODE"#
+            r#"LOCK TABLE "{TOTALS_TABLE}", "{DEVELOPMENT_TABLE}", "claim_cycles", "monitoring_totals_state" IN EXCLUSIVE MODE"#
         ))
         .await?;
     }
     let facts = super::monitoring::facts(&tx, None, targets, super::now()).await?;
     let rollup = Rollup::from_facts(&facts);
-    dealer_month_totals::Entity::delete_many().exec(&tx).await?;
+    dealer_totals::Entity::delete_many().exec(&tx).await?;
     dealer_claim_development::Entity::delete_many().exec(&tx).await?;
     apply_to_shard(&tx, &rollup, 0).await?;
     claim_cycles::Entity::delete_many().exec(&tx).await?;
@@ -509,9 +485,9 @@ pub async fn figures(
         for period in periods {
             let cycle = closed.as_deref().map(|cycles| cycle_stats(cycles.iter(), *period));
             let claims = LiveClaims { open: open.open, overdue: open.overdue, cycle };
-            let figures = rollup
-                .figures(dealer_id, *period, &claims, &dealer_bands)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the period {period:?} does not start on a first")))?;
+            let figures = rollup.figures(dealer_id, *period, &claims, &dealer_bands).ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("the period {period:?} does not start on a first"))
+            })?;
             list.push(figures);
         }
         out.insert(dealer_id, list);

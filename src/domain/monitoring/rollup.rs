@@ -232,7 +232,10 @@ impl Rollup {
 
     /// Nothing to change.
     pub fn is_empty(&self) -> bool {
-        self.months.is_empty() && self.days.is_empty() && self.development.is_empty() && self.development_days.is_empty()
+        self.months.is_empty()
+            && self.days.is_empty()
+            && self.development.is_empty()
+            && self.development_days.is_empty()
     }
 
     /// Records something on `day` in its month's row and its day's row: `record(totals, days into the row)`.

@@ -1312,7 +1312,10 @@ fn losses_as_of_a_past_day_count_only_what_had_happened_by_then() {
         vec![reserve(1, "2026-12-03T02:00:00Z", dec!(500.00)), reserve(1, "2026-12-20T02:00:00Z", dec!(-500.00))];
     facts.payments = vec![payment(1, "2026-12-20", dec!(450.00))];
     let on_the_10th = both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-12-10")));
-    assert_eq!((on_the_10th.paid, on_the_10th.case_reserves, on_the_10th.incurred), (dec!(0), dec!(500.00), dec!(500.00)));
+    assert_eq!(
+        (on_the_10th.paid, on_the_10th.case_reserves, on_the_10th.incurred),
+        (dec!(0), dec!(500.00), dec!(500.00))
+    );
     assert_eq!(on_the_10th.claim_count, 1);
     let on_the_1st = both_ways(&facts, Period::to_date(PeriodKind::Month, d("2026-12-01")));
     assert_eq!((on_the_1st.claim_count, on_the_1st.incurred), (0, dec!(0)), "the accident had not happened");

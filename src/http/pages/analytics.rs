@@ -94,7 +94,6 @@ impl PortfolioPage {
         super::period_query(&self.period, self.on)
     }
 
-
     pub fn arrow(&self, column: &str) -> &'static str {
         super::sort_arrow(&self.sort, self.descending, column)
     }

@@ -90,7 +90,6 @@ impl PortfolioPage {
         super::period_query(&self.period, self.on)
     }
 
-
     pub fn arrow(&self, column: &str) -> &'static str {
         super::sort_arrow(&self.sort, self.descending, column)
     }
@@ -144,7 +143,6 @@ impl DashboardPage {
     pub fn q(&self) -> String {
         super::period_query(&self.period, self.on)
     }
-
 
     /// An alert's kind by its JSON name, for its translation key.
     pub fn kind_of(&self, alert: &crate::domain::monitoring::Alert) -> String {

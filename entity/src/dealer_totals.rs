@@ -1,18 +1,19 @@
-//! The `dealer_month_totals` table: a dealer-month's monitoring totals, and each of its days' (see
+//! The `dealer_totals` table: a dealer's monitoring totals per month and per day (see
 //! `domain::monitoring::MonthTotals`).
 
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "dealer_month_totals")]
+#[sea_orm(table_name = "dealer_totals")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub dealer_id: i64,
+    /// 0: a month's row, `starts_on` its first day; 1: a single day's row. First in the key after the dealer, so
+    /// the months before a day and the days of one month are each one range of the key.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub month: Date,
-    /// 0: the month's row; 1–31: the row of that day of the month.
+    pub grain: i16,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub day_of_month: i16,
+    pub starts_on: Date,
     #[sea_orm(primary_key, auto_increment = false)]
     pub term_days: i32,
     /// One of several rows that together hold the key's totals (see `store::totals::SHARDS`).
