@@ -94,8 +94,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
         // A GET form sends its empty fields as `name=`: not chosen, as if absent (an empty date is not a date).
+        // `lang` belongs to the language layer, which has read it for every request (`http::language`).
         let given: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.is_empty()))
+            .extend_pairs(
+                form_urlencoded::parse(query.as_bytes()).filter(|(key, value)| !value.is_empty() && key != "lang"),
+            )
             .finish();
         parse_urlencoded(given.as_bytes()).map(Query)
     }
