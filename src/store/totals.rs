@@ -2,7 +2,7 @@
 //! its difference in the same transaction; dashboards and the portfolio read them; `rebuild` recomputes them from
 //! the facts and `verify` compares the two.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
@@ -286,63 +286,18 @@ pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) 
     tx.commit().await?;
     let expected = Rollup::from_facts(&facts);
     let mut differences = Vec::new();
-    let months: BTreeSet<&MonthKey> = stored.months.keys().chain(expected.months.keys()).collect();
-    for key in months {
-        let (a, b) = (
-            stored.months.get(key).copied().unwrap_or_default(),
-            expected.months.get(key).copied().unwrap_or_default(),
-        );
-        if a != b {
-            differences.push(Difference {
-                row: format!("dealer {} month {} term {}", key.dealer_id, key.month, key.term_days),
-                stored: a.fields(),
-                from_facts: b.fields(),
-            });
-        }
-    }
-    let days: BTreeSet<&DayKey> = stored.days.keys().chain(expected.days.keys()).collect();
-    for key in days {
-        let a = stored.days.get(key).copied().unwrap_or_default();
-        let b = expected.days.get(key).copied().unwrap_or_default();
-        if a != b {
-            differences.push(Difference {
-                row: format!("dealer {} day {} term {}", key.dealer_id, key.day, key.term_days),
-                stored: a.fields(),
-                from_facts: b.fields(),
-            });
-        }
-    }
-    let keys: BTreeSet<&DevelopmentDayKey> =
-        stored.development_days.keys().chain(expected.development_days.keys()).collect();
-    for key in keys {
-        let a = stored.development_days.get(key).copied().unwrap_or_default();
-        let b = expected.development_days.get(key).copied().unwrap_or_default();
-        if a != b {
-            differences.push(Difference {
-                row: format!(
-                    "dealer {} accident on {} movements on {}",
-                    key.dealer_id, key.accident_on, key.movement_on
-                ),
-                stored: a.fields(),
-                from_facts: b.fields(),
-            });
-        }
-    }
-    let keys: BTreeSet<&DevelopmentKey> = stored.development.keys().chain(expected.development.keys()).collect();
-    for key in keys {
-        let a = stored.development.get(key).copied().unwrap_or_default();
-        let b = expected.development.get(key).copied().unwrap_or_default();
-        if a != b {
-            differences.push(Difference {
-                row: format!(
-                    "dealer {} accidents {} movements {}",
-                    key.dealer_id, key.accident_month, key.movement_month
-                ),
-                stored: a.fields(),
-                from_facts: b.fields(),
-            });
-        }
-    }
+    let month_row = |k: &MonthKey| format!("dealer {} month {} term {}", k.dealer_id, k.month, k.term_days);
+    differ(&stored.months, &expected.months, month_row, MonthTotals::fields, &mut differences);
+    let day_row = |k: &DayKey| format!("dealer {} day {} term {}", k.dealer_id, k.day, k.term_days);
+    differ(&stored.days, &expected.days, day_row, MonthTotals::fields, &mut differences);
+    let cell = |k: &DevelopmentKey| {
+        format!("dealer {} accidents {} movements {}", k.dealer_id, k.accident_month, k.movement_month)
+    };
+    differ(&stored.development, &expected.development, cell, DevelopmentTotals::fields, &mut differences);
+    let day_cell = |k: &DevelopmentDayKey| {
+        format!("dealer {} accident on {} movements on {}", k.dealer_id, k.accident_on, k.movement_on)
+    };
+    differ(&stored.development_days, &expected.development_days, day_cell, DevelopmentTotals::fields, &mut differences);
     let mut expected_cycles: HashMap<i64, ClaimCycle> =
         facts.claims.iter().filter_map(claim_cycle).map(|c| (c.claim_id, c)).collect();
     for cycle in stored_cycles {
@@ -363,6 +318,23 @@ pub async fn verify(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets) 
         });
     }
     Ok(differences)
+}
+
+/// Adds a difference for every key whose totals differ between `stored` and `expected` (a missing key is zero).
+fn differ<K: Ord, T: Copy + Default + PartialEq>(
+    stored: &BTreeMap<K, T>,
+    expected: &BTreeMap<K, T>,
+    row: impl Fn(&K) -> String,
+    fields: impl Fn(&T) -> Vec<i64>,
+    differences: &mut Vec<Difference>,
+) {
+    let keys: BTreeSet<&K> = stored.keys().chain(expected.keys()).collect();
+    for key in keys {
+        let (a, b) = (stored.get(key).copied().unwrap_or_default(), expected.get(key).copied().unwrap_or_default());
+        if a != b {
+            differences.push(Difference { row: row(key), stored: fields(&a), from_facts: fields(&b) });
+        }
+    }
 }
 
 /// A cycle as numbers, for a difference: closure time (µs since the epoch), report → close, each stage (-1: none).
