@@ -102,7 +102,8 @@ fn adding(table: &str, key: &[&str], columns: &[&str]) -> OnConflict {
 
 /// The stored totals of the given dealers (all when `None`) that figures for periods ending on or before `before`
 /// need (all when `None`): the months before the month of `before`, and that month's days before `before`. Each is
-/// one range of the tables' keys.
+/// one range of the tables' keys. A key's shards are summed by the database, and the rows are read by position:
+/// a portfolio reads some twenty thousand, and looking every column up by name was most of its time.
 pub async fn load(
     db: &impl ConnectionTrait,
     dealer_ids: Option<&[i64]>,
@@ -111,12 +112,11 @@ pub async fn load(
     use sea_orm::Condition;
     use {dealer_claim_development as development, dealer_totals as totals};
     let mut rollup = Rollup::default();
-    let mut total_rows = totals::Entity::find();
-    let mut development_rows = development::Entity::find();
+    let (mut total_rows, mut development_rows) = (Condition::all(), Condition::all());
     // No sentinel date for "all": SQLite compares dates as text, where "+262142-12-31" sorts first.
     if let Some(before) = before {
         let cut_month = month_of(before);
-        total_rows = total_rows.filter(
+        total_rows = total_rows.add(
             Condition::any().add(totals::Column::Grain.eq(MONTH).and(totals::Column::StartsOn.lt(cut_month))).add(
                 totals::Column::Grain
                     .eq(DAY)
@@ -126,7 +126,7 @@ pub async fn load(
         );
         // The cut month's single days: its movements, and movements of its accidents dated before it (rare; by the
         // accident index).
-        development_rows = development_rows.filter(
+        development_rows = development_rows.add(
             Condition::any()
                 .add(development::Column::Grain.eq(MONTH).and(development::Column::MovementOn.lt(cut_month)))
                 .add(
@@ -145,47 +145,60 @@ pub async fn load(
         );
     }
     if let Some(ids) = dealer_ids {
-        total_rows = total_rows.filter(totals::Column::DealerId.is_in(ids.to_vec()));
-        development_rows = development_rows.filter(development::Column::DealerId.is_in(ids.to_vec()));
+        total_rows = total_rows.add(totals::Column::DealerId.is_in(ids.to_vec()));
+        development_rows = development_rows.add(development::Column::DealerId.is_in(ids.to_vec()));
     }
-    for row in total_rows.all(db).await? {
-        let totals = MonthTotals::from_fields(&[
-            row.cover_fen,
-            row.cover_fen_days,
-            row.normalised_millifen,
-            row.normalised_millifen_days,
-            row.unpriced_fen,
-            row.unpriced_fen_days,
-            row.cars,
-            row.car_days,
-            row.written_fen,
-            row.commission_fen,
-            row.paid_fen,
-            row.referral_count,
-            row.referral_fen,
-            row.expiring,
-            row.renewed,
-            row.claim_count,
-        ]);
-        let (dealer_id, term_days) = (row.dealer_id, row.term_days);
-        if row.grain == DAY {
-            rollup.add_day(DayKey { dealer_id, day: row.starts_on, term_days }, &totals, 1);
+    let key = ["dealer_id", "grain", "starts_on", "term_days"];
+    for row in db.query_all(&summed(TOTALS_TABLE, &key, MonthTotals::COLUMNS, total_rows)).await? {
+        let at = |i: usize| row.try_get_by_index::<i64>(i);
+        let values = (key.len()..key.len() + MonthTotals::COLUMNS.len()).map(at).collect::<Result<Vec<_>, _>>()?;
+        let totals = MonthTotals::from_fields(&values);
+        let (dealer_id, grain, starts_on, term_days) = (
+            at(0)?,
+            row.try_get_by_index::<i16>(1)?,
+            row.try_get_by_index::<NaiveDate>(2)?,
+            row.try_get_by_index::<i32>(3)?,
+        );
+        if grain == DAY {
+            rollup.add_day(DayKey { dealer_id, day: starts_on, term_days }, &totals, 1);
         } else {
-            rollup.add_month(MonthKey { dealer_id, month: row.starts_on, term_days }, &totals, 1);
+            rollup.add_month(MonthKey { dealer_id, month: starts_on, term_days }, &totals, 1);
         }
     }
-    for row in development_rows.all(db).await? {
-        let totals = DevelopmentTotals { paid_fen: row.paid_fen, reserve_fen: row.reserve_fen };
-        let dealer_id = row.dealer_id;
-        if row.grain == DAY {
-            let key = DevelopmentDayKey { dealer_id, accident_on: row.accident_on, movement_on: row.movement_on };
-            rollup.add_development_day(key, &totals, 1);
+    let key = ["dealer_id", "grain", "movement_on", "accident_on"];
+    for row in db.query_all(&summed(DEVELOPMENT_TABLE, &key, DevelopmentTotals::COLUMNS, development_rows)).await? {
+        let totals = DevelopmentTotals { paid_fen: row.try_get_by_index(4)?, reserve_fen: row.try_get_by_index(5)? };
+        let (dealer_id, grain, movement_on, accident_on) = (
+            row.try_get_by_index::<i64>(0)?,
+            row.try_get_by_index::<i16>(1)?,
+            row.try_get_by_index::<NaiveDate>(2)?,
+            row.try_get_by_index::<NaiveDate>(3)?,
+        );
+        if grain == DAY {
+            rollup.add_development_day(DevelopmentDayKey { dealer_id, accident_on, movement_on }, &totals, 1);
         } else {
-            let key = DevelopmentKey { dealer_id, accident_month: row.accident_on, movement_month: row.movement_on };
+            let key = DevelopmentKey { dealer_id, accident_month: accident_on, movement_month: movement_on };
             rollup.add_development(key, &totals, 1);
         }
     }
     Ok(rollup)
+}
+
+/// `SELECT key…, CAST(SUM(total) AS BIGINT)… FROM table WHERE condition GROUP BY key…`: a key's shards as one row
+/// (PostgreSQL sums bigints to numeric, hence the cast back).
+fn summed(
+    table: &str,
+    key: &[&str],
+    columns: &[&str],
+    condition: sea_orm::Condition,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut select = Query::select();
+    select.from(Alias::new(table)).columns(key.iter().map(|c| Alias::new(*c)));
+    for column in columns {
+        select.expr_as(Expr::col(Alias::new(*column)).sum().cast_as(Alias::new("BIGINT")), Alias::new(*column));
+    }
+    select.cond_where(condition).group_by_columns(key.iter().map(|c| Alias::new(*c)));
+    select
 }
 
 /// Claims open now and those past their stage's service target, per dealer (cycle times left out).

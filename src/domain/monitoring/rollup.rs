@@ -76,7 +76,9 @@ pub struct DayKey {
     pub term_days: i32,
 }
 
-/// Payments and reserve movements of claims with accidents on `accident_on`, made on `movement_on`.
+/// Payments and reserve movements of claims with accidents on `accident_on`, made on `movement_on`. A movement in a
+/// later month than its accident keeps only the accident's month (`accident_on` its first day): periods start on a
+/// first, so they hold all of that month or none of it, and the cells of a month's movements stay few.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DevelopmentDayKey {
     pub dealer_id: i64,
@@ -363,6 +365,8 @@ impl Rollup {
         let key =
             DevelopmentKey { dealer_id, accident_month: month_of(accident_on), movement_month: month_of(movement_on) };
         record(self.development.entry(key).or_default());
+        let accident_on =
+            if month_of(accident_on) < month_of(movement_on) { month_of(accident_on) } else { accident_on };
         let key = DevelopmentDayKey { dealer_id, accident_on, movement_on };
         record(self.development_days.entry(key).or_default());
     }
