@@ -356,8 +356,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = std::time::Instant::now();
             let rebuilt = crate::store::totals::rebuild(&db, &ServeConfig::default().service_targets()).await?;
             println!(
-                "monitoring totals rebuilt: {} dealer-month rows, {} claim development rows, {} closed-claim cycles in {:.1} s",
-                rebuilt.month_rows,
+                "monitoring totals rebuilt: {} rows of dealers' months and days, {} of claim development, {} closed-claim cycles in {:.1} s",
+                rebuilt.total_rows,
                 rebuilt.development_rows,
                 rebuilt.claim_cycles,
                 started.elapsed().as_secs_f64()
@@ -604,7 +604,7 @@ async fn serve(db: DatabaseConnection, config: ServeConfig, with_demo: bool) -> 
         }
     }
     if let Some(rebuilt) = crate::store::totals::ensure_built(&db, &config.service_targets()).await? {
-        tracing::info!(month_rows = rebuilt.month_rows, "monitoring totals built from the facts");
+        tracing::info!(total_rows = rebuilt.total_rows, "monitoring totals built from the facts");
     }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -112,11 +112,11 @@ pub async fn load(
     use sea_orm::Condition;
     use {dealer_claim_development as development, dealer_totals as totals};
     let mut rollup = Rollup::default();
-    let (mut total_rows, mut development_rows) = (Condition::all(), Condition::all());
+    let (mut which_totals, mut which_cells) = (Condition::all(), Condition::all());
     // No sentinel date for "all": SQLite compares dates as text, where "+262142-12-31" sorts first.
     if let Some(before) = before {
         let cut_month = month_of(before);
-        total_rows = total_rows.add(
+        which_totals = which_totals.add(
             Condition::any().add(totals::Column::Grain.eq(MONTH).and(totals::Column::StartsOn.lt(cut_month))).add(
                 totals::Column::Grain
                     .eq(DAY)
@@ -126,7 +126,7 @@ pub async fn load(
         );
         // The cut month's single days: its movements, and movements of its accidents dated before it (rare; by the
         // accident index).
-        development_rows = development_rows.add(
+        which_cells = which_cells.add(
             Condition::any()
                 .add(development::Column::Grain.eq(MONTH).and(development::Column::MovementOn.lt(cut_month)))
                 .add(
@@ -145,11 +145,11 @@ pub async fn load(
         );
     }
     if let Some(ids) = dealer_ids {
-        total_rows = total_rows.add(totals::Column::DealerId.is_in(ids.to_vec()));
-        development_rows = development_rows.add(development::Column::DealerId.is_in(ids.to_vec()));
+        which_totals = which_totals.add(totals::Column::DealerId.is_in(ids.to_vec()));
+        which_cells = which_cells.add(development::Column::DealerId.is_in(ids.to_vec()));
     }
     let key = ["dealer_id", "grain", "starts_on", "term_days"];
-    for row in db.query_all(&summed(TOTALS_TABLE, &key, MonthTotals::COLUMNS, total_rows)).await? {
+    for row in db.query_all(&summed(TOTALS_TABLE, &key, MonthTotals::COLUMNS, which_totals)).await? {
         let at = |i: usize| row.try_get_by_index::<i64>(i);
         let values = (key.len()..key.len() + MonthTotals::COLUMNS.len()).map(at).collect::<Result<Vec<_>, _>>()?;
         let totals = MonthTotals::from_fields(&values);
@@ -166,7 +166,7 @@ pub async fn load(
         }
     }
     let key = ["dealer_id", "grain", "movement_on", "accident_on"];
-    for row in db.query_all(&summed(DEVELOPMENT_TABLE, &key, DevelopmentTotals::COLUMNS, development_rows)).await? {
+    for row in db.query_all(&summed(DEVELOPMENT_TABLE, &key, DevelopmentTotals::COLUMNS, which_cells)).await? {
         let totals = DevelopmentTotals { paid_fen: row.try_get_by_index(4)?, reserve_fen: row.try_get_by_index(5)? };
         let (dealer_id, grain, movement_on, accident_on) = (
             row.try_get_by_index::<i64>(0)?,
@@ -233,7 +233,7 @@ pub async fn open_claims(
 /// What `rebuild` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rebuilt {
-    pub month_rows: usize,
+    pub total_rows: usize,
     pub development_rows: usize,
     pub claim_cycles: usize,
 }
@@ -268,7 +268,7 @@ pub async fn rebuild(db: &sea_orm::DatabaseConnection, targets: &ServiceTargets)
     .await?;
     tx.commit().await?;
     Ok(Rebuilt {
-        month_rows: rollup.months.len() + rollup.days.len(),
+        total_rows: rollup.months.len() + rollup.days.len(),
         development_rows: rollup.development.len() + rollup.development_days.len(),
         claim_cycles: cycles.len(),
     })
