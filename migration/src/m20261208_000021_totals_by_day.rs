@@ -87,6 +87,7 @@ impl MigrationTrait for Migration {
                     .col(DealerClaimDevelopment::DealerId)
                     .col(Development::Grain)
                     .col(Development::AccidentOn)
+                    .col(Development::MovementOn)
                     .to_owned(),
             )
             .await?;
