@@ -315,10 +315,9 @@ impl Snapshot {
         let label = PlSmallStr::from(self.period.label(" – "));
         let covers = Column::new_scalar("period".into(), label.into(), self.dealers.height());
         let mut table = self.dealers.clone();
-        match table.insert_column(0, covers) {
-            Ok(_) => table,
-            Err(_) => self.dealers.clone(),
-        }
+        // Refused only for a column of that name already there, and then the table is left as it was.
+        let _ = table.insert_column(0, covers);
+        table
     }
 }
 

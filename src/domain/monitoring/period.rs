@@ -50,8 +50,8 @@ impl Period {
 
     /// The period of `kind` that contains `day`. Every period is whole months, the month of `day` included in full
     /// as in the month view (YearToDate: Jan 1 to the end of day's month; Rolling12Months: the 12 months ending
-    /// with day's month, i.e. [first of (month − 11), first of next month)). Whole months are what the stored
-    /// monthly figures add up to exactly.
+    /// with day's month, i.e. [first of (month − 11), first of next month)). Figures are taken on
+    /// [`Period::to_date`], which cuts this at the end of `day`.
     pub fn containing(kind: PeriodKind, day: NaiveDate) -> Period {
         let (year, month) = (day.year(), day.month());
         match kind {

@@ -1,5 +1,5 @@
-//! Monthly totals per dealer from which every figure of a whole-months period follows exactly, so dashboards
-//! read a few hundred rows instead of every policy and claim.
+//! Monthly and daily totals per dealer from which every figure of a period starting on a first follows exactly, so
+//! dashboards read a few hundred rows instead of every policy and claim.
 //!
 //! Flows (written premium, commission, payments, referrals, renewals, claim counts) add up month by month. Premium
 //! earned by day and exposure are not flows, so they are stored as *rate changes*: a premium segment adds its

@@ -60,9 +60,9 @@ pub(super) fn refusal(e: AppError) -> Result<(StatusCode, Vec<crate::error::Fiel
 }
 
 /// The link that sorts a table page by a column, flipping the direction when it already sorts by it.
-pub(super) fn sort_link(path: &str, period: &str, sorted_by: &str, descending: bool, column: &str) -> String {
+pub(super) fn sort_link(path: &str, query: &str, sorted_by: &str, descending: bool, column: &str) -> String {
     let dir = if sorted_by == column && descending { "asc" } else { "desc" };
-    format!("{path}?{period}&sort={column}&dir={dir}")
+    format!("{path}?{query}&sort={column}&dir={dir}")
 }
 
 /// The query that picks a figures period: `period=month`, and `&on=2026-12-07` when a day was chosen.
